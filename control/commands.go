@@ -1,0 +1,87 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+func asReplyError(err error) (*ReplyError, bool) {
+	var re *ReplyError
+	ok := errors.As(err, &re)
+	return re, ok
+}
+
+// Noop sends NOOP in lockstep (between transfers) and waits for its answer.
+func (c *Conn) Noop(ctx context.Context) error {
+	_, err := c.Cmd(ctx, 0, "NOOP")
+	return err
+}
+
+// Size returns the size in bytes of a remote file (SIZE, RFC 3659; the
+// connection is in TYPE I, where the answer is the byte count).
+func (c *Conn) Size(ctx context.Context, path string) (int64, error) {
+	rep, err := c.Cmd(ctx, 213, "SIZE "+path)
+	if err != nil {
+		return 0, err
+	}
+	return parseSize(rep.Msg)
+}
+
+// ModTime returns a remote file's modification time (MDTM, RFC 3659), UTC.
+func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
+	rep, err := c.Cmd(ctx, 213, "MDTM "+path)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return ParseTime(rep.Msg)
+}
+
+// Pwd returns the current directory.
+func (c *Conn) Pwd(ctx context.Context) (string, error) {
+	rep, err := c.Cmd(ctx, 257, "PWD")
+	if err != nil {
+		return "", err
+	}
+	return parsePWD(rep.Msg)
+}
+
+// Mlst returns the RFC 3659 facts of one file. Servers without MLST answer
+// with a 5xx *ReplyError.
+func (c *Conn) Mlst(ctx context.Context, path string) (Facts, error) {
+	rep, err := c.Cmd(ctx, 250, "MLST "+path)
+	if err != nil {
+		return nil, err
+	}
+	lines := rep.Lines()
+	// 250-Listing path / " facts name" / 250 End: the entry is the line
+	// that starts with a space in the raw message.
+	for i, raw := range splitLines(rep.Msg) {
+		if i > 0 && len(raw) > 0 && raw[0] == ' ' {
+			f, _, err := ParseFacts(raw[1:])
+			return f, err
+		}
+	}
+	if len(lines) >= 2 {
+		f, _, err := ParseFacts(lines[1])
+		return f, err
+	}
+	return nil, fmt.Errorf("%w: MLST reply without facts: %q", ErrMalformedReply, rep.Msg)
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		out = append(out, s[:i])
+		if i == len(s) {
+			break
+		}
+		s = s[i+1:]
+	}
+	return out
+}

@@ -1,0 +1,181 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func dialFake(t *testing.T, fs *fakeServer, cfg Config) *Conn {
+	t.Helper()
+	loggedIn := make(chan struct{})
+	go func() { fs.login(); close(loggedIn) }()
+	c, err := Dial(t.Context(), "127.0.0.1:21", cfg)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	<-loggedIn // the script's writer is not shared across goroutines
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestLoginParsesMultiLineFeat(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs, cfg := newFakeServer(t)
+		c := dialFake(t, fs, cfg)
+		f := c.Features()
+		for _, name := range []string{"MDTM", "REST", "SIZE", "MLST"} {
+			if !f.Has(name) {
+				t.Errorf("feature %s missing from %v", name, f)
+			}
+		}
+		if f["REST"] != "STREAM" {
+			t.Errorf("REST params = %q, want STREAM", f["REST"])
+		}
+		if f.Has("Features:") || f.Has("End") {
+			t.Errorf("free text taken for a feature: %v", f)
+		}
+	})
+}
+
+func TestMultiLineReplyIsOneReply(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs, cfg := newFakeServer(t)
+		c := dialFake(t, fs, cfg)
+		go func() {
+			fs.serve("STAT", "211-status of server:", "  connected from 127.0.0.1", "211-still going", "211 End of status")
+			fs.serve("PWD", `257 "/home/a""b" is current`)
+		}()
+		rep, err := c.Cmd(t.Context(), 211, "STAT")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rep.Lines(); len(got) != 4 || got[3] != "End of status" {
+			t.Errorf("STAT lines = %q", got)
+		}
+		dir, err := c.Pwd(t.Context())
+		if err != nil || dir != `/home/a"b` {
+			t.Errorf("Pwd = %q, %v; want /home/a\"b", dir, err)
+		}
+	})
+}
+
+func TestCmdPeerDownAfterTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs, cfg := newFakeServer(t)
+		cfg.Timeout = 8 * time.Second
+		c := dialFake(t, fs, cfg)
+		go fs.expect("PWD") // and never answer
+		start := time.Now()
+		_, err := c.Cmd(t.Context(), 257, "PWD")
+		if !errors.Is(err, ErrPeerDown) {
+			t.Fatalf("err = %v, want ErrPeerDown", err)
+		}
+		if d := time.Since(start); d != 8*time.Second {
+			t.Errorf("peer down after %v, want exactly the 8s timeout", d)
+		}
+		if !errors.Is(c.Err(), ErrPeerDown) {
+			t.Errorf("Conn.Err = %v, want ErrPeerDown", c.Err())
+		}
+	})
+}
+
+func TestCmdLivenessCountsAnyByte(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs, cfg := newFakeServer(t)
+		cfg.Timeout = 8 * time.Second
+		c := dialFake(t, fs, cfg)
+		go func() {
+			fs.expect("STAT")
+			// A slow multi-line reply: a line every 5 s is a sign of life.
+			for i := 0; i < 4; i++ {
+				time.Sleep(5 * time.Second)
+				fs.send("211-line")
+			}
+			fs.send("211 End")
+		}()
+		start := time.Now()
+		if _, err := c.Cmd(t.Context(), 211, "STAT"); err != nil {
+			t.Fatalf("slow but live reply failed: %v", err)
+		}
+		if d := time.Since(start); d != 20*time.Second {
+			t.Errorf("took %v, want 20s", d)
+		}
+	})
+}
+
+func TestCancelIsClosedNotPeerDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs, cfg := newFakeServer(t)
+		c := dialFake(t, fs, cfg)
+		go fs.expect("PWD")
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+		defer cancel()
+		_, err := c.Cmd(ctx, 257, "PWD")
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want the context's error", err)
+		}
+		if !errors.Is(c.Err(), ErrClosed) || errors.Is(c.Err(), ErrPeerDown) {
+			t.Errorf("Conn.Err = %v, want ErrClosed", c.Err())
+		}
+		if _, err := c.Cmd(t.Context(), 0, "NOOP"); !errors.Is(err, ErrClosed) {
+			t.Errorf("command after close: %v, want ErrClosed", err)
+		}
+	})
+}
+
+func TestMalformedReply(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs, cfg := newFakeServer(t)
+		c := dialFake(t, fs, cfg)
+		go fs.serve("SIZE f", "hello there")
+		_, err := c.Size(t.Context(), "f")
+		if !errors.Is(err, ErrMalformedReply) {
+			t.Fatalf("err = %v, want ErrMalformedReply", err)
+		}
+	})
+}
+
+func TestPasswordNeverLogged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs, cfg := newFakeServer(t)
+		cfg.User, cfg.Password = "alice", "s3cret-pw"
+		var log []string
+		cfg.Logf = func(f string, a ...any) {
+			log = append(log, f)
+			for _, x := range a {
+				if s, ok := x.(string); ok {
+					log = append(log, s)
+				}
+			}
+		}
+		go func() {
+			fs.send("220 hi")
+			fs.serve("USER alice", "331 pw")
+			fs.serve("PASS s3cret-pw", "530 Login incorrect")
+		}()
+		_, err := Dial(t.Context(), "127.0.0.1:21", cfg)
+		if !IsCode(err, 530) || !IsPermanent(err) {
+			t.Fatalf("err = %v, want a permanent 530", err)
+		}
+		for _, l := range append(log, err.Error()) {
+			if contains(l, "s3cret") {
+				t.Errorf("password leaked: %q", l)
+			}
+		}
+	})
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+var _ = io.EOF

@@ -1,0 +1,70 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+)
+
+// openData sets up a passive data connection: EPSV first (RFC 2428, the
+// only choice over IPv6, where PASV is broken on real servers), PASV when
+// EPSV is refused. The address in a 227 reply is ignored unless
+// Config.UsePASVAddress: the control connection's peer is dialled. Called
+// with the command slot held.
+func (c *Conn) openData(ctx context.Context) (net.Conn, error) {
+	port, host, err := c.passive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(int(port)))
+	nc, err := c.cfg.dial(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("data connection to %s: %w", addr, err)
+	}
+	return nc, nil
+}
+
+func (c *Conn) passive(ctx context.Context) (uint16, string, error) {
+	peer := c.peer.String()
+	ipv6 := c.peer.To4() == nil
+	if !c.noEPSV.Load() || ipv6 {
+		rep, err := c.cmdLocked(ctx, 229, "EPSV")
+		if err == nil {
+			port, err := parseEPSV(rep.Msg)
+			return port, peer, err
+		}
+		if ipv6 || !IsPermanent(err) {
+			return 0, "", err
+		}
+		c.noEPSV.Store(true)
+	}
+	rep, err := c.cmdLocked(ctx, 227, "PASV")
+	if err != nil {
+		return 0, "", err
+	}
+	ap, err := parsePASV(rep.Msg)
+	if err != nil {
+		return 0, "", err
+	}
+	if c.cfg.UsePASVAddress && ap.Addr() != netip.IPv4Unspecified() {
+		return ap.Port(), ap.Addr().String(), nil
+	}
+	if ap.Addr().String() != peer {
+		c.logf("PASV address %s ignored; using the control peer %s", ap.Addr(), peer)
+	}
+	return ap.Port(), peer, nil
+}
+
+// IsPermanent reports whether err is a 5xx *ReplyError.
+func IsPermanent(err error) bool {
+	re, ok := asReplyError(err)
+	return ok && re.Permanent()
+}
+
+// IsTransient reports whether err is a 4xx *ReplyError.
+func IsTransient(err error) bool {
+	re, ok := asReplyError(err)
+	return ok && re.Transient()
+}

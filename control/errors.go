@@ -1,0 +1,48 @@
+package control
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrPeerDown reports that the server showed no sign of life (no byte on the
+// control connection, and for a transfer none on the data connection either)
+// within the timeout while a reply was awaited. The connection is closed.
+var ErrPeerDown = errors.New("peer down: no sign of life within the timeout")
+
+// ErrClosed reports use of a connection that we closed on purpose (Close or
+// Quit). It is never a reason to reconnect.
+var ErrClosed = errors.New("control connection closed")
+
+// ErrMalformedReply reports a reply that is not FTP: a bad code line, an
+// overlong line or a reply that cannot be parsed for the data it must carry.
+var ErrMalformedReply = errors.New("malformed reply")
+
+// ErrConnLost reports that the server or the network ended the control
+// connection (EOF or reset) while it was in use.
+var ErrConnLost = errors.New("control connection lost")
+
+// ReplyError is a reply whose code says the command failed.
+type ReplyError struct {
+	Cmd  string // the command, with any password masked
+	Code int
+	Msg  string
+}
+
+func (e *ReplyError) Error() string {
+	return fmt.Sprintf("%s: %d %s", e.Cmd, e.Code, e.Msg)
+}
+
+// Transient reports whether trying again later may succeed: 4xx replies (421
+// "service not available", 425 "can't open data connection", 426 "transfer
+// aborted", 450, 451, ...).
+func (e *ReplyError) Transient() bool { return e.Code >= 400 && e.Code < 500 }
+
+// Permanent reports whether the command will fail the same way again (5xx).
+func (e *ReplyError) Permanent() bool { return e.Code >= 500 && e.Code < 600 }
+
+// IsCode reports whether err is a *ReplyError with the given code.
+func IsCode(err error, code int) bool {
+	var re *ReplyError
+	return errors.As(err, &re) && re.Code == code
+}

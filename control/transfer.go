@@ -1,0 +1,298 @@
+package control
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// Transfer is a running transfer command (RETR, STOR, APPE, LIST, MLSD) and
+// its data connection. While it runs, the reader goroutine routes replies to
+// it: see route for the rules. The transfer holds the connection's command
+// slot until End or Abort.
+type Transfer struct {
+	c      *Conn
+	cmd    string
+	Data   net.Conn // *net.TCPConn on plain connections (splice-able), *tls.Conn under TLS
+	Prelim Reply    // the 1xx that started the transfer
+
+	prelim chan Reply    // first 1xx, capacity 1
+	final  chan Reply    // the reply that ends the transfer, capacity 1
+	noops  chan Reply    // replies taken as NOOP answers, best effort
+	gone   chan struct{} // closed if the control connection ends first
+
+	mu        sync.Mutex // guards the fields below; also held by Conn.route via c.mu ordering
+	noopsOut  int        // NOOPs written and not yet answered
+	noopsSent int
+	sawPrelim bool
+	ended     bool
+	goneOnce  sync.Once
+}
+
+// route classifies a reply that arrived during the transfer and reports
+// whether it ended it. Called by the reader with c.mu held.
+//
+//   - 1xx: the first is the preliminary reply; a later one is final (pure-ftpd
+//     reports a failed download with a final "150 ..." line).
+//   - 200: a NOOP's answer, never the transfer's: 200 cannot complete a RETR.
+//     A 200 with no NOOP outstanding is stray and dropped.
+//   - 202, 500, 501, 502 while NOOPs are outstanding: a NOOP's answer (pure-ftpd
+//     answers NOOP mid-transfer with "500 Unknown command").
+//   - Anything else is the transfer's final reply.
+func (t *Transfer) route(rep Reply) (final bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case rep.Preliminary() && !t.sawPrelim:
+		t.sawPrelim = true
+		t.prelim <- rep
+		return false
+	case rep.Code == 200 || t.noopsOut > 0 && isNoopAnswer(rep.Code):
+		if t.noopsOut > 0 {
+			t.noopsOut--
+			select {
+			case t.noops <- rep:
+			default: // nobody is listening closely; the count is what matters
+			}
+		} else {
+			t.c.logf("stray reply during %s dropped: %d %s", t.cmd, rep.Code, rep.Msg)
+		}
+		return false
+	}
+	t.final <- rep
+	return true
+}
+
+func isNoopAnswer(code int) bool {
+	return code == 200 || code == 202 || code == 500 || code == 501 || code == 502
+}
+
+// lost is called when the control connection ended during the transfer.
+func (t *Transfer) lost() { t.goneOnce.Do(func() { close(t.gone) }) }
+
+// StartTransfer opens a data connection, sends "REST offset" when offset is
+// positive, then cmd, and waits for the preliminary reply. A reply that
+// refuses the command is returned as a *ReplyError.
+func (c *Conn) StartTransfer(ctx context.Context, cmd string, offset int64) (*Transfer, error) {
+	if err := c.acquire(ctx); err != nil {
+		return nil, err
+	}
+	t, err := c.startTransfer(ctx, cmd, offset)
+	if err != nil {
+		c.release()
+		return nil, err
+	}
+	return t, nil
+}
+
+func (c *Conn) startTransfer(ctx context.Context, cmd string, offset int64) (*Transfer, error) {
+	data, err := c.openData(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			data.Close()
+		}
+	}()
+	if offset > 0 {
+		if _, err := c.cmdLocked(ctx, 350, fmt.Sprintf("REST %d", offset)); err != nil {
+			return nil, err
+		}
+	}
+	t := &Transfer{
+		c:      c,
+		cmd:    cmd,
+		Data:   data,
+		prelim: make(chan Reply, 1),
+		final:  make(chan Reply, 1),
+		noops:  make(chan Reply, 16),
+		gone:   make(chan struct{}),
+	}
+	c.mu.Lock()
+	if c.err != nil || c.xfer != nil {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%s: %w", cmd, ErrClosed)
+	}
+	c.xfer = t
+	c.mu.Unlock()
+	sent := time.Now()
+	if err := c.writeLine(cmd); err != nil {
+		return nil, err
+	}
+	timer := time.NewTimer(c.timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case rep := <-t.prelim:
+			t.Prelim = rep
+			if c.cfg.TLSMode != TLSNone {
+				tc := tls.Client(data, c.cfg.TLS)
+				if err := tc.HandshakeContext(ctx); err != nil {
+					c.closeWith(ErrClosed) // the server now waits on a data connection we abandon
+					return nil, fmt.Errorf("%s: data TLS: %w", cmd, err)
+				}
+				t.Data = tc
+			}
+			ok = true
+			return t, nil
+		case rep := <-t.final:
+			t.ended = true
+			return nil, rep.err(cmd)
+		case <-t.gone:
+			return nil, fmt.Errorf("%s: %w", cmd, c.Err())
+		case <-ctx.Done():
+			c.closeWith(ErrClosed)
+			return nil, fmt.Errorf("%s: %w", cmd, ctx.Err())
+		case <-timer.C:
+			if left := c.silenceLeft(sent); left > 0 {
+				timer.Reset(left)
+				continue
+			}
+			c.closeWith(ErrPeerDown)
+			return nil, fmt.Errorf("%s: no reply: %w", cmd, ErrPeerDown)
+		}
+	}
+}
+
+// Noop writes NOOP without waiting for its answer: the answer may come at
+// once, after the final reply, as a 5xx, or never. It is safe to call
+// concurrently with the transfer.
+func (t *Transfer) Noop() error {
+	t.mu.Lock()
+	if t.ended {
+		t.mu.Unlock()
+		return nil
+	}
+	t.noopsOut++
+	t.noopsSent++
+	t.mu.Unlock()
+	return t.c.writeLine("NOOP")
+}
+
+// NoopsSent is how many NOOPs were written during the transfer.
+func (t *Transfer) NoopsSent() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.noopsSent
+}
+
+// NoopAnswers delivers the replies taken as answers to NOOPs during the
+// transfer (for the keepalive policy to learn from). Best effort: answers
+// that nobody reads in time are only counted.
+func (t *Transfer) NoopAnswers() <-chan Reply { return t.noops }
+
+// Final delivers the reply that ends the transfer, once.
+func (t *Transfer) Final() <-chan Reply { return t.final }
+
+// Lost is closed if the control connection ends before the final reply;
+// Conn.Err says why.
+func (t *Transfer) Lost() <-chan struct{} { return t.gone }
+
+// Conn is the control connection the transfer runs on.
+func (t *Transfer) Conn() *Conn { return t.c }
+
+// Cmd is the transfer command, e.g. "RETR /file".
+func (t *Transfer) Cmd() string { return t.cmd }
+
+// End releases the connection after the final reply was taken from Final.
+// If NOOPs are still unanswered it resynchronises (Resync) so that their
+// late answers cannot be taken for the next command's, and returns the
+// replies it discarded. If the final reply was never received, the
+// connection cannot be trusted and is closed.
+func (t *Transfer) End(ctx context.Context, gotFinal bool) ([]Reply, error) {
+	t.Data.Close()
+	t.mu.Lock()
+	t.ended = true
+	out := t.noopsOut
+	t.mu.Unlock()
+	defer t.c.release()
+	if !gotFinal {
+		t.c.mu.Lock()
+		if t.c.xfer == t {
+			t.c.xfer = nil
+		}
+		t.c.mu.Unlock()
+		t.c.closeWith(ErrClosed)
+		return nil, nil
+	}
+	if out == 0 {
+		return nil, nil
+	}
+	return t.c.resyncLocked(ctx)
+}
+
+// Abort stops the transfer on purpose: it closes the data connection (the
+// only way vsftpd and proftpd reliably stop a download), sends ABOR, and
+// waits a short while for the replies. The connection stays usable if they
+// came, and is closed otherwise.
+func (t *Transfer) Abort(ctx context.Context) error {
+	t.Data.Close()
+	ctx, cancel := context.WithTimeout(ctx, min(t.c.timeout, 5*time.Second))
+	defer cancel()
+	gotFinal := false
+	if err := t.c.writeLine("ABOR"); err == nil {
+		select {
+		case <-t.final:
+			gotFinal = true
+		case <-t.gone:
+		case <-ctx.Done():
+		}
+	}
+	if !gotFinal {
+		_, err := t.End(ctx, false)
+		return err
+	}
+	// ABOR itself is answered (226 or 225) after the transfer's 426; the
+	// resync swallows that answer together with any NOOP's.
+	t.mu.Lock()
+	t.noopsOut++
+	t.mu.Unlock()
+	_, err := t.End(ctx, true)
+	if err != nil {
+		t.c.closeWith(ErrClosed)
+	}
+	return err
+}
+
+// Resync makes sure the next reply read belongs to the next command: it
+// sends PWD and discards every reply before PWD's 257, within the timeout.
+// The discarded replies are returned (late NOOP answers, typically).
+func (c *Conn) Resync(ctx context.Context) ([]Reply, error) {
+	if err := c.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer c.release()
+	return c.resyncLocked(ctx)
+}
+
+// maxDiscard bounds how many stale replies a resync may swallow.
+const maxDiscard = 1000
+
+func (c *Conn) resyncLocked(ctx context.Context) ([]Reply, error) {
+	sent := time.Now()
+	if err := c.writeLine("PWD"); err != nil {
+		return nil, err
+	}
+	var stale []Reply
+	for len(stale) < maxDiscard {
+		rep, err := c.await(ctx, sent, "PWD (resync)")
+		if err != nil {
+			return stale, err
+		}
+		if rep.Code == 257 {
+			return stale, nil
+		}
+		if rep.Code == 421 {
+			c.closeWith(nil)
+			return stale, rep.err("PWD (resync)")
+		}
+		stale = append(stale, rep)
+	}
+	c.closeWith(ErrMalformedReply)
+	return stale, fmt.Errorf("%w: more than %d stale replies", ErrMalformedReply, maxDiscard)
+}
