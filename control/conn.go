@@ -42,6 +42,7 @@ type Conn struct {
 
 	lastRecv atomic.Int64 // unix nanos of the last byte read on the control connection
 	lastSent atomic.Int64 // unix nanos of the last command written
+	rtt      atomic.Int64 // nanos of the last lockstep command's round trip
 }
 
 // Config says how to dial and log in.
@@ -376,6 +377,7 @@ func (c *Conn) cmdLocked(ctx context.Context, expectCode int, cmd string) (Reply
 	if err != nil {
 		return rep, err
 	}
+	c.rtt.Store(int64(time.Since(sent)))
 	if !codeMatches(rep.Code, expectCode) {
 		return rep, rep.err(maskCmd(cmd))
 	}
@@ -536,6 +538,10 @@ func (c *Conn) LastReceived() time.Time { return time.Unix(0, c.lastRecv.Load())
 
 // LastSent is when a command was last written.
 func (c *Conn) LastSent() time.Time { return time.Unix(0, c.lastSent.Load()) }
+
+// RTT is the round trip of the last lockstep command: an upper bound of
+// the network's round trip plus the server's reaction time.
+func (c *Conn) RTT() time.Duration { return time.Duration(c.rtt.Load()) }
 
 // RemoteAddr is the server's address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }

@@ -3,16 +3,17 @@ package control
 import (
 	"context"
 	"errors"
+	"github.com/keepftp/keepftp/internal/ftptest"
 	"io"
 	"testing"
 	"testing/synctest"
 	"time"
 )
 
-func dialFake(t *testing.T, fs *fakeServer, cfg Config) *Conn {
+func dialFake(t *testing.T, fs *ftptest.Server, cfg Config) *Conn {
 	t.Helper()
 	loggedIn := make(chan struct{})
-	go func() { fs.login(); close(loggedIn) }()
+	go func() { fs.Login(); close(loggedIn) }()
 	c, err := Dial(t.Context(), "127.0.0.1:21", cfg)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
@@ -24,7 +25,8 @@ func dialFake(t *testing.T, fs *fakeServer, cfg Config) *Conn {
 
 func TestLoginParsesMultiLineFeat(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs, cfg := newFakeServer(t)
+		fs, dial := ftptest.New(t)
+		cfg := Config{Timeout: time.Minute, DialContext: dial}
 		c := dialFake(t, fs, cfg)
 		f := c.Features()
 		for _, name := range []string{"MDTM", "REST", "SIZE", "MLST"} {
@@ -43,11 +45,12 @@ func TestLoginParsesMultiLineFeat(t *testing.T) {
 
 func TestMultiLineReplyIsOneReply(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs, cfg := newFakeServer(t)
+		fs, dial := ftptest.New(t)
+		cfg := Config{Timeout: time.Minute, DialContext: dial}
 		c := dialFake(t, fs, cfg)
 		go func() {
-			fs.serve("STAT", "211-status of server:", "  connected from 127.0.0.1", "211-still going", "211 End of status")
-			fs.serve("PWD", `257 "/home/a""b" is current`)
+			fs.Serve("STAT", "211-status of server:", "  connected from 127.0.0.1", "211-still going", "211 End of status")
+			fs.Serve("PWD", `257 "/home/a""b" is current`)
 		}()
 		rep, err := c.Cmd(t.Context(), 211, "STAT")
 		if err != nil {
@@ -65,10 +68,11 @@ func TestMultiLineReplyIsOneReply(t *testing.T) {
 
 func TestCmdPeerDownAfterTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs, cfg := newFakeServer(t)
+		fs, dial := ftptest.New(t)
+		cfg := Config{Timeout: time.Minute, DialContext: dial}
 		cfg.Timeout = 8 * time.Second
 		c := dialFake(t, fs, cfg)
-		go fs.expect("PWD") // and never answer
+		go fs.Expect("PWD") // and never answer
 		start := time.Now()
 		_, err := c.Cmd(t.Context(), 257, "PWD")
 		if !errors.Is(err, ErrPeerDown) {
@@ -85,17 +89,18 @@ func TestCmdPeerDownAfterTimeout(t *testing.T) {
 
 func TestCmdLivenessCountsAnyByte(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs, cfg := newFakeServer(t)
+		fs, dial := ftptest.New(t)
+		cfg := Config{Timeout: time.Minute, DialContext: dial}
 		cfg.Timeout = 8 * time.Second
 		c := dialFake(t, fs, cfg)
 		go func() {
-			fs.expect("STAT")
+			fs.Expect("STAT")
 			// A slow multi-line reply: a line every 5 s is a sign of life.
 			for i := 0; i < 4; i++ {
 				time.Sleep(5 * time.Second)
-				fs.send("211-line")
+				fs.Send("211-line")
 			}
-			fs.send("211 End")
+			fs.Send("211 End")
 		}()
 		start := time.Now()
 		if _, err := c.Cmd(t.Context(), 211, "STAT"); err != nil {
@@ -109,9 +114,10 @@ func TestCmdLivenessCountsAnyByte(t *testing.T) {
 
 func TestCancelIsClosedNotPeerDown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs, cfg := newFakeServer(t)
+		fs, dial := ftptest.New(t)
+		cfg := Config{Timeout: time.Minute, DialContext: dial}
 		c := dialFake(t, fs, cfg)
-		go fs.expect("PWD")
+		go fs.Expect("PWD")
 		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 		defer cancel()
 		_, err := c.Cmd(ctx, 257, "PWD")
@@ -129,9 +135,10 @@ func TestCancelIsClosedNotPeerDown(t *testing.T) {
 
 func TestMalformedReply(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs, cfg := newFakeServer(t)
+		fs, dial := ftptest.New(t)
+		cfg := Config{Timeout: time.Minute, DialContext: dial}
 		c := dialFake(t, fs, cfg)
-		go fs.serve("SIZE f", "hello there")
+		go fs.Serve("SIZE f", "hello there")
 		_, err := c.Size(t.Context(), "f")
 		if !errors.Is(err, ErrMalformedReply) {
 			t.Fatalf("err = %v, want ErrMalformedReply", err)
@@ -141,7 +148,8 @@ func TestMalformedReply(t *testing.T) {
 
 func TestPasswordNeverLogged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs, cfg := newFakeServer(t)
+		fs, dial := ftptest.New(t)
+		cfg := Config{Timeout: time.Minute, DialContext: dial}
 		cfg.User, cfg.Password = "alice", "s3cret-pw"
 		var log []string
 		cfg.Logf = func(f string, a ...any) {
@@ -153,9 +161,9 @@ func TestPasswordNeverLogged(t *testing.T) {
 			}
 		}
 		go func() {
-			fs.send("220 hi")
-			fs.serve("USER alice", "331 pw")
-			fs.serve("PASS s3cret-pw", "530 Login incorrect")
+			fs.Send("220 hi")
+			fs.Serve("USER alice", "331 pw")
+			fs.Serve("PASS s3cret-pw", "530 Login incorrect")
 		}()
 		_, err := Dial(t.Context(), "127.0.0.1:21", cfg)
 		if !IsCode(err, 530) || !IsPermanent(err) {

@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"errors"
+	"github.com/keepftp/keepftp/internal/ftptest"
 	"io"
 	"net"
 	"testing"
@@ -38,30 +39,31 @@ func TestTransferReplyMatching(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				fs, cfg := newFakeServer(t)
+				fs, dial := ftptest.New(t)
+				cfg := Config{Timeout: time.Minute, DialContext: dial}
 				c := dialFake(t, fs, cfg)
 				scriptDone := make(chan struct{})
 				go func() {
-					d := fs.openRetr("/f")
+					d := fs.OpenRetr("/f")
 					for i := 0; i < 2; i++ {
-						fs.expect("NOOP")
+						fs.Expect("NOOP")
 						switch tc.style {
 						case answerBefore200:
-							fs.send("200 NOOP ok")
+							fs.Send("200 NOOP ok")
 						case answerBefore500:
-							fs.send("500 Unknown command")
+							fs.Send("500 Unknown command")
 						}
 					}
 					d.Write([]byte("payload"))
 					d.Close()
-					fs.send("226-Transfer complete", "226 0.01 seconds")
+					fs.Send("226-Transfer complete", "226 0.01 seconds")
 					if tc.style == answerAfter200 {
-						fs.send("200 NOOP ok", "200 NOOP ok")
+						fs.Send("200 NOOP ok", "200 NOOP ok")
 					}
 					if tc.wantStale > 0 || tc.style == answerNever {
-						fs.serve("PWD", `257 "/" is cwd`)
+						fs.Serve("PWD", `257 "/" is cwd`)
 					}
-					fs.serve("SIZE /f", "213 7")
+					fs.Serve("SIZE /f", "213 7")
 					close(scriptDone)
 				}()
 				tr, err := c.StartTransfer(t.Context(), "RETR /f", 0)
@@ -105,14 +107,15 @@ func TestTransferReplyMatching(t *testing.T) {
 // A 200 can never complete a RETR, with or without a NOOP outstanding.
 func TestStray200DoesNotCompleteTransfer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs, cfg := newFakeServer(t)
+		fs, dial := ftptest.New(t)
+		cfg := Config{Timeout: time.Minute, DialContext: dial}
 		c := dialFake(t, fs, cfg)
 		go func() {
-			d := fs.openRetr("/f")
-			fs.send("200 stray")
+			d := fs.OpenRetr("/f")
+			fs.Send("200 stray")
 			time.Sleep(time.Second)
 			d.Close()
-			fs.send("226 done")
+			fs.Send("226 done")
 		}()
 		tr, err := c.StartTransfer(t.Context(), "RETR /f", 0)
 		if err != nil {
@@ -130,13 +133,14 @@ func TestStray200DoesNotCompleteTransfer(t *testing.T) {
 // outstanding it is the transfer's failure.
 func TestFiveHundredDuringTransfer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs, cfg := newFakeServer(t)
+		fs, dial := ftptest.New(t)
+		cfg := Config{Timeout: time.Minute, DialContext: dial}
 		c := dialFake(t, fs, cfg)
 		go func() {
-			d := fs.openRetr("/f")
-			fs.expect("NOOP")
-			fs.send("500 Unknown command")
-			fs.send("550 the file vanished")
+			d := fs.OpenRetr("/f")
+			fs.Expect("NOOP")
+			fs.Send("500 Unknown command")
+			fs.Send("550 the file vanished")
 			d.Close()
 		}()
 		tr, err := c.StartTransfer(t.Context(), "RETR /f", 0)
@@ -156,13 +160,14 @@ func TestFiveHundredDuringTransfer(t *testing.T) {
 // pure-ftpd ends a failed download with a second 150 line: it is final.
 func TestSecondPreliminaryIsFinal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs, cfg := newFakeServer(t)
+		fs, dial := ftptest.New(t)
+		cfg := Config{Timeout: time.Minute, DialContext: dial}
 		c := dialFake(t, fs, cfg)
 		go func() {
-			d := fs.openRetr("/f")
+			d := fs.OpenRetr("/f")
 			d.Write([]byte("par"))
 			d.Close()
-			fs.send("150 0.333 seconds (measured here), 9.00 bytes per second")
+			fs.Send("150 0.333 seconds (measured here), 9.00 bytes per second")
 		}()
 		tr, err := c.StartTransfer(t.Context(), "RETR /f", 0)
 		if err != nil {
@@ -177,13 +182,14 @@ func TestSecondPreliminaryIsFinal(t *testing.T) {
 
 func TestTransferRefused(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs, cfg := newFakeServer(t)
+		fs, dial := ftptest.New(t)
+		cfg := Config{Timeout: time.Minute, DialContext: dial}
 		c := dialFake(t, fs, cfg)
 		go func() {
-			fs.serve("EPSV", "229 Entering Extended Passive Mode (|||40000|)")
-			<-fs.data
-			fs.serve("RETR /nope", "550 No such file")
-			fs.serve("NOOP", "200 ok")
+			fs.Serve("EPSV", "229 Entering Extended Passive Mode (|||40000|)")
+			<-fs.Data
+			fs.Serve("RETR /nope", "550 No such file")
+			fs.Serve("NOOP", "200 ok")
 		}()
 		_, err := c.StartTransfer(t.Context(), "RETR /nope", 0)
 		if !IsCode(err, 550) {
@@ -197,7 +203,8 @@ func TestTransferRefused(t *testing.T) {
 
 func TestEPSVRefusedFallsBackToPASVIgnoringItsAddress(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs, cfg := newFakeServer(t)
+		fs, dial := ftptest.New(t)
+		cfg := Config{Timeout: time.Minute, DialContext: dial}
 		var dialled []string
 		inner := cfg.DialContext
 		cfg.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -206,12 +213,12 @@ func TestEPSVRefusedFallsBackToPASVIgnoringItsAddress(t *testing.T) {
 		}
 		c := dialFake(t, fs, cfg)
 		go func() {
-			fs.serve("EPSV", "500 EPSV not understood")
-			fs.serve("PASV", "227 Entering Passive Mode (10,9,8,7,156,64).")
-			d := <-fs.data
-			fs.serve("RETR /f", "150 ok")
+			fs.Serve("EPSV", "500 EPSV not understood")
+			fs.Serve("PASV", "227 Entering Passive Mode (10,9,8,7,156,64).")
+			d := <-fs.Data
+			fs.Serve("RETR /f", "150 ok")
 			d.Close()
-			fs.send("226 ok")
+			fs.Send("226 ok")
 		}()
 		tr, err := c.StartTransfer(t.Context(), "RETR /f", 0)
 		if err != nil {
@@ -228,11 +235,12 @@ func TestEPSVRefusedFallsBackToPASVIgnoringItsAddress(t *testing.T) {
 
 func TestTransferControlLost(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs, cfg := newFakeServer(t)
+		fs, dial := ftptest.New(t)
+		cfg := Config{Timeout: time.Minute, DialContext: dial}
 		c := dialFake(t, fs, cfg)
 		go func() {
-			d := fs.openRetr("/f")
-			fs.ctrl.Close()
+			d := fs.OpenRetr("/f")
+			fs.Ctrl.Close()
 			d.Write([]byte("all of it"))
 			d.Close()
 		}()

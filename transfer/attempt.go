@@ -1,0 +1,262 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/noop"
+)
+
+// Result is what one attempt saw, whether it succeeded or not.
+type Result struct {
+	Bytes     int64         // data bytes moved in this attempt
+	DataEOF   bool          // the data connection ended cleanly (download) or all data was sent (upload)
+	Final     control.Reply // the final reply, if GotFinal
+	GotFinal  bool
+	NoopsSent int
+}
+
+// Download runs one RETR attempt of path, starting at offset (REST when
+// positive), writing the data to w. want is the number of bytes this
+// attempt must deliver (size - offset), or -1 when the size is unknown.
+// Give w as an *os.File, with no Limiter, to keep the zero-copy path.
+func Download(ctx context.Context, c *control.Conn, path string, offset, want int64, w io.Writer, o Options) (Result, error) {
+	t, err := c.StartTransfer(ctx, "RETR "+path, offset)
+	if err != nil {
+		return Result{}, err
+	}
+	return run(ctx, t, w, t.Data, want, true, o)
+}
+
+// Upload runs one upload attempt: cmd is "STOR path" or "APPE path";
+// offset, when positive, is sent as REST before it (REST STREAM). The data
+// comes from r; want is its length, or -1 when unknown.
+func Upload(ctx context.Context, c *control.Conn, cmd string, offset int64, r io.Reader, want int64, o Options) (Result, error) {
+	t, err := c.StartTransfer(ctx, cmd, offset)
+	if err != nil {
+		return Result{}, err
+	}
+	return run(ctx, t, t.Data, r, want, false, o)
+}
+
+// mux is the state of the multiplexer of one attempt.
+type mux struct {
+	t        *control.Transfer
+	o        Options
+	timeout  time.Duration
+	download bool
+	want     int64
+
+	res        Result
+	dataDone   bool
+	dataErr    error
+	lost       bool
+	lastData   time.Time
+	dataEnd    time.Time
+	lastNoop   time.Time // zero: no NOOP written
+	firstFault time.Time
+	during     []int
+}
+
+func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader, want int64, download bool, o Options) (Result, error) {
+	c := t.Conn()
+	m := &mux{t: t, o: o, timeout: o.Timeout, download: download, want: want}
+	if m.timeout <= 0 {
+		m.timeout = c.Timeout()
+	}
+	server := c.RemoteAddr().String()
+	keep := noop.Schedule{Every: o.Keepalive}
+	if keep.Every <= 0 {
+		keep.Every = noop.Interval(m.timeout)
+	}
+	if o.NoKeepalive || !o.registry().InTransfer(server) {
+		keep = noop.Schedule{}
+	}
+
+	p := newPump()
+	go p.run(ctx, dst, src, o.Limiter, m.timeout, download)
+
+	m.lastData = time.Now()
+	deadline := time.NewTimer(m.timeout) // data stall, then the wait for the final reply
+	defer deadline.Stop()
+	var tick <-chan time.Time
+	var ticker *time.Timer
+	if keep.Enabled() {
+		ticker = time.NewTimer(keep.Until(c.LastSent(), time.Now()))
+		defer ticker.Stop()
+		tick = ticker.C
+	}
+	final, lost, answers := t.Final(), t.Lost(), t.NoopAnswers()
+
+	var err error
+loop:
+	for !(m.dataDone && m.res.GotFinal) {
+		select {
+		case <-p.notify:
+			m.progress(p)
+			m.lastData = time.Now()
+		case derr := <-p.done:
+			m.progress(p)
+			m.dataDone, m.dataEnd = true, time.Now()
+			m.dataErr = derr
+			deadline.Reset(m.timeout)
+			if derr != nil {
+				m.fault()
+			} else {
+				m.res.DataEOF = true
+				if want >= 0 && m.res.Bytes != want {
+					m.fault()
+				}
+			}
+			// The server learns the data ended from the close (proftpd
+			// holds its 226 until then); a download's socket is done too.
+			t.Data.Close()
+			if m.lost {
+				err = fmt.Errorf("%w: %w", ErrNoFinalReply, c.Err())
+				break loop
+			}
+		case rep := <-final:
+			final = nil
+			m.res.Final, m.res.GotFinal = rep, true
+			if !rep.OK() {
+				m.fault()
+				t.Data.Close() // a failed transfer: stop the data side too
+			}
+			// An OK final reply may come before the last megabytes were
+			// read: the loop goes on until the data's end.
+		case <-lost:
+			lost, tick = nil, nil
+			m.lost = true
+			m.fault()
+			if m.dataDone {
+				err = fmt.Errorf("%w: %w", ErrNoFinalReply, c.Err())
+				break loop
+			}
+			// Read the data to its end: if it all arrives, the resume layer
+			// can verify instead of downloading again.
+		case ans := <-answers:
+			m.during = append(m.during, ans.Code)
+		case <-tick:
+			if wait := keep.Until(c.LastSent(), time.Now()); wait > 0 {
+				ticker.Reset(wait)
+				continue
+			}
+			if t.Noop() == nil {
+				m.lastNoop = time.Now()
+			}
+			ticker.Reset(keep.Every)
+		case <-deadline.C:
+			if err = m.checkDeadline(deadline); err != nil {
+				break loop
+			}
+		case <-ctx.Done():
+			t.Abort(context.WithoutCancel(ctx))
+			<-p.done
+			m.progress(p)
+			return m.res, ctx.Err()
+		}
+	}
+	if err != nil { // stalled, or no final reply: the connection cannot be trusted
+		t.Data.Close()
+		if !m.dataDone {
+			<-p.done
+			m.progress(p)
+		}
+		t.End(ctx, false)
+		m.observe(server, 0)
+		return m.res, err
+	}
+	stale, rerr := t.End(ctx, true)
+	if rerr != nil {
+		m.o.logf("resync after %s failed: %v", t.Cmd(), rerr)
+	}
+	m.res.NoopsSent = t.NoopsSent()
+	m.observe(server, len(stale))
+	return m.res, m.verdict()
+}
+
+func (m *mux) progress(p *pump) {
+	n := p.moved.Load()
+	if n == m.res.Bytes {
+		return
+	}
+	m.res.Bytes = n
+	if m.o.Progress != nil {
+		m.o.Progress(n)
+	}
+}
+
+func (m *mux) fault() {
+	if m.firstFault.IsZero() {
+		m.firstFault = time.Now()
+	}
+}
+
+// checkDeadline handles the deadline timer: before the data's end it is
+// the stall deadline; after it, the final reply must come within one
+// timeout of the data's end. That bound is absolute: a server that keeps
+// answering NOOPs but never sends its final reply must not hold us forever.
+func (m *mux) checkDeadline(deadline *time.Timer) error {
+	now := time.Now()
+	if !m.dataDone {
+		if left := m.lastData.Add(m.timeout).Sub(now); left > 0 {
+			deadline.Reset(left)
+			return nil
+		}
+		m.fault()
+		return fmt.Errorf("%s: %w (%d bytes in)", m.t.Cmd(), ErrStalled, m.res.Bytes)
+	}
+	if left := m.dataEnd.Add(m.timeout).Sub(now); left > 0 {
+		deadline.Reset(left)
+		return nil
+	}
+	m.fault()
+	return fmt.Errorf("%s: %w after the data ended: %w", m.t.Cmd(), ErrNoFinalReply, control.ErrPeerDown)
+}
+
+// observe tells the NOOP registry what the transfer showed. A failure that
+// came within a round trip (plus slack) of a NOOP, with no earlier fault,
+// is suspicious: the server may have aborted in answer to it.
+func (m *mux) observe(server string, after int) {
+	sent := m.t.NoopsSent()
+	if sent == 0 {
+		return
+	}
+	failed := !m.firstFault.IsZero()
+	window := 2*m.t.Conn().RTT() + 50*time.Millisecond
+	suspicious := failed && !m.lastNoop.IsZero() &&
+		!m.firstFault.Before(m.lastNoop) && m.firstFault.Sub(m.lastNoop) <= window
+	if failed && !suspicious {
+		return // a failure for other reasons says nothing about NOOPs
+	}
+	m.o.registry().Observe(server, noop.Observation{Sent: sent, During: m.during, After: after, Suspicious: suspicious})
+}
+
+// verdict decides whether a finished attempt is complete.
+func (m *mux) verdict() error {
+	cmd := m.t.Cmd()
+	if !m.res.Final.OK() {
+		// A final 1xx (pure-ftpd's way of reporting a failed download) is a
+		// failure like a 4xx.
+		err := error(&control.ReplyError{Cmd: cmd, Code: m.res.Final.Code, Msg: m.res.Final.Msg})
+		if m.dataErr != nil {
+			err = fmt.Errorf("%w (data: %v)", err, m.dataErr)
+		}
+		return err
+	}
+	if m.dataErr != nil {
+		var le *LocalError
+		if errors.As(m.dataErr, &le) {
+			return fmt.Errorf("%s: %w", cmd, le)
+		}
+		return fmt.Errorf("%s: data connection: %w", cmd, m.dataErr)
+	}
+	if m.want >= 0 && m.res.Bytes != m.want {
+		return fmt.Errorf("%s: %w: %d bytes, want %d", cmd, ErrShort, m.res.Bytes, m.want)
+	}
+	return nil
+}

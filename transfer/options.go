@@ -1,0 +1,60 @@
+package transfer
+
+import (
+	"time"
+
+	"github.com/keepftp/keepftp/noop"
+	"golang.org/x/time/rate"
+)
+
+// Options tune one attempt. The zero value is usable: the connection's
+// timeout, keepalive at a quarter of it, no rate limit.
+type Options struct {
+	// Timeout bounds data silence (ErrStalled) and the wait for the final
+	// reply after the data ended. Zero means the connection's timeout.
+	Timeout time.Duration
+
+	// Keepalive is the NOOP interval during the transfer; zero means
+	// noop.Interval(Timeout). Set NoKeepalive to send none.
+	Keepalive   time.Duration
+	NoKeepalive bool
+
+	// Noops is the per-server NOOP knowledge; nil means noop.Default.
+	Noops *noop.Registry
+
+	// Limiter, if set, limits the data rate (bytes per second). It may be
+	// shared by several transfers to limit them together. A rate limit
+	// turns off the zero-copy path.
+	Limiter *rate.Limiter
+
+	// Progress, if set, is called from the attempt's goroutine with the
+	// bytes moved so far in this attempt, whenever data moved (coalesced),
+	// and once at the end.
+	Progress func(bytes int64)
+
+	// Logf receives notes on what happened (NOOP behaviour, aborts).
+	Logf func(format string, args ...any)
+}
+
+// NewLimiter returns a limiter for bytesPerSec, with a burst that lets the
+// data path move reasonably sized chunks.
+func NewLimiter(bytesPerSec int64) *rate.Limiter {
+	if bytesPerSec <= 0 {
+		return nil
+	}
+	burst := int(min(max(bytesPerSec/10, 4<<10), bufSize))
+	return rate.NewLimiter(rate.Limit(bytesPerSec), burst)
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	}
+}
+
+func (o *Options) registry() *noop.Registry {
+	if o.Noops != nil {
+		return o.Noops
+	}
+	return noop.Default
+}
