@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/keepftp/keepftp/resume"
+)
+
+// Exit codes: one per class of outcome, stable for scripts (README lists
+// them).
+const (
+	ExitOK          = 0
+	ExitFailure     = 1 // a failure of no other class
+	ExitUsage       = 2 // bad command line or URL
+	ExitLogin       = 3 // the server refused the login
+	ExitNotFound    = 4 // the remote file does not exist
+	ExitTransfer    = 5 // the transfer failed (network, peer down, stall, server error)
+	ExitVerify      = 6 // the result did not verify
+	ExitLocal       = 7 // the local file could not be written (disk full, permission)
+	ExitInterrupted = 130
+)
+
+// usageError marks command-line mistakes.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func exitCode(ctx context.Context, err error) int {
+	var ue usageError
+	if errors.As(err, &ue) || errors.Is(err, resume.ErrBadURL) {
+		return ExitUsage
+	}
+	if ctx.Err() != nil {
+		return ExitInterrupted
+	}
+	switch resume.Classify(err) {
+	case resume.Intentional:
+		return ExitInterrupted
+	case resume.Login:
+		return ExitLogin
+	case resume.NotFound:
+		return ExitNotFound
+	case resume.Local:
+		return ExitLocal
+	case resume.Verify:
+		return ExitVerify
+	case resume.Transient, resume.Permanent:
+		return ExitTransfer
+	}
+	return ExitFailure
+}

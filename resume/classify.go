@@ -1,0 +1,70 @@
+package resume
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+
+	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/transfer"
+)
+
+// Class is what an error means for what to do next.
+type Class int
+
+const (
+	Transient   Class = iota // reconnect and try again: network errors, peer down, stalls, 4xx, a final 150
+	Intentional              // we stopped on purpose (cancel, Ctrl-C, Close): never reconnect
+	Permanent                // the same thing will fail again (5xx, TLS verification)
+	Login                    // the server refused the credentials (530)
+	NotFound                 // the remote file does not exist (550)
+	Local                    // the local side failed (disk full, permission)
+	Verify                   // the result did not verify
+)
+
+func (c Class) String() string {
+	return [...]string{"transient", "intentional", "permanent", "login", "not found", "local", "verification"}[c]
+}
+
+// ErrVerify reports a download or upload whose result does not match the
+// remote file.
+var ErrVerify = errors.New("verification failed")
+
+// Classify says what err means.
+func Classify(err error) Class {
+	var le *transfer.LocalError
+	var re *control.ReplyError
+	var cve *tls.CertificateVerificationError
+	var uae x509.UnknownAuthorityError
+	var hne x509.HostnameError
+	switch {
+	case err == nil:
+		return Transient
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, control.ErrClosed) && !errors.Is(err, control.ErrPeerDown):
+		return Intentional
+	case errors.As(err, &le):
+		return Local
+	case errors.Is(err, ErrVerify):
+		return Verify
+	case errors.Is(err, ErrNotFound):
+		return NotFound
+	case errors.Is(err, ErrBadURL):
+		return Permanent
+	case errors.As(err, &cve), errors.As(err, &uae), errors.As(err, &hne):
+		return Permanent
+	case errors.As(err, &re):
+		switch {
+		case re.Code == 530:
+			return Login
+		case re.Code == 550 && !re.Transient():
+			return NotFound
+		case re.Permanent():
+			return Permanent
+		}
+		return Transient // 4xx, and a final 1xx
+	case errors.Is(err, control.ErrMalformedReply):
+		return Transient
+	}
+	return Transient // network errors, peer down, stalls, a lost final reply
+}
