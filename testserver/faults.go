@@ -247,10 +247,6 @@ func (d *dataConn) Read(p []byte) (int, error) {
 	if n > 0 {
 		d.s.stats.update(func(st *Stats) { st.BytesReceived += int64(n) })
 	}
-	if err != nil && n == 0 && d.cutAt >= 0 {
-		// The client ended the upload before the cut point: a normal EOF.
-		return n, err
-	}
 	return n, err
 }
 

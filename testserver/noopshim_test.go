@@ -3,7 +3,6 @@ package testserver
 import (
 	"bytes"
 	"testing"
-	"time"
 )
 
 // startNoopTransfer starts a download slow enough (about 0.4 s) that a
@@ -135,5 +134,4 @@ func TestNoopDuringUpload(t *testing.T) {
 	if st := s.Stats(); st.BytesReceived != 22 || st.Uploads != 1 {
 		t.Fatalf("stats %+v", st)
 	}
-	_ = time.Second
 }
