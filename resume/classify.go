@@ -45,6 +45,8 @@ func Classify(err error) Class {
 		return Intentional
 	case errors.As(err, &le):
 		return Local
+	case errors.Is(err, errRestart):
+		return Transient
 	case errors.Is(err, ErrVerify):
 		return Verify
 	case errors.Is(err, ErrNotFound):

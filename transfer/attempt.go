@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -29,7 +30,32 @@ func Download(ctx context.Context, c *control.Conn, path string, offset, want in
 	if err != nil {
 		return Result{}, err
 	}
+	if len(o.Overlap) > 0 {
+		if err := checkOverlap(t, o.Overlap, o.Timeout); err != nil {
+			t.Abort(context.WithoutCancel(ctx))
+			return Result{Bytes: int64(len(o.Overlap))}, fmt.Errorf("RETR %s from %d: %w", path, offset, err)
+		}
+	}
 	return run(ctx, t, w, t.Data, want, true, o)
+}
+
+// checkOverlap reads the first len(overlap) bytes of a resumed download and
+// compares them with the local data they must repeat. One bounded read
+// outside the multiplexer: the overlap is small.
+func checkOverlap(t *control.Transfer, overlap []byte, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = t.Conn().Timeout()
+	}
+	t.Data.SetReadDeadline(time.Now().Add(timeout))
+	defer t.Data.SetReadDeadline(time.Time{})
+	got := make([]byte, len(overlap))
+	if _, err := io.ReadFull(t.Data, got); err != nil {
+		return fmt.Errorf("reading the overlap: %w", err)
+	}
+	if !bytes.Equal(got, overlap) {
+		return ErrOverlap
+	}
+	return nil
 }
 
 // Upload runs one upload attempt: cmd is "STOR path" or "APPE path";
@@ -77,8 +103,17 @@ func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader,
 		keep = noop.Schedule{}
 	}
 
+	limit := int64(-1) // bytes the pump may move: never past the expected size
+	overlap := int64(0)
+	if download {
+		overlap = int64(len(o.Overlap))
+		if want >= 0 {
+			limit = want - overlap
+		}
+	}
 	p := newPump()
-	go p.run(ctx, dst, src, o.Limiter, m.timeout, download)
+	p.moved.Store(overlap)
+	go p.run(ctx, dst, src, o.Limiter, m.timeout, download, limit)
 
 	m.lastData = time.Now()
 	deadline := time.NewTimer(m.timeout) // data stall, then the wait for the final reply
@@ -244,7 +279,7 @@ func (m *mux) verdict() error {
 		// failure like a 4xx.
 		err := error(&control.ReplyError{Cmd: cmd, Code: m.res.Final.Code, Msg: m.res.Final.Msg})
 		if m.dataErr != nil {
-			err = fmt.Errorf("%w (data: %v)", err, m.dataErr)
+			err = fmt.Errorf("%w (data: %w)", err, m.dataErr)
 		}
 		return err
 	}

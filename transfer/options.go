@@ -32,6 +32,12 @@ type Options struct {
 	// and once at the end.
 	Progress func(bytes int64)
 
+	// Overlap, for a resumed download, is the local data just before the
+	// resume offset: the download was asked to start len(Overlap) bytes
+	// early, and its first bytes must equal Overlap (ErrOverlap if not: the
+	// server ignored REST or the file changed). They are not written.
+	Overlap []byte
+
 	// Logf receives notes on what happened (NOOP behaviour, aborts).
 	Logf func(format string, args ...any)
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"sync/atomic"
 	"time"
 
@@ -52,20 +53,49 @@ func (p *pump) add(n int64) {
 
 // run copies src to dst until src's end. download says which side is the
 // network, to tell local failures (disk full) from network ones.
-func (p *pump) run(ctx context.Context, dst io.Writer, src io.Reader, lim *rate.Limiter, timeout time.Duration, download bool) {
+// limit, when not negative, is the most bytes to move: a byte beyond it is
+// ErrTooLong, and is not written.
+func (p *pump) run(ctx context.Context, dst io.Writer, src io.Reader, lim *rate.Limiter, timeout time.Duration, download bool, limit int64) {
 	var err error
+	if limit >= 0 {
+		src = &io.LimitedReader{R: src, N: limit}
+	}
 	if lim == nil && zeroCopy(dst, src) {
-		err = p.chunked(dst, src, timeout, download)
+		err = p.chunked(dst, src, timeout)
 	} else {
 		err = p.buffered(ctx, dst, src, lim, download)
 	}
+	if err == nil && limit >= 0 {
+		err = checkEnd(src.(*io.LimitedReader).R)
+	}
 	p.done <- err
+}
+
+// checkEnd makes sure the data ends where it should: one more byte means
+// the server sent more than the file (a REST it ignored).
+func checkEnd(src io.Reader) error {
+	var b [1]byte
+	for {
+		n, err := src.Read(b[:])
+		if n > 0 {
+			return ErrTooLong
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // zeroCopy reports whether io.Copy between dst and src takes Linux's
 // zero-copy paths: splice from a TCP socket into a file, sendfile from a
 // file into a TCP socket.
 func zeroCopy(dst io.Writer, src io.Reader) bool {
+	if lr, ok := src.(*io.LimitedReader); ok {
+		src = lr.R // os.File.ReadFrom and TCPConn.ReadFrom see through it
+	}
 	_, fileDst := dst.(*os.File)
 	_, tcpSrc := src.(*net.TCPConn)
 	_, tcpDst := dst.(*net.TCPConn)
@@ -73,21 +103,36 @@ func zeroCopy(dst io.Writer, src io.Reader) bool {
 	return fileDst && tcpSrc || tcpDst && fileSrc
 }
 
-// chunked copies with io.CopyN, which keeps the zero-copy path (os.File's
-// ReadFrom and TCPConn's ReadFrom see through the io.LimitedReader).
-func (p *pump) chunked(dst io.Writer, src io.Reader, timeout time.Duration, download bool) error {
+// chunked copies with io.CopyN, which keeps the zero-copy path: os.File's
+// and TCPConn's ReadFrom see through one io.LimitedReader, not two, so a
+// limit on src is applied here chunk by chunk instead of by nesting.
+func (p *pump) chunked(dst io.Writer, src io.Reader, timeout time.Duration) error {
+	lr, limited := src.(*io.LimitedReader)
+	if limited {
+		src = lr.R
+	}
 	chunk := int64(minChunk)
 	for {
+		n := chunk
+		if limited {
+			if lr.N <= 0 {
+				return nil
+			}
+			n = min(n, lr.N)
+		}
 		start := time.Now()
-		n, err := io.CopyN(dst, src, chunk)
-		if n > 0 {
-			p.add(n)
+		got, err := io.CopyN(dst, src, n)
+		if limited {
+			lr.N -= got
+		}
+		if got > 0 {
+			p.add(got)
 		}
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return classify(err, download)
+			return classify(err)
 		}
 		switch took := time.Since(start); {
 		case took < timeout/16 && chunk < maxChunk:
@@ -133,12 +178,25 @@ func (p *pump) buffered(ctx context.Context, dst io.Writer, src io.Reader, lim *
 	}
 }
 
-// classify attributes a zero-copy error: network errors come as
-// *net.OpError; anything else is the local file's.
-func classify(err error, download bool) error {
+// classify attributes a zero-copy error. splice and sendfile report the
+// socket's errors too, wrapped as the file's, so the errno decides: the
+// network's errors are the transfer's; anything else (ENOSPC, EIO, EROFS,
+// ...) is the local file's, and retrying will not help.
+func classify(err error) error {
 	var op *net.OpError
-	if errors.As(err, &op) {
+	switch {
+	case errors.As(err, &op), errors.Is(err, net.ErrClosed), errors.Is(err, os.ErrDeadlineExceeded):
 		return err
 	}
+	for _, errno := range networkErrnos {
+		if errors.Is(err, errno) {
+			return err
+		}
+	}
 	return &LocalError{Err: err}
+}
+
+var networkErrnos = []error{
+	syscall.ECONNRESET, syscall.EPIPE, syscall.ECONNABORTED, syscall.ETIMEDOUT,
+	syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.ENETDOWN, syscall.ENOTCONN,
 }

@@ -1,0 +1,146 @@
+package resume
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// noJitter makes the random half of each delay zero, so the sequence is
+// the deterministic half: BaseDelay/2, BaseDelay, 2*BaseDelay, ...
+func noJitter(time.Duration) time.Duration { return 0 }
+
+func TestBackoffSequenceAndCap(t *testing.T) {
+	b := newBackoff(Policy{Retries: 10, BaseDelay: time.Second, MaxDelay: 8 * time.Second, Jitter: noJitter})
+	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second}
+	for i, w := range want {
+		d, _, err := b.next(0)
+		if err != nil || d != w {
+			t.Errorf("retry %d: delay %v, %v; want %v", i+1, d, err, w)
+		}
+	}
+}
+
+func TestBackoffJitterWithinBounds(t *testing.T) {
+	b := newBackoff(Policy{Retries: 100, BaseDelay: time.Second, MaxDelay: 16 * time.Second})
+	for i := 0; i < 50; i++ {
+		d, _, err := b.next(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full := min(time.Second<<min(i, 30), 16*time.Second)
+		if d < full/2 || d > full {
+			t.Errorf("retry %d: delay %v outside [%v, %v]", i+1, d, full/2, full)
+		}
+	}
+}
+
+func TestBackoffGivesUpAfterRetriesWithoutProgress(t *testing.T) {
+	b := newBackoff(Policy{Retries: 3, BaseDelay: time.Second, Jitter: noJitter})
+	for i := 0; i < 3; i++ {
+		if _, _, err := b.next(0); err != nil {
+			t.Fatalf("gave up after %d failures, want 3 retries", i+1)
+		}
+	}
+	if _, _, err := b.next(0); !errors.Is(err, ErrGaveUp) {
+		t.Fatalf("err = %v, want ErrGaveUp after the 4th failure", err)
+	}
+}
+
+func TestBackoffResetsOnProgressAndSaysSo(t *testing.T) {
+	b := newBackoff(Policy{Retries: 3, BaseDelay: time.Second, MaxDelay: time.Minute, Jitter: noJitter})
+	b.next(0)
+	b.next(0)
+	d, reset, err := b.next(0)
+	if d != 2*time.Second || reset || err != nil {
+		t.Fatalf("third failure: %v %v %v", d, reset, err)
+	}
+	d, reset, err = b.next(12345) // this attempt moved bytes
+	if err != nil || !reset || d != 500*time.Millisecond {
+		t.Errorf("after progress: delay %v, reset %v, err %v; want the base delay, reported as a reset", d, reset, err)
+	}
+	// And the count of failures without progress starts again.
+	for i := 0; i < 2; i++ {
+		if _, _, err := b.next(0); err != nil {
+			t.Fatalf("gave up %d failures after progress", i+2)
+		}
+	}
+	if _, _, err := b.next(0); !errors.Is(err, ErrGaveUp) {
+		t.Errorf("err = %v, want ErrGaveUp", err)
+	}
+}
+
+func TestBackoffMaxAttemptsBoundsProgressLoops(t *testing.T) {
+	b := newBackoff(Policy{Retries: 3, MaxAttempts: 20, BaseDelay: time.Millisecond, Jitter: noJitter})
+	n := 0
+	for {
+		n++
+		if _, _, err := b.next(1); err != nil { // always a little progress
+			if !errors.Is(err, ErrGaveUp) {
+				t.Fatal(err)
+			}
+			break
+		}
+		if n > 100 {
+			t.Fatal("endless loop")
+		}
+	}
+	if n != 20 {
+		t.Errorf("stopped after %d attempts, want 20", n)
+	}
+}
+
+// The retry loop in virtual time: the waits between attempts are the
+// backoff's, and the overall deadline ends it.
+func TestRetryLoopTimingAndDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var at []time.Duration
+		start := time.Now()
+		o := Options{Policy: Policy{Retries: 100, MaxAttempts: 100, BaseDelay: 2 * time.Second, MaxDelay: 10 * time.Second, Deadline: time.Minute, Jitter: noJitter}}
+		var out Outcome
+		err := retry(t.Context(), &o, &out, func(ctx context.Context, n int) (int64, int64, error) {
+			at = append(at, time.Since(start))
+			return 0, 0, errors.New("connection refused")
+		})
+		if !errors.Is(err, ErrGaveUp) {
+			t.Fatalf("err = %v, want ErrGaveUp", err)
+		}
+		// Delays 1, 2, 4, 5, 5, ... s: attempts at 0, 1, 3, 7, 12, 17, ...
+		want := []time.Duration{0, 1, 3, 7, 12, 17, 22, 27, 32, 37, 42, 47, 52, 57}
+		if len(at) != len(want) {
+			t.Fatalf("attempts at %v, want %v", at, want)
+		}
+		for i := range want {
+			if at[i] != want[i]*time.Second {
+				t.Errorf("attempt %d at %v, want %v", i+1, at[i], want[i]*time.Second)
+			}
+		}
+		if time.Since(start) >= time.Minute {
+			t.Errorf("ran %v, past the deadline", time.Since(start))
+		}
+	})
+}
+
+// A cancelled context ends the loop at once, even in the middle of a wait,
+// and is never retried.
+func TestRetryLoopStopsOnCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		o := Options{Policy: Policy{Retries: 10, BaseDelay: 10 * time.Second, Jitter: noJitter}}
+		calls := 0
+		go func() {
+			time.Sleep(2 * time.Second)
+			cancel()
+		}()
+		var out Outcome
+		err := retry(ctx, &o, &out, func(ctx context.Context, n int) (int64, int64, error) {
+			calls++
+			return 0, 0, errors.New("reset")
+		})
+		if !errors.Is(err, context.Canceled) || calls != 1 {
+			t.Errorf("err = %v after %d calls, want context.Canceled after 1", err, calls)
+		}
+	})
+}

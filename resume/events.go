@@ -1,0 +1,25 @@
+package resume
+
+import "time"
+
+// EventKind names what happened.
+type EventKind string
+
+const (
+	EventStart    EventKind = "start"    // an attempt begins (Offset: where)
+	EventRetry    EventKind = "retry"    // an attempt failed; the next one comes after Delay (Reason, Offset)
+	EventRestart  EventKind = "restart"  // the local partial cannot be continued (Reason); starting from 0
+	EventVerified EventKind = "verified" // the result matched the remote file (Reason: how)
+	EventDone     EventKind = "done"
+)
+
+// Event is reported to Options.Events as a transfer goes.
+type Event struct {
+	Kind    EventKind
+	Attempt int           // 1-based
+	Offset  int64         // where the attempt starts or resumes
+	Size    int64         // the remote file's size, -1 if unknown
+	Delay   time.Duration // retry: the wait before the next attempt
+	Reason  string        // retry: the error; restart and verified: why or how
+	Reset   bool          // retry: progress started the retry count afresh
+}

@@ -1,0 +1,121 @@
+package resume
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/transfer"
+)
+
+// Put uploads the local file src to t, retrying by o.Policy. A retry asks
+// the server how much of the file it has (SIZE) and sends the rest: REST
+// and STOR where FEAT announces REST STREAM, APPE otherwise. The result is
+// checked by size, and by hash where the server offers one.
+func Put(ctx context.Context, src string, t Target, o Options) (Outcome, error) {
+	var out Outcome
+	f, err := os.Open(src)
+	if err != nil {
+		return out, &transfer.LocalError{Err: err}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return out, &transfer.LocalError{Err: err}
+	}
+	if !st.Mode().IsRegular() {
+		return out, &transfer.LocalError{Err: fmt.Errorf("%s is not a regular file", src)}
+	}
+	size := st.Size()
+	p := &putter{t: t, f: f, src: src, size: size, o: &o, out: &out}
+	err = retry(ctx, &o, &out, p.attempt)
+	return out, err
+}
+
+type putter struct {
+	t    Target
+	f    *os.File
+	src  string
+	size int64
+	o    *Options
+	out  *Outcome
+}
+
+func (p *putter) attempt(ctx context.Context, n int) (moved, offset int64, err error) {
+	c, err := p.o.dial(ctx, p.t)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer closeConn(ctx, c)
+	if n > 1 {
+		// Nothing is assumed about how much arrived: ask.
+		remote, err := c.Size(ctx, p.t.Path)
+		switch {
+		case control.IsPermanent(err):
+			offset = 0 // no such file yet, or no SIZE: send it all
+		case err != nil:
+			return 0, 0, err
+		case remote > p.size:
+			p.o.logf("the remote file is larger (%d) than %s (%d): uploading it again from 0", remote, p.src, p.size)
+		default:
+			offset = remote
+		}
+	}
+	if n > 1 && offset == p.size {
+		if err := p.verify(ctx, c); err != nil {
+			return 0, offset, err
+		}
+		p.out.Status = "complete (verified)"
+		return 0, offset, nil
+	}
+	cmd, rest := "STOR "+p.t.Path, offset
+	if offset > 0 && !restStream(c.Features()) {
+		cmd, rest = "APPE "+p.t.Path, 0
+	}
+	if _, err := p.f.Seek(offset, io.SeekStart); err != nil {
+		return 0, offset, &transfer.LocalError{Err: err}
+	}
+	p.o.event(Event{Kind: EventStart, Attempt: n, Offset: offset, Size: p.size})
+	res, err := transfer.Upload(ctx, c, cmd, rest, p.f, p.size-offset, p.o.transferOptions(offset, p.size))
+	if err != nil {
+		return res.Bytes, offset, err
+	}
+	if err := p.verify(ctx, c); err != nil {
+		return res.Bytes, offset, err
+	}
+	p.out.Status = "complete"
+	return res.Bytes, offset, nil
+}
+
+func restStream(f control.Features) bool {
+	return strings.EqualFold(strings.TrimSpace(f["REST"]), "STREAM")
+}
+
+// verify compares the remote file with the local one: size, then hash.
+func (p *putter) verify(ctx context.Context, c *control.Conn) error {
+	remote, err := c.Size(ctx, p.t.Path)
+	if err != nil {
+		return err
+	}
+	if remote != p.size {
+		return fmt.Errorf("%w: %s has %d bytes on the server, %d here", ErrVerify, p.t.Path, remote, p.size)
+	}
+	p.out.Verified, p.out.Size = "size", p.size
+	if p.o.NoVerify {
+		return nil
+	}
+	how, err := verifyHash(ctx, c, p.t.Path, p.src)
+	switch {
+	case err != nil && Classify(err) == Verify:
+		return err
+	case err != nil:
+		p.o.logf("%s: the server could not hash the file (%v); checked by size only", p.t, err)
+	case how != "":
+		p.out.Verified = how
+	}
+	p.o.event(Event{Kind: EventVerified, Size: p.size, Reason: p.out.Verified})
+	return nil
+}

@@ -1,0 +1,73 @@
+package resume
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// state is the sidecar file kept beside NAME.part: what the remote file
+// looked like when the partial was started, so a later attempt (in this
+// run or another) can tell whether it may continue it.
+type state struct {
+	Version int    `json:"version"`
+	URL     string `json:"url"` // without the password
+	Remote  Remote `json:"remote"`
+}
+
+const stateVersion = 1
+
+// stateSuffix is appended to the partial's name for the sidecar.
+const stateSuffix = ".keepftp"
+
+func readState(name string) (state, error) {
+	var s state
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("state file %s: %w", name, err)
+	}
+	if s.Version != stateVersion {
+		return s, fmt.Errorf("state file %s: version %d", name, s.Version)
+	}
+	return s, nil
+}
+
+// writeState writes the sidecar atomically (temp, fsync, rename), so a
+// crash leaves the old state or the new one, never half of one.
+func writeState(name string, s state) error {
+	s.Version = stateVersion
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	tmp := name + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+func removeState(name string) error {
+	if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}

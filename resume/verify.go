@@ -1,0 +1,74 @@
+package resume
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/keepftp/keepftp/control"
+)
+
+// newHash returns a local hash for a HASH algorithm name.
+func newHash(algo string) hash.Hash {
+	switch algo {
+	case control.SHA256:
+		return sha256.New()
+	case control.SHA1:
+		return sha1.New()
+	case control.MD5:
+		return md5.New()
+	case control.CRC32:
+		return crc32.NewIEEE()
+	}
+	return nil
+}
+
+// verifyHash compares the remote file's hash, in the strongest algorithm
+// the server offers, with the local file's. It returns how it verified
+// ("" if the server offers no hash), or an error wrapping ErrVerify on a
+// mismatch. A server that offers a hash but fails to compute it is not a
+// mismatch: that is reported as an ordinary error.
+func verifyHash(ctx context.Context, c *control.Conn, remotePath, localPath string) (string, error) {
+	algos := c.Features().HashAlgos()
+	if len(algos) == 0 {
+		return "", nil
+	}
+	algo := algos[0]
+	remote, err := c.Hash(ctx, algo, remotePath)
+	if err != nil {
+		return "", err
+	}
+	local, err := hashFile(localPath, algo)
+	if err != nil {
+		return "", err
+	}
+	if algo == control.CRC32 { // some servers drop leading zeros
+		remote = strings.TrimLeft(remote, "0")
+		local = strings.TrimLeft(local, "0")
+	}
+	if remote != local {
+		return "", fmt.Errorf("%w: %s of %s is %s on the server, %s here", ErrVerify, algo, remotePath, remote, local)
+	}
+	return algo, nil
+}
+
+func hashFile(name, algo string) (string, error) {
+	h := newHash(algo)
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
