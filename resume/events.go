@@ -7,7 +7,7 @@ type EventKind string
 
 const (
 	EventStart    EventKind = "start"    // an attempt begins (Offset: where)
-	EventRetry    EventKind = "retry"    // an attempt failed; the next one comes after Delay (Reason, Offset)
+	EventRetry    EventKind = "retry"    // an attempt failed; the next one comes after Delay and resumes at Offset (-1: as the server says) (Reason)
 	EventRestart  EventKind = "restart"  // the local partial cannot be continued (Reason); starting from 0
 	EventVerified EventKind = "verified" // the result matched the remote file (Reason: how)
 	EventDone     EventKind = "done"

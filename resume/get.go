@@ -60,7 +60,8 @@ func Get(ctx context.Context, t Target, dst string, o Options) (Outcome, error) 
 }
 
 // retry runs attempts until one succeeds, an error is not transient, or
-// the policy gives up.
+// the policy gives up. An attempt returns the bytes it moved and the offset
+// the next attempt would resume from (-1: not known before asking).
 func retry(ctx context.Context, o *Options, out *Outcome, attempt func(context.Context, int) (int64, int64, error)) error {
 	bo := newBackoff(o.policy())
 	for n := 1; ; n++ {
@@ -83,7 +84,11 @@ func retry(ctx context.Context, o *Options, out *Outcome, attempt func(context.C
 		if reset {
 			o.logf("attempt %d moved %d bytes: the retry count starts afresh", n, moved)
 		}
-		o.logf("attempt %d failed at offset %d: %v; retrying in %v", n, offset, err, delay.Round(time.Millisecond))
+		from := fmt.Sprintf("byte %d", offset)
+		if offset < 0 {
+			from = "where the server's SIZE says"
+		}
+		o.logf("attempt %d failed after %d bytes: %v; retrying in %v from %s", n, moved, err, delay.Round(time.Millisecond), from)
 		o.event(Event{Kind: EventRetry, Attempt: n, Offset: offset, Delay: delay, Reason: err.Error(), Reset: reset})
 		if err := sleep(ctx, delay); err != nil {
 			return err
@@ -158,7 +163,11 @@ func (g *getter) attempt(ctx context.Context, n int) (moved, offset int64, err e
 	res, err := transfer.Download(ctx, c, g.t.Path, rest, want, f, to)
 	moved = res.Bytes
 	if err != nil {
-		return moved, offset, g.failed(err, offset)
+		err = g.failed(err, offset)
+		if g.restartReason != "" {
+			return moved, 0, err
+		}
+		return moved, rest + moved, err
 	}
 	if err := g.finish(ctx, c, f, remote); err != nil {
 		return moved, offset, err
@@ -305,7 +314,7 @@ func getStream(ctx context.Context, t Target, w io.Writer, o Options) (Outcome, 
 		}
 		res, err := transfer.Download(ctx, c, t.Path, written, want, w, o.transferOptions(written, remote.Size))
 		written += res.Bytes
-		return res.Bytes, written - res.Bytes, err
+		return res.Bytes, written, err
 	})
 	out.Size = written
 	if err == nil {

@@ -81,7 +81,7 @@ func (p *putter) attempt(ctx context.Context, n int) (moved, offset int64, err e
 	p.o.event(Event{Kind: EventStart, Attempt: n, Offset: offset, Size: p.size})
 	res, err := transfer.Upload(ctx, c, cmd, rest, p.f, p.size-offset, p.o.transferOptions(offset, p.size))
 	if err != nil {
-		return res.Bytes, offset, err
+		return res.Bytes, -1, err // what arrived is the server's to say
 	}
 	if err := p.verify(ctx, c); err != nil {
 		return res.Bytes, offset, err

@@ -49,8 +49,7 @@ func keepftpBinary(t *testing.T) string {
 // blackholes control flows silent for idle, like a NAT that forgot them.
 func natSetup(t *testing.T, style testserver.NoopStyle, size int, rate int64, idle time.Duration) (*testserver.Server, *testserver.Middlebox, [32]byte) {
 	t.Helper()
-	payload := make([]byte, size)
-	rand.Read(payload)
+	payload := randomPayload(size)
 	srv, err := testserver.Start(testserver.Options{Noop: style, Faults: testserver.Faults{RateLimit: rate}})
 	if err != nil {
 		t.Fatal(err)
@@ -149,8 +148,8 @@ func TestGetThroughNATWithoutKeepalive(t *testing.T) {
 	}
 	after := time.Since(dataEnd)
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != ExitTransfer {
-		t.Fatalf("exit = %v, want code %d\n%s", err, ExitTransfer, stderr.String())
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitGaveUp {
+		t.Fatalf("exit = %v, want code %d\n%s", err, ExitGaveUp, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "peer down") {
 		t.Errorf("stderr does not say peer down:\n%s", stderr.String())
@@ -162,4 +161,10 @@ func TestGetThroughNATWithoutKeepalive(t *testing.T) {
 		t.Errorf("middlebox expired %d flows, want 1: the test did not exercise a dropped flow", mb.Stats().Expired)
 	}
 	t.Logf("peer down %v after the data ended (timeout %v)", after.Round(time.Millisecond), timeout)
+}
+
+func randomPayload(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
 }

@@ -15,9 +15,10 @@ const (
 	ExitUsage       = 2 // bad command line or URL
 	ExitLogin       = 3 // the server refused the login
 	ExitNotFound    = 4 // the remote file does not exist
-	ExitTransfer    = 5 // the transfer failed (network, peer down, stall, server error)
+	ExitGaveUp      = 5 // gave up after retries (network errors, peer down, stalls, 4xx)
 	ExitVerify      = 6 // the result did not verify
-	ExitLocal       = 7 // the local file could not be written (disk full, permission)
+	ExitLocal       = 7 // the local file could not be read or written (disk full, permission)
+	ExitRefused     = 8 // the server refused for good (a 5xx other than login or not found; TLS verification)
 	ExitInterrupted = 130
 )
 
@@ -45,8 +46,10 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitLocal
 	case resume.Verify:
 		return ExitVerify
-	case resume.Transient, resume.Permanent:
-		return ExitTransfer
+	case resume.Transient:
+		return ExitGaveUp
+	case resume.Permanent:
+		return ExitRefused
 	}
 	return ExitFailure
 }

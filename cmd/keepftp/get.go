@@ -19,6 +19,10 @@ func transferFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "timeout", Value: control.DefaultTimeout, Usage: "a peer silent this long is down; also the data-stall deadline"},
 		&cli.DurationFlag{Name: "keepalive", Usage: "NOOP interval on the control connection during transfers (default timeout/4; 0 turns NOOPs off)"},
 		&cli.StringFlag{Name: "limit-rate", Usage: "maximum rate in bytes per second, with K, M or G suffix (1024-based, like curl)"},
+		&cli.IntFlag{Name: "retries", Value: resume.DefaultPolicy.Retries, Usage: "give up after this many failed attempts in a row that moved no data"},
+		&cli.DurationFlag{Name: "retry-max-delay", Value: resume.DefaultPolicy.MaxDelay, Usage: "longest wait between attempts (waits double from 1s, with jitter)"},
+		&cli.DurationFlag{Name: "retry-deadline", Usage: "give up when retrying would run past this long in all (default: no deadline)"},
+		&cli.BoolFlag{Name: "no-verify", Usage: "skip the hash check at the end (sizes are always checked)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print errors only"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
 		&cli.BoolFlag{Name: "insecure", Usage: "do not verify TLS certificates"},
@@ -28,10 +32,13 @@ func transferFlags() []cli.Flag {
 func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
-		Usage:     "download a file",
+		Usage:     "download a file, resuming after failures",
 		ArgsUsage: "URL",
 		Flags: append(transferFlags(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "local file (default: the remote name; - for stdout)"},
+			&cli.BoolFlag{Name: "fresh", Usage: "ignore any partial download and start from 0"},
+			&cli.StringFlag{Name: "part-suffix", Value: resume.DefaultPartSuffix, Usage: "suffix of the partial file while downloading"},
+			&cli.BoolFlag{Name: "no-mtime", Usage: "do not set the file's time from the server's"},
 		),
 		Action: getAction,
 	}
@@ -49,6 +56,7 @@ func getAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")
 	dst := c.String("output")
 	if dst == "" {
 		dst = path.Base(t.Path)
@@ -65,14 +73,57 @@ func getAction(c *cli.Context) error {
 		return err
 	}
 	if !c.Bool("quiet") && dst != "-" {
-		fmt.Fprintf(os.Stderr, "%s: %d bytes in %.1fs\n", dst, out.Size, time.Since(start).Seconds())
+		report(dst, out, time.Since(start))
 	}
 	return nil
 }
 
+func putCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "put",
+		Usage:     "upload a file, resuming after failures",
+		ArgsUsage: "FILE URL",
+		Flags:     transferFlags(),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return usageError{"put takes a FILE and a URL"}
+			}
+			src := c.Args().Get(0)
+			t, err := resume.ParseURL(c.Args().Get(1))
+			if err != nil {
+				return err
+			}
+			if t.Path == "" || t.Path[len(t.Path)-1] == '/' {
+				t.Path = path.Join(t.Path, path.Base(src))
+			}
+			o, err := resumeOptions(c)
+			if err != nil {
+				return err
+			}
+			update, finish := newBar(os.Stderr, path.Base(src), c.Bool("quiet"))
+			o.Progress = update
+			start := time.Now()
+			out, err := resume.Put(c.Context, src, t, o)
+			finish()
+			if err != nil {
+				return err
+			}
+			if !c.Bool("quiet") {
+				report(t.String(), out, time.Since(start))
+			}
+			return nil
+		},
+	}
+}
+
+func report(name string, out resume.Outcome, took time.Duration) {
+	fmt.Fprintf(os.Stderr, "%s: %s, %d bytes in %.1fs, %d attempt(s), checked by %s\n",
+		name, out.Status, out.Size, took.Seconds(), out.Attempts, out.Verified)
+}
+
 // resumeOptions turns the shared flags into resume.Options.
 func resumeOptions(c *cli.Context) (resume.Options, error) {
-	o := resume.Options{Timeout: c.Duration("timeout")}
+	o := resume.Options{Timeout: c.Duration("timeout"), NoVerify: c.Bool("no-verify")}
 	if o.Timeout <= 0 {
 		return o, usageError{"--timeout must be positive"}
 	}
@@ -87,7 +138,14 @@ func resumeOptions(c *cli.Context) (resume.Options, error) {
 		}
 		o.RateLimit = r
 	}
-	logger := log.New(os.Stderr, "keepftp: ", log.Lmicroseconds)
+	if c.Int("retries") < 0 {
+		return o, usageError{"--retries must not be negative"}
+	}
+	o.Policy = resume.DefaultPolicy
+	o.Policy.Retries = c.Int("retries")
+	o.Policy.MaxDelay = c.Duration("retry-max-delay")
+	o.Policy.Deadline = c.Duration("retry-deadline")
+	logger := log.New(os.Stderr, "keepftp: ", log.Ltime)
 	if !c.Bool("quiet") {
 		o.Logf = logger.Printf
 		noop.Default.Logf = logger.Printf
