@@ -12,9 +12,9 @@ import (
 // Remote is what the server says about a file: the facts that tell
 // whether it changed between attempts.
 type Remote struct {
-	Size    int64     `json:"size"`              // -1: unknown
-	ModTime time.Time `json:"modtime,omitzero"`  // MDTM or MLST modify
-	Unique  string    `json:"unique,omitempty"`  // MLST unique
+	Size    int64     `json:"size"`             // -1: unknown
+	ModTime time.Time `json:"modtime,omitzero"` // MDTM or MLST modify
+	Unique  string    `json:"unique,omitempty"` // MLST unique
 }
 
 // statRemote asks SIZE, MDTM and, where offered, MLST. A missing file is
