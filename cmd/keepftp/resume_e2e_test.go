@@ -103,7 +103,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad URL", []string{"get", "http://x/y"}, ExitUsage},
 		{"no URL", []string{"get"}, ExitUsage},
 		{"bad rate", []string{"get", "--limit-rate", "fast", "ftp://h/f"}, ExitUsage},
-		{"login refused", []string{"get", "-o", filepath.Join(dir, "a"), "ftp://alice:wrong-pw@" + srv.Addr() + "/here"}, ExitLogin},
+		{"login refused", []string{"get", "-v", "-o", filepath.Join(dir, "a"), "ftp://alice:wrong-pw@" + srv.Addr() + "/here"}, ExitLogin},
 		{"not found", []string{"get", "-o", filepath.Join(dir, "b"), "ftp://alice:right-pw@" + srv.Addr() + "/nope"}, ExitNotFound},
 		{"gave up", []string{"get", "--retries", "1", "--retry-max-delay", "10ms", "-o", filepath.Join(dir, "c"), "ftp://127.0.0.1:1/x"}, ExitGaveUp},
 		{"local error", []string{"get", "-o", filepath.Join(dir, "no-such-dir", "d"), "ftp://alice:right-pw@" + srv.Addr() + "/here"}, ExitLocal},
