@@ -25,6 +25,7 @@ type Conn struct {
 	peer    net.IP   // the control connection's peer, used for data connections
 	timeout time.Duration
 	feats   Features
+	greet   string // the greeting's text
 	noEPSV  atomic.Bool // EPSV was refused once: go straight to PASV
 
 	wmu sync.Mutex // one writer at a time, whole lines
@@ -168,9 +169,11 @@ func (c *Conn) handshake(ctx context.Context) (*textproto.Reader, error) {
 		c.nc = tc
 	}
 	r := c.newReader()
-	if _, err := readGreeting(r); err != nil {
+	greeting, err := readGreeting(r)
+	if err != nil {
 		return nil, ctxErr(ctx, err)
 	}
+	c.greet = greeting.Msg
 	c.w = bufio.NewWriter(c.nc)
 	if c.cfg.TLSMode == TLSExplicit {
 		if err := c.writeLine("AUTH TLS"); err != nil {
@@ -526,6 +529,9 @@ func (c *Conn) Err() error {
 	}
 	return c.closeErr
 }
+
+// Greeting is the text of the server's 220 greeting.
+func (c *Conn) Greeting() string { return c.greet }
 
 // Features returns the server's FEAT reply, parsed.
 func (c *Conn) Features() Features { return c.feats }

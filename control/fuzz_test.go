@@ -543,6 +543,13 @@ func FuzzReplyFormat(f *testing.F) {
 // limit is checked per read) must end the connection with
 // ErrMalformedReply and must never be delivered, whole or in part, as a
 // reply. In between, either is fine.
+//
+// The seeds pass, but fuzzing finds a failure at once as of this writing:
+// activityReader returns its error together with data and does not repeat
+// it, bufio.Reader.ReadLine drops an error that comes with data, so
+// textproto takes the data read so far for a whole line and the limit is
+// lost; an overlong line is split into several lines (or a truncated reply
+// and a malformed one) instead of being refused.
 func FuzzReplyLineLimit(f *testing.F) {
 	f.Add(uint16(220), uint32(10), uint16(4096), false)
 	f.Add(uint16(211), uint32(10), uint16(1), true)

@@ -141,6 +141,16 @@ func (c *Conn) startTransfer(ctx context.Context, cmd string, offset int64) (*Tr
 			ok = true
 			return t, nil
 		case rep := <-t.final:
+			select {
+			case p := <-t.prelim:
+				// Both were queued before this select ran, and select picks
+				// at random: the preliminary reply came first (a small
+				// transfer can be over by now). Put the final one back.
+				t.final <- rep
+				t.prelim <- p
+				continue
+			default:
+			}
 			t.ended = true
 			return nil, rep.err(cmd)
 		case <-t.gone:

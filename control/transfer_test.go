@@ -258,3 +258,29 @@ func TestTransferControlLost(t *testing.T) {
 		}
 	})
 }
+
+// A transfer can be over before StartTransfer looks: the 150 and the 226
+// both queued. It must still start (and then end) normally, every time.
+func TestQuickTransferPrelimAndFinalQueued(t *testing.T) {
+	for i := 0; i < 50; i++ {
+		synctest.Test(t, func(t *testing.T) {
+			fs, dial := ftptest.New(t)
+			cfg := Config{Timeout: time.Minute, DialContext: dial}
+			c := dialFake(t, fs, cfg)
+			go func() {
+				fs.Serve("EPSV", "229 Entering Extended Passive Mode (|||40000|)")
+				d := <-fs.Data
+				fs.Expect("MLSD /")
+				d.Close()
+				fs.Send("150 here it comes", "226 done")
+			}()
+			tr, err := c.StartTransfer(t.Context(), "MLSD /", 0)
+			if err != nil {
+				t.Fatalf("run %d: %v", i, err)
+			}
+			if rep := <-tr.Final(); rep.Code != 226 {
+				t.Fatalf("final %v", rep)
+			}
+		})
+	}
+}

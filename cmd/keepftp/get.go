@@ -145,7 +145,7 @@ func resumeOptions(c *cli.Context) (resume.Options, error) {
 	o.Policy.Retries = c.Int("retries")
 	o.Policy.MaxDelay = c.Duration("retry-max-delay")
 	o.Policy.Deadline = c.Duration("retry-deadline")
-	logger := log.New(os.Stderr, "keepftp: ", log.Ltime)
+	logger := stderrLogger()
 	if !c.Bool("quiet") {
 		o.Logf = logger.Printf
 		noop.Default.Logf = logger.Printf
@@ -158,3 +158,5 @@ func resumeOptions(c *cli.Context) (resume.Options, error) {
 	}
 	return o, nil
 }
+
+func stderrLogger() *log.Logger { return log.New(os.Stderr, "keepftp: ", log.Ltime) }

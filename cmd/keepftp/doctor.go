@@ -1,0 +1,56 @@
+package main
+
+import (
+	"time"
+
+	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/doctor"
+	"github.com/keepftp/keepftp/resume"
+	"github.com/urfave/cli/v2"
+)
+
+func doctorCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "doctor",
+		Usage:     "probe a server and the path to it; recommend --timeout and --keepalive",
+		ArgsUsage: "URL (a file to download, or a directory where a probe file may be uploaded)",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "idle-probe", Usage: "measure after how long of silence the path drops the control connection"},
+			&cli.DurationFlag{Name: "max-idle", Value: 5 * time.Minute, Usage: "longest silent gap the idle probe tries"},
+			&cli.DurationFlag{Name: "timeout", Value: 15 * time.Second, Usage: "how long each probe waits for an answer"},
+			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
+			&cli.BoolFlag{Name: "insecure", Usage: "do not verify TLS certificates"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageError{"doctor takes one URL"}
+			}
+			t, err := resume.ParseURL(c.Args().First())
+			if err != nil {
+				return err
+			}
+			o := doctor.Options{
+				Config:    control.Config{User: t.User, Password: t.Password, TLSMode: t.TLSMode, Timeout: c.Duration("timeout")},
+				IdleProbe: c.Bool("idle-probe"),
+				MaxIdle:   c.Duration("max-idle"),
+			}
+			if c.Bool("verbose") {
+				o.Config.Logf = stderrLogger().Printf
+				o.Logf = o.Config.Logf
+			}
+			if c.Bool("insecure") {
+				o.Config.TLS = insecureTLS()
+			}
+			r, err := doctor.Run(c.Context, t.Addr, t.Path, o)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return r.WriteJSON(c.App.Writer)
+			}
+			r.WriteText(c.App.Writer)
+			return nil
+		},
+	}
+}

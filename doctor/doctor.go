@@ -1,0 +1,396 @@
+package doctor
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/noop"
+	"github.com/keepftp/keepftp/transfer"
+)
+
+// Options tune the probes.
+type Options struct {
+	Config    control.Config // login, TLS and the timeout of each probe
+	IdleProbe bool           // also measure the path's control-idle limit
+	MinIdle   time.Duration  // first silent gap of the idle probe (default 1s)
+	MaxIdle   time.Duration  // longest gap tried (default 5m)
+	ProbeSize int64          // bytes moved by each transfer probe (default 1 MiB)
+	ProbeTime time.Duration  // how long each transfer probe lasts (default 2s)
+	Logf      func(format string, args ...any)
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	}
+}
+
+// Run probes the server at addr. path names a file to download for the
+// download probe, or a directory; the upload probe writes a temporary file
+// beside it (or in it) and deletes it again.
+func Run(ctx context.Context, addr, filePath string, o Options) (Report, error) {
+	if o.ProbeSize <= 0 {
+		o.ProbeSize = 1 << 20
+	}
+	if o.ProbeTime <= 0 {
+		o.ProbeTime = 2 * time.Second
+	}
+	if o.MinIdle <= 0 {
+		o.MinIdle = time.Second
+	}
+	if o.MaxIdle <= 0 {
+		o.MaxIdle = 5 * time.Minute
+	}
+	r := Report{Server: addr}
+	c, err := control.Dial(ctx, addr, o.Config)
+	if err != nil {
+		return r, err
+	}
+	defer c.Close()
+	r.Greeting = c.Greeting()
+	feats := c.Features()
+	r.Features = feats
+	r.RestStream = strings.EqualFold(feats["REST"], "STREAM")
+	r.Hashes = feats.HashAlgos()
+	r.TLS = feats.Has("AUTH")
+	if _, err := c.Cmd(ctx, 229, "EPSV"); err == nil {
+		r.EPSV = true
+	}
+	if _, err := c.Cmd(ctx, 227, "PASV"); err == nil {
+		r.PASV = true
+	}
+
+	dir := filePath
+	size, err := c.Size(ctx, filePath)
+	isFile := err == nil
+	if isFile {
+		dir = path.Dir(filePath)
+	}
+	if r.MLSD, err = probeMLSD(ctx, c, dir); err != nil {
+		r.Notes = append(r.Notes, "MLSD: "+err.Error())
+	}
+
+	server := c.RemoteAddr().String()
+	rate := max(o.ProbeSize*int64(time.Second)/int64(o.ProbeTime), 1)
+	keep := o.ProbeTime / 12 // about ten NOOPs per probe
+
+	// Upload probe: a temporary file that the download probe reads back.
+	probeName := path.Join(dir, fmt.Sprintf(".keepftp-doctor-%x", randBytes(4)))
+	r.NoopUpload, err = o.transferProbe(ctx, addr, server, func(ctx context.Context, c *control.Conn, opts transfer.Options) error {
+		_, err := transfer.Upload(ctx, c, "STOR "+probeName, 0, io.LimitReader(rand.Reader, o.ProbeSize), o.ProbeSize, opts)
+		return err
+	}, rate, keep)
+	uploaded := err == nil
+	if err != nil {
+		r.Notes = append(r.Notes, "upload probe: "+err.Error())
+	}
+	// Download probe: a file bigger than the socket buffers, or the server
+	// finishes "its" transfer into them at once and every NOOP looks
+	// answered after it.
+	dl := ""
+	switch {
+	case isFile && size >= downloadProbeMin:
+		dl = filePath
+	case uploaded:
+		bigName := probeName + "-big"
+		if err := o.uploadFile(ctx, addr, bigName, downloadProbeMin); err == nil {
+			dl = bigName
+			defer o.remove(ctx, addr, bigName)
+		} else {
+			r.Notes = append(r.Notes, "download probe: uploading its file: "+err.Error())
+		}
+	case isFile:
+		dl = filePath
+		r.Notes = append(r.Notes, fmt.Sprintf("download probe: %s is smaller than %d MiB; NOOPs may look answered after the transfer", filePath, downloadProbeMin>>20))
+	}
+	if dl != "" {
+		r.NoopDownload, err = o.downloadProbe(ctx, addr, server, dl, keep)
+		if err != nil {
+			r.Notes = append(r.Notes, "download probe: "+err.Error())
+		}
+	} else {
+		r.NoopDownload = "not probed: give the URL of a file, or a directory where uploads are allowed"
+	}
+	if uploaded {
+		o.remove(ctx, addr, probeName)
+	}
+	if o.IdleProbe {
+		res := o.probeIdle(ctx, addr)
+		r.Idle = &res
+	}
+	r.Recommend = recommend(r.Idle)
+	return r, nil
+}
+
+// transferProbe runs one transfer with NOOPs every keep at the given rate,
+// on a connection of its own, and says how the server answered them. A
+// failure right after a NOOP is tried once more: a server that aborts does
+// it again.
+func (o *Options) transferProbe(ctx context.Context, addr, server string, run func(context.Context, *control.Conn, transfer.Options) error, rate int64, keep time.Duration) (string, error) {
+	reg := &noop.Registry{}
+	var err error
+	for i := 0; i < 2; i++ {
+		var c *control.Conn
+		c, err = control.Dial(ctx, addr, o.Config)
+		if err != nil {
+			return "unknown (could not connect)", err
+		}
+		opts := transfer.Options{Keepalive: keep, Noops: reg, Limiter: transfer.NewLimiter(rate), Timeout: o.Config.Timeout}
+		err = run(ctx, c, opts)
+		c.Quit(ctx)
+		if b := reg.Behaviour(server); b == noop.Aborts || err == nil {
+			if b == noop.Unknown {
+				return "unknown (no NOOP was sent: the transfer was too short)", nil
+			}
+			return b.String(), nil
+		}
+	}
+	return "unknown (the probe failed)", err
+}
+
+// downloadProbeMin is the size of file the download probe needs: more than
+// loopback's socket buffers (a few MiB) plus what it reads.
+const downloadProbeMin = 16 << 20
+
+// downloadProbe reads a file slowly for ProbeTime while writing NOOPs, then
+// closes the data connection, and classifies the answers: before the final
+// reply, after it (found by the resync), 5xx, missing, or an abort (the
+// final reply came first, as a failure, right after NOOPs). It is done
+// twice when the first looks like an abort.
+func (o *Options) downloadProbe(ctx context.Context, addr, server, file string, keep time.Duration) (string, error) {
+	reg := &noop.Registry{}
+	buf := make([]byte, 32<<10)
+	for i := 0; i < 2; i++ {
+		c, err := control.Dial(ctx, addr, o.Config)
+		if err != nil {
+			return "unknown (could not connect)", err
+		}
+		t, err := c.StartTransfer(ctx, "RETR "+file, 0)
+		if err != nil {
+			c.Close()
+			return "unknown (the probe failed)", err
+		}
+		var obs noop.Observation
+		gotFinal, failed := false, false
+		tick := time.NewTicker(keep)
+		end := time.After(o.ProbeTime)
+	probe:
+		for {
+			select {
+			case <-tick.C:
+				if t.Noop() == nil {
+					obs.Sent++
+				}
+				// A slow reader: one small read per tick keeps the server
+				// in its transfer.
+				t.Data.SetReadDeadline(time.Now().Add(c.Timeout()))
+				if _, err := t.Data.Read(buf); err != nil {
+					break probe
+				}
+			case ans := <-t.NoopAnswers():
+				obs.During = append(obs.During, ans.Code)
+			case rep := <-t.Final():
+				gotFinal, failed = true, !rep.OK()
+				break probe
+			case <-t.Lost():
+				failed = true
+				break probe
+			case <-end:
+				break probe
+			}
+		}
+		tick.Stop()
+		t.Data.Close()
+		if !gotFinal && !failed {
+			select { // the server's 426 (or 226) for the closed connection
+			case <-t.Final():
+				gotFinal = true
+			case <-t.Lost():
+			case <-time.After(c.Timeout()):
+			}
+		}
+		for len(t.NoopAnswers()) > 0 {
+			obs.During = append(obs.During, (<-t.NoopAnswers()).Code)
+		}
+		if gotFinal {
+			stale, _ := t.End(ctx, true)
+			obs.After = len(stale)
+		} else {
+			t.End(ctx, false)
+		}
+		c.Close()
+		obs.Suspicious = failed && obs.Sent > 0
+		reg.Observe(server, obs)
+		if b := reg.Behaviour(server); b != noop.Unknown && !obs.Suspicious || b == noop.Aborts {
+			return b.String(), nil
+		}
+		if !failed && obs.Sent == 0 {
+			return "unknown (no NOOP was sent)", nil
+		}
+	}
+	return "unknown (the download failed twice)", nil
+}
+
+// uploadFile stores size random bytes at name, at full speed.
+func (o *Options) uploadFile(ctx context.Context, addr, name string, size int64) error {
+	c, err := control.Dial(ctx, addr, o.Config)
+	if err != nil {
+		return err
+	}
+	defer c.Quit(ctx)
+	_, err = transfer.Upload(ctx, c, "STOR "+name, 0, io.LimitReader(rand.Reader, size), size, transfer.Options{NoKeepalive: true})
+	return err
+}
+
+func (o *Options) remove(ctx context.Context, addr, name string) {
+	if c, err := control.Dial(ctx, addr, o.Config); err == nil {
+		c.Cmd(ctx, 2, "DELE "+name)
+		c.Quit(ctx)
+	}
+}
+
+// probeMLSD lists dir with MLSD (RFC 3659): vsftpd, for one, has none.
+func probeMLSD(ctx context.Context, c *control.Conn, dir string) (bool, error) {
+	t, err := c.StartTransfer(ctx, "MLSD "+dir, 0)
+	if control.IsPermanent(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	io.Copy(io.Discard, t.Data)
+	t.Data.Close()
+	select {
+	case rep := <-t.Final():
+		t.End(ctx, true)
+		if !rep.OK() {
+			return false, fmt.Errorf("%d %s", rep.Code, rep.Msg)
+		}
+		return true, nil
+	case <-t.Lost():
+		return false, c.Err()
+	case <-time.After(c.Timeout()):
+		t.End(ctx, false)
+		return false, errors.New("no final reply")
+	}
+}
+
+func randBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// probeIdle finds after how long of silence the path (a NAT, a firewall,
+// or the server's own timer) drops the control connection: silent gaps
+// that double from MinIdle, then a bisection until the bounds are within
+// 20% of each other. Each gap uses a fresh connection with TCP keepalive
+// off, since keepalive probes would refresh a NAT and hide its limit.
+func (o *Options) probeIdle(ctx context.Context, addr string) IdleResult {
+	res := IdleResult{Max: Duration(o.MaxIdle)}
+	survived, failed := time.Duration(0), time.Duration(0)
+	for gap := o.MinIdle; gap <= o.MaxIdle; gap *= 2 {
+		ok, how := o.survives(ctx, addr, gap)
+		if ctx.Err() != nil {
+			return res
+		}
+		if !ok {
+			failed, res.How = gap, how
+			break
+		}
+		survived = gap
+		if gap == o.MaxIdle {
+			break
+		}
+		if gap*2 > o.MaxIdle {
+			gap = o.MaxIdle / 2 // the last step tries MaxIdle itself
+		}
+	}
+	for failed > 0 && failed-survived > survived/5 {
+		mid := (survived + failed) / 2
+		if ok, how := o.survives(ctx, addr, mid); ok {
+			survived = mid
+		} else {
+			failed, res.How = mid, how
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	res.Survived, res.Failed = Duration(survived), Duration(failed)
+	return res
+}
+
+// survives reports whether a control connection silent for gap still
+// answers a NOOP.
+func (o *Options) survives(ctx context.Context, addr string, gap time.Duration) (bool, string) {
+	cfg := o.Config
+	d := net.Dialer{KeepAlive: -1, Timeout: cfg.Timeout}
+	cfg.DialContext = d.DialContext
+	c, err := control.Dial(ctx, addr, cfg)
+	if err != nil {
+		return false, "could not connect: " + err.Error()
+	}
+	defer c.Close()
+	o.logf("idle probe: silent for %v", gap)
+	select {
+	case <-time.After(gap):
+	case <-ctx.Done():
+		return false, ctx.Err().Error()
+	case <-c.Done():
+		return false, "closed while idle: " + errString(c.Err())
+	}
+	err = c.Noop(ctx)
+	switch {
+	case err == nil:
+		return true, ""
+	case errors.Is(err, control.ErrPeerDown):
+		return false, "silently dropped (no answer)"
+	case control.IsCode(err, 421):
+		return false, "the server's idle timer (421)"
+	default:
+		return false, "reset: " + err.Error()
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	return err.Error()
+}
+
+// recommend derives keepftp's settings: a NOOP well inside the idle limit
+// (half of it), and the timeout four keepalives long (the Ouroboros rule).
+func recommend(idle *IdleResult) Recommendation {
+	def := Recommendation{Timeout: Duration(control.DefaultTimeout), Keepalive: Duration(noop.Interval(control.DefaultTimeout))}
+	if idle == nil {
+		def.Why = "defaults; run with --idle-probe to measure the path"
+		return def
+	}
+	if idle.Failed == 0 {
+		def.Why = fmt.Sprintf("no idle limit up to %s: the defaults keep well inside it", idle.Max)
+		return def
+	}
+	keep := (time.Duration(idle.Survived) / 2).Truncate(100 * time.Millisecond)
+	if keep <= 0 {
+		keep = 100 * time.Millisecond
+	}
+	if keep >= noop.Interval(control.DefaultTimeout) {
+		def.Why = fmt.Sprintf("idle limit above %s: the defaults keep inside it", idle.Survived)
+		return def
+	}
+	return Recommendation{
+		Timeout:   Duration(4 * keep),
+		Keepalive: Duration(keep),
+		Why:       fmt.Sprintf("a NOOP at half the idle limit (%s survived, %s did not)", idle.Survived, idle.Failed),
+	}
+}

@@ -1,0 +1,91 @@
+package doctor
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/noop"
+	"github.com/keepftp/keepftp/testserver"
+)
+
+func start(t *testing.T, opts testserver.Options) *testserver.Server {
+	t.Helper()
+	srv, err := testserver.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+var quick = Options{Config: control.Config{Timeout: 2 * time.Second}, ProbeSize: 256 << 10, ProbeTime: time.Second}
+
+// The doctor tells each way of answering NOOPs during transfers apart.
+func TestDoctorNoopBehaviour(t *testing.T) {
+	for style, want := range map[testserver.NoopStyle]noop.Behaviour{
+		testserver.NoopAfterTransfer: noop.AfterFinal,
+		testserver.NoopImmediate200:  noop.AtOnce,
+		testserver.NoopImmediate500:  noop.WithError,
+		testserver.NoopNever:         noop.Lost,
+		testserver.NoopAborts:        noop.Aborts,
+	} {
+		t.Run(style.String(), func(t *testing.T) {
+			t.Parallel()
+			srv := start(t, testserver.Options{Noop: style, EnableHASH: true})
+			r, err := Run(t.Context(), srv.Addr(), "/", quick)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.NoopDownload != want.String() || r.NoopUpload != want.String() {
+				t.Errorf("download %q, upload %q; want %q (notes %q)", r.NoopDownload, r.NoopUpload, want, r.Notes)
+			}
+			if !r.EPSV || !r.PASV || !r.MLSD || len(r.Hashes) == 0 || r.Hashes[0] != control.SHA256 {
+				t.Errorf("features: %+v", r)
+			}
+			if _, err := srv.Fs().Stat("/.keepftp-doctor"); err == nil {
+				t.Error("probe file left behind")
+			}
+		})
+	}
+}
+
+// Through a middlebox that silently drops control flows idle for 2 s, the
+// idle probe finds the limit within 20% and recommends a keepalive inside
+// it.
+func TestDoctorFindsIdleLimit(t *testing.T) {
+	srv := start(t, testserver.Options{})
+	mb, err := testserver.NewMiddlebox(testserver.MiddleboxOptions{Target: srv.Addr(), IdleTimeout: 2 * time.Second, Mode: testserver.ExpireBlackhole})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	o := quick
+	o.IdleProbe, o.MinIdle, o.MaxIdle = true, 500*time.Millisecond, 8*time.Second
+	r, err := Run(t.Context(), mb.Addr(), "/", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const limit = 2 * time.Second
+	got := time.Duration(r.Idle.Survived)
+	if got < limit*8/10 || got > limit || time.Duration(r.Idle.Failed) < limit {
+		t.Errorf("idle limit between %v and %v, want the 2s limit within 20%%", r.Idle.Survived, r.Idle.Failed)
+	}
+	if k := time.Duration(r.Recommend.Keepalive); k <= 0 || k >= limit {
+		t.Errorf("recommended keepalive %v: not inside the limit", k)
+	}
+	var text, js bytes.Buffer
+	r.WriteText(&text)
+	if !strings.Contains(text.String(), "control idle limit:   between") {
+		t.Errorf("text report:\n%s", text.String())
+	}
+	r.WriteJSON(&js)
+	var back map[string]any
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back["idle"] == nil {
+		t.Errorf("JSON report %s: %v", js.String(), err)
+	}
+	t.Logf("\n%s", text.String())
+}
