@@ -25,7 +25,7 @@ type Conn struct {
 	peer    net.IP   // the control connection's peer, used for data connections
 	timeout time.Duration
 	feats   Features
-	greet   string // the greeting's text
+	greet   string      // the greeting's text
 	noEPSV  atomic.Bool // EPSV was refused once: go straight to PASV
 
 	wmu sync.Mutex // one writer at a time, whole lines
