@@ -110,11 +110,11 @@ type getter struct {
 // attempt makes one connection's worth of progress. It returns the bytes
 // it moved and the offset it resumed from.
 func (g *getter) attempt(ctx context.Context, n int) (moved, offset int64, err error) {
-	c, err := g.o.dial(ctx, g.t)
+	c, err := g.o.conn(ctx, g.t)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer closeConn(ctx, c)
+	defer g.o.release(ctx, c)
 	remote, err := statRemote(ctx, c, g.t.Path)
 	if err != nil {
 		return 0, 0, err
@@ -294,11 +294,11 @@ func getStream(ctx context.Context, t Target, w io.Writer, o Options) (Outcome, 
 	var first Remote
 	var written int64
 	err := retry(ctx, &o, &out, func(ctx context.Context, n int) (int64, int64, error) {
-		c, err := o.dial(ctx, t)
+		c, err := o.conn(ctx, t)
 		if err != nil {
 			return 0, written, err
 		}
-		defer closeConn(ctx, c)
+		defer o.release(ctx, c)
 		remote, err := statRemote(ctx, c, t.Path)
 		if err != nil {
 			return 0, written, err
@@ -321,15 +321,6 @@ func getStream(ctx context.Context, t Target, w io.Writer, o Options) (Outcome, 
 		out.Status, out.Verified = "complete", "size"
 	}
 	return out, err
-}
-
-// closeConn ends a connection politely when it is healthy.
-func closeConn(ctx context.Context, c *control.Conn) {
-	if c.Err() == nil {
-		c.Quit(context.WithoutCancel(ctx))
-	} else {
-		c.Close()
-	}
 }
 
 func removeFiles(names ...string) error {

@@ -28,6 +28,29 @@ type Options struct {
 	Logf     func(format string, args ...any) // notes for a human
 	ProtoLog func(format string, args ...any) // the protocol log (-v); passwords masked
 	Noops    *noop.Registry
+
+	// Conns, if set, supplies the attempts' control connections (a pool
+	// that reuses them across files). nil dials a fresh one per attempt.
+	Conns Conns
+}
+
+// Conns supplies control connections. Release takes back a connection an
+// attempt is done with; healthy says whether it may be used again.
+type Conns interface {
+	Conn(ctx context.Context, t Target) (*control.Conn, error)
+	Release(c *control.Conn, healthy bool)
+}
+
+// Config returns the control.Config for t under these options.
+func (o *Options) Config(t Target) control.Config {
+	return control.Config{
+		User:     t.User,
+		Password: t.Password,
+		Timeout:  o.Timeout,
+		TLSMode:  t.TLSMode,
+		TLS:      o.TLS,
+		Logf:     o.ProtoLog,
+	}
 }
 
 func (o *Options) policy() Policy {
@@ -64,13 +87,25 @@ func (o *Options) transferOptions(base, total int64) transfer.Options {
 	return to
 }
 
-func (o *Options) dial(ctx context.Context, t Target) (*control.Conn, error) {
-	return control.Dial(ctx, t.Addr, control.Config{
-		User:     t.User,
-		Password: t.Password,
-		Timeout:  o.Timeout,
-		TLSMode:  t.TLSMode,
-		TLS:      o.TLS,
-		Logf:     o.ProtoLog,
-	})
+// conn gets an attempt's connection; release must be called when done.
+func (o *Options) conn(ctx context.Context, t Target) (*control.Conn, error) {
+	if o.Conns != nil {
+		return o.Conns.Conn(ctx, t)
+	}
+	return control.Dial(ctx, t.Addr, o.Config(t))
+}
+
+// release gives back a connection: healthy ones to the pool, or, without
+// a pool, a polite QUIT.
+func (o *Options) release(ctx context.Context, c *control.Conn) {
+	healthy := c.Err() == nil
+	if o.Conns != nil {
+		o.Conns.Release(c, healthy)
+		return
+	}
+	if healthy {
+		c.Quit(context.WithoutCancel(ctx))
+	} else {
+		c.Close()
+	}
 }

@@ -45,11 +45,11 @@ type putter struct {
 }
 
 func (p *putter) attempt(ctx context.Context, n int) (moved, offset int64, err error) {
-	c, err := p.o.dial(ctx, p.t)
+	c, err := p.o.conn(ctx, p.t)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer closeConn(ctx, c)
+	defer p.o.release(ctx, c)
 	if n > 1 {
 		// Nothing is assumed about how much arrived: ask.
 		remote, err := c.Size(ctx, p.t.Path)

@@ -1,0 +1,142 @@
+package keepftp
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/keepftp/keepftp/resume"
+)
+
+// Options configure a Client. The zero value is usable.
+type Options struct {
+	// Transfer holds the per-transfer settings: timeout, keepalive, rate
+	// limit (per transfer), retry policy, TLS, verification. Its Progress
+	// and Events fields are ignored: use Events below.
+	Transfer resume.Options
+
+	// MaxConns bounds the control connections per server, in use or idle
+	// (default 4).
+	MaxConns int
+
+	// Events, if set, receives what happens to every file, from the
+	// transfers' goroutines (it must be safe for concurrent use).
+	Events func(Event)
+
+	// ProgressEvery is how often a running transfer reports progress
+	// (default 1s).
+	ProgressEvery time.Duration
+}
+
+// Event is something that happened to one file.
+type Event struct {
+	Kind   string    `json:"event"` // start, progress, retry, restart, verified, done, error
+	Time   time.Time `json:"time"`
+	URL    string    `json:"url"`            // the remote file, without password
+	Local  string    `json:"local,omitempty"`
+	Bytes  int64     `json:"bytes,omitempty"` // progress: bytes done; done: the file's size
+	Size   int64     `json:"size,omitempty"`  // the file's size when known
+	Offset int64     `json:"offset,omitempty"`
+	Delay  float64   `json:"delay_s,omitempty"` // retry: seconds until the next attempt
+	Reason string    `json:"reason,omitempty"`  // retry, restart, error; verified: how
+	Status string    `json:"status,omitempty"`  // done: "complete" or "complete (verified)"
+}
+
+// Client transfers files. It is safe for concurrent use.
+type Client struct {
+	o    Options
+	pool *pool
+}
+
+// NewClient returns a Client; Close it when done to end idle connections.
+func NewClient(o Options) *Client {
+	if o.MaxConns <= 0 {
+		o.MaxConns = 4
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = time.Second
+	}
+	c := &Client{o: o}
+	c.pool = newPool(o.MaxConns, &c.o.Transfer)
+	return c
+}
+
+// Close ends the idle pooled connections (with QUIT).
+func (c *Client) Close() error {
+	c.pool.close()
+	return nil
+}
+
+func (c *Client) emit(e Event) {
+	if c.o.Events != nil {
+		e.Time = time.Now()
+		c.o.Events(e)
+	}
+}
+
+// options returns the resume options for one file, wired to the pool and
+// to the Client's events.
+func (c *Client) options(t resume.Target, local string) resume.Options {
+	o := c.o.Transfer
+	o.Conns = c.pool
+	url := t.String()
+	o.Events = func(e resume.Event) {
+		ev := Event{Kind: string(e.Kind), URL: url, Local: local, Offset: e.Offset, Size: max(e.Size, 0), Reason: e.Reason}
+		if e.Kind == resume.EventRetry {
+			ev.Delay = e.Delay.Seconds()
+		}
+		c.emit(ev)
+	}
+	if c.o.Events != nil {
+		var mu sync.Mutex
+		var last time.Time
+		o.Progress = func(done, total int64) {
+			mu.Lock()
+			due := time.Since(last) >= c.o.ProgressEvery
+			if due {
+				last = time.Now()
+			}
+			mu.Unlock()
+			if due {
+				c.emit(Event{Kind: "progress", URL: url, Local: local, Bytes: done, Size: max(total, 0)})
+			}
+		}
+	}
+	return o
+}
+
+// Get downloads the file at rawURL to the local path dst, resuming after
+// failures and verifying the result.
+func (c *Client) Get(ctx context.Context, rawURL, dst string) (resume.Outcome, error) {
+	t, err := resume.ParseURL(rawURL)
+	if err != nil {
+		return resume.Outcome{}, err
+	}
+	return c.get(ctx, t, dst)
+}
+
+func (c *Client) get(ctx context.Context, t resume.Target, dst string) (resume.Outcome, error) {
+	out, err := resume.Get(ctx, t, dst, c.options(t, dst))
+	c.done(t, dst, out, err)
+	return out, err
+}
+
+// Put uploads the local file src to rawURL, resuming after failures and
+// verifying the result.
+func (c *Client) Put(ctx context.Context, src, rawURL string) (resume.Outcome, error) {
+	t, err := resume.ParseURL(rawURL)
+	if err != nil {
+		return resume.Outcome{}, err
+	}
+	out, err := resume.Put(ctx, src, t, c.options(t, src))
+	c.done(t, src, out, err)
+	return out, err
+}
+
+func (c *Client) done(t resume.Target, local string, out resume.Outcome, err error) {
+	if err != nil {
+		c.emit(Event{Kind: "error", URL: t.String(), Local: local, Reason: err.Error()})
+		return
+	}
+	c.emit(Event{Kind: "done", URL: t.String(), Local: local, Bytes: out.Size, Size: out.Size, Status: out.Status, Reason: out.Verified})
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/keepftp/keepftp/resume"
+)
+
+const netrcSample = `machine other.example login bob password bobpw
+macdef init
+  cd /pub
+  binary
+
+machine ftp.example
+  login alice
+  password alice-pw
+default login anon password anonpw
+`
+
+func TestParseNetrc(t *testing.T) {
+	if e, ok := parseNetrc(netrcSample, "ftp.example"); !ok || e.login != "alice" || e.password != "alice-pw" {
+		t.Errorf("ftp.example: %+v %v", e, ok)
+	}
+	if e, ok := parseNetrc(netrcSample, "other.example"); !ok || e.login != "bob" || e.password != "bobpw" {
+		t.Errorf("other.example: %+v %v", e, ok)
+	}
+	if e, ok := parseNetrc(netrcSample, "unknown"); !ok || e.login != "anon" {
+		t.Errorf("default: %+v %v", e, ok)
+	}
+	if _, ok := parseNetrc("machine a login b", "c"); ok {
+		t.Error("no default, no match: want none")
+	}
+}
+
+func FuzzParseNetrc(f *testing.F) {
+	f.Add(netrcSample, "ftp.example")
+	f.Add("machine", "x")
+	f.Add("default login", "")
+	f.Fuzz(func(t *testing.T, data, host string) {
+		e, ok := parseNetrc(data, host)
+		if !ok && (e.login != "" || e.password != "") {
+			t.Errorf("no entry but %+v", e)
+		}
+	})
+}
+
+func TestFillCredentials(t *testing.T) {
+	dir := t.TempDir()
+	netrc := filepath.Join(dir, "netrc")
+	os.WriteFile(netrc, []byte("machine h login carol password carolpw\n"), 0o600)
+	tg := resume.Target{Addr: "h:21", Path: "/f"}
+	if err := fillCredentials(&tg, netrc); err != nil || tg.User != "carol" || tg.Password != "carolpw" {
+		t.Errorf("netrc: %+v %v", tg, err)
+	}
+	t.Setenv("KEEPFTP_PASSWORD", "envpw")
+	tg = resume.Target{Addr: "h:21", User: "dave"}
+	if err := fillCredentials(&tg, netrc); err != nil || tg.Password != "envpw" {
+		t.Errorf("env: %+v %v", tg, err)
+	}
+}

@@ -1,0 +1,157 @@
+package keepftp
+
+import (
+	"context"
+	"sync"
+
+	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/noop"
+	"github.com/keepftp/keepftp/resume"
+)
+
+// pool keeps control connections per server and account for reuse across
+// files, at most max per server at once. Idle connections are kept alive
+// with NOOP (a NAT forgets idle ones as well as busy ones) and dropped when
+// a NOOP fails.
+type pool struct {
+	max  int
+	opts *resume.Options
+
+	mu    sync.Mutex
+	hosts map[string]*hostPool
+	owner map[*control.Conn]*hostPool // connections handed out or idle
+}
+
+type hostPool struct {
+	slots chan struct{} // one token per connection in use or idle
+	idle  []*idleConn
+}
+
+type idleConn struct {
+	c    *control.Conn
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+func newPool(max int, opts *resume.Options) *pool {
+	return &pool{max: max, opts: opts, hosts: map[string]*hostPool{}, owner: map[*control.Conn]*hostPool{}}
+}
+
+func poolKey(t resume.Target) string {
+	return t.Addr + "\x00" + t.User + "\x00" + string(rune('0'+t.TLSMode))
+}
+
+func (p *pool) host(t resume.Target) *hostPool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := poolKey(t)
+	h := p.hosts[k]
+	if h == nil {
+		h = &hostPool{slots: make(chan struct{}, p.max)}
+		p.hosts[k] = h
+	}
+	return h
+}
+
+// Conn returns an idle connection to t's server, or dials one when fewer
+// than max are open, or waits.
+func (p *pool) Conn(ctx context.Context, t resume.Target) (*control.Conn, error) {
+	h := p.host(t)
+	for {
+		p.mu.Lock()
+		if n := len(h.idle); n > 0 {
+			ic := h.idle[n-1]
+			h.idle = h.idle[:n-1]
+			p.mu.Unlock()
+			ic.stop()
+			<-ic.done // the keepalive is not mid-NOOP any more
+			if ic.c.Err() == nil {
+				return ic.c, nil
+			}
+			p.drop(ic.c, h)
+			continue
+		}
+		p.mu.Unlock()
+		select {
+		case h.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		c, err := control.Dial(ctx, t.Addr, p.opts.Config(t))
+		if err != nil {
+			<-h.slots
+			return nil, err
+		}
+		p.mu.Lock()
+		p.owner[c] = h
+		p.mu.Unlock()
+		return c, nil
+	}
+}
+
+// Release takes a connection back: healthy ones wait for reuse with a
+// keepalive, others are closed and free their slot.
+func (p *pool) Release(c *control.Conn, healthy bool) {
+	p.mu.Lock()
+	h := p.owner[c]
+	p.mu.Unlock()
+	if h == nil {
+		c.Close() // not ours
+		return
+	}
+	if !healthy {
+		p.drop(c, h)
+		return
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	ic := &idleConn{c: c, stop: stop, done: make(chan struct{})}
+	sched := noop.Schedule{Every: noop.Interval(c.Timeout())}
+	if p.opts.NoKeepalive {
+		sched = noop.Schedule{}
+	} else if p.opts.Keepalive > 0 {
+		sched.Every = p.opts.Keepalive
+	}
+	go func() {
+		defer close(ic.done)
+		if err := noop.KeepIdle(ctx, c, sched); err != nil {
+			c.Close() // found dead while idle; Conn drops it
+		}
+	}()
+	p.mu.Lock()
+	h.idle = append(h.idle, ic)
+	p.mu.Unlock()
+}
+
+// drop closes a connection and frees its slot.
+func (p *pool) drop(c *control.Conn, h *hostPool) {
+	c.Close()
+	p.mu.Lock()
+	delete(p.owner, c)
+	p.mu.Unlock()
+	<-h.slots
+}
+
+// close ends every idle connection with QUIT.
+func (p *pool) close() {
+	p.mu.Lock()
+	var all []*idleConn
+	for _, h := range p.hosts {
+		all = append(all, h.idle...)
+		h.idle = nil
+	}
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, ic := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ic.stop()
+			<-ic.done
+			ic.c.Quit(context.Background())
+			p.mu.Lock()
+			delete(p.owner, ic.c)
+			p.mu.Unlock()
+		}()
+	}
+	wg.Wait()
+}
