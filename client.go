@@ -32,7 +32,7 @@ type Options struct {
 type Event struct {
 	Kind   string    `json:"event"` // start, progress, retry, restart, verified, done, error
 	Time   time.Time `json:"time"`
-	URL    string    `json:"url"`            // the remote file, without password
+	URL    string    `json:"url"` // the remote file, without password
 	Local  string    `json:"local,omitempty"`
 	Bytes  int64     `json:"bytes,omitempty"` // progress: bytes done; done: the file's size
 	Size   int64     `json:"size,omitempty"`  // the file's size when known
