@@ -26,6 +26,19 @@ type Options struct {
 	// ProgressEvery is how often a running transfer reports progress
 	// (default 1s).
 	ProgressEvery time.Duration
+
+	// Credentials, if set, completes the login of every URL before use
+	// (from a netrc file, the environment, a prompt).
+	Credentials func(*resume.Target) error
+}
+
+// parse parses a URL and completes its login.
+func (c *Client) parse(rawURL string) (resume.Target, error) {
+	t, err := resume.ParseURL(rawURL)
+	if err == nil && c.o.Credentials != nil {
+		err = c.o.Credentials(&t)
+	}
+	return t, err
 }
 
 // Event is something that happened to one file.
@@ -108,7 +121,7 @@ func (c *Client) options(t resume.Target, local string) resume.Options {
 // Get downloads the file at rawURL to the local path dst, resuming after
 // failures and verifying the result.
 func (c *Client) Get(ctx context.Context, rawURL, dst string) (resume.Outcome, error) {
-	t, err := resume.ParseURL(rawURL)
+	t, err := c.parse(rawURL)
 	if err != nil {
 		return resume.Outcome{}, err
 	}
@@ -124,7 +137,7 @@ func (c *Client) get(ctx context.Context, t resume.Target, dst string) (resume.O
 // Put uploads the local file src to rawURL, resuming after failures and
 // verifying the result.
 func (c *Client) Put(ctx context.Context, src, rawURL string) (resume.Outcome, error) {
-	t, err := resume.ParseURL(rawURL)
+	t, err := c.parse(rawURL)
 	if err != nil {
 		return resume.Outcome{}, err
 	}

@@ -41,7 +41,9 @@ type Conn struct {
 	err      error     // why the connection ended, once done is closed
 	closeErr error     // set by us before closing the socket on purpose
 
-	lastRecv atomic.Int64 // unix nanos of the last byte read on the control connection
+	ar       *activityReader // under the current reply reader
+	quitting atomic.Bool     // QUIT was sent: the server's close is ours
+	lastRecv atomic.Int64    // unix nanos of the last byte read on the control connection
 	lastSent atomic.Int64 // unix nanos of the last command written
 	rtt      atomic.Int64 // nanos of the last lockstep command's round trip
 }
@@ -169,7 +171,7 @@ func (c *Conn) handshake(ctx context.Context) (*textproto.Reader, error) {
 		c.nc = tc
 	}
 	r := c.newReader()
-	greeting, err := readGreeting(r)
+	greeting, err := c.readGreeting(r)
 	if err != nil {
 		return nil, ctxErr(ctx, err)
 	}
@@ -179,7 +181,7 @@ func (c *Conn) handshake(ctx context.Context) (*textproto.Reader, error) {
 		if err := c.writeLine("AUTH TLS"); err != nil {
 			return nil, ctxErr(ctx, err)
 		}
-		rep, err := readReply(r)
+		rep, err := c.readReply(r)
 		if err != nil {
 			return nil, ctxErr(ctx, err)
 		}
@@ -200,9 +202,9 @@ func (c *Conn) handshake(ctx context.Context) (*textproto.Reader, error) {
 	return r, nil
 }
 
-func readGreeting(r *textproto.Reader) (Reply, error) {
+func (c *Conn) readGreeting(r *textproto.Reader) (Reply, error) {
 	for {
-		rep, err := readReply(r)
+		rep, err := c.readReply(r)
 		if err != nil {
 			return rep, err
 		}
@@ -253,17 +255,34 @@ func (c *Conn) login(ctx context.Context) error {
 // newReader returns a reply reader over the current socket that records
 // liveness and bounds line length.
 func (c *Conn) newReader() *textproto.Reader {
-	return textproto.NewReader(bufio.NewReader(&activityReader{c: c}))
+	c.ar = &activityReader{c: c}
+	return textproto.NewReader(bufio.NewReader(c.ar))
+}
+
+// readReply reads one reply through the connection's reader, refusing it
+// if the line limit was crossed while it was read.
+func (c *Conn) readReply(r *textproto.Reader) (Reply, error) {
+	rep, err := readReply(r)
+	if c.ar != nil && c.ar.err != nil {
+		return Reply{}, c.ar.err
+	}
+	return rep, err
 }
 
 // activityReader records the time of every read on the control connection
-// (liveness) and refuses lines longer than maxLine.
+// (liveness) and refuses lines longer than maxLine. The refusal is sticky
+// and comes without data: bufio.Reader.ReadLine drops an error that comes
+// with data, and the limit would be lost.
 type activityReader struct {
 	c       *Conn
 	lineLen int
+	err     error
 }
 
 func (a *activityReader) Read(p []byte) (int, error) {
+	if a.err != nil {
+		return 0, a.err
+	}
 	n, err := a.c.nc.Read(p)
 	if n > 0 {
 		a.c.lastRecv.Store(time.Now().UnixNano())
@@ -273,7 +292,8 @@ func (a *activityReader) Read(p []byte) (int, error) {
 			a.lineLen += n
 		}
 		if a.lineLen > maxLine {
-			return n, fmt.Errorf("%w: reply line longer than %d bytes", ErrMalformedReply, maxLine)
+			a.err = fmt.Errorf("%w: reply line longer than %d bytes", ErrMalformedReply, maxLine)
+			return 0, a.err
 		}
 	}
 	return n, err
@@ -306,7 +326,7 @@ func (c *Conn) readLoop(r *textproto.Reader) {
 	var err error
 	for {
 		var rep Reply
-		rep, err = readReply(r)
+		rep, err = c.readReply(r)
 		if err != nil {
 			break
 		}
@@ -320,6 +340,8 @@ func (c *Conn) readLoop(r *textproto.Reader) {
 	switch {
 	case c.closeErr != nil:
 		c.err = c.closeErr
+	case c.quitting.Load():
+		c.err = ErrClosed
 	case errors.Is(err, ErrMalformedReply):
 		c.err = err
 	case errors.Is(err, io.EOF):
@@ -511,6 +533,7 @@ func (c *Conn) Close() error {
 func (c *Conn) Quit(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, min(c.timeout, 5*time.Second))
 	defer cancel()
+	c.quitting.Store(true)
 	_, err := c.Cmd(ctx, 0, "QUIT")
 	c.Close()
 	return err

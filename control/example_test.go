@@ -11,9 +11,9 @@ import (
 	"github.com/keepftp/keepftp/testserver"
 )
 
-// startServer starts an embedded FTP server (anonymous login, in-memory
+// exampleServer starts an embedded FTP server (anonymous login, in-memory
 // files) holding /hello.txt.
-func startServer() *testserver.Server {
+func exampleServer() *testserver.Server {
 	srv, err := testserver.Start(testserver.Options{})
 	if err != nil {
 		log.Fatal(err)
@@ -25,7 +25,7 @@ func startServer() *testserver.Server {
 }
 
 func ExampleDial() {
-	srv := startServer()
+	srv := exampleServer()
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -54,7 +54,7 @@ func ExampleDial() {
 }
 
 func ExampleConn_StartTransfer() {
-	srv := startServer()
+	srv := exampleServer()
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

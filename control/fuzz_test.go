@@ -24,8 +24,8 @@ import (
 //
 //	go test -run '^$' -fuzz '^FuzzParsePASV$' -fuzztime 20s ./control
 
-// withoutAny returns s without the bytes in cut.
-func withoutAny(s, cut string) string {
+// fuzzStrip returns s without the bytes in cut.
+func fuzzStrip(s, cut string) string {
 	return strings.Map(func(r rune) rune {
 		if strings.ContainsRune(cut, r) {
 			return -1
@@ -34,11 +34,11 @@ func withoutAny(s, cut string) string {
 	}, s)
 }
 
-// oneLine makes s usable as the text of one reply line.
-func oneLine(s string) string { return withoutAny(s, "\r\n") }
+// fuzzOneLine makes s usable as the text of one reply line.
+func fuzzOneLine(s string) string { return fuzzStrip(s, "\r\n") }
 
-// readOne parses one reply from raw bytes, as the reader goroutine does.
-func readOne(t *testing.T, raw string) Reply {
+// fuzzReadOne parses one reply from raw bytes, as the reader goroutine does.
+func fuzzReadOne(t *testing.T, raw string) Reply {
 	t.Helper()
 	rep, err := readReply(textproto.NewReader(bufio.NewReader(strings.NewReader(raw))))
 	if err != nil {
@@ -66,7 +66,7 @@ func FuzzParsePASV(f *testing.F) {
 			if !ap.Addr().Is4() {
 				t.Errorf("parsePASV(%q) = %v, not IPv4", msg, ap)
 			}
-			again, err := parsePASV(formatPASV(ap, "Entering Passive Mode "))
+			again, err := parsePASV(fuzzFormatPASV(ap, "Entering Passive Mode "))
 			if err != nil || again != ap {
 				t.Errorf("parsePASV(%q) = %v, which parses back as %v, %v", msg, ap, again, err)
 			}
@@ -75,8 +75,8 @@ func FuzzParsePASV(f *testing.F) {
 		// Round trip: a 227 reply with any digit-free text around the six
 		// numbers, read as the reader goroutine reads it.
 		want := netip.AddrPortFrom(netip.AddrFrom4([4]byte{h1, h2, h3, h4}), uint16(p1)<<8|uint16(p2))
-		text := withoutAny(oneLine(msg), "0123456789")
-		rep := readOne(t, "227 "+formatPASV(want, text)+"\r\n")
+		text := fuzzStrip(fuzzOneLine(msg), "0123456789")
+		rep := fuzzReadOne(t, "227 "+fuzzFormatPASV(want, text)+"\r\n")
 		if rep.Code != 227 {
 			t.Fatalf("code %d, want 227", rep.Code)
 		}
@@ -87,7 +87,7 @@ func FuzzParsePASV(f *testing.F) {
 	})
 }
 
-func formatPASV(ap netip.AddrPort, text string) string {
+func fuzzFormatPASV(ap netip.AddrPort, text string) string {
 	a := ap.Addr().As4()
 	return fmt.Sprintf("%s(%d,%d,%d,%d,%d,%d).", text, a[0], a[1], a[2], a[3], ap.Port()>>8, ap.Port()&0xff)
 }
@@ -117,7 +117,7 @@ func FuzzParseEPSV(f *testing.F) {
 			if p == 0 {
 				t.Errorf("parseEPSV(%q) = port 0", msg)
 			}
-			if again, err := parseEPSV(formatEPSV(p, '|', "", "")); err != nil || again != p {
+			if again, err := parseEPSV(fuzzFormatEPSV(p, '|', "", "")); err != nil || again != p {
 				t.Errorf("parseEPSV(%q) = %d, which parses back as %d, %v", msg, p, again, err)
 			}
 		}
@@ -132,8 +132,8 @@ func FuzzParseEPSV(f *testing.F) {
 		if d >= '0' && d <= '9' {
 			d = '|'
 		}
-		raw := "229 " + formatEPSV(port, d, withoutAny(oneLine(before), "("), withoutAny(oneLine(after), ")")) + "\r\n"
-		rep := readOne(t, raw)
+		raw := "229 " + fuzzFormatEPSV(port, d, fuzzStrip(fuzzOneLine(before), "("), fuzzStrip(fuzzOneLine(after), ")")) + "\r\n"
+		rep := fuzzReadOne(t, raw)
 		if rep.Code != 229 {
 			t.Fatalf("code %d, want 229", rep.Code)
 		}
@@ -144,7 +144,7 @@ func FuzzParseEPSV(f *testing.F) {
 	})
 }
 
-func formatEPSV(port uint16, d byte, before, after string) string {
+func fuzzFormatEPSV(port uint16, d byte, before, after string) string {
 	ds := string(d)
 	return before + "(" + ds + ds + ds + strconv.Itoa(int(port)) + ds + ")" + after
 }
@@ -180,8 +180,8 @@ func FuzzParseSize(f *testing.F) {
 
 		// Round trip of every size, with text after it; negative sizes are
 		// refused.
-		text := oneLine(msg)
-		rep := readOne(t, "213 "+strconv.FormatInt(n, 10)+" "+text+"\r\n")
+		text := fuzzOneLine(msg)
+		rep := fuzzReadOne(t, "213 "+strconv.FormatInt(n, 10)+" "+text+"\r\n")
 		got, err := parseSize(rep.Msg)
 		switch {
 		case n < 0 && err == nil:
@@ -234,7 +234,7 @@ func FuzzParseTime(f *testing.F) {
 			return // normalised out of range (cannot happen with these moduli)
 		}
 		whole := want.Truncate(time.Second)
-		fracText, fracWant := fracFormat(want, 1+int(digits)%9)
+		fracText, fracWant := fuzzFracFormat(want, 1+int(digits)%9)
 		for _, tc := range []struct {
 			text string
 			want time.Time
@@ -251,9 +251,9 @@ func FuzzParseTime(f *testing.F) {
 	})
 }
 
-// fracFormat formats t with n fractional digits and returns the time those
+// fuzzFracFormat formats t with n fractional digits and returns the time those
 // digits stand for.
-func fracFormat(t time.Time, n int) (string, time.Time) {
+func fuzzFracFormat(t time.Time, n int) (string, time.Time) {
 	unit := time.Duration(1)
 	for i := n; i < 9; i++ {
 		unit *= 10
@@ -279,23 +279,23 @@ func FuzzParsePWD(f *testing.F) {
 			if !errors.Is(err, ErrMalformedReply) {
 				t.Errorf("parsePWD(%q) error %v is not ErrMalformedReply", msg, err)
 			}
-		} else if again, err := parsePWD(quotePWD(got, "", "")); err != nil || again != got {
+		} else if again, err := parsePWD(fuzzQuotePWD(got, "", "")); err != nil || again != got {
 			t.Errorf("parsePWD(%q) = %q, which parses back as %q, %v", msg, got, again, err)
 		}
 
 		// Round trip of every directory name, quotes doubled, with any text
 		// before the opening quote (without quotes) and after the closing
 		// one (not starting with a quote, which would double it).
-		before = withoutAny(before, `"`)
+		before = fuzzStrip(before, `"`)
 		after = strings.TrimLeft(after, `"`)
-		raw := quotePWD(dir, before, after)
+		raw := fuzzQuotePWD(dir, before, after)
 		got, err := parsePWD(raw)
 		if err != nil || got != dir {
 			t.Errorf("parsePWD(%q) = %q, %v; want %q", raw, got, err, dir)
 		}
 		// The same through the reply reader, for names that fit on a line.
-		if oneLine(raw) == raw {
-			rep := readOne(t, "257 "+raw+"\r\n")
+		if fuzzOneLine(raw) == raw {
+			rep := fuzzReadOne(t, "257 "+raw+"\r\n")
 			if got, err := parsePWD(rep.Msg); err != nil || got != dir {
 				t.Errorf("parsePWD(%q) = %q, %v; want %q", rep.Msg, got, err, dir)
 			}
@@ -303,7 +303,7 @@ func FuzzParsePWD(f *testing.F) {
 	})
 }
 
-func quotePWD(dir, before, after string) string {
+func fuzzQuotePWD(dir, before, after string) string {
 	return before + `"` + strings.ReplaceAll(dir, `"`, `""`) + `"` + after
 }
 
@@ -339,19 +339,19 @@ func FuzzParseFacts(f *testing.F) {
 		// ' ', and any name. There is always at least one fact: an entry
 		// with an empty fact list (" name", RFC 3659 allows it) is refused
 		// by ParseFacts, which trims the leading space.
-		k1, v1, k2, v2 = withoutAny(k1, "; ="), withoutAny(v1, "; ="), withoutAny(k2, "; ="), withoutAny(v2, "; =")
+		k1, v1, k2, v2 = fuzzStrip(k1, "; ="), fuzzStrip(v1, "; ="), fuzzStrip(k2, "; ="), fuzzStrip(v2, "; =")
 		raw := k1 + "=" + v1 + ";" + k2 + "=" + v2 + "; " + name
 		want := Facts{}
 		want[strings.ToLower(k1)] = v1
 		want[strings.ToLower(k2)] = v2
 		facts, gotName, err := ParseFacts(raw)
-		if err != nil || gotName != name || !equalFacts(facts, want) {
+		if err != nil || gotName != name || !fuzzEqualFacts(facts, want) {
 			t.Errorf("ParseFacts(%q) = %q, %q, %v; want %q, %q", raw, facts, gotName, err, want, name)
 		}
 	})
 }
 
-func equalFacts(a, b Facts) bool {
+func fuzzEqualFacts(a, b Facts) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -382,10 +382,10 @@ func FuzzParseFeat(f *testing.F) {
 
 		// Round trip: a multi-line 211 read as the reader goroutine reads
 		// it, feature lines starting with a space.
-		n1, n2 = featName(n1), featName(n2)
-		p1, p2 = oneLine(p1), oneLine(p2)
+		n1, n2 = fuzzFeatName(n1), fuzzFeatName(n2)
+		p1, p2 = fuzzOneLine(p1), fuzzOneLine(p2)
 		raw := "211-Features:\r\n " + n1 + " " + p1 + "\r\n " + n2 + "\r\n " + n2 + " " + p2 + "\r\n211 End\r\n"
-		rep := readOne(t, raw)
+		rep := fuzzReadOne(t, raw)
 		feats = parseFeat(rep.Msg)
 		want := Features{}
 		want[strings.ToUpper(n1)] = strings.TrimSpace(p1)
@@ -399,7 +399,7 @@ func FuzzParseFeat(f *testing.F) {
 			}
 		}
 		names := []string{n1, n2}
-		if isASCII(n1) {
+		if fuzzIsASCII(n1) {
 			names = append(names, strings.ToLower(n1))
 		}
 		for _, name := range names {
@@ -410,7 +410,7 @@ func FuzzParseFeat(f *testing.F) {
 	})
 }
 
-func isASCII(s string) bool {
+func fuzzIsASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false
@@ -419,8 +419,8 @@ func isASCII(s string) bool {
 	return true
 }
 
-// featName makes s a feature name: no white space, not empty.
-func featName(s string) string {
+// fuzzFeatName makes s a feature name: no white space, not empty.
+func fuzzFeatName(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) {
 			return -1
@@ -433,24 +433,24 @@ func featName(s string) string {
 	return s
 }
 
-// chunkConn is a net.Conn that reads from a byte slice at most chunk
+// fuzzChunkConn is a net.Conn that reads from a byte slice at most chunk
 // bytes at a time, as TCP segments arrive.
-type chunkConn struct {
+type fuzzChunkConn struct {
 	net.Conn // nil: only Read is used
 	r        io.Reader
 	chunk    int
 }
 
-func (c *chunkConn) Read(p []byte) (int, error) {
+func (c *fuzzChunkConn) Read(p []byte) (int, error) {
 	if len(p) > c.chunk {
 		p = p[:c.chunk]
 	}
 	return c.r.Read(p)
 }
 
-// readAll reads replies until the first error (at most one per line, so
+// fuzzReadAll reads replies until the first error (at most one per line, so
 // it ends).
-func readAll(r *textproto.Reader, max int) ([]Reply, error) {
+func fuzzReadAll(r *textproto.Reader, max int) ([]Reply, error) {
 	var reps []Reply
 	for range max + 1 {
 		rep, err := readReply(r)
@@ -481,7 +481,7 @@ func FuzzReadReply(f *testing.F) {
 	f.Add([]byte(""), uint16(5))
 	f.Fuzz(func(t *testing.T, b []byte, chunk uint16) {
 		plain := textproto.NewReader(bufio.NewReader(bytes.NewReader(b)))
-		reps, err := readAll(plain, bytes.Count(b, []byte("\n"))+1)
+		reps, err := fuzzReadAll(plain, bytes.Count(b, []byte("\n"))+1)
 		for _, rep := range reps {
 			if rep.Code < 100 || rep.Code > 999 {
 				t.Errorf("reply code %d out of 100..999 in %q", rep.Code, b)
@@ -494,8 +494,8 @@ func FuzzReadReply(f *testing.F) {
 		// The same bytes through the connection's own reader (liveness and
 		// line limit; every line is shorter than the limit here), in
 		// segments of any size, give the same replies and the same end.
-		c := &Conn{nc: &chunkConn{r: bytes.NewReader(b), chunk: 1 + int(chunk)%4096}}
-		reps2, err2 := readAll(c.newReader(), bytes.Count(b, []byte("\n"))+1)
+		c := &Conn{nc: &fuzzChunkConn{r: bytes.NewReader(b), chunk: 1 + int(chunk)%4096}}
+		reps2, err2 := fuzzReadAll(c.newReader(), bytes.Count(b, []byte("\n"))+1)
 		if len(reps2) != len(reps) || fmt.Sprint(err2) != fmt.Sprint(err) {
 			t.Fatalf("%q: plain reader: %v, %v; conn reader: %v, %v", b, reps, err, reps2, err2)
 		}
@@ -522,14 +522,14 @@ func FuzzReplyFormat(f *testing.F) {
 		// multi-line. Continuation lines start with a space (RFC 959), so
 		// they cannot be taken for the last line.
 		code = 100 + code%900
-		first, mid, last = oneLine(first), oneLine(mid), oneLine(last)
-		rep := readOne(t, fmt.Sprintf("%03d %s\r\n", code, first))
+		first, mid, last = fuzzOneLine(first), fuzzOneLine(mid), fuzzOneLine(last)
+		rep := fuzzReadOne(t, fmt.Sprintf("%03d %s\r\n", code, first))
 		if rep != (Reply{Code: int(code), Msg: first}) {
 			t.Errorf("single line: %v, want %d %q", rep, code, first)
 		}
 		mid = " " + mid
 		raw := fmt.Sprintf("%03d-%s\r\n%s\r\n%03d-%s\r\n%03d %s\r\n", code, first, mid, code, mid, code, last)
-		rep = readOne(t, raw)
+		rep = fuzzReadOne(t, raw)
 		want := Reply{Code: int(code), Msg: first + "\n" + mid + "\n" + mid + "\n" + last}
 		if rep != want {
 			t.Errorf("multi-line %q: %+v, want %+v", raw, rep, want)
@@ -572,9 +572,9 @@ func FuzzReplyLineLimit(f *testing.F) {
 			want = Reply{Code: int(code), Msg: text}
 		}
 		raw += "200 next\r\n"
-		c := &Conn{nc: &chunkConn{r: strings.NewReader(raw), chunk: 1 + int(chunk)%4096}}
+		c := &Conn{nc: &fuzzChunkConn{r: strings.NewReader(raw), chunk: 1 + int(chunk)%4096}}
 		r := c.newReader()
-		rep, err := readReply(r)
+		rep, err := c.readReply(r)
 		switch {
 		case err == nil && rep != want:
 			t.Fatalf("line of %d bytes: got a reply of code %d with %d bytes of text, want %d", lineLen, rep.Code, len(rep.Msg), len(want.Msg))
@@ -585,7 +585,7 @@ func FuzzReplyLineLimit(f *testing.F) {
 		case err != nil && !errors.Is(err, ErrMalformedReply):
 			t.Fatalf("line of %d bytes: error %v, want ErrMalformedReply", lineLen, err)
 		case err == nil:
-			if rep, err := readReply(r); err != nil || rep != (Reply{Code: 200, Msg: "next"}) {
+			if rep, err := c.readReply(r); err != nil || rep != (Reply{Code: 200, Msg: "next"}) {
 				t.Fatalf("reply after the long line: %v, %v", rep, err)
 			}
 		}

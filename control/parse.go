@@ -19,7 +19,8 @@ func parsePASV(msg string) (netip.AddrPort, error) {
 		for end < len(msg) && (msg[end] == ',' || msg[end] >= '0' && msg[end] <= '9') {
 			end++
 		}
-		if parts := strings.Split(msg[start:end], ","); len(parts) == 6 {
+		negative := start > 0 && msg[start-1] == '-'
+		if parts := strings.Split(msg[start:end], ","); len(parts) == 6 && !negative {
 			var b [6]byte
 			ok := true
 			for i, p := range parts {
@@ -127,8 +128,10 @@ type Facts map[string]string
 
 // ParseFacts parses an MLST/MLSD entry "fact=value;fact=value; name" into
 // its facts and the name.
+//
+// The facts may be empty: RFC 3659 has entry = [facts] SP pathname, so
+// " name" is a name with no facts.
 func ParseFacts(entry string) (Facts, string, error) {
-	entry = strings.TrimLeft(entry, " ")
 	sp := strings.IndexByte(entry, ' ')
 	if sp < 0 {
 		return nil, "", fmt.Errorf("%w: MLST entry without a name: %q", ErrMalformedReply, entry)

@@ -271,17 +271,30 @@ func (m *mux) observe(server string, after int) {
 	m.o.registry().Observe(server, noop.Observation{Sent: sent, During: m.during, After: after, Suspicious: suspicious})
 }
 
+// storageRefusal reports the 5xx codes a server gives when it refuses the
+// data itself (quota exceeded, name not allowed): those stay permanent even
+// when the data connection broke as a result.
+func storageRefusal(code int) bool { return code == 552 || code == 553 || code == 532 }
+
 // verdict decides whether a finished attempt is complete.
 func (m *mux) verdict() error {
 	cmd := m.t.Cmd()
 	if !m.res.Final.OK() {
 		// A final 1xx (pure-ftpd's way of reporting a failed download) is a
 		// failure like a 4xx.
-		err := error(&control.ReplyError{Cmd: cmd, Code: m.res.Final.Code, Msg: m.res.Final.Msg})
-		if m.dataErr != nil {
-			err = fmt.Errorf("%w (data: %w)", err, m.dataErr)
+		re := &control.ReplyError{Cmd: cmd, Code: m.res.Final.Code, Msg: m.res.Final.Msg}
+		var le *LocalError
+		switch {
+		case m.dataErr == nil:
+			return re
+		case re.Permanent() && !errors.As(m.dataErr, &le) && !storageRefusal(re.Code):
+			// The data connection broke in the network, and the server
+			// reports that as a 5xx (ftpserverlib: "550 Issue during
+			// transfer"): the broken connection is the cause, and it is
+			// not permanent.
+			return fmt.Errorf("%s: data connection: %w (the server said %d %s)", cmd, m.dataErr, re.Code, re.Msg)
 		}
-		return err
+		return fmt.Errorf("%w (data: %w)", re, m.dataErr)
 	}
 	if m.dataErr != nil {
 		var le *LocalError

@@ -19,6 +19,7 @@ const (
 	ExitVerify      = 6 // the result did not verify
 	ExitLocal       = 7 // the local file could not be read or written (disk full, permission)
 	ExitRefused     = 8 // the server refused for good (a 5xx other than login or not found; TLS verification)
+	ExitPartial     = 9 // a batch in which some files failed (the summary names them)
 	ExitInterrupted = 130
 )
 
@@ -34,6 +35,9 @@ func exitCode(ctx context.Context, err error) int {
 	}
 	if ctx.Err() != nil {
 		return ExitInterrupted
+	}
+	if isBatchError(err) {
+		return ExitPartial
 	}
 	switch resume.Classify(err) {
 	case resume.Intentional:

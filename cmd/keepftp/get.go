@@ -7,6 +7,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/keepftp/keepftp"
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/resume"
@@ -18,7 +19,7 @@ func transferFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.DurationFlag{Name: "timeout", Value: control.DefaultTimeout, Usage: "a peer silent this long is down; also the data-stall deadline"},
 		&cli.DurationFlag{Name: "keepalive", Usage: "NOOP interval on the control connection during transfers (default timeout/4; 0 turns NOOPs off)"},
-		&cli.StringFlag{Name: "limit-rate", Usage: "maximum rate in bytes per second, with K, M or G suffix (1024-based, like curl)"},
+		&cli.StringFlag{Name: "limit-rate", Usage: "maximum rate in bytes per second for each transfer, with K, M or G suffix (1024-based, like curl)"},
 		&cli.IntFlag{Name: "retries", Value: resume.DefaultPolicy.Retries, Usage: "give up after this many failed attempts in a row that moved no data"},
 		&cli.DurationFlag{Name: "retry-max-delay", Value: resume.DefaultPolicy.MaxDelay, Usage: "longest wait between attempts (waits double from 1s, with jitter)"},
 		&cli.DurationFlag{Name: "retry-deadline", Usage: "give up when retrying would run past this long in all (default: no deadline)"},
@@ -32,10 +33,11 @@ func transferFlags() []cli.Flag {
 func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
-		Usage:     "download a file, resuming after failures",
-		ArgsUsage: "URL",
-		Flags: append(transferFlags(),
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "local file (default: the remote name; - for stdout)"},
+		Usage:     "download files, resuming after failures",
+		ArgsUsage: "URL... (the last path element may be a pattern: ftp://h/data/*.csv)",
+		Flags: append(append(transferFlags(), batchFlags()...),
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "local file for one URL (- for stdout), or the directory for several (default: the remote names, here)"},
+			&cli.StringFlag{Name: "input-file", Aliases: []string{"i"}, Usage: "read URLs from FILE: one URL and an optional destination per line; # comments"},
 			&cli.BoolFlag{Name: "fresh", Usage: "ignore any partial download and start from 0"},
 			&cli.StringFlag{Name: "part-suffix", Value: resume.DefaultPartSuffix, Usage: "suffix of the partial file while downloading"},
 			&cli.BoolFlag{Name: "no-mtime", Usage: "do not set the file's time from the server's"},
@@ -45,75 +47,54 @@ func getCommand() *cli.Command {
 }
 
 func getAction(c *cli.Context) error {
-	if c.NArg() != 1 {
-		return usageError{"get takes one URL"}
+	var jobs []keepftp.Job
+	for _, u := range c.Args().Slice() {
+		jobs = append(jobs, keepftp.Job{URL: u})
 	}
-	t, err := resume.ParseURL(c.Args().First())
-	if err != nil {
-		return err
+	if f := c.String("input-file"); f != "" {
+		lines, err := readLines(f)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			jobs = append(jobs, keepftp.Job{URL: l[0], Dst: l[1]})
+		}
 	}
-	o, err := resumeOptions(c)
-	if err != nil {
-		return err
+	if len(jobs) == 0 {
+		return usageError{"get takes at least one URL (or -i FILE)"}
 	}
-	o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")
-	dst := c.String("output")
-	if dst == "" {
-		dst = path.Base(t.Path)
-		if dst == "/" || dst == "." || dst == ".." {
+	dir := "."
+	if out := c.String("output"); out != "" {
+		if len(jobs) == 1 && !isDir(out) {
+			jobs[0].Dst = out
+		} else {
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return err
+			}
+			dir = out
+		}
+	}
+	for _, j := range jobs {
+		t, err := resume.ParseURL(j.URL)
+		if err != nil {
+			return err
+		}
+		if j.Dst == "" && !keepftp.SafeName(path.Base(t.Path)) {
 			return usageError{fmt.Sprintf("%s names no file: give -o", t)}
 		}
 	}
-	update, finish := newBar(os.Stderr, path.Base(t.Path), c.Bool("quiet") || dst == "-")
-	o.Progress = update
-	start := time.Now()
-	out, err := resume.Get(c.Context, t, dst, o)
-	finish()
+	r, err := newRunner(c, len(jobs), func(o *resume.Options) {
+		o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")
+	})
 	if err != nil {
 		return err
 	}
-	if !c.Bool("quiet") && dst != "-" {
-		report(dst, out, time.Since(start))
-	}
-	return nil
+	return r.finish(r.client.GetAll(c.Context, jobs, dir, r.par))
 }
 
-func putCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "put",
-		Usage:     "upload a file, resuming after failures",
-		ArgsUsage: "FILE URL",
-		Flags:     transferFlags(),
-		Action: func(c *cli.Context) error {
-			if c.NArg() != 2 {
-				return usageError{"put takes a FILE and a URL"}
-			}
-			src := c.Args().Get(0)
-			t, err := resume.ParseURL(c.Args().Get(1))
-			if err != nil {
-				return err
-			}
-			if t.Path == "" || t.Path[len(t.Path)-1] == '/' {
-				t.Path = path.Join(t.Path, path.Base(src))
-			}
-			o, err := resumeOptions(c)
-			if err != nil {
-				return err
-			}
-			update, finish := newBar(os.Stderr, path.Base(src), c.Bool("quiet"))
-			o.Progress = update
-			start := time.Now()
-			out, err := resume.Put(c.Context, src, t, o)
-			finish()
-			if err != nil {
-				return err
-			}
-			if !c.Bool("quiet") {
-				report(t.String(), out, time.Since(start))
-			}
-			return nil
-		},
-	}
+func isDir(name string) bool {
+	st, err := os.Stat(name)
+	return err == nil && st.IsDir()
 }
 
 func report(name string, out resume.Outcome, took time.Duration) {

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+)
+
+func mirrorCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "mirror",
+		Usage:     "copy a remote directory tree; files already up to date are skipped, partial ones resumed",
+		ArgsUsage: "URL DIR",
+		Flags:     append(transferFlags(), batchFlags()...),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return usageError{"mirror takes a URL and a local directory"}
+			}
+			r, err := newRunner(c, 0, nil)
+			if err != nil {
+				return err
+			}
+			results, err := r.client.Mirror(c.Context, c.Args().Get(0), c.Args().Get(1), r.par)
+			if err != nil && len(results) == 0 {
+				r.client.Close()
+				return err
+			}
+			if ferr := r.finish(results); ferr != nil {
+				return ferr
+			}
+			return err
+		},
+	}
+}

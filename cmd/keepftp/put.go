@@ -1,0 +1,103 @@
+package main
+
+import (
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sync"
+
+	"github.com/keepftp/keepftp"
+	"github.com/keepftp/keepftp/resume"
+	"github.com/urfave/cli/v2"
+)
+
+func putCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "put",
+		Usage:     "upload files, resuming after failures",
+		ArgsUsage: "FILE... URL (a URL ending in / is a directory: the files keep their names)",
+		Flags: append(append(transferFlags(), batchFlags()...),
+			&cli.BoolFlag{Name: "recursive", Aliases: []string{"r"}, Usage: "upload directories with their contents"},
+		),
+		Action: putAction,
+	}
+}
+
+type upload struct{ src, url string }
+
+func putAction(c *cli.Context) error {
+	args := c.Args().Slice()
+	if len(args) < 2 {
+		return usageError{"put takes FILE... and a URL"}
+	}
+	dest, srcs := args[len(args)-1], args[:len(args)-1]
+	t, err := resume.ParseURL(dest)
+	if err != nil {
+		return err
+	}
+	toDir := len(srcs) > 1 || c.Bool("recursive") || t.Path[len(t.Path)-1] == '/'
+	var ups []upload
+	for _, src := range srcs {
+		st, err := os.Stat(src)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		if st.IsDir() {
+			if !c.Bool("recursive") {
+				return usageError{src + " is a directory: give -r"}
+			}
+			base := filepath.Base(filepath.Clean(src))
+			err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				rel, _ := filepath.Rel(src, p)
+				u := t
+				u.Path = path.Join(t.Path, base, filepath.ToSlash(rel))
+				ups = append(ups, upload{p, urlWithPath(dest, u.Path)})
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		u := t.Path
+		if toDir {
+			u = path.Join(t.Path, filepath.Base(src))
+		}
+		ups = append(ups, upload{src, urlWithPath(dest, u)})
+	}
+	r, err := newRunner(c, len(ups), nil)
+	if err != nil {
+		return err
+	}
+	results := make([]keepftp.FileResult, len(ups))
+	sem := make(chan struct{}, r.par)
+	var wg sync.WaitGroup
+	for i, up := range ups {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			out, err := r.client.Put(c.Context, up.src, up.url)
+			tg, _ := resume.ParseURL(up.url)
+			results[i] = keepftp.FileResult{URL: tg.String(), Local: up.src, Outcome: out, Err: err}
+		}()
+	}
+	wg.Wait()
+	return r.finish(results)
+}
+
+// urlWithPath replaces the path of a raw URL, keeping its login.
+func urlWithPath(raw, p string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw // ParseURL has accepted it already; cannot happen
+	}
+	u.Path, u.RawPath = p, ""
+	return u.String()
+}

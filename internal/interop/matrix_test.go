@@ -1,0 +1,373 @@
+package interop
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"math/big"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keepftp/keepftp"
+	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/noop"
+	"github.com/keepftp/keepftp/resume"
+	"github.com/keepftp/keepftp/testserver"
+)
+
+// scenario runs against one server and returns the data bytes that
+// crossed the network (counted at the middlebox or the client) and a note.
+type scenario struct {
+	name string
+	run  func(t *testing.T, name string) (bytes int64, note string)
+}
+
+var scenarios = []scenario{
+	{"login", scLogin},
+	{"list", scList},
+	{"get", scGet},
+	{"put", scPut},
+	{"resume get (3 cuts)", scResumeGet},
+	{"resume put (3 cuts)", scResumePut},
+	{"NOOP through NAT (idle 2s)", scNoopNAT},
+	{"lost final reply", scLostFinal},
+	{"421 between transfers", scIdle421},
+	{"IPv6 (::1, EPSV)", scIPv6},
+}
+
+// results collects the table printed at the end.
+var results = struct {
+	sync.Mutex
+	m map[string]map[string]string
+}{m: map[string]map[string]string{}}
+
+func record(sc, srv, cell string) {
+	results.Lock()
+	defer results.Unlock()
+	if results.m[sc] == nil {
+		results.m[sc] = map[string]string{}
+	}
+	results.m[sc][srv] = cell
+}
+
+// TestMatrix is the scenario matrix: scenarios x servers. Every cell
+// checks sha256 where data moves and counts the bytes.
+func TestMatrix(t *testing.T) {
+	t.Cleanup(func() { printTable(t) })
+	for _, name := range serverNames {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for _, sc := range scenarios {
+				t.Run(sc.name, func(t *testing.T) {
+					cell := "FAIL"
+					defer func() {
+						if t.Skipped() {
+							cell = "skip"
+						}
+						record(sc.name, name, cell)
+					}()
+					n, note := sc.run(t, name)
+					if !t.Failed() {
+						cell = "ok"
+						if n > 0 {
+							cell += fmt.Sprintf(" %.1fM", float64(n)/(1<<20))
+						}
+						if note != "" {
+							cell += " (" + note + ")"
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+func printTable(t *testing.T) {
+	results.Lock()
+	defer results.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%-28s", "scenario")
+	for _, s := range serverNames {
+		fmt.Fprintf(&b, " | %-22s", s)
+	}
+	b.WriteString("\n")
+	for _, sc := range scenarios {
+		fmt.Fprintf(&b, "%-28s", sc.name)
+		for _, s := range serverNames {
+			cell := results.m[sc.name][s]
+			if cell == "" {
+				cell = "-"
+			}
+			fmt.Fprintf(&b, " | %-22s", cell)
+		}
+		b.WriteString("\n")
+	}
+	t.Log(b.String())
+}
+
+func payload(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func randCut(lo, hi int64) int64 {
+	n, _ := rand.Int(rand.Reader, big.NewInt(hi-lo))
+	return lo + n.Int64()
+}
+
+func target(t *testing.T, raw string) resume.Target {
+	t.Helper()
+	tg, err := resume.ParseURL(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+var quickRetries = resume.Policy{Retries: 5, MaxAttempts: 30, BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond}
+
+func opts() resume.Options {
+	return resume.Options{Timeout: 5 * time.Second, Policy: quickRetries, Noops: &noop.Registry{}}
+}
+
+func checkSHA(t *testing.T, got, want []byte) {
+	t.Helper()
+	if sha256.Sum256(got) != sha256.Sum256(want) {
+		t.Fatalf("sha256 differs: %d bytes, want %d", len(got), len(want))
+	}
+}
+
+func readLocal(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func scLogin(t *testing.T, name string) (int64, string) {
+	s := startServer(t, name, false, 0)
+	tg := target(t, s.url(s.addr, "/"))
+	c, err := control.Dial(t.Context(), tg.Addr, control.Config{User: tg.User, Password: tg.Password, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Quit(t.Context())
+	if _, err := c.Pwd(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return 0, ""
+}
+
+func scList(t *testing.T, name string) (int64, string) {
+	s := startServer(t, name, false, 0)
+	dir := path.Join(s.uploadDir, "listing")
+	files := map[string]int{"a.txt": 10, "b c.bin": 2000, "sub/d.txt": 5}
+	for f, n := range files {
+		if err := s.write(path.Join(dir, f), payload(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mb := s.middlebox(t, testserver.MiddleboxOptions{})
+	cl := keepftp.NewClient(keepftp.Options{Transfer: opts()})
+	defer cl.Close()
+	entries, err := cl.List(t.Context(), s.url(mb.Addr(), dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	how := "LIST"
+	for _, e := range entries {
+		got[e.Name] = fmt.Sprintf("%v %d", e.Type, e.Size)
+		if e.Facts != nil {
+			how = "MLSD"
+		}
+	}
+	want := map[string]string{"a.txt": "file 10", "b c.bin": "file 2000", "sub": "dir"}
+	for n, w := range want {
+		if g := got[n]; !strings.HasPrefix(g, w) {
+			t.Errorf("%s: %q, want %q (all: %v)", n, g, w, got)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("entries %v, want %v", got, want)
+	}
+	return mb.Stats().DataBytes, how
+}
+
+func scGet(t *testing.T, name string) (int64, string) {
+	s := startServer(t, name, false, 0)
+	data := payload(8 << 20)
+	s.write("/get.bin", data)
+	mb := s.middlebox(t, testserver.MiddleboxOptions{})
+	dst := filepath.Join(t.TempDir(), "get.bin")
+	out, err := resume.Get(t.Context(), target(t, s.url(mb.Addr(), "/get.bin")), dst, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSHA(t, readLocal(t, dst), data)
+	if n := mb.Stats().DataBytes; n != int64(len(data)) {
+		t.Errorf("%d bytes crossed the middlebox, want %d", n, len(data))
+	}
+	return mb.Stats().DataBytes, out.Verified
+}
+
+func scPut(t *testing.T, name string) (int64, string) {
+	s := startServer(t, name, false, 0)
+	data := payload(8 << 20)
+	src := filepath.Join(t.TempDir(), "put.bin")
+	os.WriteFile(src, data, 0o644)
+	mb := s.middlebox(t, testserver.MiddleboxOptions{})
+	remote := path.Join(s.uploadDir, "put.bin")
+	out, err := resume.Put(t.Context(), src, target(t, s.url(mb.Addr(), remote)), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.read(remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSHA(t, got, data)
+	return mb.Stats().DataBytes, out.Verified
+}
+
+func scResumeGet(t *testing.T, name string) (int64, string) {
+	s := startServer(t, name, false, 0)
+	const size = 24 << 20
+	data := payload(size)
+	s.write("/cut.bin", data)
+	cuts := []int64{randCut(1<<20, 6<<20), randCut(1<<20, 6<<20), randCut(1<<20, 6<<20)}
+	mb := s.middlebox(t, testserver.MiddleboxOptions{DataCutAfter: cuts})
+	dst := filepath.Join(t.TempDir(), "cut.bin")
+	out, err := resume.Get(t.Context(), target(t, s.url(mb.Addr(), "/cut.bin")), dst, opts())
+	if err != nil {
+		t.Fatalf("%v (%+v)", err, out)
+	}
+	checkSHA(t, readLocal(t, dst), data)
+	if out.Attempts != 4 {
+		t.Errorf("%d attempts, want 4 (3 cuts)", out.Attempts)
+	}
+	if out.Received > size+3*256<<10 {
+		t.Errorf("received %d bytes for %d", out.Received, size)
+	}
+	return out.Received, fmt.Sprintf("%d tries", out.Attempts)
+}
+
+func scResumePut(t *testing.T, name string) (int64, string) {
+	s := startServer(t, name, false, 0)
+	data := payload(24 << 20)
+	src := filepath.Join(t.TempDir(), "cut.bin")
+	os.WriteFile(src, data, 0o644)
+	cuts := []int64{randCut(1<<20, 6<<20), randCut(1<<20, 6<<20), randCut(1<<20, 6<<20)}
+	mb := s.middlebox(t, testserver.MiddleboxOptions{DataCutAfter: cuts})
+	remote := path.Join(s.uploadDir, "cut.bin")
+	out, err := resume.Put(t.Context(), src, target(t, s.url(mb.Addr(), remote)), opts())
+	if err != nil {
+		t.Fatalf("%v (%+v)", err, out)
+	}
+	got, err := s.read(remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSHA(t, got, data)
+	return mb.Stats().DataBytes, fmt.Sprintf("%d tries", out.Attempts)
+}
+
+func scNoopNAT(t *testing.T, name string) (int64, string) {
+	s := startServer(t, name, false, 0)
+	data := payload(6 << 20)
+	s.write("/nat.bin", data)
+	mb := s.middlebox(t, testserver.MiddleboxOptions{IdleTimeout: 2 * time.Second, Mode: testserver.ExpireBlackhole})
+	o := opts()
+	o.Timeout = 4 * time.Second // NOOP every second, inside the 2 s idle limit
+	o.RateLimit = 3 << 19       // 1.5 MiB/s: a 4 s transfer
+	o.Policy = resume.Policy{Retries: 0, MaxAttempts: 1}
+	dst := filepath.Join(t.TempDir(), "nat.bin")
+	start := time.Now()
+	_, err := resume.Get(t.Context(), target(t, s.url(mb.Addr(), "/nat.bin")), dst, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSHA(t, readLocal(t, dst), data)
+	if mb.Stats().Expired != 0 {
+		t.Errorf("the middlebox expired %d control flows", mb.Stats().Expired)
+	}
+	return mb.Stats().DataBytes, fmt.Sprintf("%.0fs", time.Since(start).Seconds())
+}
+
+func scLostFinal(t *testing.T, name string) (int64, string) {
+	s := startServer(t, name, false, 0)
+	data := payload(4 << 20)
+	s.write("/lost.bin", data)
+	mb := s.middlebox(t, testserver.MiddleboxOptions{})
+	mb.BlackholeAfterDataEOF(1)
+	o := opts()
+	o.Timeout = 2 * time.Second
+	dst := filepath.Join(t.TempDir(), "lost.bin")
+	out, err := resume.Get(t.Context(), target(t, s.url(mb.Addr(), "/lost.bin")), dst, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSHA(t, readLocal(t, dst), data)
+	if out.Status != "complete (verified)" {
+		t.Errorf("status %q, want complete (verified)", out.Status)
+	}
+	if n := mb.Stats().DataBytes; n != int64(len(data)) {
+		t.Errorf("%d bytes crossed the middlebox, want the file once (%d)", n, len(data))
+	}
+	return mb.Stats().DataBytes, out.Verified
+}
+
+func scIdle421(t *testing.T, name string) (int64, string) {
+	if name == "pure-ftpd" {
+		t.Skip("pure-ftpd's idle timeout is in whole minutes")
+	}
+	const idle = 2 * time.Second
+	s := startServer(t, name, false, idle)
+	a, b := payload(1<<20), payload(1<<20)
+	s.write("/a.bin", a)
+	s.write("/b.bin", b)
+	mb := s.middlebox(t, testserver.MiddleboxOptions{})
+	o := opts()
+	o.NoKeepalive = true // let the server's idle timer fire between the files
+	cl := keepftp.NewClient(keepftp.Options{Transfer: o, MaxConns: 1})
+	defer cl.Close()
+	dir := t.TempDir()
+	if _, err := cl.Get(t.Context(), s.url(mb.Addr(), "/a.bin"), filepath.Join(dir, "a")); err != nil {
+		t.Fatal(err)
+	}
+	// The pooled connection sits idle past the server's timer (real time:
+	// the server's own clock is what is tested).
+	time.Sleep(idle + time.Second)
+	if _, err := cl.Get(t.Context(), s.url(mb.Addr(), "/b.bin"), filepath.Join(dir, "b")); err != nil {
+		t.Fatal(err)
+	}
+	checkSHA(t, readLocal(t, filepath.Join(dir, "a")), a)
+	checkSHA(t, readLocal(t, filepath.Join(dir, "b")), b)
+	note := fmt.Sprintf("%d sessions", mb.Stats().Sessions)
+	if mb.Stats().Sessions == 1 {
+		note = "no idle timer fired"
+	}
+	return mb.Stats().DataBytes, note
+}
+
+func scIPv6(t *testing.T, name string) (int64, string) {
+	s := startServer(t, name, true, 0)
+	data := payload(4 << 20)
+	s.write("/v6.bin", data)
+	dst := filepath.Join(t.TempDir(), "v6.bin")
+	out, err := resume.Get(t.Context(), target(t, s.url(s.addr, "/v6.bin")), dst, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSHA(t, readLocal(t, dst), data)
+	return out.Received, ""
+}
+
