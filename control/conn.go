@@ -44,8 +44,8 @@ type Conn struct {
 	ar       *activityReader // under the current reply reader
 	quitting atomic.Bool     // QUIT was sent: the server's close is ours
 	lastRecv atomic.Int64    // unix nanos of the last byte read on the control connection
-	lastSent atomic.Int64 // unix nanos of the last command written
-	rtt      atomic.Int64 // nanos of the last lockstep command's round trip
+	lastSent atomic.Int64    // unix nanos of the last command written
+	rtt      atomic.Int64    // nanos of the last lockstep command's round trip
 }
 
 // Config says how to dial and log in.

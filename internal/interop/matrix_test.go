@@ -370,4 +370,3 @@ func scIPv6(t *testing.T, name string) (int64, string) {
 	checkSHA(t, readLocal(t, dst), data)
 	return out.Received, ""
 }
-
