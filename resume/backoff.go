@@ -75,6 +75,8 @@ func (b *backoff) next(moved int64) (delay time.Duration, reset bool, err error)
 	}
 	b.fails++
 	switch {
+	case b.p.Retries == 0:
+		return 0, reset, fmt.Errorf("%w (retries are off)", ErrGaveUp)
 	case b.fails > b.p.Retries:
 		return 0, reset, fmt.Errorf("%w after %d attempts in a row without progress", ErrGaveUp, b.fails)
 	case b.attempts >= b.p.MaxAttempts:

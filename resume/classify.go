@@ -65,6 +65,8 @@ func Classify(err error) Class {
 			return Permanent
 		}
 		return Transient // 4xx, and a final 1xx
+	case errors.Is(err, control.ErrBadListing):
+		return Permanent // an unknown listing format stays unknown
 	case errors.Is(err, control.ErrMalformedReply):
 		return Transient
 	}

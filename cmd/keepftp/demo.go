@@ -67,33 +67,38 @@ func demoAction(c *cli.Context) error {
 		c.Int("mib"), c.String("rate"), float64(len(payload))/float64(rate))
 
 	failed := false
-	for _, keepalive := range []bool{true, false} {
-		o := resume.Options{Timeout: timeout, NoKeepalive: !keepalive, Noops: &noop.Registry{}}
-		label := fmt.Sprintf("keepalive on (NOOP every %v)", noop.Interval(timeout))
-		if !keepalive {
-			label = "keepalive off"
-		}
-		dst := filepath.Join(dir, fmt.Sprintf("big-%v.bin", keepalive))
+	for i, run := range []struct {
+		label     string
+		keepalive bool
+		retries   int
+	}{
+		{fmt.Sprintf("keepalive on (NOOP every %v)", noop.Interval(timeout)), true, 0},
+		{"keepalive off, one attempt", false, 0},
+		{"keepalive off, with resume", false, 3},
+	} {
+		o := resume.Options{Timeout: timeout, NoKeepalive: !run.keepalive, Noops: &noop.Registry{},
+			Policy: resume.Policy{Retries: run.retries, MaxAttempts: run.retries + 1, BaseDelay: 500 * time.Millisecond}}
+		dst := filepath.Join(dir, fmt.Sprintf("big-%d.bin", i))
 		t, _ := resume.ParseURL(url)
 		start := time.Now()
-		_, err := resume.Get(c.Context, t, dst, o)
+		out, err := resume.Get(c.Context, t, dst, o)
 		took := time.Since(start).Round(100 * time.Millisecond)
 		switch {
 		case c.Context.Err() != nil:
 			return c.Context.Err()
-		case keepalive && err == nil:
+		case err == nil && (run.keepalive || run.retries > 0):
 			got, herr := fileSHA256(dst)
 			if herr != nil || got != want {
 				failed = true
-				fmt.Fprintf(w, "%-34s FAILED: sha256 mismatch (%v)\n", label, herr)
+				fmt.Fprintf(w, "%-34s FAILED: sha256 mismatch (%v)\n", run.label, herr)
 				continue
 			}
-			fmt.Fprintf(w, "%-34s complete in %v, sha256 %x... verified\n", label, took, want[:8])
-		case !keepalive && errors.Is(err, control.ErrPeerDown):
-			fmt.Fprintf(w, "%-34s failed as expected after %v: %v\n", label, took, err)
+			fmt.Fprintf(w, "%-34s %s in %v after %d attempt(s), sha256 %x... matches\n", run.label, out.Status, took, out.Attempts, want[:8])
+		case !run.keepalive && run.retries == 0 && errors.Is(err, control.ErrPeerDown):
+			fmt.Fprintf(w, "%-34s failed as expected after %v: %v\n", run.label, took, err)
 		default:
 			failed = true
-			fmt.Fprintf(w, "%-34s UNEXPECTED after %v: %v\n", label, took, err)
+			fmt.Fprintf(w, "%-34s UNEXPECTED after %v: %v\n", run.label, took, err)
 		}
 	}
 	st := mb.Stats()

@@ -125,7 +125,9 @@ func TestGetThroughNATWithoutKeepalive(t *testing.T) {
 	_, mb, _ := natSetup(t, testserver.NoopAfterTransfer, natSize, natRate, natIdle)
 	const timeout = 4 * time.Second
 	dst := filepath.Join(t.TempDir(), "big.bin")
-	cmd := exec.Command(bin, "get", "--timeout", timeout.String(), "--keepalive", "0", "-o", dst, "ftp://"+mb.Addr()+"/big.bin")
+	// --retries 0: one attempt, to see the failure itself (with retries,
+	// keepftp reconnects and verifies; see the resume tests).
+	cmd := exec.Command(bin, "get", "--timeout", timeout.String(), "--keepalive", "0", "--retries", "0", "-o", dst, "ftp://"+mb.Addr()+"/big.bin")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
