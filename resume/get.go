@@ -275,11 +275,14 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 			g.out.Verified = how
 		}
 	}
+	// The time is set before the rename, so the file appears under its
+	// name complete with it: a mirror that stops in between does not see
+	// a finished file with the wrong time and fetch it again.
+	if !g.o.NoMtime && !remote.ModTime.IsZero() {
+		os.Chtimes(g.part, remote.ModTime, remote.ModTime)
+	}
 	if err := commit(f, g.dst); err != nil {
 		return &transfer.LocalError{Err: err}
-	}
-	if !g.o.NoMtime && !remote.ModTime.IsZero() {
-		os.Chtimes(g.dst, remote.ModTime, remote.ModTime)
 	}
 	removeState(g.state)
 	g.out.Size = st.Size()

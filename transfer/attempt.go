@@ -190,7 +190,9 @@ loop:
 			}
 		case <-ctx.Done():
 			t.Abort(context.WithoutCancel(ctx))
-			<-p.done
+			if !m.dataDone { // the pump has not reported yet: it will now
+				<-p.done
+			}
 			m.progress(p)
 			return m.res, ctx.Err()
 		}

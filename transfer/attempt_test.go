@@ -220,3 +220,30 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// Cancelling after the data ended, while the final reply is awaited, must
+// return at once (the pump has already finished).
+func TestCancelAfterDataEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs, c := dial(t, 8*time.Second)
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() {
+			d := fs.OpenRetr("/f")
+			d.Write([]byte("all"))
+			d.Close()
+			time.Sleep(2 * time.Second) // no final reply yet
+			cancel()
+			fs.ReadCmd() // ABOR
+			fs.Send("226 done")
+			fs.Serve("PWD", `257 "/"`)
+		}()
+		start := time.Now()
+		_, err := Download(ctx, c, "/f", 0, 3, new(bytes.Buffer), Options{NoKeepalive: true})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		if d := time.Since(start); d != 2*time.Second {
+			t.Errorf("returned after %v, want 2s (at the cancel)", d)
+		}
+	})
+}

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/keepftp/keepftp/testserver"
+)
+
+func startTestServer(t *testing.T, opts testserver.Options) *testserver.Server {
+	t.Helper()
+	srv, err := testserver.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// checkJSONEvents parses every stdout line as an event and counts kinds.
+func checkJSONEvents(t *testing.T, out []byte) map[string]int {
+	t.Helper()
+	kinds := map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var ev map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("event line does not parse: %q: %v", sc.Text(), err)
+		}
+		kind, _ := ev["event"].(string)
+		if kind == "" || ev["url"] == nil || ev["time"] == nil {
+			t.Fatalf("event without kind, url or time: %q", sc.Text())
+		}
+		kinds[kind]++
+	}
+	return kinds
+}
+
+// A script's batch: 200 URLs from a list file, 8 at a time, JSON events.
+func TestBatchListParallelJSON(t *testing.T) {
+	bin := keepftpBinary(t)
+	srv := startTestServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 4 << 20}})
+	want := map[string][32]byte{}
+	var list strings.Builder
+	list.WriteString("# 200 files\n\n")
+	dir := t.TempDir()
+	for i := range 200 {
+		name := fmt.Sprintf("/data/f%03d.bin", i)
+		data := randomPayload(16<<10 + i*1024)
+		srv.WriteFile(name, data)
+		local := fmt.Sprintf("f%03d.bin", i)
+		want[local] = sha256.Sum256(data)
+		if i%2 == 0 {
+			fmt.Fprintf(&list, "ftp://%s%s\n", srv.Addr(), name)
+		} else { // half of the lines give a destination of their own
+			fmt.Fprintf(&list, "ftp://%s%s %s\n", srv.Addr(), name, filepath.Join(dir, local))
+		}
+	}
+	listFile := filepath.Join(t.TempDir(), "list.txt")
+	os.WriteFile(listFile, []byte(list.String()), 0o644)
+	cmd := exec.Command(bin, "get", "-i", listFile, "-P", "8", "--json", "-o", dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("keepftp: %v\n%s", err, stderr.String())
+	}
+	kinds := checkJSONEvents(t, out)
+	if kinds["done"] != 200 || kinds["error"] != 0 || kinds["start"] < 200 {
+		t.Errorf("events %v, want 200 done", kinds)
+	}
+	for local, sum := range want {
+		data, err := os.ReadFile(filepath.Join(dir, local))
+		if err != nil || sha256.Sum256(data) != sum {
+			t.Errorf("%s: %v or sha256 differs", local, err)
+		}
+	}
+	st := srv.Stats()
+	if st.MaxActiveConns > 8 {
+		t.Errorf("%d connections at once, want at most 8", st.MaxActiveConns)
+	}
+	if st.MaxActiveConns < 2 {
+		t.Errorf("%d connection at once: nothing ran in parallel", st.MaxActiveConns)
+	}
+	if st.Connections > 8 {
+		t.Errorf("%d connections in all for 200 files: connections were not reused", st.Connections)
+	}
+	t.Logf("events %v; %d connections, at most %d at once", kinds, st.Connections, st.MaxActiveConns)
+}
+
+// Some files of a batch are missing: the others arrive, the exit code says
+// partial failure, and the summary names the missing ones.
+func TestBatchPartialFailure(t *testing.T) {
+	bin := keepftpBinary(t)
+	srv := startTestServer(t, testserver.Options{})
+	dir := t.TempDir()
+	var args []string
+	missing := map[int]bool{7: true, 23: true, 41: true}
+	want := map[string][32]byte{}
+	for i := range 50 {
+		name := fmt.Sprintf("/f%02d.bin", i)
+		if !missing[i] {
+			data := randomPayload(4096 + i)
+			srv.WriteFile(name, data)
+			want[name[1:]] = sha256.Sum256(data)
+		}
+		args = append(args, "ftp://"+srv.Addr()+name)
+	}
+	cmd := exec.Command(bin, append([]string{"get", "-P", "4", "-o", dir}, args...)...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitPartial {
+		t.Fatalf("exit %v, want %d\n%s", err, ExitPartial, out)
+	}
+	for name, sum := range want {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || sha256.Sum256(data) != sum {
+			t.Errorf("%s: %v or sha256 differs", name, err)
+		}
+	}
+	text := string(out)
+	if !strings.Contains(text, "50 files: 47 done") || !strings.Contains(text, "3 failed") {
+		t.Errorf("summary missing:\n%s", text)
+	}
+	for i := range missing {
+		if !strings.Contains(text, fmt.Sprintf("f%02d.bin", i)) {
+			t.Errorf("summary does not name f%02d.bin:\n%s", i, text)
+		}
+	}
+	if n := srv.Stats().Connections; n > 4 {
+		t.Errorf("%d connections for a 4-wide batch", n)
+	}
+}
+
+// A glob URL expands to the matching files.
+func TestGetGlob(t *testing.T) {
+	bin := keepftpBinary(t)
+	srv := startTestServer(t, testserver.Options{})
+	for _, n := range []string{"a.csv", "b.csv", "c.txt"} {
+		srv.WriteFile("/data/"+n, []byte(n))
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command(bin, "get", "-q", "-o", dir, "ftp://"+srv.Addr()+"/data/*.csv").CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(got) != 2 || filepath.Base(got[0]) != "a.csv" || filepath.Base(got[1]) != "b.csv" {
+		t.Errorf("got %v, want a.csv and b.csv", got)
+	}
+}
+
+// mirror of a 3-level tree of 500 files, stopped with SIGINT midway and run
+// again: the result is complete, and the rerun moves only what was
+// missing (partial files resume, with a 4 KiB overlap each).
+func TestMirrorInterruptedAndRerun(t *testing.T) {
+	bin := keepftpBinary(t)
+	srv := startTestServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 2 << 20}})
+	sizes := map[string]int64{}
+	sums := map[string][32]byte{}
+	var total int64
+	for i := range 500 {
+		rel := fmt.Sprintf("l1-%d/l2-%d/l3-%d/f%03d.bin", i%5, i%3, i%2, i)
+		data := randomPayload(8<<10 + (i%37)*1024)
+		srv.WriteFile("/tree/"+rel, data)
+		sizes[rel], sums[rel] = int64(len(data)), sha256.Sum256(data)
+		total += int64(len(data))
+	}
+	dst := t.TempDir()
+	url := "ftp://" + srv.Addr() + "/tree"
+	cmd := exec.Command(bin, "mirror", "-q", "-P", "4", url, dst)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	if _, err := srv.WaitStats(ctx, func(s testserver.Stats) bool { return s.BytesSent > total/3 }); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitInterrupted {
+		t.Fatalf("exit %v after SIGINT, want %d\n%s", err, ExitInterrupted, stderr.String())
+	}
+	// What a rerun must fetch: whole files that are not here, and the
+	// rest of partial ones.
+	var missing int64
+	complete := 0
+	for rel, size := range sizes {
+		local := filepath.Join(dst, rel)
+		if st, err := os.Stat(local); err == nil && st.Size() == size {
+			complete++
+			continue
+		}
+		part := int64(0)
+		if st, err := os.Stat(local + ".part"); err == nil {
+			part = st.Size()
+		}
+		missing += size - part
+		if part > 0 && part < size { // a complete .part is only verified
+			missing += min(part, 4<<10)
+		}
+	}
+	if complete == 0 || complete == len(sizes) {
+		t.Fatalf("%d of %d files complete after the interrupt: the test did not interrupt midway", complete, len(sizes))
+	}
+	srv.SetFaults(testserver.Faults{})
+	before := srv.Stats().BytesSent
+	if out, err := exec.Command(bin, "mirror", "-q", "-P", "4", url, dst).CombinedOutput(); err != nil {
+		t.Fatalf("rerun: %v\n%s", err, out)
+	}
+	if sent := srv.Stats().BytesSent - before; sent != missing {
+		t.Errorf("rerun fetched %d bytes, want exactly the %d missing (%d files were complete)", sent, missing, complete)
+	}
+	n := 0
+	filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dst, p)
+		n++
+		data, _ := os.ReadFile(p)
+		if sha256.Sum256(data) != sums[filepath.ToSlash(rel)] {
+			t.Errorf("%s differs or should not be there", rel)
+		}
+		return nil
+	})
+	if n != len(sizes) {
+		t.Errorf("%d files after the rerun, want %d (no .part or state left)", n, len(sizes))
+	}
+	t.Logf("%d of %d files complete after SIGINT; the rerun fetched %d bytes", complete, len(sizes), missing)
+}
