@@ -167,7 +167,10 @@ const downloadProbeMin = 16 << 20
 // twice when the first looks like an abort.
 func (o *Options) downloadProbe(ctx context.Context, addr, server, file string, keep time.Duration) (string, error) {
 	reg := &noop.Registry{}
-	buf := make([]byte, 32<<10)
+	// Read steadily, fast enough that the server is writing (pure-ftpd
+	// looks at its control connection only then), slow enough that the
+	// file lasts the probe.
+	rate := downloadProbeMin * int64(time.Second) / int64(o.ProbeTime+time.Second)
 	for i := 0; i < 2; i++ {
 		c, err := control.Dial(ctx, addr, o.Config)
 		if err != nil {
@@ -178,6 +181,19 @@ func (o *Options) downloadProbe(ctx context.Context, addr, server, file string, 
 			c.Close()
 			return "unknown (the probe failed)", err
 		}
+		readDone := make(chan error, 1)
+		go func() {
+			lim := transfer.NewLimiter(rate)
+			buf := make([]byte, lim.Burst())
+			for {
+				n, err := t.Data.Read(buf)
+				if err != nil {
+					readDone <- err
+					return
+				}
+				lim.WaitN(ctx, n)
+			}
+		}()
 		var obs noop.Observation
 		gotFinal, failed := false, false
 		tick := time.NewTicker(keep)
@@ -189,12 +205,6 @@ func (o *Options) downloadProbe(ctx context.Context, addr, server, file string, 
 				if t.Noop() == nil {
 					obs.Sent++
 				}
-				// A slow reader: one small read per tick keeps the server
-				// in its transfer.
-				t.Data.SetReadDeadline(time.Now().Add(c.Timeout()))
-				if _, err := t.Data.Read(buf); err != nil {
-					break probe
-				}
 			case ans := <-t.NoopAnswers():
 				obs.During = append(obs.During, ans.Code)
 			case rep := <-t.Final():
@@ -203,6 +213,8 @@ func (o *Options) downloadProbe(ctx context.Context, addr, server, file string, 
 			case <-t.Lost():
 				failed = true
 				break probe
+			case <-readDone:
+				break probe // the file ended (or broke) before the probe did
 			case <-end:
 				break probe
 			}
