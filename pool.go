@@ -23,8 +23,8 @@ type pool struct {
 }
 
 type hostPool struct {
-	slots chan struct{} // one token per connection in use or idle
-	idle  []*idleConn
+	slots chan struct{}  // one token per connection in use or idle
+	idle  chan *idleConn // idle connections; each holds its slot
 }
 
 type idleConn struct {
@@ -47,22 +47,29 @@ func (p *pool) host(t resume.Target) *hostPool {
 	k := poolKey(t)
 	h := p.hosts[k]
 	if h == nil {
-		h = &hostPool{slots: make(chan struct{}, p.max)}
+		h = &hostPool{slots: make(chan struct{}, p.max), idle: make(chan *idleConn, p.max)}
 		p.hosts[k] = h
 	}
 	return h
 }
 
 // Conn returns an idle connection to t's server, or dials one when fewer
-// than max are open, or waits.
+// than max are open, or waits for either.
 func (p *pool) Conn(ctx context.Context, t resume.Target) (*control.Conn, error) {
 	h := p.host(t)
 	for {
-		p.mu.Lock()
-		if n := len(h.idle); n > 0 {
-			ic := h.idle[n-1]
-			h.idle = h.idle[:n-1]
-			p.mu.Unlock()
+		var ic *idleConn
+		select { // an idle connection first: no new login
+		case ic = <-h.idle:
+		default:
+			select {
+			case ic = <-h.idle:
+			case h.slots <- struct{}{}:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		if ic != nil {
 			ic.stop()
 			<-ic.done // the keepalive is not mid-NOOP any more
 			if ic.c.Err() == nil {
@@ -70,12 +77,6 @@ func (p *pool) Conn(ctx context.Context, t resume.Target) (*control.Conn, error)
 			}
 			p.drop(ic.c, h)
 			continue
-		}
-		p.mu.Unlock()
-		select {
-		case h.slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
 		}
 		c, err := control.Dial(ctx, t.Addr, p.opts.Config(t))
 		if err != nil {
@@ -117,9 +118,7 @@ func (p *pool) Release(c *control.Conn, healthy bool) {
 			c.Close() // found dead while idle; Conn drops it
 		}
 	}()
-	p.mu.Lock()
-	h.idle = append(h.idle, ic)
-	p.mu.Unlock()
+	h.idle <- ic // never blocks: at most max connections, idle or not
 }
 
 // drop closes a connection and frees its slot.
@@ -136,8 +135,9 @@ func (p *pool) close() {
 	p.mu.Lock()
 	var all []*idleConn
 	for _, h := range p.hosts {
-		all = append(all, h.idle...)
-		h.idle = nil
+		for len(h.idle) > 0 {
+			all = append(all, <-h.idle)
+		}
 	}
 	p.mu.Unlock()
 	var wg sync.WaitGroup

@@ -13,8 +13,8 @@ type Pinger interface {
 }
 
 // KeepIdle keeps an idle control connection alive: it sends a lockstep NOOP
-// whenever one is due by s, until ctx is done (it then returns nil) or a
-// NOOP fails (it returns that error: the connection is gone, and the pool
+// whenever one is due by s, until ctx is done (it then returns nil, after
+// the answer to a NOOP in flight) or a NOOP fails (it returns that error: the connection is gone, and the pool
 // that owns it should drop it).
 func KeepIdle(ctx context.Context, p Pinger, s Schedule) error {
 	if !s.Enabled() {
@@ -33,10 +33,11 @@ func KeepIdle(ctx context.Context, p Pinger, s Schedule) error {
 			timer.Reset(wait) // something else was written meanwhile
 			continue
 		}
-		if err := p.Noop(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		// The NOOP runs to its reply even if ctx ends meanwhile: cancelling
+		// a command in flight would cost the connection (its reply could be
+		// taken for the next command's). It is bounded by the connection's
+		// own liveness timeout.
+		if err := p.Noop(context.WithoutCancel(ctx)); err != nil {
 			return err
 		}
 		timer.Reset(s.Every)

@@ -1,0 +1,120 @@
+package keepftp_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/keepftp/keepftp"
+	"github.com/keepftp/keepftp/testserver"
+)
+
+// A server to run the examples against: the embedded test server.
+func exampleServer() *testserver.Server {
+	srv, err := testserver.Start(testserver.Options{EnableHASH: true})
+	if err != nil {
+		panic(err)
+	}
+	srv.WriteFile("/pub/readme.txt", []byte("hello from keepftp\n"))
+	srv.WriteFile("/pub/data/a.csv", []byte("a,1\n"))
+	srv.WriteFile("/pub/data/b.csv", []byte("b,2\n"))
+	return srv
+}
+
+func ExampleClient_Get() {
+	srv := exampleServer()
+	defer srv.Close()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+
+	c := keepftp.NewClient(keepftp.Options{})
+	defer c.Close()
+	dst := filepath.Join(dir, "readme.txt")
+	out, err := c.Get(context.Background(), "ftp://"+srv.Addr()+"/pub/readme.txt", dst)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	data, _ := os.ReadFile(dst)
+	fmt.Printf("%s: %d bytes, checked by %s\n", out.Status, out.Size, out.Verified)
+	fmt.Print(string(data))
+	// Output:
+	// complete: 19 bytes, checked by SHA-256
+	// hello from keepftp
+}
+
+func ExampleClient_List() {
+	srv := exampleServer()
+	defer srv.Close()
+	c := keepftp.NewClient(keepftp.Options{})
+	defer c.Close()
+	entries, err := c.List(context.Background(), "ftp://"+srv.Addr()+"/pub")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	for _, e := range entries {
+		fmt.Println(e.Type, e.Name)
+	}
+	// Output:
+	// dir data
+	// file readme.txt
+}
+
+func ExampleClient_Mirror() {
+	srv := exampleServer()
+	defer srv.Close()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+
+	c := keepftp.NewClient(keepftp.Options{})
+	defer c.Close()
+	url := "ftp://" + srv.Addr() + "/pub"
+	for run := 1; run <= 2; run++ {
+		results, err := c.Mirror(context.Background(), url, dir, 2)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fetched, skipped := 0, 0
+		for _, r := range results {
+			if r.Skipped {
+				skipped++
+			} else if r.Err == nil {
+				fetched++
+			}
+		}
+		fmt.Printf("run %d: %d fetched, %d up to date\n", run, fetched, skipped)
+	}
+	// Output:
+	// run 1: 3 fetched, 0 up to date
+	// run 2: 0 fetched, 3 up to date
+}
+
+func ExampleClient_GetAll() {
+	srv := exampleServer()
+	defer srv.Close()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+
+	c := keepftp.NewClient(keepftp.Options{MaxConns: 2})
+	defer c.Close()
+	jobs := []keepftp.Job{
+		{URL: "ftp://" + srv.Addr() + "/pub/data/*.csv"}, // a pattern
+		{URL: "ftp://" + srv.Addr() + "/pub/missing.txt"},
+	}
+	for _, r := range c.GetAll(context.Background(), jobs, dir, 2) {
+		if r.Err != nil {
+			fmt.Println(filepath.Base(r.URL), "failed")
+			continue
+		}
+		fmt.Println(filepath.Base(r.Local), r.Outcome.Status)
+	}
+	// Output:
+	// a.csv complete
+	// b.csv complete
+	// missing.txt failed
+}
