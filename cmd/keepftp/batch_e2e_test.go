@@ -246,3 +246,34 @@ func TestMirrorInterruptedAndRerun(t *testing.T) {
 	}
 	t.Logf("%d of %d files complete after SIGINT; the rerun fetched %d bytes", complete, len(sizes), missing)
 }
+
+func TestBashCompletion(t *testing.T) {
+	bin := keepftpBinary(t)
+	script := `source <("$BIN" completion bash); COMP_WORDS=("$BIN" mi); COMP_CWORD=1; _keepftp_complete; echo "${COMPREPLY[@]}"`
+	cmd := exec.Command("bash", "-c", script)
+	cmd.Env = append(os.Environ(), "BIN="+bin)
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "mirror" {
+		t.Errorf("completing %q: %q, %v; want mirror", "mi", out, err)
+	}
+}
+
+// On a pipe, nothing but errors and the summary: no bars, no escapes.
+func TestNoBarsOnAPipe(t *testing.T) {
+	bin := keepftpBinary(t)
+	srv := startTestServer(t, testserver.Options{})
+	srv.WriteFile("/a", randomPayload(1<<20))
+	srv.WriteFile("/b", randomPayload(1<<20))
+	dir := t.TempDir()
+	out, err := exec.Command(bin, "get", "-o", dir, "ftp://"+srv.Addr()+"/a", "ftp://"+srv.Addr()+"/b").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "\x1b[") || strings.Contains(string(out), "█") {
+		t.Errorf("terminal output on a pipe:\n%q", out)
+	}
+	out, err = exec.Command(bin, "get", "-q", "-o", dir, "ftp://"+srv.Addr()+"/a").CombinedOutput()
+	if err != nil || len(out) != 0 {
+		t.Errorf("-q printed %q (%v)", out, err)
+	}
+}

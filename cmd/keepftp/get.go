@@ -5,6 +5,7 @@ import (
 	"log"
 	"os"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/keepftp/keepftp"
@@ -83,7 +84,13 @@ func getAction(c *cli.Context) error {
 			return usageError{fmt.Sprintf("%s names no file: give -o", t)}
 		}
 	}
-	r, err := newRunner(c, len(jobs), func(o *resume.Options) {
+	files := len(jobs)
+	for _, j := range jobs {
+		if strings.ContainsAny(path.Base(j.URL), "*?[") {
+			files = -1 // a pattern: the count is known only later
+		}
+	}
+	r, err := newRunner(c, files, func(o *resume.Options) {
 		o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")
 	})
 	if err != nil {

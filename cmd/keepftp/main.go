@@ -26,7 +26,7 @@ func run(args []string, stdout, stderr *os.File) int {
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
-		Commands:             []*cli.Command{getCommand(), putCommand(), lsCommand(), mirrorCommand(), doctorCommand(), serveCommand(), demoCommand()},
+		Commands:             []*cli.Command{getCommand(), putCommand(), lsCommand(), mirrorCommand(), doctorCommand(), serveCommand(), demoCommand(), completionCommand()},
 		ExitErrHandler:       func(*cli.Context, error) {}, // exit codes are decided below
 	}
 	err := app.RunContext(ctx, args)

@@ -14,7 +14,7 @@ func mirrorCommand() *cli.Command {
 			if c.NArg() != 2 {
 				return usageError{"mirror takes a URL and a local directory"}
 			}
-			r, err := newRunner(c, 0, nil)
+			r, err := newRunner(c, -1, nil)
 			if err != nil {
 				return err
 			}

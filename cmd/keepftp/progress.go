@@ -41,8 +41,8 @@ type fileBar struct {
 
 func newBars(w io.Writer, files int) *bars {
 	b := &bars{w: w, files: map[string]*fileBar{}, stop: make(chan struct{}), done: make(chan struct{})}
-	if files > 1 {
-		b.total = progressbar.NewOptions(files, progressbar.OptionSetWriter(io.Discard), progressbar.OptionSetDescription("total"), progressbar.OptionShowCount())
+	if files != 1 { // several files, or an unknown number (mirror): -1
+		b.total = progressbar.NewOptions(files, progressbar.OptionSetWriter(io.Discard), progressbar.OptionSetDescription("files"), progressbar.OptionShowCount())
 	}
 	go b.loop()
 	return b
