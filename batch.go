@@ -4,7 +4,6 @@ import (
 	"context"
 	"path"
 	"path/filepath"
-	"sync"
 
 	"github.com/keepftp/keepftp/resume"
 )
@@ -66,37 +65,18 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 		}
 	}
 	results := make([]FileResult, len(items))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range max(par, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				it := items[i]
-				r := FileResult{URL: it.url, Local: it.dst, Err: it.err}
-				if r.Err == nil {
-					r.Outcome, r.Err = c.get(ctx, it.t, it.dst)
-				} else {
-					c.emit(Event{Kind: "error", URL: it.url, Local: it.dst, Reason: it.err.Error()})
-				}
-				results[i] = r
-			}
-		}()
-	}
-	for i := range items {
-		select {
-		case work <- i:
-		case <-ctx.Done():
-			for ; i < len(items); i++ {
-				results[i] = FileResult{URL: items[i].url, Local: items[i].dst, Err: ctx.Err()}
-			}
+	started := forEach(ctx, len(items), par, func(i int) {
+		it := items[i]
+		r := FileResult{URL: it.url, Local: it.dst, Err: it.err}
+		if r.Err == nil {
+			r.Outcome, r.Err = c.get(ctx, it.t, it.dst)
+		} else {
+			c.emit(Event{Kind: "error", URL: it.url, Local: it.dst, Reason: it.err.Error()})
 		}
-		if ctx.Err() != nil {
-			break
-		}
+		results[i] = r
+	})
+	for i := started; i < len(items); i++ {
+		results[i] = FileResult{URL: items[i].url, Local: items[i].dst, Err: ctx.Err()}
 	}
-	close(work)
-	wg.Wait()
 	return results
 }

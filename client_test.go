@@ -3,8 +3,8 @@ package keepftp
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
+	"github.com/keepftp/keepftp/internal/ftptest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -16,30 +16,14 @@ import (
 	"github.com/keepftp/keepftp/testserver"
 )
 
-func startServer(t *testing.T, opts testserver.Options) *testserver.Server {
-	t.Helper()
-	srv, err := testserver.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
-}
-
-func random(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	return b
-}
-
 // One Client used from many goroutines: every file right, never more
 // connections than MaxConns.
 func TestClientConcurrentUse(t *testing.T) {
-	srv := startServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 8 << 20}})
+	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 8 << 20}})
 	files := map[string][]byte{}
 	for i := range 20 {
 		name := fmt.Sprintf("/f%02d", i)
-		files[name] = random(64<<10 + i)
+		files[name] = ftptest.RandomBytes(64<<10 + i)
 		srv.WriteFile(name, files[name])
 	}
 	c := NewClient(Options{MaxConns: 3, Transfer: resume.Options{Noops: &noop.Registry{}}})
@@ -70,7 +54,7 @@ func TestClientConcurrentUse(t *testing.T) {
 // An idle pooled connection behind a NAT that forgets silent flows after
 // 700 ms is kept alive by NOOP, and reused for the next file.
 func TestPoolKeepsIdleConnectionsAlive(t *testing.T) {
-	srv := startServer(t, testserver.Options{})
+	srv := ftptest.StartServer(t, testserver.Options{})
 	srv.WriteFile("/a", []byte("first"))
 	srv.WriteFile("/b", []byte("second"))
 	mb, err := testserver.NewMiddlebox(testserver.MiddleboxOptions{Target: srv.Addr(), IdleTimeout: 700 * time.Millisecond, Mode: testserver.ExpireBlackhole})
@@ -111,7 +95,7 @@ func TestSafeName(t *testing.T) {
 // A hostile listing's "../" names are refused, never followed: nothing is
 // written outside the mirror's directory.
 func TestMirrorRefusesHostileNames(t *testing.T) {
-	srv := startServer(t, testserver.Options{})
+	srv := ftptest.StartServer(t, testserver.Options{})
 	srv.WriteFile("/pub/ok.txt", []byte("ok"))
 	// A name with a backslash passes as one name on the server but would
 	// be a path on some systems: refused like "..".

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/keepftp/keepftp/control"
@@ -74,41 +73,23 @@ func (c *Client) Mirror(ctx context.Context, rawURL, dir string, par int) ([]Fil
 		return results, err
 	}
 	out := make([]FileResult, len(files))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range max(par, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				f := files[i]
-				r := FileResult{URL: f.t.String(), Local: f.local}
-				if upToDate(f.local, f.e) {
-					r.Skipped = true
-					r.Outcome.Size = f.e.Size
-					c.emit(Event{Kind: "skip", URL: r.URL, Local: r.Local, Size: f.e.Size})
-				} else if err := os.MkdirAll(filepath.Dir(f.local), 0o755); err != nil {
-					r.Err = err
-				} else {
-					r.Outcome, r.Err = c.get(ctx, f.t, f.local)
-				}
-				out[i] = r
-			}
-		}()
-	}
-	for i := range files {
-		select {
-		case work <- i:
-			continue
-		case <-ctx.Done():
+	started := forEach(ctx, len(files), par, func(i int) {
+		f := files[i]
+		r := FileResult{URL: f.t.String(), Local: f.local}
+		if upToDate(f.local, f.e) {
+			r.Skipped = true
+			r.Outcome.Size = f.e.Size
+			c.emit(Event{Kind: "skip", URL: r.URL, Local: r.Local, Size: f.e.Size})
+		} else if err := os.MkdirAll(filepath.Dir(f.local), 0o755); err != nil {
+			r.Err = err
+		} else {
+			r.Outcome, r.Err = c.get(ctx, f.t, f.local)
 		}
-		for ; i < len(files); i++ {
-			out[i] = FileResult{URL: files[i].t.String(), Local: files[i].local, Err: ctx.Err()}
-		}
-		break
+		out[i] = r
+	})
+	for i := started; i < len(files); i++ {
+		out[i] = FileResult{URL: files[i].t.String(), Local: files[i].local, Err: ctx.Err()}
 	}
-	close(work)
-	wg.Wait()
 	return append(results, out...), ctx.Err()
 }
 

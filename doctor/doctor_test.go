@@ -3,6 +3,7 @@ package doctor
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/keepftp/keepftp/internal/ftptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,16 +12,6 @@ import (
 	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/testserver"
 )
-
-func start(t *testing.T, opts testserver.Options) *testserver.Server {
-	t.Helper()
-	srv, err := testserver.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
-}
 
 var quick = Options{Config: control.Config{Timeout: 2 * time.Second}, ProbeSize: 256 << 10, ProbeTime: time.Second}
 
@@ -35,7 +26,7 @@ func TestDoctorNoopBehaviour(t *testing.T) {
 	} {
 		t.Run(style.String(), func(t *testing.T) {
 			t.Parallel()
-			srv := start(t, testserver.Options{Noop: style, EnableHASH: true})
+			srv := ftptest.StartServer(t, testserver.Options{Noop: style, EnableHASH: true})
 			r, err := Run(t.Context(), srv.Addr(), "/", quick)
 			if err != nil {
 				t.Fatal(err)
@@ -57,7 +48,7 @@ func TestDoctorNoopBehaviour(t *testing.T) {
 // idle probe finds the limit within 20% and recommends a keepalive inside
 // it.
 func TestDoctorFindsIdleLimit(t *testing.T) {
-	srv := start(t, testserver.Options{})
+	srv := ftptest.StartServer(t, testserver.Options{})
 	mb, err := testserver.NewMiddlebox(testserver.MiddleboxOptions{Target: srv.Addr(), IdleTimeout: 2 * time.Second, Mode: testserver.ExpireBlackhole})
 	if err != nil {
 		t.Fatal(err)

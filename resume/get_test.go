@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"github.com/keepftp/keepftp/internal/ftptest"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -17,32 +18,6 @@ import (
 	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/testserver"
 )
-
-func startServer(t *testing.T, opts testserver.Options) *testserver.Server {
-	t.Helper()
-	srv, err := testserver.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
-}
-
-func startMiddlebox(t *testing.T, opts testserver.MiddleboxOptions) *testserver.Middlebox {
-	t.Helper()
-	mb, err := testserver.NewMiddlebox(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { mb.Close() })
-	return mb
-}
-
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	return b
-}
 
 func randInt(lo, hi int64) int64 {
 	n, _ := rand.Int(rand.Reader, big.NewInt(hi-lo))
@@ -101,14 +76,14 @@ func checkFile(t *testing.T, name string, want []byte) {
 // overlaps that check each resume.
 func TestGetSurvivesTenDataCuts(t *testing.T) {
 	const size = 64 << 20
-	payload := randomBytes(size)
-	srv := startServer(t, testserver.Options{EnableHASH: true})
+	payload := ftptest.RandomBytes(size)
+	srv := ftptest.StartServer(t, testserver.Options{EnableHASH: true})
 	srv.WriteFile("/big", payload)
 	cuts := make([]int64, 10)
 	for i := range cuts {
 		cuts[i] = randInt(64<<10, 6<<20)
 	}
-	mb := startMiddlebox(t, testserver.MiddleboxOptions{Target: srv.Addr(), DataCutAfter: cuts})
+	mb := ftptest.StartMiddlebox(t, testserver.MiddleboxOptions{Target: srv.Addr(), DataCutAfter: cuts})
 	dst := filepath.Join(t.TempDir(), "big")
 	var ev eventLog
 	out, err := Get(t.Context(), target(t, mb.Addr(), "/big"), dst, Options{Timeout: 5 * time.Second, Policy: fastRetries, Events: ev.add, Noops: &noop.Registry{}})
@@ -132,8 +107,8 @@ func TestGetSurvivesTenDataCuts(t *testing.T) {
 // The remote file is replaced between attempts: the partial is not
 // spliced onto the new file; the download restarts from 0.
 func TestGetRestartsWhenRemoteFileChanged(t *testing.T) {
-	old, replacement := randomBytes(4<<20), randomBytes(4<<20)
-	srv := startServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{1 << 20}, RateLimit: 16 << 20}})
+	old, replacement := ftptest.RandomBytes(4<<20), ftptest.RandomBytes(4<<20)
+	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{1 << 20}, RateLimit: 16 << 20}})
 	srv.WriteFile("/f", old)
 	var ev eventLog
 	var once sync.Once
@@ -165,11 +140,11 @@ func TestGetRestartsWhenRemoteFileChanged(t *testing.T) {
 // A server that accepts REST but sends from 0: detected, the file is right.
 func TestGetDetectsIgnoredREST(t *testing.T) {
 	for name, payload := range map[string][]byte{
-		"random": randomBytes(2 << 20),
+		"random": ftptest.RandomBytes(2 << 20),
 		"zeros":  make([]byte, 2<<20), // the overlap repeats: the byte count catches it
 	} {
 		t.Run(name, func(t *testing.T) {
-			srv := startServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{700000}, IgnoreREST: true, RateLimit: 16 << 20}})
+			srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{700000}, IgnoreREST: true, RateLimit: 16 << 20}})
 			srv.WriteFile("/f", payload)
 			var ev eventLog
 			dst := filepath.Join(t.TempDir(), "f")
@@ -198,10 +173,10 @@ func TestGetDetectsIgnoredREST(t *testing.T) {
 // The data all arrives, then the control connection goes dark before the
 // 226: keepftp reconnects and verifies instead of downloading again.
 func TestGetLostFinalReplyIsVerifiedNotRefetched(t *testing.T) {
-	payload := randomBytes(3 << 20)
-	srv := startServer(t, testserver.Options{EnableHASH: true})
+	payload := ftptest.RandomBytes(3 << 20)
+	srv := ftptest.StartServer(t, testserver.Options{EnableHASH: true})
 	srv.WriteFile("/f", payload)
-	mb := startMiddlebox(t, testserver.MiddleboxOptions{Target: srv.Addr()})
+	mb := ftptest.StartMiddlebox(t, testserver.MiddleboxOptions{Target: srv.Addr()})
 	mb.BlackholeAfterDataEOF(1)
 	dst := filepath.Join(t.TempDir(), "f")
 	out, err := Get(t.Context(), target(t, mb.Addr(), "/f"), dst, Options{Timeout: time.Second, Policy: fastRetries, Noops: &noop.Registry{}})
@@ -219,8 +194,8 @@ func TestGetLostFinalReplyIsVerifiedNotRefetched(t *testing.T) {
 
 // A cancelled context stops at once and never reconnects.
 func TestGetCancelNeverReconnects(t *testing.T) {
-	payload := randomBytes(8 << 20)
-	srv := startServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 2 << 20}})
+	payload := ftptest.RandomBytes(8 << 20)
+	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 2 << 20}})
 	srv.WriteFile("/f", payload)
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() {
@@ -244,7 +219,7 @@ func TestGetCancelNeverReconnects(t *testing.T) {
 }
 
 func TestGetNotFoundIsPermanent(t *testing.T) {
-	srv := startServer(t, testserver.Options{})
+	srv := ftptest.StartServer(t, testserver.Options{})
 	_, err := Get(t.Context(), target(t, srv.Addr(), "/nope"), filepath.Join(t.TempDir(), "x"), Options{Timeout: 5 * time.Second, Policy: fastRetries})
 	if Classify(err) != NotFound {
 		t.Fatalf("err = %v (%v), want not found", err, Classify(err))
@@ -255,12 +230,12 @@ func TestGetNotFoundIsPermanent(t *testing.T) {
 }
 
 func TestPutSurvivesFiveCuts(t *testing.T) {
-	payload := randomBytes(32 << 20)
+	payload := ftptest.RandomBytes(32 << 20)
 	cuts := make([]int64, 5)
 	for i := range cuts {
 		cuts[i] = randInt(64<<10, 5<<20)
 	}
-	srv := startServer(t, testserver.Options{EnableHASH: true, Faults: testserver.Faults{UploadCutAfter: cuts}})
+	srv := ftptest.StartServer(t, testserver.Options{EnableHASH: true, Faults: testserver.Faults{UploadCutAfter: cuts}})
 	src := filepath.Join(t.TempDir(), "up")
 	os.WriteFile(src, payload, 0o644)
 	var ev eventLog

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"github.com/keepftp/keepftp/internal/ftptest"
 	"io"
 	"net"
 	"os"
@@ -18,7 +19,7 @@ const benchSize = 64 << 20
 func benchFile(b *testing.B) (dir, name string) {
 	dir = b.TempDir()
 	name = filepath.Join(dir, "big")
-	if err := os.WriteFile(name, randomBytes(benchSize), 0o644); err != nil {
+	if err := os.WriteFile(name, ftptest.RandomBytes(benchSize), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	return dir, name

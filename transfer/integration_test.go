@@ -2,8 +2,8 @@ package transfer
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
+	"github.com/keepftp/keepftp/internal/ftptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,16 +13,6 @@ import (
 	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/testserver"
 )
-
-func startServer(t *testing.T, opts testserver.Options) *testserver.Server {
-	t.Helper()
-	srv, err := testserver.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
-}
 
 func dialTCP(t *testing.T, addr string, timeout time.Duration) *control.Conn {
 	t.Helper()
@@ -34,17 +24,11 @@ func dialTCP(t *testing.T, addr string, timeout time.Duration) *control.Conn {
 	return c
 }
 
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	return b
-}
-
 // A server that aborts transfers in answer to NOOPs: after two aborts in a
 // row, NOOPs stop for that server and the next download completes.
 func TestServerThatAbortsOnNoopLosesNoops(t *testing.T) {
-	srv := startServer(t, testserver.Options{Noop: testserver.NoopAborts, Faults: testserver.Faults{RateLimit: 256 << 10}})
-	payload := randomBytes(256 << 10) // 1 s at the rate
+	srv := ftptest.StartServer(t, testserver.Options{Noop: testserver.NoopAborts, Faults: testserver.Faults{RateLimit: 256 << 10}})
+	payload := ftptest.RandomBytes(256 << 10) // 1 s at the rate
 	srv.WriteFile("/f", payload)
 	reg := &noop.Registry{}
 	opts := Options{Timeout: 2 * time.Second, Keepalive: 200 * time.Millisecond, Noops: reg}
@@ -87,8 +71,8 @@ func TestRegistryLearnsFromRealTransfers(t *testing.T) {
 	} {
 		t.Run(style.String(), func(t *testing.T) {
 			t.Parallel()
-			srv := startServer(t, testserver.Options{Noop: style, Faults: testserver.Faults{RateLimit: 512 << 10}})
-			payload := randomBytes(256 << 10) // 0.5 s
+			srv := ftptest.StartServer(t, testserver.Options{Noop: style, Faults: testserver.Faults{RateLimit: 512 << 10}})
+			payload := ftptest.RandomBytes(256 << 10) // 0.5 s
 			srv.WriteFile("/f", payload)
 			reg := &noop.Registry{}
 			c := dialTCP(t, srv.Addr(), 2*time.Second)
@@ -113,8 +97,8 @@ func TestRegistryLearnsFromRealTransfers(t *testing.T) {
 
 // Zero-copy path: a download into an *os.File, then an upload from one.
 func TestFileDownloadAndUpload(t *testing.T) {
-	srv := startServer(t, testserver.Options{})
-	payload := randomBytes(32 << 20)
+	srv := ftptest.StartServer(t, testserver.Options{})
+	payload := ftptest.RandomBytes(32 << 20)
 	srv.WriteFile("/big", payload)
 	c := dialTCP(t, srv.Addr(), 5*time.Second)
 	name := filepath.Join(t.TempDir(), "big")
@@ -149,8 +133,8 @@ func TestFileDownloadAndUpload(t *testing.T) {
 
 // A resumed download with REST gets exactly the rest of the file.
 func TestDownloadWithOffset(t *testing.T) {
-	srv := startServer(t, testserver.Options{})
-	payload := randomBytes(1 << 20)
+	srv := ftptest.StartServer(t, testserver.Options{})
+	payload := ftptest.RandomBytes(1 << 20)
 	srv.WriteFile("/f", payload)
 	c := dialTCP(t, srv.Addr(), 5*time.Second)
 	var buf bytes.Buffer
@@ -166,8 +150,8 @@ func TestDownloadWithOffset(t *testing.T) {
 // A data cut by the server ends the attempt with a transient failure and a
 // byte count that says how far it got.
 func TestDataCutIsFailure(t *testing.T) {
-	srv := startServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{100000}, RateLimit: 4 << 20}})
-	payload := randomBytes(1 << 20)
+	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{100000}, RateLimit: 4 << 20}})
+	payload := ftptest.RandomBytes(1 << 20)
 	srv.WriteFile("/f", payload)
 	c := dialTCP(t, srv.Addr(), 5*time.Second)
 	var buf bytes.Buffer

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/keepftp/keepftp/internal/ftptest"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -19,16 +20,6 @@ import (
 
 	"github.com/keepftp/keepftp/testserver"
 )
-
-func startTestServer(t *testing.T, opts testserver.Options) *testserver.Server {
-	t.Helper()
-	srv, err := testserver.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
-}
 
 // checkJSONEvents parses every stdout line as an event and counts kinds.
 func checkJSONEvents(t *testing.T, out []byte) map[string]int {
@@ -53,14 +44,14 @@ func checkJSONEvents(t *testing.T, out []byte) map[string]int {
 // A script's batch: 200 URLs from a list file, 8 at a time, JSON events.
 func TestBatchListParallelJSON(t *testing.T) {
 	bin := keepftpBinary(t)
-	srv := startTestServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 4 << 20}})
+	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 4 << 20}})
 	want := map[string][32]byte{}
 	var list strings.Builder
 	list.WriteString("# 200 files\n\n")
 	dir := t.TempDir()
 	for i := range 200 {
 		name := fmt.Sprintf("/data/f%03d.bin", i)
-		data := randomPayload(16<<10 + i*1024)
+		data := ftptest.RandomBytes(16<<10 + i*1024)
 		srv.WriteFile(name, data)
 		local := fmt.Sprintf("f%03d.bin", i)
 		want[local] = sha256.Sum256(data)
@@ -106,7 +97,7 @@ func TestBatchListParallelJSON(t *testing.T) {
 // partial failure, and the summary names the missing ones.
 func TestBatchPartialFailure(t *testing.T) {
 	bin := keepftpBinary(t)
-	srv := startTestServer(t, testserver.Options{})
+	srv := ftptest.StartServer(t, testserver.Options{})
 	dir := t.TempDir()
 	var args []string
 	missing := map[int]bool{7: true, 23: true, 41: true}
@@ -114,7 +105,7 @@ func TestBatchPartialFailure(t *testing.T) {
 	for i := range 50 {
 		name := fmt.Sprintf("/f%02d.bin", i)
 		if !missing[i] {
-			data := randomPayload(4096 + i)
+			data := ftptest.RandomBytes(4096 + i)
 			srv.WriteFile(name, data)
 			want[name[1:]] = sha256.Sum256(data)
 		}
@@ -149,7 +140,7 @@ func TestBatchPartialFailure(t *testing.T) {
 // A glob URL expands to the matching files.
 func TestGetGlob(t *testing.T) {
 	bin := keepftpBinary(t)
-	srv := startTestServer(t, testserver.Options{})
+	srv := ftptest.StartServer(t, testserver.Options{})
 	for _, n := range []string{"a.csv", "b.csv", "c.txt"} {
 		srv.WriteFile("/data/"+n, []byte(n))
 	}
@@ -168,13 +159,13 @@ func TestGetGlob(t *testing.T) {
 // missing (partial files resume, with a 4 KiB overlap each).
 func TestMirrorInterruptedAndRerun(t *testing.T) {
 	bin := keepftpBinary(t)
-	srv := startTestServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 2 << 20}})
+	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 2 << 20}})
 	sizes := map[string]int64{}
 	sums := map[string][32]byte{}
 	var total int64
 	for i := range 500 {
 		rel := fmt.Sprintf("l1-%d/l2-%d/l3-%d/f%03d.bin", i%5, i%3, i%2, i)
-		data := randomPayload(8<<10 + (i%37)*1024)
+		data := ftptest.RandomBytes(8<<10 + (i%37)*1024)
 		srv.WriteFile("/tree/"+rel, data)
 		sizes[rel], sums[rel] = int64(len(data)), sha256.Sum256(data)
 		total += int64(len(data))
@@ -261,9 +252,9 @@ func TestBashCompletion(t *testing.T) {
 // On a pipe, nothing but errors and the summary: no bars, no escapes.
 func TestNoBarsOnAPipe(t *testing.T) {
 	bin := keepftpBinary(t)
-	srv := startTestServer(t, testserver.Options{})
-	srv.WriteFile("/a", randomPayload(1<<20))
-	srv.WriteFile("/b", randomPayload(1<<20))
+	srv := ftptest.StartServer(t, testserver.Options{})
+	srv.WriteFile("/a", ftptest.RandomBytes(1<<20))
+	srv.WriteFile("/b", ftptest.RandomBytes(1<<20))
 	dir := t.TempDir()
 	out, err := exec.Command(bin, "get", "-o", dir, "ftp://"+srv.Addr()+"/a", "ftp://"+srv.Addr()+"/b").CombinedOutput()
 	if err != nil {

@@ -3,9 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"github.com/keepftp/keepftp/internal/ftptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,7 +49,7 @@ func keepftpBinary(t *testing.T) string {
 // blackholes control flows silent for idle, like a NAT that forgot them.
 func natSetup(t *testing.T, style testserver.NoopStyle, size int, rate int64, idle time.Duration) (*testserver.Server, *testserver.Middlebox, [32]byte) {
 	t.Helper()
-	payload := randomPayload(size)
+	payload := ftptest.RandomBytes(size)
 	srv, err := testserver.Start(testserver.Options{Noop: style, Faults: testserver.Faults{RateLimit: rate}})
 	if err != nil {
 		t.Fatal(err)
@@ -163,10 +163,4 @@ func TestGetThroughNATWithoutKeepalive(t *testing.T) {
 		t.Errorf("middlebox expired %d flows, want 1: the test did not exercise a dropped flow", mb.Stats().Expired)
 	}
 	t.Logf("peer down %v after the data ended (timeout %v)", after.Round(time.Millisecond), timeout)
-}
-
-func randomPayload(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	return b
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"github.com/keepftp/keepftp/internal/ftptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,7 +28,7 @@ func TestInterruptedGetResumes(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			t.Parallel()
 			const size = 16 << 20
-			payload := randomPayload(size)
+			payload := ftptest.RandomBytes(size)
 			srv, err := testserver.Start(testserver.Options{Faults: testserver.Faults{RateLimit: 4 << 20}})
 			if err != nil {
 				t.Fatal(err)
@@ -129,7 +130,7 @@ func TestPutCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	payload := randomPayload(4 << 20)
+	payload := ftptest.RandomBytes(4 << 20)
 	src := filepath.Join(t.TempDir(), "up.bin")
 	os.WriteFile(src, payload, 0o644)
 	out, err := exec.Command(bin, "put", "--retry-max-delay", "10ms", src, "ftp://"+srv.Addr()+"/").CombinedOutput()

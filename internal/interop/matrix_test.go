@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"github.com/keepftp/keepftp/internal/ftptest"
 	"math/big"
 	"os"
 	"path"
@@ -110,12 +111,6 @@ func printTable(t *testing.T) {
 	t.Log(b.String())
 }
 
-func payload(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	return b
-}
-
 func randCut(lo, hi int64) int64 {
 	n, _ := rand.Int(rand.Reader, big.NewInt(hi-lo))
 	return lo + n.Int64()
@@ -171,7 +166,7 @@ func scList(t *testing.T, name string) (int64, string) {
 	dir := path.Join(s.uploadDir, "listing")
 	files := map[string]int{"a.txt": 10, "b c.bin": 2000, "sub/d.txt": 5}
 	for f, n := range files {
-		if err := s.write(path.Join(dir, f), payload(n)); err != nil {
+		if err := s.write(path.Join(dir, f), ftptest.RandomBytes(n)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -204,7 +199,7 @@ func scList(t *testing.T, name string) (int64, string) {
 
 func scGet(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, false, 0)
-	data := payload(8 << 20)
+	data := ftptest.RandomBytes(8 << 20)
 	s.write("/get.bin", data)
 	mb := s.middlebox(t, testserver.MiddleboxOptions{})
 	dst := filepath.Join(t.TempDir(), "get.bin")
@@ -221,7 +216,7 @@ func scGet(t *testing.T, name string) (int64, string) {
 
 func scPut(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, false, 0)
-	data := payload(8 << 20)
+	data := ftptest.RandomBytes(8 << 20)
 	src := filepath.Join(t.TempDir(), "put.bin")
 	os.WriteFile(src, data, 0o644)
 	mb := s.middlebox(t, testserver.MiddleboxOptions{})
@@ -241,7 +236,7 @@ func scPut(t *testing.T, name string) (int64, string) {
 func scResumeGet(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, false, 0)
 	const size = 24 << 20
-	data := payload(size)
+	data := ftptest.RandomBytes(size)
 	s.write("/cut.bin", data)
 	cuts := []int64{randCut(1<<20, 6<<20), randCut(1<<20, 6<<20), randCut(1<<20, 6<<20)}
 	mb := s.middlebox(t, testserver.MiddleboxOptions{DataCutAfter: cuts})
@@ -262,7 +257,7 @@ func scResumeGet(t *testing.T, name string) (int64, string) {
 
 func scResumePut(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, false, 0)
-	data := payload(24 << 20)
+	data := ftptest.RandomBytes(24 << 20)
 	src := filepath.Join(t.TempDir(), "cut.bin")
 	os.WriteFile(src, data, 0o644)
 	cuts := []int64{randCut(1<<20, 6<<20), randCut(1<<20, 6<<20), randCut(1<<20, 6<<20)}
@@ -282,7 +277,7 @@ func scResumePut(t *testing.T, name string) (int64, string) {
 
 func scNoopNAT(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, false, 0)
-	data := payload(6 << 20)
+	data := ftptest.RandomBytes(6 << 20)
 	s.write("/nat.bin", data)
 	mb := s.middlebox(t, testserver.MiddleboxOptions{IdleTimeout: 2 * time.Second, Mode: testserver.ExpireBlackhole})
 	o := opts()
@@ -304,7 +299,7 @@ func scNoopNAT(t *testing.T, name string) (int64, string) {
 
 func scLostFinal(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, false, 0)
-	data := payload(4 << 20)
+	data := ftptest.RandomBytes(4 << 20)
 	s.write("/lost.bin", data)
 	mb := s.middlebox(t, testserver.MiddleboxOptions{})
 	mb.BlackholeAfterDataEOF(1)
@@ -331,7 +326,7 @@ func scIdle421(t *testing.T, name string) (int64, string) {
 	}
 	const idle = 2 * time.Second
 	s := startServer(t, name, false, idle)
-	a, b := payload(1<<20), payload(1<<20)
+	a, b := ftptest.RandomBytes(1<<20), ftptest.RandomBytes(1<<20)
 	s.write("/a.bin", a)
 	s.write("/b.bin", b)
 	mb := s.middlebox(t, testserver.MiddleboxOptions{})
@@ -360,7 +355,7 @@ func scIdle421(t *testing.T, name string) (int64, string) {
 
 func scIPv6(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, true, 0)
-	data := payload(4 << 20)
+	data := ftptest.RandomBytes(4 << 20)
 	s.write("/v6.bin", data)
 	dst := filepath.Join(t.TempDir(), "v6.bin")
 	out, err := resume.Get(t.Context(), target(t, s.url(s.addr, "/v6.bin")), dst, opts())
