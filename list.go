@@ -90,3 +90,31 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]resume.Target, 
 	}
 	return files, nil
 }
+
+// MkdirAll creates the remote directory at rawURL and its parents (MKD).
+// A directory that exists already is fine; a refusal shows up when a file
+// is stored there.
+func (c *Client) MkdirAll(ctx context.Context, rawURL string) error {
+	t, err := c.parse(rawURL)
+	if err != nil {
+		return err
+	}
+	conn, err := c.pool.Conn(ctx, t)
+	if err != nil {
+		return err
+	}
+	defer func() { c.pool.Release(conn, conn.Err() == nil) }()
+	p := ""
+	for _, part := range strings.Split(strings.Trim(t.Path, "/"), "/") {
+		if part == "" {
+			continue
+		}
+		p += "/" + part
+		// 257 created; a 5xx is most often "exists" (servers word it
+		// differently), so it is not an error here.
+		if _, err := conn.Cmd(ctx, 257, "MKD "+p); err != nil && !control.IsPermanent(err) {
+			return fmt.Errorf("MKD %s: %w", p, err)
+		}
+	}
+	return nil
+}

@@ -64,6 +64,9 @@ OUT=$(mktemp -d "$OUT_BASE/keepftp-bench-out.XXXXXX")
 PIDS=()
 cleanup() {
 	local pid
+	# Let vsftpd reap the last session before it goes: a session process
+	# killed along with its listener is left to init as a zombie.
+	((${#PIDS[@]} == 0)) || sleep 0.3
 	for pid in "${PIDS[@]}"; do
 		# Each server was started with setsid: its pid is its process group,
 		# which holds its session processes too.
@@ -75,6 +78,7 @@ cleanup() {
 			sleep 0.1
 		done
 		kill -KILL -- "-$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
 	done
 	rm -rf "$OUT"
 	if [[ -n ${KEEP_WORK:-} ]]; then
@@ -199,7 +203,7 @@ label() {
 	keepftp) echo "keepftp get (keepalive on)" ;;
 	keepftp-ka0) echo "keepftp get --keepalive 0" ;;
 	keepftp-ka100ms) echo "keepftp get --keepalive 100ms" ;;
-	curl) echo "curl -s -o" ;;
+	curl) echo "curl -sS -o" ;;
 	wget) echo "wget -q -O" ;;
 	lftp) echo "lftp -c get" ;;
 	raw) echo "raw TCP (sendfile->splice)" ;;

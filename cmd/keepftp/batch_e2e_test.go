@@ -268,3 +268,38 @@ func TestNoBarsOnAPipe(t *testing.T) {
 		t.Errorf("-q printed %q (%v)", out, err)
 	}
 }
+
+// put with several files and -r: every file arrives under its relative
+// name, and a cut upload resumes.
+func TestPutRecursive(t *testing.T) {
+	bin := keepftpBinary(t)
+	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{UploadCutAfter: []int64{100 << 10}}})
+	src := t.TempDir()
+	files := map[string][]byte{
+		"tree/a.bin":     ftptest.RandomBytes(300 << 10),
+		"tree/sub/b.bin": ftptest.RandomBytes(10 << 10),
+		"single.bin":     ftptest.RandomBytes(5 << 10),
+	}
+	for rel, data := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(src, rel)), 0o755)
+		os.WriteFile(filepath.Join(src, rel), data, 0o644)
+	}
+	out, err := exec.Command(bin, "put", "-r", "-P", "2", "--retry-max-delay", "10ms",
+		filepath.Join(src, "tree"), filepath.Join(src, "single.bin"), "ftp://"+srv.Addr()+"/up/").CombinedOutput()
+	if err != nil {
+		t.Fatalf("put: %v\n%s", err, out)
+	}
+	for rel, want := range files {
+		f, err := srv.Fs().Open("/up/" + rel)
+		if err != nil {
+			t.Errorf("%s: %v", rel, err)
+			continue
+		}
+		var got bytes.Buffer
+		got.ReadFrom(f)
+		f.Close()
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("%s differs", rel)
+		}
+	}
+}

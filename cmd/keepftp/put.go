@@ -74,6 +74,18 @@ func putAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// Directories first, in order, so that parallel uploads find them.
+	dirs := map[string]bool{}
+	for _, up := range ups {
+		u, _ := url.Parse(up.url)
+		if d := path.Dir(u.Path); d != "/" && !dirs[d] {
+			dirs[d] = true
+			if err := r.client.MkdirAll(c.Context, urlWithPath(up.url, d)); err != nil {
+				r.client.Close()
+				return err
+			}
+		}
+	}
 	results := make([]keepftp.FileResult, len(ups))
 	sem := make(chan struct{}, r.par)
 	var wg sync.WaitGroup

@@ -33,6 +33,7 @@ var scenarios = []scenario{
 	{"list", scList},
 	{"get", scGet},
 	{"put", scPut},
+	{"put into new dirs (MKD)", scPutMkdir},
 	{"resume get (3 cuts)", scResumeGet},
 	{"resume put (3 cuts)", scResumePut},
 	{"NOOP through NAT (idle 2s)", scNoopNAT},
@@ -231,6 +232,31 @@ func scPut(t *testing.T, name string) (int64, string) {
 	}
 	checkSHA(t, got, data)
 	return mb.Stats().DataBytes, out.Verified
+}
+
+func scPutMkdir(t *testing.T, name string) (int64, string) {
+	s := startServer(t, name, false, 0)
+	data := ftptest.RandomBytes(1 << 20)
+	src := filepath.Join(t.TempDir(), "x.bin")
+	os.WriteFile(src, data, 0o644)
+	cl := keepftp.NewClient(keepftp.Options{Transfer: opts()})
+	defer cl.Close()
+	dir := path.Join(s.uploadDir, "new", "sub")
+	if err := cl.MkdirAll(t.Context(), s.url(s.addr, dir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.MkdirAll(t.Context(), s.url(s.addr, dir)); err != nil {
+		t.Fatalf("again, with the directories there: %v", err)
+	}
+	if _, err := cl.Put(t.Context(), src, s.url(s.addr, path.Join(dir, "x.bin"))); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.read(path.Join(dir, "x.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSHA(t, got, data)
+	return int64(len(got)), ""
 }
 
 func scResumeGet(t *testing.T, name string) (int64, string) {
