@@ -1,9 +1,6 @@
 package noop
 
-import (
-	"fmt"
-	"sync"
-)
+import "sync"
 
 // Behaviour is what a server did with NOOPs written during a transfer.
 type Behaviour int
@@ -135,9 +132,4 @@ func classify(o Observation) Behaviour {
 	default:
 		return AfterFinal
 	}
-}
-
-// String describes the registry's knowledge of a server, for logs.
-func (r *Registry) String(server string) string {
-	return fmt.Sprintf("%s: NOOP during transfers %s", server, r.Behaviour(server))
 }
