@@ -588,22 +588,29 @@ vsftpd_log_file=%s
 	return []string{cf}, nil
 }
 
+// virtualUser prepares the login of proftpd's and pure-ftpd's virtual
+// user: sessions run as nobody, who owns the served root, and the
+// password is stored as a SHA-512 crypt hash.
+func (s *Server) virtualUser(b binaries) (uid, gid int, hash string, err error) {
+	if uid, gid, err = lookupUser("nobody"); err != nil {
+		return 0, 0, "", err
+	}
+	s.uid, s.gid = uid, gid
+	if err := os.Chown(s.Root, uid, gid); err != nil {
+		return 0, 0, "", err
+	}
+	hash, err = cryptSHA512(b.openssl, s.Password)
+	return uid, gid, hash, err
+}
+
 // ---- proftpd ----
 
 func (s *Server) setupProftpd(b binaries, host string, port int) ([]string, error) {
-	uid, gid, err := lookupUser("nobody")
+	uid, gid, hash, err := s.virtualUser(b)
 	if err != nil {
 		return nil, err
 	}
 	group, err := user.LookupGroupId(strconv.Itoa(gid))
-	if err != nil {
-		return nil, err
-	}
-	s.uid, s.gid = uid, gid
-	if err := os.Chown(s.Root, uid, gid); err != nil {
-		return nil, err
-	}
-	hash, err := cryptSHA512(b.openssl, s.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -682,17 +689,9 @@ AllowRetrieveRestart on
 // ---- pure-ftpd ----
 
 func (s *Server) setupPureFTPd(b binaries, host string, port int) ([]string, error) {
-	uid, gid, err := lookupUser("nobody")
-	if err != nil {
-		return nil, err
-	}
-	s.uid, s.gid = uid, gid
-	if err := os.Chown(s.Root, uid, gid); err != nil {
-		return nil, err
-	}
 	// pure-pw useradd would hash with argon2id at a cost that makes each
 	// login take seconds; a SHA-512 crypt hash is accepted as well.
-	hash, err := cryptSHA512(b.openssl, s.Password)
+	uid, gid, hash, err := s.virtualUser(b)
 	if err != nil {
 		return nil, err
 	}
