@@ -132,7 +132,12 @@ func (c *Conn) startTransfer(ctx context.Context, cmd string, offset int64) (*Tr
 			t.Prelim = rep
 			if c.cfg.TLSMode != TLSNone {
 				tc := tls.Client(data, c.cfg.TLS)
-				if err := tc.HandshakeContext(ctx); err != nil {
+				// Bounded like every wait: a data peer that accepts but never
+				// speaks TLS must not hold us.
+				hctx, cancel := context.WithTimeout(ctx, c.timeout)
+				err := tc.HandshakeContext(hctx)
+				cancel()
+				if err != nil {
 					c.closeWith(ErrClosed) // the server now waits on a data connection we abandon
 					return nil, fmt.Errorf("%s: data TLS: %w", cmd, err)
 				}

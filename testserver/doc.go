@@ -11,6 +11,11 @@
 // proftpd queue NOOP until the transfer ends, pyftpdlib answers 200 at
 // once, pure-ftpd answers 500 or loses replies).
 //
+// With Options.TLS (SelfSignedTLS makes a certificate) the server also
+// speaks FTPS, explicit (AUTH TLS) or implicit (Options.ImplicitTLS). NOOP
+// styles, faults and the shim's counters apply to plain sessions only: an
+// encrypted session cannot be read on the way.
+//
 // This package deliberately imports no other package of the module, so
 // that it tests keepftp from the outside like a real server would.
 package testserver

@@ -19,6 +19,10 @@ import (
 // of transfer (download, upload, listing) is the last transfer command the
 // shim forwarded on that session. So a cut is a real TCP reset the client
 // sees on its data socket, and BytesSent counts what was really written.
+//
+// Faults do not apply to sessions under TLS (Options.TLS): their 227/229
+// replies are encrypted, so the shim cannot tie their data connections to
+// them, and those connections pass through untouched.
 type Faults struct {
 	// RateLimit limits each download's data to this many bytes/s; 0 means
 	// unlimited. Each transfer gets its own limiter.
@@ -115,7 +119,12 @@ func newDataConn(s *Server, c net.Conn) *dataConn {
 		cancel()
 		return nil
 	}
+	// An announcement serves one data connection (ftpserverlib accepts one
+	// per PASV/EPSV): forgetting it keeps a later connection on the same
+	// port, such as one of a TLS session whose replies the shim cannot
+	// read, from being taken for this session's.
 	d.sess = s.ports[port]
+	delete(s.ports, port)
 	s.dataConns[d] = struct{}{}
 	s.mu.Unlock()
 	if d.sess != nil {

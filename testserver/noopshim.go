@@ -51,6 +51,11 @@ func (n NoopStyle) String() string {
 // transfer, so NOOP styles that answer mid-transfer must be handled before
 // ftpserverlib sees the command. It also tells the fault layer which
 // session a data connection belongs to and what transfer it carries.
+//
+// Under TLS the shim cannot read the session any more: once ftpserverlib
+// answers the client's AUTH with 234 (or from the start, with implicit
+// TLS), both directions become plain byte pipes (see tls.go) and the shim
+// neither answers NOOPs nor learns passive ports for that session.
 type shimSession struct {
 	s      *Server
 	client net.Conn
@@ -65,7 +70,12 @@ type shimSession struct {
 	data         *dataConn    // the session's latest data connection
 	dataErr      bool         // that data connection failed (cut, reset, closed early)
 	dataCut      bool         // ... because of an injected cut
+	greeted      bool         // the greeting went by (serverToClient only)
+	authPending  bool         // an AUTH was forwarded, its answer not yet seen
 	closeOnce    sync.Once
+
+	authDone chan bool     // the answer to a forwarded AUTH: true if 234
+	done     chan struct{} // closed by close
 }
 
 func (s *Server) acceptShim() {
@@ -81,7 +91,7 @@ func (s *Server) acceptShim() {
 			c.Close()
 			continue
 		}
-		ss := &shimSession{s: s, client: c, server: up}
+		ss := &shimSession{s: s, client: c, server: up, authDone: make(chan bool, 1), done: make(chan struct{})}
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -92,6 +102,12 @@ func (s *Server) acceptShim() {
 		s.sessions[ss] = struct{}{}
 		s.wg.Add(2)
 		s.mu.Unlock()
+		if s.opts.ImplicitTLS {
+			s.stats.update(func(st *Stats) { st.TLSSessions++ })
+			go ss.pipe(ss.server, ss.client)
+			go ss.pipe(ss.client, ss.server)
+			continue
+		}
 		go ss.clientToServer()
 		go ss.serverToClient()
 	}
@@ -99,6 +115,7 @@ func (s *Server) acceptShim() {
 
 func (ss *shimSession) close() {
 	ss.closeOnce.Do(func() {
+		close(ss.done)
 		ss.client.Close()
 		ss.server.Close()
 		s := ss.s
@@ -128,8 +145,29 @@ func (ss *shimSession) clientToServer() {
 	for {
 		line, err := br.ReadString('\n')
 		if line != "" && !ss.command(line) {
+			auth := isAUTH(line)
+			if auth {
+				ss.mu.Lock()
+				ss.authPending = true
+				ss.mu.Unlock()
+			}
 			if _, werr := io.WriteString(ss.server, line); werr != nil {
 				return
+			}
+			if auth && err == nil {
+				// Read nothing more until AUTH is answered: after a 234
+				// the client's next bytes are a TLS handshake.
+				select {
+				case ok := <-ss.authDone:
+					if ok {
+						ss.s.logf("shim: AUTH accepted; session is a byte pipe from now on")
+						ss.s.stats.update(func(st *Stats) { st.TLSSessions++ })
+						ss.pipeRest(ss.server, ss.client, br)
+						return
+					}
+				case <-ss.done:
+					return
+				}
 			}
 		}
 		if err != nil {
@@ -203,14 +241,43 @@ func (ss *shimSession) serverToClient() {
 	for {
 		r, err := readReply(br)
 		if r.raw != "" {
-			if text, ok := ss.reply(r); ok {
+			text, ok := ss.reply(r)
+			if ok {
 				ss.writeClient(text)
+			}
+			if auth, accepted := ss.authAnswer(r); auth {
+				ss.authDone <- accepted
+				if accepted && err == nil {
+					ss.pipeRest(ss.client, ss.server, br)
+					return
+				}
 			}
 		}
 		if err != nil {
 			return
 		}
 	}
+}
+
+// authAnswer reports whether r answers a pending AUTH, and whether it
+// accepted it. The shim stops reading the client's commands after AUTH, so
+// the answer is the first final reply after the greeting (clients do not
+// pipeline commands before AUTH).
+func (ss *shimSession) authAnswer(r reply) (auth, accepted bool) {
+	if !r.final() {
+		return false, false
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if !ss.greeted {
+		ss.greeted = true
+		return false, false
+	}
+	if !ss.authPending {
+		return false, false
+	}
+	ss.authPending = false
+	return true, r.code == 234
 }
 
 // reply tracks the transfer state from ftpserverlib's replies and returns

@@ -25,6 +25,16 @@ import (
 // at runtime and so that each data connection can be tied to the control
 // session that opened it (see faults.go). Data connections go straight to
 // ftpserverlib's passive ports.
+//
+// With Options.TLS the server speaks FTPS (see tls.go): explicit (AUTH TLS)
+// by default, implicit with Options.ImplicitTLS. The shim cannot read
+// encrypted bytes, so a session under TLS is a plain byte pipe from AUTH
+// TLS on (implicit: from the start): NOOP styles do not apply to it (its
+// NOOPs are answered the ftpserverlib way, NoopAfterTransfer), and since
+// its 227/229 replies are encrypted its data connections cannot be tied to
+// it, so Faults do not apply to its transfers either, and Stats do not
+// count its commands or data bytes (Connections and ActiveConns still
+// count it).
 type Server struct {
 	opts  Options
 	fs    afero.Fs
@@ -64,6 +74,15 @@ type Options struct {
 	IdleTimeout time.Duration
 	// EnableHASH turns on ftpserverlib's HASH/XSHA256/XMD5/... commands.
 	EnableHASH bool
+	// TLS, if set, is the server's TLS configuration (its certificate) and
+	// turns on FTPS: FEAT lists AUTH TLS, PBSZ and PROT, AUTH TLS is
+	// accepted, and data connections are encrypted after PROT P. Plain
+	// sessions are still accepted. SelfSignedTLS makes one for tests.
+	TLS *tls.Config
+	// ImplicitTLS makes the control port speak TLS from the first byte
+	// (FTPS on port 990) and every data connection TLS, whatever PROT
+	// says. It requires TLS.
+	ImplicitTLS bool
 	// Logf, if set, receives debug logs of the server and the shim.
 	Logf func(format string, args ...any)
 }
@@ -72,6 +91,9 @@ type Options struct {
 func Start(opts Options) (*Server, error) {
 	if opts.Listen == "" {
 		opts.Listen = "127.0.0.1:0"
+	}
+	if opts.ImplicitTLS && opts.TLS == nil {
+		return nil, errors.New("testserver: ImplicitTLS needs Options.TLS")
 	}
 	var base afero.Fs
 	if opts.Root != "" {
@@ -221,7 +243,7 @@ func (d *mainDriver) GetSettings() (*ftpserver.Settings, error) {
 	if t := d.s.opts.IdleTimeout; t > 0 {
 		idle = int((t + time.Second - 1) / time.Second)
 	}
-	return &ftpserver.Settings{
+	settings := &ftpserver.Settings{
 		Listener:   d.s.inner,
 		PublicHost: "127.0.0.1",
 		// Tests that stall or cut a transfer must not wait 30 s for a
@@ -230,7 +252,15 @@ func (d *mainDriver) GetSettings() (*ftpserver.Settings, error) {
 		IdleTimeout:       idle,
 		EnableHASH:        d.s.opts.EnableHASH,
 		Banner:            "keepftp testserver",
-	}, nil
+	}
+	if d.s.opts.ImplicitTLS {
+		// ftpserverlib wraps only a listener it creates itself in TLS, not
+		// Settings.Listener: do it here. ImplicitEncryption makes it treat
+		// the control connection and every data connection as TLS.
+		settings.Listener = tls.NewListener(d.s.inner, d.s.opts.TLS)
+		settings.TLSRequired = ftpserver.ImplicitEncryption
+	}
+	return settings, nil
 }
 
 func (d *mainDriver) ClientConnected(ftpserver.ClientContext) (string, error) {
@@ -261,8 +291,13 @@ func (d *mainDriver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftp
 	return &faultFs{Fs: d.s.fs, s: d.s}, nil
 }
 
+// GetTLSConfig is what ftpserverlib uses for AUTH TLS, FEAT (AUTH TLS is
+// listed only when it returns a config) and protected data connections.
 func (d *mainDriver) GetTLSConfig() (*tls.Config, error) {
-	return nil, errors.New("TLS not supported by testserver")
+	if d.s.opts.TLS == nil {
+		return nil, errors.New("TLS not enabled on this testserver")
+	}
+	return d.s.opts.TLS, nil
 }
 
 // WrapPassiveListener is how the fault layer gets hold of the data

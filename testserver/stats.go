@@ -6,7 +6,8 @@ import (
 )
 
 // Stats is a snapshot of what the server observed. The counters are
-// cumulative except ActiveConns.
+// cumulative except ActiveConns. The shim cannot read TLS sessions, so
+// the byte, command and NOOP counters do not include them.
 type Stats struct {
 	Connections    int64 // control connections accepted so far
 	ActiveConns    int64 // control connections currently open
@@ -16,6 +17,7 @@ type Stats struct {
 	Downloads      int64 // RETR commands received
 	Uploads        int64 // STOR/APPE/STOU commands received
 	Noops          int64 // NOOP commands received (answered or not)
+	TLSSessions    int64 // control sessions under TLS (AUTH TLS accepted, or implicit TLS)
 }
 
 // notifier holds a value of type T and lets waiters block until a
