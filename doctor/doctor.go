@@ -61,6 +61,9 @@ func Run(ctx context.Context, addr, filePath string, o Options) (Report, error) 
 	r.RestStream = strings.EqualFold(feats["REST"], "STREAM")
 	r.Hashes = feats.HashAlgos()
 	r.TLS = feats.Has("AUTH")
+	if r.TLS && o.Config.TLSMode == control.TLSNone {
+		r.TLSCheck = probeTLS(ctx, addr, o.Config)
+	}
 	if _, err := c.Cmd(ctx, 229, "EPSV"); err == nil {
 		r.EPSV = true
 	}
@@ -293,6 +296,21 @@ func probeMLSD(ctx context.Context, c *control.Conn, dir string) (bool, error) {
 		t.End(ctx, false)
 		return false, errors.New("no final reply")
 	}
+}
+
+// probeTLS logs in with AUTH TLS, certificates verified as configured, and
+// says how it went: what ftpes:// would meet.
+func probeTLS(ctx context.Context, addr string, cfg control.Config) string {
+	cfg.TLSMode = control.TLSExplicit
+	c, err := control.Dial(ctx, addr, cfg)
+	if err != nil {
+		return "AUTH TLS failed: " + err.Error()
+	}
+	c.Quit(ctx)
+	if cfg.TLS != nil && cfg.TLS.InsecureSkipVerify {
+		return "AUTH TLS works (certificate not verified: --insecure)"
+	}
+	return "AUTH TLS works, certificate verified"
 }
 
 func randBytes(n int) []byte {

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"github.com/keepftp/keepftp/internal/ftptest"
 	"strings"
@@ -79,4 +80,30 @@ func TestDoctorFindsIdleLimit(t *testing.T) {
 		t.Errorf("JSON report %s: %v", js.String(), err)
 	}
 	t.Logf("\n%s", text.String())
+}
+
+// The doctor tries AUTH TLS and says whether the certificate verifies.
+func TestDoctorChecksTLS(t *testing.T) {
+	cert, roots, err := testserver.SelfSignedTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := ftptest.StartServer(t, testserver.Options{TLS: cert})
+	o := quick
+	o.ProbeSize, o.ProbeTime = 64<<10, 200*time.Millisecond
+	r, err := Run(t.Context(), srv.Addr(), "/", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.TLS || !strings.Contains(r.TLSCheck, "failed") || !strings.Contains(r.TLSCheck, "certificate") {
+		t.Errorf("untrusted certificate: TLS %v, check %q", r.TLS, r.TLSCheck)
+	}
+	o.Config.TLS = &tls.Config{RootCAs: roots}
+	r, err = Run(t.Context(), srv.Addr(), "/", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.TLSCheck != "AUTH TLS works, certificate verified" {
+		t.Errorf("trusted certificate: check %q", r.TLSCheck)
+	}
 }

@@ -21,6 +21,7 @@ type Report struct {
 	EPSV         bool              `json:"epsv"`
 	PASV         bool              `json:"pasv"`
 	TLS          bool              `json:"auth_tls"`
+	TLSCheck     string            `json:"tls_check,omitempty"` // what AUTH TLS with certificate verification gave
 	Idle         *IdleResult       `json:"idle,omitempty"`
 	Recommend    Recommendation    `json:"recommend"`
 	Notes        []string          `json:"notes,omitempty"`
@@ -78,6 +79,9 @@ func (r Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "hashes:               %s\n", hashes)
 	fmt.Fprintf(w, "EPSV / PASV:          %s / %s\n", yes(r.EPSV), yes(r.PASV))
 	fmt.Fprintf(w, "AUTH TLS:             %s\n", yes(r.TLS))
+	if r.TLSCheck != "" {
+		fmt.Fprintf(w, "TLS check:            %s\n", r.TLSCheck)
+	}
 	if r.Idle != nil {
 		if r.Idle.Failed == 0 {
 			fmt.Fprintf(w, "control idle limit:   none found up to %s\n", r.Idle.Max)
