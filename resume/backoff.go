@@ -47,8 +47,11 @@ func newBackoff(p Policy) *backoff {
 	if p.BaseDelay <= 0 {
 		p.BaseDelay = DefaultPolicy.BaseDelay
 	}
-	if p.MaxDelay < p.BaseDelay {
+	switch {
+	case p.MaxDelay <= 0:
 		p.MaxDelay = max(p.BaseDelay, DefaultPolicy.MaxDelay)
+	case p.MaxDelay < p.BaseDelay:
+		p.BaseDelay = p.MaxDelay // a cap below the base lowers the base
 	}
 	if p.MaxAttempts <= 0 {
 		p.MaxAttempts = DefaultPolicy.MaxAttempts

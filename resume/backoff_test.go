@@ -144,3 +144,12 @@ func TestRetryLoopStopsOnCancel(t *testing.T) {
 		}
 	})
 }
+
+func TestBackoffCapBelowBase(t *testing.T) {
+	b := newBackoff(Policy{Retries: 5, BaseDelay: time.Second, MaxDelay: 100 * time.Millisecond})
+	for i := 0; i < 5; i++ {
+		if d, _, _ := b.next(0); d > 100*time.Millisecond {
+			t.Errorf("retry %d: delay %v above the 100ms cap", i+1, d)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package transfer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -190,7 +191,9 @@ func classify(err error) error {
 	}
 	for _, errno := range networkErrnos {
 		if errors.Is(err, errno) {
-			return err
+			// splice names the file ("write f.part: splice: connection
+			// reset"); say which side failed.
+			return fmt.Errorf("data connection: %w", errno)
 		}
 	}
 	return &LocalError{Err: err}
