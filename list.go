@@ -110,9 +110,9 @@ func (c *Client) MkdirAll(ctx context.Context, rawURL string) error {
 			continue
 		}
 		p += "/" + part
-		// 257 created; a 5xx is most often "exists" (servers word it
-		// differently), so it is not an error here.
-		if _, err := conn.Cmd(ctx, 257, "MKD "+p); err != nil && !control.IsPermanent(err) {
+		// A 5xx is most often "exists" (servers word it differently), so
+		// it is not an error here.
+		if err := conn.Mkdir(ctx, p); err != nil && !control.IsPermanent(err) {
 			return fmt.Errorf("MKD %s: %w", p, err)
 		}
 	}

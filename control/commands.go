@@ -2,16 +2,10 @@ package control
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
-
-func asReplyError(err error) (*ReplyError, bool) {
-	var re *ReplyError
-	ok := errors.As(err, &re)
-	return re, ok
-}
 
 // Noop sends NOOP in lockstep (between transfers) and waits for its answer.
 func (c *Conn) Noop(ctx context.Context) error {
@@ -54,34 +48,18 @@ func (c *Conn) Mlst(ctx context.Context, path string) (Facts, error) {
 	if err != nil {
 		return nil, err
 	}
-	lines := rep.Lines()
-	// 250-Listing path / " facts name" / 250 End: the entry is the line
-	// that starts with a space in the raw message.
-	for i, raw := range splitLines(rep.Msg) {
-		if i > 0 && len(raw) > 0 && raw[0] == ' ' {
-			f, _, err := ParseFacts(raw[1:])
-			return f, err
-		}
+	// 250-Listing path / " facts name" / 250 End: the entry is the second
+	// line, after one space that some servers leave out.
+	lines := strings.Split(rep.Msg, "\n")
+	if len(lines) < 2 {
+		return nil, fmt.Errorf("%w: MLST reply without facts: %q", ErrMalformedReply, rep.Msg)
 	}
-	if len(lines) >= 2 {
-		f, _, err := ParseFacts(lines[1])
-		return f, err
-	}
-	return nil, fmt.Errorf("%w: MLST reply without facts: %q", ErrMalformedReply, rep.Msg)
+	f, _, err := ParseFacts(strings.TrimPrefix(lines[1], " "))
+	return f, err
 }
 
-func splitLines(s string) []string {
-	var out []string
-	for len(s) > 0 {
-		i := 0
-		for i < len(s) && s[i] != '\n' {
-			i++
-		}
-		out = append(out, s[:i])
-		if i == len(s) {
-			break
-		}
-		s = s[i+1:]
-	}
-	return out
+// Mkdir creates a remote directory (MKD).
+func (c *Conn) Mkdir(ctx context.Context, path string) error {
+	_, err := c.Cmd(ctx, 257, "MKD "+path)
+	return err
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/keepftp/keepftp/internal/ftptest"
-	"io"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -170,20 +170,9 @@ func TestPasswordNeverLogged(t *testing.T) {
 			t.Fatalf("err = %v, want a permanent 530", err)
 		}
 		for _, l := range append(log, err.Error()) {
-			if contains(l, "s3cret") {
+			if strings.Contains(l, "s3cret") {
 				t.Errorf("password leaked: %q", l)
 			}
 		}
 	})
 }
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
-}
-
-var _ = io.EOF

@@ -56,15 +56,3 @@ func (c *Conn) passive(ctx context.Context) (uint16, string, error) {
 	}
 	return ap.Port(), peer, nil
 }
-
-// IsPermanent reports whether err is a 5xx *ReplyError.
-func IsPermanent(err error) bool {
-	re, ok := asReplyError(err)
-	return ok && re.Permanent()
-}
-
-// IsTransient reports whether err is a 4xx *ReplyError.
-func IsTransient(err error) bool {
-	re, ok := asReplyError(err)
-	return ok && re.Transient()
-}

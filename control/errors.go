@@ -22,6 +22,10 @@ var ErrMalformedReply = errors.New("malformed reply")
 // connection (EOF or reset) while it was in use.
 var ErrConnLost = errors.New("control connection lost")
 
+// ErrRestRefused reports that the server refused REST: the transfer
+// cannot start at an offset, only at 0.
+var ErrRestRefused = errors.New("REST refused")
+
 // ReplyError is a reply whose code says the command failed.
 type ReplyError struct {
 	Cmd  string // the command, with any password masked
@@ -45,4 +49,22 @@ func (e *ReplyError) Permanent() bool { return e.Code >= 500 && e.Code < 600 }
 func IsCode(err error, code int) bool {
 	var re *ReplyError
 	return errors.As(err, &re) && re.Code == code
+}
+
+func asReplyError(err error) (*ReplyError, bool) {
+	var re *ReplyError
+	ok := errors.As(err, &re)
+	return re, ok
+}
+
+// IsPermanent reports whether err is a 5xx *ReplyError.
+func IsPermanent(err error) bool {
+	re, ok := asReplyError(err)
+	return ok && re.Permanent()
+}
+
+// IsTransient reports whether err is a 4xx *ReplyError.
+func IsTransient(err error) bool {
+	re, ok := asReplyError(err)
+	return ok && re.Transient()
 }

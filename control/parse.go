@@ -178,3 +178,9 @@ func (f Features) Has(name string) bool {
 	_, ok := f[strings.ToUpper(name)]
 	return ok
 }
+
+// RestStream reports whether the server announced "REST STREAM" (RFC
+// 3659): REST before STOR resumes an upload.
+func (f Features) RestStream() bool {
+	return strings.EqualFold(strings.TrimSpace(f["REST"]), "STREAM")
+}

@@ -24,7 +24,7 @@ type Transfer struct {
 	noops  chan Reply    // replies taken as NOOP answers, best effort
 	gone   chan struct{} // closed if the control connection ends first
 
-	mu        sync.Mutex // guards the fields below; also held by Conn.route via c.mu ordering
+	mu        sync.Mutex // guards the fields below; route takes it with c.mu held
 	noopsOut  int        // NOOPs written and not yet answered
 	noopsSent int
 	sawPrelim bool
@@ -101,6 +101,9 @@ func (c *Conn) startTransfer(ctx context.Context, cmd string, offset int64) (*Tr
 	}()
 	if offset > 0 {
 		if _, err := c.cmdLocked(ctx, 350, fmt.Sprintf("REST %d", offset)); err != nil {
+			if _, refused := asReplyError(err); refused {
+				err = fmt.Errorf("%w: %w", ErrRestRefused, err)
+			}
 			return nil, err
 		}
 	}

@@ -284,3 +284,25 @@ func TestQuickTransferPrelimAndFinalQueued(t *testing.T) {
 		})
 	}
 }
+
+// A refused REST is reported as such, so the layer above can restart at 0;
+// the connection stays usable.
+func TestRestRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs, dial := ftptest.New(t)
+		c := dialFake(t, fs, Config{Timeout: time.Minute, DialContext: dial})
+		go func() {
+			fs.Serve("EPSV", "229 Entering Extended Passive Mode (|||40000|)")
+			<-fs.Data
+			fs.Serve("REST 100", "502 REST not implemented")
+			fs.Serve("NOOP", "200 ok")
+		}()
+		_, err := c.StartTransfer(t.Context(), "RETR /f", 100)
+		if !errors.Is(err, ErrRestRefused) || !IsCode(err, 502) {
+			t.Fatalf("err = %v, want ErrRestRefused with the 502", err)
+		}
+		if err := c.Noop(t.Context()); err != nil {
+			t.Errorf("connection unusable after a refused REST: %v", err)
+		}
+	})
+}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"path"
-	"strings"
 	"time"
 
 	"github.com/keepftp/keepftp/control"
@@ -58,7 +57,7 @@ func Run(ctx context.Context, addr, filePath string, o Options) (Report, error) 
 	r.Greeting = c.Greeting()
 	feats := c.Features()
 	r.Features = feats
-	r.RestStream = strings.EqualFold(feats["REST"], "STREAM")
+	r.RestStream = feats.RestStream()
 	r.Hashes = feats.HashAlgos()
 	r.TLS = feats.Has("AUTH")
 	if r.TLS && o.Config.TLSMode == control.TLSNone {
@@ -88,7 +87,7 @@ func Run(ctx context.Context, addr, filePath string, o Options) (Report, error) 
 	// Upload probe: a temporary file that the download probe reads back.
 	probeName := path.Join(dir, fmt.Sprintf(".keepftp-doctor-%x", randBytes(4)))
 	r.NoopUpload, err = o.transferProbe(ctx, addr, server, func(ctx context.Context, c *control.Conn, opts transfer.Options) error {
-		_, err := transfer.Upload(ctx, c, "STOR "+probeName, 0, io.LimitReader(rand.Reader, o.ProbeSize), o.ProbeSize, opts)
+		_, err := transfer.Upload(ctx, c, probeName, 0, io.LimitReader(rand.Reader, o.ProbeSize), o.ProbeSize, opts)
 		return err
 	}, rate, keep)
 	uploaded := err == nil
@@ -261,7 +260,7 @@ func (o *Options) uploadFile(ctx context.Context, addr, name string, size int64)
 		return err
 	}
 	defer c.Quit(ctx)
-	_, err = transfer.Upload(ctx, c, "STOR "+name, 0, io.LimitReader(rand.Reader, size), size, transfer.Options{NoKeepalive: true})
+	_, err = transfer.Upload(ctx, c, name, 0, io.LimitReader(rand.Reader, size), size, transfer.Options{NoKeepalive: true})
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"github.com/keepftp/keepftp/internal/ftptest"
+	"github.com/spf13/afero"
 	"strings"
 	"testing"
 	"time"
@@ -38,8 +39,9 @@ func TestDoctorNoopBehaviour(t *testing.T) {
 			if !r.EPSV || !r.PASV || !r.MLSD || len(r.Hashes) == 0 || r.Hashes[0] != control.SHA256 {
 				t.Errorf("features: %+v", r)
 			}
-			if _, err := srv.Fs().Stat("/.keepftp-doctor"); err == nil {
-				t.Error("probe file left behind")
+			left, err := afero.Glob(srv.Fs(), "/.keepftp-doctor*")
+			if err != nil || len(left) != 0 {
+				t.Errorf("probe files left behind: %v %v", left, err)
 			}
 		})
 	}

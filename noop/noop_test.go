@@ -10,7 +10,7 @@ import (
 )
 
 func TestIntervalIsQuarterOfTimeout(t *testing.T) {
-	for _, to := range []time.Duration{4 * time.Second, DefaultTimeout, 2 * time.Minute} {
+	for _, to := range []time.Duration{4 * time.Second, time.Minute, 2 * time.Minute} {
 		if got := Interval(to); got*4 != to {
 			t.Errorf("Interval(%v) = %v, want %v", to, got, to/4)
 		}

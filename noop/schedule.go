@@ -2,9 +2,6 @@ package noop
 
 import "time"
 
-// DefaultTimeout is the liveness timeout when none is configured.
-const DefaultTimeout = 60 * time.Second
-
 // Interval is the keepalive interval for a liveness timeout: a quarter of
 // it (the Ouroboros rule).
 func Interval(timeout time.Duration) time.Duration { return timeout / 4 }

@@ -223,9 +223,8 @@ func (g *getter) plan(remote Remote) (int64, error) {
 // failed turns a failed download into the error retry acts on, noting when
 // the partial cannot be continued.
 func (g *getter) failed(err error, offset int64) error {
-	var re *control.ReplyError
 	switch {
-	case errors.As(err, &re) && len(re.Cmd) >= 4 && re.Cmd[:4] == "REST":
+	case errors.Is(err, control.ErrRestRefused):
 		g.noRest = true
 		g.restartReason = "the server refused REST"
 	case errors.Is(err, transfer.ErrOverlap):
@@ -284,7 +283,7 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 	if err := commit(f, g.dst); err != nil {
 		return &transfer.LocalError{Err: err}
 	}
-	removeState(g.state)
+	removeFiles(g.state)
 	g.out.Size = st.Size()
 	g.o.event(Event{Kind: EventVerified, Size: st.Size(), Reason: g.out.Verified})
 	return nil

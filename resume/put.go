@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/transfer"
@@ -71,15 +70,11 @@ func (p *putter) attempt(ctx context.Context, n int) (moved, offset int64, err e
 		p.out.Status = "complete (verified)"
 		return 0, offset, nil
 	}
-	cmd, rest := "STOR "+p.t.Path, offset
-	if offset > 0 && !restStream(c.Features()) {
-		cmd, rest = "APPE "+p.t.Path, 0
-	}
 	if _, err := p.f.Seek(offset, io.SeekStart); err != nil {
 		return 0, offset, &transfer.LocalError{Err: err}
 	}
 	p.o.event(Event{Kind: EventStart, Attempt: n, Offset: offset, Size: p.size})
-	res, err := transfer.Upload(ctx, c, cmd, rest, p.f, p.size-offset, p.o.transferOptions(offset, p.size))
+	res, err := transfer.Upload(ctx, c, p.t.Path, offset, p.f, p.size-offset, p.o.transferOptions(offset, p.size))
 	if err != nil {
 		return res.Bytes, -1, err // what arrived is the server's to say
 	}
@@ -88,10 +83,6 @@ func (p *putter) attempt(ctx context.Context, n int) (moved, offset int64, err e
 	}
 	p.out.Status = "complete"
 	return res.Bytes, offset, nil
-}
-
-func restStream(f control.Features) bool {
-	return strings.EqualFold(strings.TrimSpace(f["REST"]), "STREAM")
 }
 
 // verify compares the remote file with the local one: size, then hash.

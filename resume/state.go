@@ -2,7 +2,6 @@ package resume
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 )
@@ -63,11 +62,4 @@ func writeState(name string, s state) error {
 		os.Remove(tmp)
 	}
 	return err
-}
-
-func removeState(name string) error {
-	if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
 }

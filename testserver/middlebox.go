@@ -46,6 +46,9 @@ type MiddleboxStats struct {
 	Expired   int64 // control flows expired by IdleTimeout
 	DataFlows int64 // data flows forwarded
 	DataBytes int64 // data bytes forwarded, both directions
+	// ServerClosed counts control flows the server ended first (an idle
+	// timer's 421, say), as opposed to the client or an expiry.
+	ServerClosed int64
 }
 
 // Middlebox is a TCP proxy for FTP, usable in front of any FTP server, that
@@ -291,7 +294,11 @@ func (s *mbSession) pumpDone(from net.Conn) {
 	s.pumps++
 	last := s.pumps == 2
 	expired := s.expired
+	first := s.pumps == 1
 	s.mu.Unlock()
+	if first && !expired && from == s.server {
+		s.m.stats.update(func(st *MiddleboxStats) { st.ServerClosed++ })
+	}
 	if expired && !last {
 		from.Close()
 		return

@@ -58,11 +58,16 @@ func checkOverlap(t *control.Transfer, overlap []byte, timeout time.Duration) er
 	return nil
 }
 
-// Upload runs one upload attempt: cmd is "STOR path" or "APPE path";
-// offset, when positive, is sent as REST before it (REST STREAM). The data
-// comes from r; want is its length, or -1 when unknown.
-func Upload(ctx context.Context, c *control.Conn, cmd string, offset int64, r io.Reader, want int64, o Options) (Result, error) {
-	t, err := c.StartTransfer(ctx, cmd, offset)
+// Upload runs one upload attempt of path, the server already holding its
+// first offset bytes: from 0 it is STOR; from an offset it is REST and STOR
+// where FEAT announces REST STREAM, APPE elsewhere. The data comes from r
+// (from offset on); want is its length, or -1 when unknown.
+func Upload(ctx context.Context, c *control.Conn, path string, offset int64, r io.Reader, want int64, o Options) (Result, error) {
+	cmd, rest := "STOR "+path, offset
+	if offset > 0 && !c.Features().RestStream() {
+		cmd, rest = "APPE "+path, 0
+	}
+	t, err := c.StartTransfer(ctx, cmd, rest)
 	if err != nil {
 		return Result{}, err
 	}
@@ -71,11 +76,10 @@ func Upload(ctx context.Context, c *control.Conn, cmd string, offset int64, r io
 
 // mux is the state of the multiplexer of one attempt.
 type mux struct {
-	t        *control.Transfer
-	o        Options
-	timeout  time.Duration
-	download bool
-	want     int64
+	t       *control.Transfer
+	o       Options
+	timeout time.Duration
+	want    int64
 
 	res        Result
 	dataDone   bool
@@ -90,7 +94,7 @@ type mux struct {
 
 func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader, want int64, download bool, o Options) (Result, error) {
 	c := t.Conn()
-	m := &mux{t: t, o: o, timeout: o.Timeout, download: download, want: want}
+	m := &mux{t: t, o: o, timeout: o.Timeout, want: want}
 	if m.timeout <= 0 {
 		m.timeout = c.Timeout()
 	}

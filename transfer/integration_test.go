@@ -118,7 +118,7 @@ func TestFileDownloadAndUpload(t *testing.T) {
 
 	f, _ = os.Open(name)
 	defer f.Close()
-	res, err = Upload(t.Context(), c, "STOR /copy", 0, f, int64(len(payload)), Options{})
+	res, err = Upload(t.Context(), c, "/copy", 0, f, int64(len(payload)), Options{})
 	if err != nil {
 		t.Fatalf("upload: %v (%+v)", err, res)
 	}

@@ -35,7 +35,6 @@ type bars struct {
 
 type fileBar struct {
 	bar  *progressbar.ProgressBar
-	done int64
 	size int64
 }
 
