@@ -10,7 +10,7 @@
 // root; without it Start skips (fails under CI=true) as well.
 //
 // How the servers behave (NOOP during a transfer, the end of a transfer,
-// timeouts) is described in shared/server-notes.md.
+// timeouts) is recorded in docs/servers.md; the tests here check it.
 package realserver
 
 import (
