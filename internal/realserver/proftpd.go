@@ -21,7 +21,6 @@ func (s *Server) virtualUser(b binaries) (uid, gid int, hash string, err error) 
 	return uid, gid, hash, err
 }
 
-
 func (s *Server) setupProftpd(b binaries, host string, port int) ([]string, error) {
 	uid, gid, hash, err := s.virtualUser(b)
 	if err != nil {

@@ -14,8 +14,8 @@
 package realserver
 
 import (
-	"crypto/tls"
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
