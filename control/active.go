@@ -52,30 +52,29 @@ func (c *Conn) openActive(ctx context.Context) (*activeData, error) {
 func (c *Conn) announce(ctx context.Context, addr *net.TCPAddr) error {
 	ip4 := addr.IP.To4()
 	if !c.noEPRT.Load() || ip4 == nil {
-		_, err := c.cmdLocked(ctx, 200, eprtArg(addr))
+		_, err := c.cmdLocked(ctx, 200, fixedCmd("EPRT", eprtArg(addr)))
 		if err == nil || ip4 == nil || !IsPermanent(err) {
 			return err
 		}
 		c.noEPRT.Store(true)
 		c.logf("EPRT refused (%v); using PORT", err)
 	}
-	_, err := c.cmdLocked(ctx, 200, portArg(ip4, addr.Port))
+	_, err := c.cmdLocked(ctx, 200, fixedCmd("PORT", portArg(ip4, addr.Port)))
 	return err
 }
 
-// eprtArg is "EPRT |1|h.h.h.h|port|" or "EPRT |2|ipv6|port|".
+// eprtArg is EPRT's argument: "|1|h.h.h.h|port|" or "|2|ipv6|port|".
 func eprtArg(addr *net.TCPAddr) string {
 	proto, host := "2", addr.IP.String()
 	if ip4 := addr.IP.To4(); ip4 != nil {
 		proto, host = "1", ip4.String()
 	}
-	return "EPRT |" + proto + "|" + host + "|" + strconv.Itoa(addr.Port) + "|"
+	return "|" + proto + "|" + host + "|" + strconv.Itoa(addr.Port) + "|"
 }
 
-// portArg is "PORT h1,h2,h3,h4,p1,p2".
+// portArg is PORT's argument: "h1,h2,h3,h4,p1,p2".
 func portArg(ip4 net.IP, port int) string {
 	var b strings.Builder
-	b.WriteString("PORT ")
 	for _, o := range ip4 {
 		b.WriteString(strconv.Itoa(int(o)))
 		b.WriteByte(',')

@@ -29,7 +29,7 @@ import (
 
 func retrAll(t *testing.T, c *control.Conn, path string) []byte {
 	t.Helper()
-	tr, err := c.StartTransfer(t.Context(), "RETR "+path, 0)
+	tr, err := c.StartTransfer(t.Context(), "RETR", path, 0)
 	if err != nil {
 		t.Fatalf("RETR: %v", err)
 	}
@@ -46,7 +46,7 @@ func retrAll(t *testing.T, c *control.Conn, path string) []byte {
 
 func storAll(t *testing.T, c *control.Conn, path string, data []byte) {
 	t.Helper()
-	tr, err := c.StartTransfer(t.Context(), "STOR "+path, 0)
+	tr, err := c.StartTransfer(t.Context(), "STOR", path, 0)
 	if err != nil {
 		t.Fatalf("STOR: %v", err)
 	}
@@ -300,7 +300,7 @@ func TestActiveServerCannotConnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.StartTransfer(t.Context(), "RETR /f", 0)
+	_, err = c.StartTransfer(t.Context(), "RETR", "/f", 0)
 	if !control.IsCode(err, 425) {
 		t.Fatalf("err = %v, want the 425", err)
 	}
@@ -325,7 +325,7 @@ func TestActiveServerNeverConnects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.StartTransfer(t.Context(), "RETR /f", 0)
+	_, err = c.StartTransfer(t.Context(), "RETR", "/f", 0)
 	if !errors.Is(err, control.ErrPeerDown) {
 		t.Fatalf("err = %v, want ErrPeerDown", err)
 	}

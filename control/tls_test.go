@@ -106,7 +106,7 @@ func TestTLSDownloadAndUpload(t *testing.T) {
 			}
 
 			// RETR with a NOOP written mid-transfer.
-			tr, err := c.StartTransfer(ctx, "RETR /f.bin", 0)
+			tr, err := c.StartTransfer(ctx, "RETR", "/f.bin", 0)
 			if err != nil {
 				t.Fatalf("StartTransfer RETR: %v", err)
 			}
@@ -160,7 +160,7 @@ func TestTLSDownloadAndUpload(t *testing.T) {
 
 			// STOR.
 			up := ftptest.RandomBytes(300 << 10)
-			tr, err = c.StartTransfer(ctx, "STOR /up.bin", 0)
+			tr, err = c.StartTransfer(ctx, "STOR", "/up.bin", 0)
 			if err != nil {
 				t.Fatalf("StartTransfer STOR: %v", err)
 			}
@@ -289,14 +289,14 @@ func TestTLSCertificateVerification(t *testing.T) {
 				t.Fatalf("Dial with InsecureSkipVerify: %v", err)
 			}
 			defer c.Close()
-			if _, err := c.Cmd(ctx, 2, "NOOP"); err != nil {
+			if _, err := c.Cmd(ctx, 2, "NOOP", ""); err != nil {
 				t.Fatalf("NOOP: %v", err)
 			}
 			// The data connections are verified with the same config.
 			if err := srv.WriteFile("/x", []byte("hello")); err != nil {
 				t.Fatal(err)
 			}
-			tr, err := c.StartTransfer(ctx, "RETR /x", 0)
+			tr, err := c.StartTransfer(ctx, "RETR", "/x", 0)
 			if err != nil {
 				t.Fatalf("RETR: %v", err)
 			}
@@ -324,7 +324,7 @@ func TestTLSOptional(t *testing.T) {
 		t.Fatalf("plain Dial to a TLS-capable server: %v", err)
 	}
 	defer c.Close()
-	if _, err := c.Cmd(ctx, 2, "NOOP"); err != nil {
+	if _, err := c.Cmd(ctx, 2, "NOOP", ""); err != nil {
 		t.Fatal(err)
 	}
 

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -74,13 +75,22 @@ func isNoopAnswer(code int) bool {
 func (t *Transfer) lost() { t.goneOnce.Do(func() { close(t.gone) }) }
 
 // StartTransfer opens a data connection, sends "REST offset" when offset is
-// positive, then cmd, and waits for the preliminary reply. A reply that
-// refuses the command is returned as a *ReplyError.
-func (c *Conn) StartTransfer(ctx context.Context, cmd string, offset int64) (*Transfer, error) {
+// positive, then the command verb with its argument arg ("" for none), and
+// waits for the preliminary reply. A reply that refuses the command is
+// returned as a *ReplyError; an argument holding CR, LF or NUL is refused
+// with ErrInvalidArgument before anything is written.
+func (c *Conn) StartTransfer(ctx context.Context, verb, arg string, offset int64) (*Transfer, error) {
+	cl, err := newCmd(verb, arg)
+	if err != nil {
+		return nil, err
+	}
+	if offset < 0 {
+		return nil, fmt.Errorf("%w: negative offset %d", ErrInvalidArgument, offset)
+	}
 	if err := c.acquire(ctx); err != nil {
 		return nil, err
 	}
-	t, err := c.startTransfer(ctx, cmd, offset)
+	t, err := c.startTransfer(ctx, cl, offset)
 	if err != nil {
 		c.release()
 		return nil, err
@@ -88,7 +98,8 @@ func (c *Conn) StartTransfer(ctx context.Context, cmd string, offset int64) (*Tr
 	return t, nil
 }
 
-func (c *Conn) startTransfer(ctx context.Context, cmd string, offset int64) (*Transfer, error) {
+func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Transfer, error) {
+	cmd := cl.show
 	var data net.Conn
 	var active *activeData
 	var err error
@@ -110,7 +121,7 @@ func (c *Conn) startTransfer(ctx context.Context, cmd string, offset int64) (*Tr
 		}
 	}()
 	if offset > 0 {
-		if _, err := c.cmdLocked(ctx, 350, fmt.Sprintf("REST %d", offset)); err != nil {
+		if _, err := c.cmdLocked(ctx, 350, fixedCmd("REST", strconv.FormatInt(offset, 10))); err != nil {
 			if _, refused := asReplyError(err); refused {
 				err = fmt.Errorf("%w: %w", ErrRestRefused, err)
 			}
@@ -134,7 +145,7 @@ func (c *Conn) startTransfer(ctx context.Context, cmd string, offset int64) (*Tr
 	c.xfer = t
 	c.mu.Unlock()
 	sent := time.Now()
-	if err := c.writeLine(cmd); err != nil {
+	if err := c.writeLine(cl); err != nil {
 		return nil, err
 	}
 	timer := time.NewTimer(c.timeout)
@@ -205,7 +216,7 @@ func (t *Transfer) Noop() error {
 	t.noopsOut++
 	t.noopsSent++
 	t.mu.Unlock()
-	return t.c.writeLine("NOOP")
+	return t.c.writeLine(fixedCmd("NOOP", ""))
 }
 
 // NoopsSent is how many NOOPs were written during the transfer.
@@ -269,7 +280,7 @@ func (t *Transfer) Abort(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, min(t.c.timeout, 5*time.Second))
 	defer cancel()
 	gotFinal := false
-	if err := t.c.writeLine("ABOR"); err == nil {
+	if err := t.c.writeLine(fixedCmd("ABOR", "")); err == nil {
 		select {
 		case <-t.final:
 			gotFinal = true
@@ -309,7 +320,7 @@ const maxDiscard = 1000
 
 func (c *Conn) resyncLocked(ctx context.Context) ([]Reply, error) {
 	sent := time.Now()
-	if err := c.writeLine("PWD"); err != nil {
+	if err := c.writeLine(fixedCmd("PWD", "")); err != nil {
 		return nil, err
 	}
 	var stale []Reply
