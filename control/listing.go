@@ -59,7 +59,7 @@ func mlsdRefused(err error, cmd string) bool {
 // list runs one MLSD or LIST and parses its lines.
 func (c *Conn) list(ctx context.Context, verb, dir string) ([]Entry, error) {
 	cmd := withArg(verb, dir)
-	t, err := c.StartTransfer(ctx, cmd, 0)
+	t, err := c.StartTransfer(ctx, verb, dir, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ type Options struct {
 	// Conns would allow; files under 2 MiB, and servers without REST
 	// STREAM, get one stream.
 	Segments int
+	Active   bool // active mode: the server connects to us for data (control.Config.Active)
 
 	Progress func(done, total int64)          // bytes of the file done so far, and its size (-1 unknown)
 	Events   func(Event)                      // what happens, for logs and JSON events
@@ -54,6 +55,7 @@ func (o *Options) Config(t Target) control.Config {
 		Timeout:  o.Timeout,
 		TLSMode:  t.TLSMode,
 		TLS:      o.TLS,
+		Active:   o.Active,
 		Logf:     o.ProtoLog,
 	}
 }
