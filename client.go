@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/resume"
 )
 
@@ -30,6 +31,15 @@ type Options struct {
 	// Credentials, if set, completes the login of every URL before use
 	// (from a netrc file, the environment, a prompt).
 	Credentials func(*resume.Target) error
+
+	// NoProfile turns off the learned server profiles (profiles.go):
+	// nothing is read from or written to ProfileDir. With profiles, what
+	// a run learns about a server (the path's idle limit, NOOP behaviour,
+	// features, TLS version) sets the next run's keepalive and spares it
+	// probes whose answers are known.
+	NoProfile bool
+	// ProfileDir holds the profiles; "" is os.UserCacheDir()/keepftp.
+	ProfileDir string
 }
 
 // parse parses a URL and completes its login.
@@ -59,6 +69,7 @@ type Event struct {
 type Client struct {
 	o    Options
 	pool *pool
+	prof *profiles
 }
 
 // NewClient returns a Client; Close it when done to end idle connections.
@@ -69,8 +80,14 @@ func NewClient(o Options) *Client {
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = time.Second
 	}
+	if o.Transfer.Noops == nil {
+		// The Client's own NOOP knowledge: its pool reads it for the
+		// profiles, and no package global changes.
+		o.Transfer.Noops = &noop.Registry{Logf: o.Transfer.Logf}
+	}
 	c := &Client{o: o}
-	c.pool = newPool(o.MaxConns, &c.o.Transfer)
+	c.prof = newProfiles(&c.o)
+	c.pool = newPool(o.MaxConns, &c.o.Transfer, c.prof)
 	return c
 }
 
@@ -92,6 +109,7 @@ func (c *Client) emit(e Event) {
 func (c *Client) options(t resume.Target, local string) resume.Options {
 	o := c.o.Transfer
 	o.Conns = c.pool
+	c.prof.transfer(t, &o)
 	url := t.String()
 	o.Events = func(e resume.Event) {
 		ev := Event{Kind: string(e.Kind), URL: url, Local: local, Offset: e.Offset, Size: max(e.Size, 0), Reason: e.Reason}

@@ -49,6 +49,7 @@ type Conn struct {
 	rtt      atomic.Int64    // nanos of the last lockstep command's round trip
 
 	unanswered silence // commands the server has not answered yet (learned.go)
+	worked     worked  // probes that succeeded (learned.go)
 }
 
 // Config says how to dial and log in.

@@ -3,6 +3,7 @@ package control
 import (
 	"crypto/tls"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,13 +11,30 @@ import (
 // policy above to remember across sessions (see Config.NoEPSV and NoMLSD
 // for the way back). Facts only: what to do with them is not decided here.
 
-// EPSVRefused reports whether EPSV was refused on this connection (or
-// skipped by Config.NoEPSV): data connections use PASV.
-func (c *Conn) EPSVRefused() bool { return c.noEPSV.Load() }
+// EPSV reports whether EPSV worked on this connection or was refused (or
+// skipped by Config.NoEPSV, which counts as refused); known is false
+// while it was not tried.
+func (c *Conn) EPSV() (works, known bool) {
+	if c.noEPSV.Load() {
+		return false, true
+	}
+	return c.worked.epsv.Load(), c.worked.epsv.Load()
+}
 
-// MLSDRefused reports whether MLSD was refused as a command on this
-// connection (or skipped by Config.NoMLSD): listings use LIST.
-func (c *Conn) MLSDRefused() bool { return c.noMLSD.Load() }
+// MLSD reports whether MLSD worked on this connection or was refused as a
+// command (or skipped by Config.NoMLSD); known is false while it was not
+// tried.
+func (c *Conn) MLSD() (works, known bool) {
+	if c.noMLSD.Load() {
+		return false, true
+	}
+	return c.worked.mlsd.Load(), c.worked.mlsd.Load()
+}
+
+// worked records probes that succeeded.
+type worked struct {
+	epsv, mlsd atomic.Bool
+}
 
 // TLSVersion is the TLS version of the control connection (tls.VersionTLS13
 // and so on), 0 without TLS.

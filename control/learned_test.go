@@ -80,8 +80,11 @@ func TestHintsSkipProbes(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkVsftpdListing(t, es)
-		if !c.EPSVRefused() || !c.MLSDRefused() {
-			t.Errorf("EPSVRefused %v, MLSDRefused %v; want both", c.EPSVRefused(), c.MLSDRefused())
+		if works, known := c.EPSV(); works || !known {
+			t.Errorf("EPSV() = %v, %v; want refused", works, known)
+		}
+		if works, known := c.MLSD(); works || !known {
+			t.Errorf("MLSD() = %v, %v; want refused", works, known)
 		}
 	})
 }
@@ -101,8 +104,8 @@ func TestMLSDRefusalLearned(t *testing.T) {
 				fs.Send("226 Directory send OK.")
 			}
 		}()
-		if c.MLSDRefused() {
-			t.Fatal("MLSD refused before it was tried")
+		if _, known := c.MLSD(); known {
+			t.Fatal("MLSD known before it was tried")
 		}
 		for i := 0; i < 2; i++ { // the second listing asks LIST at once
 			es, err := c.List(t.Context(), "/pub")
@@ -111,8 +114,11 @@ func TestMLSDRefusalLearned(t *testing.T) {
 			}
 			checkVsftpdListing(t, es)
 		}
-		if !c.MLSDRefused() || c.EPSVRefused() {
-			t.Errorf("MLSDRefused %v, EPSVRefused %v; want true, false", c.MLSDRefused(), c.EPSVRefused())
+		if works, known := c.MLSD(); works || !known {
+			t.Errorf("MLSD() = %v, %v; want refused", works, known)
+		}
+		if works, known := c.EPSV(); !works || !known {
+			t.Errorf("EPSV() = %v, %v; want it worked", works, known)
 		}
 	})
 }

@@ -33,6 +33,9 @@ var listingLimit = MaxListing
 func (c *Conn) List(ctx context.Context, dir string) ([]Entry, error) {
 	if (c.feats.Has("MLST") || c.feats.Has("MLSD")) && !c.noMLSD.Load() {
 		entries, err := c.list(ctx, "MLSD", dir)
+		if err == nil {
+			c.worked.mlsd.Store(true)
+		}
 		if err == nil || !mlsdRefused(err, withArg("MLSD", dir)) {
 			return entries, err
 		}
