@@ -62,6 +62,7 @@ func newRunner(c *cli.Context, files int, adjust func(*resume.Options)) (*runner
 		MaxConns:    par,
 		Events:      r.event,
 		Credentials: func(t *resume.Target) error { return fillCredentials(t, netrc) },
+		NoProfile:   c.Bool("no-profile"),
 	})
 	return r, nil
 }

@@ -21,6 +21,9 @@ func doctorCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "do not verify TLS certificates"},
+			&cli.BoolFlag{Name: "show", Usage: "print what keepftp learned about the server (its profile) and probe nothing"},
+			&cli.BoolFlag{Name: "forget", Usage: "remove what keepftp learned about the server and probe nothing"},
+			&cli.BoolFlag{Name: "no-profile", Usage: "neither read nor update the server's profile"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -30,10 +33,14 @@ func doctorCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if c.Bool("show") || c.Bool("forget") {
+				return profileAction(c, t)
+			}
 			o := doctor.Options{
 				Config:    control.Config{User: t.User, Password: t.Password, TLSMode: t.TLSMode, Timeout: c.Duration("timeout")},
 				IdleProbe: c.Bool("idle-probe"),
 				MaxIdle:   c.Duration("max-idle"),
+				NoProfile: c.Bool("no-profile"),
 			}
 			if c.Bool("verbose") {
 				o.Config.Logf = stderrLogger().Printf

@@ -31,7 +31,7 @@ func lsCommand() *cli.Command {
 				return err
 			}
 			netrc := c.String("netrc-file")
-			client := keepftp.NewClient(keepftp.Options{Transfer: o, Credentials: func(t *resume.Target) error { return fillCredentials(t, netrc) }})
+			client := keepftp.NewClient(keepftp.Options{Transfer: o, Credentials: func(t *resume.Target) error { return fillCredentials(t, netrc) }, NoProfile: c.Bool("no-profile")})
 			defer client.Close()
 			entries, err := client.List(c.Context, c.Args().First())
 			if err != nil {

@@ -158,6 +158,7 @@ func (p *Profile) LearnDead(silence time.Duration, now time.Time) bool {
 	if silence < 2*minKeepalive {
 		return false
 	}
+	silence = silence.Round(time.Millisecond)
 	if p.Idle == nil {
 		p.Idle = &Idle{Failed: Duration(silence), Source: SourceDead, Learned: now}
 		return true
