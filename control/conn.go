@@ -26,6 +26,7 @@ type Conn struct {
 	feats   Features
 	greet   string      // the greeting's text
 	noEPSV  atomic.Bool // EPSV was refused once: go straight to PASV
+	noEPRT  atomic.Bool // EPRT was refused once: go straight to PORT
 
 	wmu sync.Mutex // one writer at a time, whole lines
 	w   *bufio.Writer
@@ -65,6 +66,11 @@ type Config struct {
 	// address is either a server behind NAT that got it wrong or an attempt
 	// to make us connect elsewhere.
 	UsePASVAddress bool
+
+	// Active makes the server connect to us for data (EPRT, or PORT where
+	// EPRT is refused; see active.go), for servers that offer no passive
+	// mode. Only the control connection's peer may connect.
+	Active bool
 
 	// Logf, if set, receives the protocol log: "> CMD" and "< reply". PASS
 	// arguments are masked.

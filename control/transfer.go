@@ -100,13 +100,23 @@ func (c *Conn) StartTransfer(ctx context.Context, verb, arg string, offset int64
 
 func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Transfer, error) {
 	cmd := cl.show
-	data, err := c.openData(ctx)
+	var data net.Conn
+	var active *activeData
+	var err error
+	if c.cfg.Active {
+		active, err = c.openActive(ctx)
+	} else {
+		data, err = c.openData(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
 	ok := false
 	defer func() {
-		if !ok {
+		if active != nil {
+			active.close()
+		}
+		if !ok && data != nil {
 			data.Close()
 		}
 	}()
@@ -144,6 +154,12 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 		select {
 		case rep := <-t.prelim:
 			t.Prelim = rep
+			if active != nil {
+				if data, err = active.accept(ctx, t); err != nil {
+					return nil, err
+				}
+				t.Data = data
+			}
 			if c.cfg.TLSMode != TLSNone {
 				tc := tls.Client(data, c.cfg.TLS)
 				// Bounded like every wait: a data peer that accepts but never

@@ -34,6 +34,8 @@ var scenarios = []scenario{
 	{"list", scList},
 	{"get", scGet},
 	{"put", scPut},
+	{"get (active: EPRT/PORT)", scActiveGet},
+	{"put (active: EPRT/PORT)", scActivePut},
 	{"put into new dirs (MKD)", scPutMkdir},
 	{"resume get (3 cuts)", scResumeGet},
 	{"resume put (3 cuts)", scResumePut},
