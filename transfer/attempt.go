@@ -31,7 +31,16 @@ func Download(ctx context.Context, c *control.Conn, path string, offset, want in
 		return Result{}, err
 	}
 	if len(o.Overlap) > 0 {
-		if err := checkOverlap(t, o.Overlap, o.Timeout); err != nil {
+		if err := checkOverlap(ctx, t, o.Overlap, o.Timeout); err != nil {
+			if ctx.Err() != nil {
+				// Interrupted: the data connection is closed already; the
+				// ABOR gets a short grace, as a stalling server may never
+				// answer it.
+				actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortGrace)
+				t.Abort(actx)
+				cancel()
+				return Result{}, ctx.Err()
+			}
 			t.Abort(context.WithoutCancel(ctx))
 			return Result{Bytes: int64(len(o.Overlap))}, fmt.Errorf("RETR %s from %d: %w", path, offset, err)
 		}
@@ -39,15 +48,22 @@ func Download(ctx context.Context, c *control.Conn, path string, offset, want in
 	return run(ctx, t, w, t.Data, want, true, o)
 }
 
+// abortGrace bounds the wait for the replies to ABOR when the user
+// interrupted: Ctrl-C must end keepftp promptly.
+const abortGrace = time.Second
+
 // checkOverlap reads the first len(overlap) bytes of a resumed download and
-// compares them with the local data they must repeat. One bounded read
-// outside the multiplexer: the overlap is small.
-func checkOverlap(t *control.Transfer, overlap []byte, timeout time.Duration) error {
+// compares them with the local data they must repeat. One read outside the
+// multiplexer (the overlap is small), bounded by the timeout and by ctx: a
+// cancel closes the data connection under it.
+func checkOverlap(ctx context.Context, t *control.Transfer, overlap []byte, timeout time.Duration) error {
 	if timeout <= 0 {
 		timeout = t.Conn().Timeout()
 	}
 	t.Data.SetReadDeadline(time.Now().Add(timeout))
 	defer t.Data.SetReadDeadline(time.Time{})
+	stop := context.AfterFunc(ctx, func() { t.Data.Close() })
+	defer stop()
 	got := make([]byte, len(overlap))
 	if _, err := io.ReadFull(t.Data, got); err != nil {
 		return fmt.Errorf("reading the overlap: %w", err)
