@@ -23,6 +23,7 @@ type Options struct {
 	NoVerify    bool          // skip the final hash check (sizes are always checked)
 	Fresh       bool          // ignore and replace any partial download
 	NoMtime     bool          // do not set the local file's time from the server's
+	Active      bool          // active mode: the server connects to us for data (control.Config.Active)
 
 	// Known, if set, is what a listing already said about the remote
 	// file. When it is Complete (size and time to the second, as MLSD
@@ -63,6 +64,7 @@ func (o *Options) Config(t Target) control.Config {
 		Timeout:  o.Timeout,
 		TLSMode:  t.TLSMode,
 		TLS:      o.TLS,
+		Active:   o.Active,
 		Logf:     o.ProtoLog,
 	}
 }
