@@ -3,7 +3,6 @@ package control
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -22,8 +21,6 @@ type Command struct {
 	Expect int
 }
 
-func (cmd Command) String() string { return withArg(cmd.Verb, cmd.Arg) }
-
 // BatchReply is the answer to one command of a Batch. Err is a
 // *ReplyError when the code is not the one the command expects.
 type BatchReply struct {
@@ -32,16 +29,17 @@ type BatchReply struct {
 }
 
 // Batch writes cmds in one write and reads one reply for each, in order.
-// The error is for the connection only (closed, peer down, ctx done); a
-// refused command shows in its BatchReply. An argument holding CR, LF or
-// NUL is refused before anything is written.
+// The error is for the connection only (closed, peer down, ctx done), or
+// ErrInvalidArgument for a command that cannot be sent, in which case
+// nothing is written; a refused command shows in its BatchReply.
 func (c *Conn) Batch(ctx context.Context, cmds ...Command) ([]BatchReply, error) {
-	lines := make([]string, len(cmds))
+	lines := make([]cmdLine, len(cmds))
 	for i, cmd := range cmds {
-		if strings.ContainsAny(cmd.Arg, "\r\n\x00") || strings.ContainsAny(cmd.Verb, "\r\n\x00 ") {
-			return nil, fmt.Errorf("%s: command argument %q holds CR, LF or NUL", cmd.Verb, cmd.Arg)
+		cl, err := newCmd(cmd.Verb, cmd.Arg)
+		if err != nil {
+			return nil, err
 		}
-		lines[i] = cmd.String()
+		lines[i] = cl
 	}
 	if err := c.acquire(ctx); err != nil {
 		return nil, err
@@ -53,13 +51,13 @@ func (c *Conn) Batch(ctx context.Context, cmds ...Command) ([]BatchReply, error)
 	}
 	out := make([]BatchReply, len(cmds))
 	for i, cmd := range cmds {
-		rep, err := c.await(ctx, sent, lines[i])
+		rep, err := c.await(ctx, sent, lines[i].show)
 		if err != nil {
 			return out[:i], err
 		}
 		out[i].Reply = rep
 		if !codeMatches(rep.Code, cmd.Expect) {
-			out[i].Err = rep.err(maskCmd(lines[i]))
+			out[i].Err = rep.err(lines[i].show)
 		}
 	}
 	c.rtt.Store(int64(time.Since(sent)))
@@ -67,21 +65,21 @@ func (c *Conn) Batch(ctx context.Context, cmds ...Command) ([]BatchReply, error)
 }
 
 // writeLines writes command lines with one flush, bounded by the timeout.
-func (c *Conn) writeLines(lines []string) error {
+func (c *Conn) writeLines(lines []cmdLine) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
-	for _, line := range lines {
-		c.logf("> %s", maskCmd(line))
-		c.w.WriteString(line)
+	for _, cl := range lines {
+		c.logf("> %s", cl.show)
+		c.w.WriteString(cl.line)
 		c.w.WriteString("\r\n")
 	}
 	if err := c.w.Flush(); err != nil {
 		if cerr := c.Err(); cerr != nil {
-			return fmt.Errorf("%s: %w", maskCmd(lines[0]), cerr)
+			return fmt.Errorf("%s: %w", lines[0].show, cerr)
 		}
 		c.closeWith(nil)
-		return fmt.Errorf("%s: %w: %v", maskCmd(lines[0]), ErrConnLost, err)
+		return fmt.Errorf("%s: %w: %v", lines[0].show, ErrConnLost, err)
 	}
 	c.lastSent.Store(time.Now().UnixNano())
 	return nil
