@@ -70,7 +70,15 @@ func Get(ctx context.Context, t Target, dst string, o Options) (Outcome, error) 
 			return g.out, &transfer.LocalError{Err: err}
 		}
 	}
-	return g.out, retry(ctx, &o, &g.out, g.attempt)
+	err := retry(ctx, &o, &g.out, g.attempt)
+	if err != nil {
+		// An empty partial holds nothing to resume: it and its state go,
+		// rather than stand about (a mirror's staging directory empties).
+		if st, serr := os.Stat(g.part); serr == nil && st.Size() == 0 {
+			removeFiles(g.part, g.state)
+		}
+	}
+	return g.out, err
 }
 
 // step is what one attempt achieved.
