@@ -70,7 +70,12 @@ func Get(ctx context.Context, t Target, dst string, o Options) (Outcome, error) 
 			return g.out, &transfer.LocalError{Err: err}
 		}
 	}
-	err := retry(ctx, &o, &g.out, g.attempt)
+	var err error
+	if o.Segments > 1 || hasSegments(g.state) {
+		err = g.getSegmented(ctx)
+	} else {
+		err = retry(ctx, &o, &g.out, g.attempt)
+	}
 	if err != nil {
 		// An empty partial holds nothing to resume: it and its state go,
 		// rather than stand about (a mirror's staging directory empties).
