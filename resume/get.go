@@ -56,6 +56,9 @@ func Get(ctx context.Context, t Target, dst string, o Options) (Outcome, error) 
 			return g.out, &transfer.LocalError{Err: err}
 		}
 	}
+	if o.Segments > 1 || hasSegments(g.state) {
+		return g.out, g.getSegmented(ctx)
+	}
 	return g.out, retry(ctx, &o, &g.out, g.attempt)
 }
 

@@ -22,7 +22,12 @@ type Options struct {
 	NoVerify    bool          // skip the final hash check (sizes are always checked)
 	Fresh       bool          // ignore and replace any partial download
 	NoMtime     bool          // do not set the local file's time from the server's
-	Active      bool          // active mode: the server connects to us for data (control.Config.Active)
+	// Segments > 1 downloads a file in that many ranges at once, each on a
+	// connection of its own (like lftp's pget -n), dialled for it whatever
+	// Conns would allow; files under 2 MiB, and servers without REST
+	// STREAM, get one stream.
+	Segments int
+	Active   bool // active mode: the server connects to us for data (control.Config.Active)
 
 	Progress func(done, total int64)          // bytes of the file done so far, and its size (-1 unknown)
 	Events   func(Event)                      // what happens, for logs and JSON events

@@ -36,8 +36,37 @@ func Download(ctx context.Context, c *control.Conn, path string, offset, want in
 			return Result{Bytes: int64(len(o.Overlap))}, fmt.Errorf("RETR %s from %d: %w", path, offset, err)
 		}
 	}
-	return run(ctx, t, w, t.Data, want, true, o)
+	return run(ctx, t, w, t.Data, want, dlWhole, o)
 }
+
+// DownloadRange runs one attempt at the bytes [offset, offset+length) of
+// path: REST offset, RETR, and once length bytes arrived the data
+// connection is closed and the transfer aborted. The server's 426 and
+// ABOR's answer are read on the control connection, which stays usable
+// (it is closed if they do not come). Overlap works as in Download. A
+// server that ends the data before length bytes is ErrShort.
+func DownloadRange(ctx context.Context, c *control.Conn, path string, offset, length int64, w io.Writer, o Options) (Result, error) {
+	t, err := c.StartTransfer(ctx, "RETR", path, offset)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(o.Overlap) > 0 {
+		if err := checkOverlap(t, o.Overlap, o.Timeout); err != nil {
+			t.Abort(context.WithoutCancel(ctx))
+			return Result{Bytes: int64(len(o.Overlap))}, fmt.Errorf("RETR %s from %d: %w", path, offset, err)
+		}
+	}
+	return run(ctx, t, w, t.Data, length, dlRange, o)
+}
+
+// mode is what an attempt moves.
+type mode int
+
+const (
+	dlWhole mode = iota // a download to the file's end
+	dlRange             // a download of a range, stopped at its end
+	upload
+)
 
 // checkOverlap reads the first len(overlap) bytes of a resumed download and
 // compares them with the local data they must repeat. One bounded read
@@ -71,7 +100,7 @@ func Upload(ctx context.Context, c *control.Conn, path string, offset int64, r i
 	if err != nil {
 		return Result{}, err
 	}
-	return run(ctx, t, t.Data, r, want, false, o)
+	return run(ctx, t, t.Data, r, want, upload, o)
 }
 
 // mux is the state of the multiplexer of one attempt.
@@ -92,7 +121,8 @@ type mux struct {
 	during     []int
 }
 
-func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader, want int64, download bool, o Options) (Result, error) {
+func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader, want int64, md mode, o Options) (Result, error) {
+	download := md != upload
 	c := t.Conn()
 	m := &mux{t: t, o: o, timeout: o.Timeout, want: want}
 	if m.timeout <= 0 {
@@ -117,7 +147,7 @@ func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader,
 	}
 	p := newPump()
 	p.moved.Store(overlap)
-	go p.run(ctx, dst, src, o.Limiter, m.timeout, download, limit)
+	go p.run(ctx, dst, src, o.Limiter, m.timeout, download, limit, md == dlRange)
 
 	m.lastData = time.Now()
 	deadline := time.NewTimer(m.timeout) // data stall, then the wait for the final reply
@@ -142,6 +172,16 @@ loop:
 			m.progress(p)
 			m.dataDone, m.dataEnd = true, time.Now()
 			m.dataErr = derr
+			if md == dlRange && derr == nil && m.res.Bytes == want && !m.res.GotFinal {
+				// The range is here and the server is still sending: stop it.
+				// A failed ABOR exchange closes the connection; the data is
+				// complete all the same.
+				if aerr := t.Abort(context.WithoutCancel(ctx)); aerr != nil {
+					m.o.logf("abort at the end of the range %s: %v", t.Cmd(), aerr)
+				}
+				m.res.NoopsSent = t.NoopsSent()
+				return m.res, nil
+			}
 			deadline.Reset(m.timeout)
 			if derr != nil {
 				m.fault()

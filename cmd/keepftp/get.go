@@ -42,6 +42,7 @@ func getCommand() *cli.Command {
 			&cli.BoolFlag{Name: "fresh", Usage: "ignore any partial download and start from 0"},
 			&cli.StringFlag{Name: "part-suffix", Value: resume.DefaultPartSuffix, Usage: "suffix of the partial file while downloading"},
 			&cli.BoolFlag{Name: "no-mtime", Usage: "do not set the file's time from the server's"},
+			&cli.IntFlag{Name: "segments", Value: 1, Usage: "download each file in N ranges at once, one connection each (like lftp pget -n); files under 2 MiB go in one stream"},
 		),
 		Action: getAction,
 	}
@@ -90,14 +91,22 @@ func getAction(c *cli.Context) error {
 			files = -1 // a pattern: the count is known only later
 		}
 	}
+	if n := c.Int("segments"); n < 1 || n > maxSegments {
+		return usageError{fmt.Sprintf("--segments must be from 1 to %d", maxSegments)}
+	}
 	r, err := newRunner(c, files, func(o *resume.Options) {
 		o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")
+		o.Segments = c.Int("segments")
 	})
 	if err != nil {
 		return err
 	}
 	return r.finish(r.client.GetAll(c.Context, jobs, dir, r.par))
 }
+
+// maxSegments bounds --segments: more connections than this to one server
+// buy nothing and look like abuse.
+const maxSegments = 16
 
 func isDir(name string) bool {
 	st, err := os.Stat(name)
