@@ -2,6 +2,7 @@ package keepftp
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -30,10 +31,20 @@ type Options struct {
 	// Credentials, if set, completes the login of every URL before use
 	// (from a netrc file, the environment, a prompt).
 	Credentials func(*resume.Target) error
+
+	// TLS holds the FTPS certificate settings (CA file, client
+	// certificate, public key pins, no verification, a TLS version cap),
+	// the library's face of the command line's --ca-file, --cert/--key,
+	// --pin-sha256, --insecure and --tls-max. Used when Transfer.TLS is
+	// nil; a file that cannot be read fails every call with the reason.
+	TLS TLSOptions
 }
 
 // parse parses a URL and completes its login.
 func (c *Client) parse(rawURL string) (resume.Target, error) {
+	if c.tlsErr != nil {
+		return resume.Target{}, fmt.Errorf("TLS options: %w", c.tlsErr)
+	}
 	t, err := resume.ParseURL(rawURL)
 	if err == nil && c.o.Credentials != nil {
 		err = c.o.Credentials(&t)
@@ -57,8 +68,9 @@ type Event struct {
 
 // Client transfers files. It is safe for concurrent use.
 type Client struct {
-	o    Options
-	pool *pool
+	o      Options
+	pool   *pool
+	tlsErr error // Options.TLS could not be turned into a config
 }
 
 // NewClient returns a Client; Close it when done to end idle connections.
@@ -70,6 +82,9 @@ func NewClient(o Options) *Client {
 		o.ProgressEvery = time.Second
 	}
 	c := &Client{o: o}
+	if c.o.Transfer.TLS == nil && !o.TLS.IsZero() {
+		c.o.Transfer.TLS, c.tlsErr = o.TLS.Config()
+	}
 	c.pool = newPool(o.MaxConns, &c.o.Transfer)
 	return c
 }

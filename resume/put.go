@@ -2,6 +2,7 @@ package resume
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -94,17 +95,29 @@ func (p *putter) try(ctx context.Context, n int) (start, moved, next int64, err 
 		return offset, res.Bytes, -1, err // what arrived is the server's to say
 	}
 	if err := p.verify(ctx, c); err != nil {
+		if errors.Is(err, ErrShortUpload) {
+			return offset, res.Bytes, -1, err // resume from what the server has
+		}
 		return offset, res.Bytes, offset, err
 	}
 	p.out.Status = "complete"
 	return offset, res.Bytes, offset, nil
 }
 
+// ErrShortUpload reports that the server holds less of the file than was
+// sent: data lost after it left keepftp (a server that dropped the end of
+// a TLS upload, say). It is transient: the next attempt asks SIZE and
+// sends the rest.
+var ErrShortUpload = errors.New("the server holds less than was sent")
+
 // verify compares the remote file with the local one: size, then hash.
 func (p *putter) verify(ctx context.Context, c *control.Conn) error {
 	remote, err := c.Size(ctx, p.t.Path)
 	if err != nil {
 		return err
+	}
+	if remote < p.size {
+		return fmt.Errorf("%w: %s has %d bytes on the server, %d here", ErrShortUpload, p.t.Path, remote, p.size)
 	}
 	if remote != p.size {
 		return fmt.Errorf("%w: %s has %d bytes on the server, %d here", ErrVerify, p.t.Path, remote, p.size)

@@ -271,7 +271,7 @@ loop:
 		}
 		t.End(ctx, false)
 		m.observe(server, 0)
-		return m.res, err
+		return m.res, control.ExplainTLSRefusal(t, err)
 	}
 	stale, rerr := t.End(ctx, true)
 	if rerr != nil {
@@ -279,7 +279,7 @@ loop:
 	}
 	m.res.NoopsSent = t.NoopsSent()
 	m.observe(server, len(stale))
-	return m.res, m.verdict()
+	return m.res, control.ExplainTLSRefusal(t, m.verdict())
 }
 
 func (m *mux) progress(p *pump) {
