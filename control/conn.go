@@ -183,7 +183,7 @@ func (c *Conn) handshake(ctx context.Context) (*replyReader, error) {
 	if c.cfg.TLSMode == TLSImplicit {
 		tc := tls.Client(c.nc, c.cfg.TLS)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, fmt.Errorf("TLS: %w", err)
+			return nil, tlsHandshakeError(err)
 		}
 		c.nc = tc
 	}
@@ -207,7 +207,7 @@ func (c *Conn) handshake(ctx context.Context) (*replyReader, error) {
 		}
 		tc := tls.Client(c.nc, c.cfg.TLS)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, fmt.Errorf("TLS: %w", err)
+			return nil, tlsHandshakeError(err)
 		}
 		c.nc = tc
 		c.w = bufio.NewWriter(c.nc)
@@ -631,22 +631,4 @@ func ctxErr(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	return err
-}
-
-func tlsConfigFor(cfg *tls.Config, addr string) *tls.Config {
-	if cfg == nil {
-		cfg = &tls.Config{}
-	}
-	cfg = cfg.Clone()
-	if cfg.ServerName == "" {
-		if host, _, err := net.SplitHostPort(addr); err == nil {
-			cfg.ServerName = host
-		}
-	}
-	// Data connections resume the control connection's TLS session; many
-	// servers (vsftpd's require_ssl_reuse) insist on it.
-	if cfg.ClientSessionCache == nil {
-		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
-	}
-	return cfg
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -53,12 +54,17 @@ func dialTLS(t *testing.T, srv *testserver.Server, mode control.TLSMode, cfg *tl
 	return c
 }
 
+type tlsConn interface {
+	net.Conn
+	ConnectionState() tls.ConnectionState
+}
+
 // tlsData asserts that a transfer's data connection is TLS and returns it.
-func tlsData(t *testing.T, tr *control.Transfer) *tls.Conn {
+func tlsData(t *testing.T, tr *control.Transfer) tlsConn {
 	t.Helper()
-	tc, ok := tr.Data.(*tls.Conn)
+	tc, ok := tr.Data.(tlsConn)
 	if !ok {
-		t.Fatalf("t.Data is %T, want *tls.Conn", tr.Data)
+		t.Fatalf("t.Data is %T, want a TLS connection", tr.Data)
 	}
 	st := tc.ConnectionState()
 	if !st.HandshakeComplete || st.Version < tls.VersionTLS12 {

@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -17,7 +16,7 @@ import (
 type Transfer struct {
 	c      *Conn
 	cmd    string
-	Data   net.Conn // *net.TCPConn on plain connections (splice-able), *tls.Conn under TLS
+	Data   net.Conn // *net.TCPConn on plain connections (splice-able); under TLS a connection with ConnectionState() whose Close ends an upload cleanly
 	Prelim Reply    // the 1xx that started the transfer
 
 	prelim chan Reply    // first 1xx, capacity 1
@@ -203,15 +202,12 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 				t.Data = data
 			}
 			if c.cfg.TLSMode != TLSNone {
-				tc := tls.Client(data, c.cfg.TLS)
 				// Bounded like every wait: a data peer that accepts but never
 				// speaks TLS must not hold us.
-				hctx, cancel := context.WithTimeout(ctx, c.timeout)
-				err := tc.HandshakeContext(hctx)
-				cancel()
+				tc, err := c.secureData(ctx, data, cmd)
 				if err != nil {
 					c.closeWith(ErrClosed) // the server now waits on a data connection we abandon
-					return nil, fmt.Errorf("%s: data TLS: %w", cmd, err)
+					return nil, fmt.Errorf("%s: data connection: %w", cmd, err)
 				}
 				t.Data = tc
 			}
@@ -309,7 +305,7 @@ func (t *Transfer) End(ctx context.Context, gotFinal bool) ([]Reply, error) {
 // waits a short while for the replies. The connection stays usable if they
 // came, and is closed otherwise.
 func (t *Transfer) Abort(ctx context.Context) error {
-	t.Data.Close()
+	abortData(t.Data)
 	ctx, cancel := context.WithTimeout(ctx, min(t.c.timeout, 5*time.Second))
 	defer cancel()
 	gotFinal := false
