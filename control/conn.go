@@ -41,7 +41,7 @@ type Conn struct {
 	// waits for anyone, so no number of replies can block it.
 	mu       sync.Mutex
 	xfer     *Transfer // the transfer replies are routed to, if any
-	waiter   *waiter   // the lockstep command whose reply is due, if any
+	waiters  []*waiter // lockstep commands whose replies are due, in order (several in a Batch)
 	late     int       // replies still owed after a transfer's final reply (NOOP and ABOR answers)
 	closing  error     // an unsolicited 421 came: the server is about to close
 	lateSeen []Reply   // those that came before the resync that takes them
@@ -365,7 +365,8 @@ func (c *Conn) route(rep Reply) error {
 		}
 		return err
 	}
-	if w := c.waiter; w != nil {
+	if len(c.waiters) > 0 {
+		w := c.waiters[0]
 		if w.resync && rep.Code != 257 && rep.Code != 421 {
 			if len(w.stale) >= maxDiscard {
 				return fmt.Errorf("%w: more than %d stale replies before the resync's 257", ErrDesync, maxDiscard)
@@ -376,7 +377,8 @@ func (c *Conn) route(rep Reply) error {
 		if !w.resync && !canAnswer(w.verb, rep.Code) {
 			return desyncErr(rep, w.show)
 		}
-		c.waiter = nil
+		c.waiters[0] = nil
+		c.waiters = c.waiters[1:]
 		w.reply <- rep
 		return nil
 	}
@@ -454,23 +456,34 @@ func codeMatches(code, expect int) bool {
 // comes at once finds its waiter. A resync's waiter takes over the late
 // replies a transfer left. Called with the command slot held.
 func (c *Conn) send(cl cmdLine, resync bool) (*waiter, error) {
-	w := &waiter{verb: cl.verb, show: cl.show, resync: resync, reply: make(chan Reply, 1)}
-	c.mu.Lock()
-	if resync {
-		w.stale, c.lateSeen, c.late = c.lateSeen, nil, 0
+	ws, err := c.sendAll([]cmdLine{cl}, resync)
+	if err != nil {
+		return nil, err
 	}
-	c.waiter = w
-	w.sent = time.Now()
+	return ws[0], nil
+}
+
+// sendAll is send for several commands written together (a Batch): one
+// waiter each, in order, all with the same write time.
+func (c *Conn) sendAll(cls []cmdLine, resync bool) ([]*waiter, error) {
+	ws := make([]*waiter, len(cls))
+	c.mu.Lock()
+	now := time.Now()
+	for i, cl := range cls {
+		ws[i] = &waiter{verb: cl.verb, show: cl.show, resync: resync, sent: now, reply: make(chan Reply, 1)}
+	}
+	if resync {
+		ws[0].stale, c.lateSeen, c.late = c.lateSeen, nil, 0
+	}
+	c.waiters = append(c.waiters, ws...)
 	c.mu.Unlock()
-	if err := c.writeLine(cl); err != nil {
+	if err := c.writeLines(cls); err != nil {
 		c.mu.Lock()
-		if c.waiter == w {
-			c.waiter = nil
-		}
+		c.waiters = nil // the connection is closed: nothing more is due
 		c.mu.Unlock()
 		return nil, err
 	}
-	return w, nil
+	return ws, nil
 }
 
 // await waits for w's reply. The whole reply must be in within the timeout
