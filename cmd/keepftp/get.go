@@ -17,7 +17,7 @@ import (
 
 // transferFlags are shared by the commands that move files.
 func transferFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.DurationFlag{Name: "timeout", Value: control.DefaultTimeout, Usage: "a peer silent this long is down; also the data-stall deadline"},
 		&cli.DurationFlag{Name: "keepalive", Usage: "NOOP interval on the control connection during transfers (default timeout/4; 0 turns NOOPs off)"},
 		&cli.StringFlag{Name: "limit-rate", Usage: "maximum rate in bytes per second for each transfer, with K, M or G suffix (1024-based, like curl)"},
@@ -27,9 +27,8 @@ func transferFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-verify", Usage: "skip the hash check at the end (sizes are always checked)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print errors only"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
-		&cli.BoolFlag{Name: "insecure", Usage: "do not verify TLS certificates"},
 		&cli.BoolFlag{Name: "active", Usage: "active mode: the server connects to us for data (EPRT, or PORT)"},
-	}
+	}, tlsFlags()...)
 }
 
 func getCommand() *cli.Command {
@@ -151,9 +150,11 @@ func resumeOptions(c *cli.Context) (resume.Options, error) {
 	if c.Bool("verbose") {
 		o.ProtoLog = logger.Printf
 	}
-	if c.Bool("insecure") {
-		o.TLS = insecureTLS()
+	tc, err := tlsConfig(c)
+	if err != nil {
+		return o, err
 	}
+	o.TLS = tc
 	return o, nil
 }
 
