@@ -5,7 +5,6 @@ import (
 
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/doctor"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/urfave/cli/v2"
 )
 
@@ -21,12 +20,15 @@ func doctorCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "do not verify TLS certificates"},
+			&cli.StringFlag{Name: "netrc-file", Usage: "credentials file (default ~/.netrc)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageError{"doctor takes one URL"}
 			}
-			t, err := resume.ParseURL(c.Args().First())
+			// The login comes the same way as get's: the URL,
+			// KEEPFTP_PASSWORD, the netrc file, or a prompt.
+			t, err := checkURL(newLogins(c.String("netrc-file")), "", c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -36,7 +38,7 @@ func doctorCommand() *cli.Command {
 				MaxIdle:   c.Duration("max-idle"),
 			}
 			if c.Bool("verbose") {
-				o.Config.Logf = stderrLogger().Printf
+				o.Config.Logf = safeLogf(stderrLogger())
 				o.Logf = o.Config.Logf
 			}
 			if c.Bool("insecure") {
@@ -49,7 +51,7 @@ func doctorCommand() *cli.Command {
 			if c.Bool("json") {
 				return r.WriteJSON(c.App.Writer)
 			}
-			r.WriteText(c.App.Writer)
+			r.WriteText(safeWriter{c.App.Writer})
 			return nil
 		},
 	}
