@@ -96,7 +96,9 @@ func TestSignalEndsEveryCommand(t *testing.T) {
 	local := filepath.Join(t.TempDir(), "up.bin")
 	os.WriteFile(local, []byte("data"), 0o644)
 	commands := map[string]func(addr string) []string{
-		"get":    func(a string) []string { return []string{"get", "-o", filepath.Join(t.TempDir(), "f"), "ftp://" + a + "/f"} },
+		"get": func(a string) []string {
+			return []string{"get", "-o", filepath.Join(t.TempDir(), "f"), "ftp://" + a + "/f"}
+		},
 		"ls":     func(a string) []string { return []string{"ls", "ftp://" + a + "/"} },
 		"put":    func(a string) []string { return []string{"put", local, "ftp://" + a + "/up.bin"} },
 		"mirror": func(a string) []string { return []string{"mirror", "ftp://" + a + "/", t.TempDir()} },
