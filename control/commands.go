@@ -9,14 +9,14 @@ import (
 
 // Noop sends NOOP in lockstep (between transfers) and waits for its answer.
 func (c *Conn) Noop(ctx context.Context) error {
-	_, err := c.Cmd(ctx, 0, "NOOP")
+	_, err := c.Cmd(ctx, 0, "NOOP", "")
 	return err
 }
 
 // Size returns the size in bytes of a remote file (SIZE, RFC 3659; the
 // connection is in TYPE I, where the answer is the byte count).
 func (c *Conn) Size(ctx context.Context, path string) (int64, error) {
-	rep, err := c.Cmd(ctx, 213, "SIZE "+path)
+	rep, err := c.Cmd(ctx, 213, "SIZE", path)
 	if err != nil {
 		return 0, err
 	}
@@ -25,7 +25,7 @@ func (c *Conn) Size(ctx context.Context, path string) (int64, error) {
 
 // ModTime returns a remote file's modification time (MDTM, RFC 3659), UTC.
 func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
-	rep, err := c.Cmd(ctx, 213, "MDTM "+path)
+	rep, err := c.Cmd(ctx, 213, "MDTM", path)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -34,7 +34,7 @@ func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
 
 // Pwd returns the current directory.
 func (c *Conn) Pwd(ctx context.Context) (string, error) {
-	rep, err := c.Cmd(ctx, 257, "PWD")
+	rep, err := c.Cmd(ctx, 257, "PWD", "")
 	if err != nil {
 		return "", err
 	}
@@ -44,7 +44,7 @@ func (c *Conn) Pwd(ctx context.Context) (string, error) {
 // Mlst returns the RFC 3659 facts of one file. Servers without MLST answer
 // with a 5xx *ReplyError.
 func (c *Conn) Mlst(ctx context.Context, path string) (Facts, error) {
-	rep, err := c.Cmd(ctx, 250, "MLST "+path)
+	rep, err := c.Cmd(ctx, 250, "MLST", path)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +60,6 @@ func (c *Conn) Mlst(ctx context.Context, path string) (Facts, error) {
 
 // Mkdir creates a remote directory (MKD).
 func (c *Conn) Mkdir(ctx context.Context, path string) error {
-	_, err := c.Cmd(ctx, 257, "MKD "+path)
+	_, err := c.Cmd(ctx, 257, "MKD", path)
 	return err
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/textproto"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +26,7 @@ type Conn struct {
 	feats   Features
 	greet   string      // the greeting's text
 	noEPSV  atomic.Bool // EPSV was refused once: go straight to PASV
+	noEPRT  atomic.Bool // EPRT was refused once: go straight to PORT
 
 	wmu sync.Mutex // one writer at a time, whole lines
 	w   *bufio.Writer
@@ -67,6 +67,11 @@ type Config struct {
 	// to make us connect elsewhere.
 	UsePASVAddress bool
 
+	// Active makes the server connect to us for data (EPRT, or PORT where
+	// EPRT is refused; see active.go), for servers that offer no passive
+	// mode. Only the control connection's peer may connect.
+	Active bool
+
 	// Logf, if set, receives the protocol log: "> CMD" and "< reply". PASS
 	// arguments are masked.
 	Logf func(format string, args ...any)
@@ -99,10 +104,15 @@ const maxLine = 64 << 10
 
 // Dial connects to addr ("host:port"), reads the greeting, sets up TLS when
 // asked, logs in, reads FEAT and switches to binary mode (TYPE I), so that
-// SIZE answers in bytes on every server.
+// SIZE answers in bytes on every server. A user name or password holding
+// CR, LF or NUL is refused with ErrInvalidArgument before anything is
+// dialled.
 func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
+	}
+	if err := cfg.checkCredentials(); err != nil {
+		return nil, err
 	}
 	nc, err := cfg.dial(ctx, addr)
 	if err != nil {
@@ -120,6 +130,10 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 func NewConn(ctx context.Context, nc net.Conn, addr string, cfg Config) (*Conn, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
+	}
+	if err := cfg.checkCredentials(); err != nil {
+		nc.Close()
+		return nil, err
 	}
 	if cfg.User == "" {
 		cfg.User, cfg.Password = "anonymous", "keepftp@"
@@ -166,7 +180,7 @@ func (c *Conn) handshake(ctx context.Context) (*textproto.Reader, error) {
 	if c.cfg.TLSMode == TLSImplicit {
 		tc := tls.Client(c.nc, c.cfg.TLS)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, fmt.Errorf("TLS: %w", err)
+			return nil, tlsHandshakeError(err)
 		}
 		c.nc = tc
 	}
@@ -178,7 +192,7 @@ func (c *Conn) handshake(ctx context.Context) (*textproto.Reader, error) {
 	c.greet = greeting.Msg
 	c.w = bufio.NewWriter(c.nc)
 	if c.cfg.TLSMode == TLSExplicit {
-		if err := c.writeLine("AUTH TLS"); err != nil {
+		if err := c.writeLine(fixedCmd("AUTH", "TLS")); err != nil {
 			return nil, ctxErr(ctx, err)
 		}
 		rep, err := c.readReply(r)
@@ -190,7 +204,7 @@ func (c *Conn) handshake(ctx context.Context) (*textproto.Reader, error) {
 		}
 		tc := tls.Client(c.nc, c.cfg.TLS)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, fmt.Errorf("TLS: %w", err)
+			return nil, tlsHandshakeError(err)
 		}
 		c.nc = tc
 		c.w = bufio.NewWriter(c.nc)
@@ -219,37 +233,46 @@ func (c *Conn) readGreeting(r *textproto.Reader) (Reply, error) {
 }
 
 func (c *Conn) login(ctx context.Context) error {
-	rep, err := c.Cmd(ctx, 0, "USER "+c.cfg.User)
+	rep, err := c.Cmd(ctx, 0, "USER", c.cfg.User)
 	if err != nil {
 		return err
 	}
 	switch {
 	case rep.Code == 331 || rep.Code == 332:
-		if _, err := c.Cmd(ctx, 2, "PASS "+c.cfg.Password); err != nil {
+		if _, err := c.Cmd(ctx, 2, "PASS", c.cfg.Password); err != nil {
 			return err
 		}
 	case rep.Class() != 2:
-		return rep.err("USER " + c.cfg.User)
+		return rep.err(shown("USER", c.cfg.User))
 	}
 	if c.cfg.TLSMode != TLSNone {
-		if _, err := c.Cmd(ctx, 2, "PBSZ 0"); err != nil {
+		if _, err := c.Cmd(ctx, 2, "PBSZ", "0"); err != nil {
 			return err
 		}
-		if _, err := c.Cmd(ctx, 2, "PROT P"); err != nil {
+		if _, err := c.Cmd(ctx, 2, "PROT", "P"); err != nil {
 			return err
 		}
 	}
 	c.feats = Features{}
-	if rep, err := c.Cmd(ctx, 0, "FEAT"); err != nil {
+	if rep, err := c.Cmd(ctx, 0, "FEAT", ""); err != nil {
 		return err
 	} else if rep.Code == 211 {
 		c.feats = parseFeat(rep.Msg)
 	}
 	if c.feats.Has("UTF8") {
-		c.Cmd(ctx, 0, "OPTS UTF8 ON") // best effort: names are bytes to us anyway
+		c.Cmd(ctx, 0, "OPTS", "UTF8 ON") // best effort: names are bytes to us anyway
 	}
-	_, err = c.Cmd(ctx, 2, "TYPE I")
+	_, err = c.Cmd(ctx, 2, "TYPE", "I")
 	return err
+}
+
+// checkCredentials refuses a user name or password that could not be sent
+// as one command line. The password's value is never shown.
+func (cfg *Config) checkCredentials() error {
+	if err := CheckArg("user", cfg.User); err != nil {
+		return err
+	}
+	return checkSecret("password", cfg.Password)
 }
 
 // newReader returns a reply reader over the current socket that records
@@ -378,33 +401,40 @@ func (c *Conn) route(rep Reply) bool {
 	}
 }
 
-// Cmd writes one command and waits for its reply. If expectCode is not
-// zero, a reply of another code (1 digit: class, 2 digits: group, 3 digits:
-// exact code, as in textproto.Reader.ReadResponse) is returned as a
-// *ReplyError. Transfer commands go through StartTransfer instead.
+// Cmd writes the command verb with its argument arg ("" for none) and
+// waits for its reply. An argument holding CR, LF or NUL, or a verb that
+// is not a plain word, is refused with ErrInvalidArgument before anything
+// is written. If expectCode is not zero, a reply of another code (1 digit:
+// class, 2 digits: group, 3 digits: exact code, as in
+// textproto.Reader.ReadResponse) is returned as a *ReplyError. Transfer
+// commands go through StartTransfer instead.
 //
 // Cancelling ctx while a reply is awaited closes the connection: a reply
 // that arrives later would be taken for the next command's.
-func (c *Conn) Cmd(ctx context.Context, expectCode int, cmd string) (Reply, error) {
+func (c *Conn) Cmd(ctx context.Context, expectCode int, verb, arg string) (Reply, error) {
+	cl, err := newCmd(verb, arg)
+	if err != nil {
+		return Reply{}, err
+	}
 	if err := c.acquire(ctx); err != nil {
 		return Reply{}, err
 	}
 	defer c.release()
-	return c.cmdLocked(ctx, expectCode, cmd)
+	return c.cmdLocked(ctx, expectCode, cl)
 }
 
-func (c *Conn) cmdLocked(ctx context.Context, expectCode int, cmd string) (Reply, error) {
+func (c *Conn) cmdLocked(ctx context.Context, expectCode int, cl cmdLine) (Reply, error) {
 	sent := time.Now()
-	if err := c.writeLine(cmd); err != nil {
+	if err := c.writeLine(cl); err != nil {
 		return Reply{}, err
 	}
-	rep, err := c.await(ctx, sent, cmd)
+	rep, err := c.await(ctx, sent, cl.show)
 	if err != nil {
 		return rep, err
 	}
 	c.rtt.Store(int64(time.Since(sent)))
 	if !codeMatches(rep.Code, expectCode) {
-		return rep, rep.err(maskCmd(cmd))
+		return rep, rep.err(cl.show)
 	}
 	return rep, nil
 }
@@ -438,17 +468,17 @@ func (c *Conn) await(ctx context.Context, sent time.Time, cmd string) (Reply, er
 				return rep, nil
 			default:
 			}
-			return Reply{}, fmt.Errorf("%s: %w", maskCmd(cmd), c.Err())
+			return Reply{}, fmt.Errorf("%s: %w", cmd, c.Err())
 		case <-ctx.Done():
 			c.closeWith(ErrClosed)
-			return Reply{}, fmt.Errorf("%s: %w", maskCmd(cmd), ctx.Err())
+			return Reply{}, fmt.Errorf("%s: %w", cmd, ctx.Err())
 		case <-timer.C:
 			if left := c.silenceLeft(sent); left > 0 {
 				timer.Reset(left)
 				continue
 			}
 			c.closeWith(ErrPeerDown)
-			return Reply{}, fmt.Errorf("%s: no reply: %w", maskCmd(cmd), ErrPeerDown)
+			return Reply{}, fmt.Errorf("%s: no reply: %w", cmd, ErrPeerDown)
 		}
 	}
 }
@@ -478,30 +508,22 @@ func (c *Conn) release() { <-c.cmdSlot }
 
 // writeLine writes one command line, bounded by the timeout so that a write
 // into a dead flow fails instead of blocking.
-func (c *Conn) writeLine(line string) error {
+func (c *Conn) writeLine(cl cmdLine) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.logf("> %s", maskCmd(line))
+	c.logf("> %s", cl.show)
 	c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
-	c.w.WriteString(line)
+	c.w.WriteString(cl.line)
 	c.w.WriteString("\r\n")
 	if err := c.w.Flush(); err != nil {
 		if cerr := c.Err(); cerr != nil {
-			return fmt.Errorf("%s: %w", maskCmd(line), cerr)
+			return fmt.Errorf("%s: %w", cl.show, cerr)
 		}
 		c.closeWith(nil)
-		return fmt.Errorf("%s: %w: %v", maskCmd(line), ErrConnLost, err)
+		return fmt.Errorf("%s: %w: %v", cl.show, ErrConnLost, err)
 	}
 	c.lastSent.Store(time.Now().UnixNano())
 	return nil
-}
-
-// maskCmd hides the argument of PASS wherever a command is shown.
-func maskCmd(cmd string) string {
-	if len(cmd) >= 4 && strings.EqualFold(cmd[:4], "PASS") {
-		return "PASS ****"
-	}
-	return cmd
 }
 
 func (c *Conn) logf(format string, args ...any) {
@@ -534,7 +556,7 @@ func (c *Conn) Quit(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, min(c.timeout, 5*time.Second))
 	defer cancel()
 	c.quitting.Store(true)
-	_, err := c.Cmd(ctx, 0, "QUIT")
+	_, err := c.Cmd(ctx, 0, "QUIT", "")
 	c.Close()
 	return err
 }
@@ -580,22 +602,4 @@ func ctxErr(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	return err
-}
-
-func tlsConfigFor(cfg *tls.Config, addr string) *tls.Config {
-	if cfg == nil {
-		cfg = &tls.Config{}
-	}
-	cfg = cfg.Clone()
-	if cfg.ServerName == "" {
-		if host, _, err := net.SplitHostPort(addr); err == nil {
-			cfg.ServerName = host
-		}
-	}
-	// Data connections resume the control connection's TLS session; many
-	// servers (vsftpd's require_ssl_reuse) insist on it.
-	if cfg.ClientSessionCache == nil {
-		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
-	}
-	return cfg
 }

@@ -52,7 +52,7 @@ func TestMultiLineReplyIsOneReply(t *testing.T) {
 			fs.Serve("STAT", "211-status of server:", "  connected from 127.0.0.1", "211-still going", "211 End of status")
 			fs.Serve("PWD", `257 "/home/a""b" is current`)
 		}()
-		rep, err := c.Cmd(t.Context(), 211, "STAT")
+		rep, err := c.Cmd(t.Context(), 211, "STAT", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func TestCmdPeerDownAfterTimeout(t *testing.T) {
 		c := dialFake(t, fs, cfg)
 		go fs.Expect("PWD") // and never answer
 		start := time.Now()
-		_, err := c.Cmd(t.Context(), 257, "PWD")
+		_, err := c.Cmd(t.Context(), 257, "PWD", "")
 		if !errors.Is(err, ErrPeerDown) {
 			t.Fatalf("err = %v, want ErrPeerDown", err)
 		}
@@ -103,7 +103,7 @@ func TestCmdLivenessCountsAnyByte(t *testing.T) {
 			fs.Send("211 End")
 		}()
 		start := time.Now()
-		if _, err := c.Cmd(t.Context(), 211, "STAT"); err != nil {
+		if _, err := c.Cmd(t.Context(), 211, "STAT", ""); err != nil {
 			t.Fatalf("slow but live reply failed: %v", err)
 		}
 		if d := time.Since(start); d != 20*time.Second {
@@ -120,14 +120,14 @@ func TestCancelIsClosedNotPeerDown(t *testing.T) {
 		go fs.Expect("PWD")
 		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 		defer cancel()
-		_, err := c.Cmd(ctx, 257, "PWD")
+		_, err := c.Cmd(ctx, 257, "PWD", "")
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want the context's error", err)
 		}
 		if !errors.Is(c.Err(), ErrClosed) || errors.Is(c.Err(), ErrPeerDown) {
 			t.Errorf("Conn.Err = %v, want ErrClosed", c.Err())
 		}
-		if _, err := c.Cmd(t.Context(), 0, "NOOP"); !errors.Is(err, ErrClosed) {
+		if _, err := c.Cmd(t.Context(), 0, "NOOP", ""); !errors.Is(err, ErrClosed) {
 			t.Errorf("command after close: %v, want ErrClosed", err)
 		}
 	})

@@ -30,7 +30,7 @@ func (c *Conn) passive(ctx context.Context) (uint16, string, error) {
 	peer := c.peer.String()
 	ipv6 := c.peer.To4() == nil
 	if !c.noEPSV.Load() || ipv6 {
-		rep, err := c.cmdLocked(ctx, 229, "EPSV")
+		rep, err := c.cmdLocked(ctx, 229, fixedCmd("EPSV", ""))
 		if err == nil {
 			port, err := parseEPSV(rep.Msg)
 			return port, peer, err
@@ -40,7 +40,7 @@ func (c *Conn) passive(ctx context.Context) (uint16, string, error) {
 		}
 		c.noEPSV.Store(true)
 	}
-	rep, err := c.cmdLocked(ctx, 227, "PASV")
+	rep, err := c.cmdLocked(ctx, 227, fixedCmd("PASV", ""))
 	if err != nil {
 		return 0, "", err
 	}

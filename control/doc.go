@@ -15,7 +15,8 @@
 //     end the transfer. A 200 can never complete a RETR.
 //   - After a transfer during which NOOPs were written, Resync sends PWD and
 //     discards everything before its 257, because servers answer NOOPs before
-//     the 226, after it, or never (see shared/server-notes.md).
+//     the 226, after it, or never (vsftpd and proftpd after, pyftpdlib and
+//     pure-ftpd at once, pure-ftpd sometimes not at all).
 //
 // Liveness is "the last time anything arrived". A command whose reply does
 // not come while nothing at all arrives for the configured timeout fails with

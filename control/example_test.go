@@ -67,7 +67,7 @@ func ExampleConn_StartTransfer() {
 
 	// StartTransfer opens the data connection, sends RETR and returns
 	// once the server's 1xx came.
-	t, err := c.StartTransfer(ctx, "RETR /hello.txt", 0)
+	t, err := c.StartTransfer(ctx, "RETR", "/hello.txt", 0)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -47,13 +47,16 @@ func containsAlgo(list, algo string) bool {
 func (c *Conn) Hash(ctx context.Context, algo, path string) (string, error) {
 	var rep Reply
 	var err error
+	if err := CheckArg("path", path); err != nil {
+		return "", err // before OPTS HASH, which would be sent for nothing
+	}
 	if c.feats.Has("HASH") && containsAlgo(strings.ToUpper(c.feats["HASH"]), algo) {
-		if _, err = c.Cmd(ctx, 2, "OPTS HASH "+algo); err != nil {
+		if _, err = c.Cmd(ctx, 2, "OPTS", "HASH "+algo); err != nil {
 			return "", err
 		}
-		rep, err = c.Cmd(ctx, 213, "HASH "+path)
+		rep, err = c.Cmd(ctx, 213, "HASH", path)
 	} else if x, ok := xCommand[algo]; ok && c.feats.Has(x) {
-		rep, err = c.Cmd(ctx, 2, x+" "+path)
+		rep, err = c.Cmd(ctx, 2, x, path)
 	} else {
 		return "", fmt.Errorf("%s: server offers no %s hash", path, algo)
 	}

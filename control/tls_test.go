@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -53,12 +54,17 @@ func dialTLS(t *testing.T, srv *testserver.Server, mode control.TLSMode, cfg *tl
 	return c
 }
 
+type tlsConn interface {
+	net.Conn
+	ConnectionState() tls.ConnectionState
+}
+
 // tlsData asserts that a transfer's data connection is TLS and returns it.
-func tlsData(t *testing.T, tr *control.Transfer) *tls.Conn {
+func tlsData(t *testing.T, tr *control.Transfer) tlsConn {
 	t.Helper()
-	tc, ok := tr.Data.(*tls.Conn)
+	tc, ok := tr.Data.(tlsConn)
 	if !ok {
-		t.Fatalf("t.Data is %T, want *tls.Conn", tr.Data)
+		t.Fatalf("t.Data is %T, want a TLS connection", tr.Data)
 	}
 	st := tc.ConnectionState()
 	if !st.HandshakeComplete || st.Version < tls.VersionTLS12 {
@@ -106,7 +112,7 @@ func TestTLSDownloadAndUpload(t *testing.T) {
 			}
 
 			// RETR with a NOOP written mid-transfer.
-			tr, err := c.StartTransfer(ctx, "RETR /f.bin", 0)
+			tr, err := c.StartTransfer(ctx, "RETR", "/f.bin", 0)
 			if err != nil {
 				t.Fatalf("StartTransfer RETR: %v", err)
 			}
@@ -160,7 +166,7 @@ func TestTLSDownloadAndUpload(t *testing.T) {
 
 			// STOR.
 			up := ftptest.RandomBytes(300 << 10)
-			tr, err = c.StartTransfer(ctx, "STOR /up.bin", 0)
+			tr, err = c.StartTransfer(ctx, "STOR", "/up.bin", 0)
 			if err != nil {
 				t.Fatalf("StartTransfer STOR: %v", err)
 			}
@@ -289,14 +295,14 @@ func TestTLSCertificateVerification(t *testing.T) {
 				t.Fatalf("Dial with InsecureSkipVerify: %v", err)
 			}
 			defer c.Close()
-			if _, err := c.Cmd(ctx, 2, "NOOP"); err != nil {
+			if _, err := c.Cmd(ctx, 2, "NOOP", ""); err != nil {
 				t.Fatalf("NOOP: %v", err)
 			}
 			// The data connections are verified with the same config.
 			if err := srv.WriteFile("/x", []byte("hello")); err != nil {
 				t.Fatal(err)
 			}
-			tr, err := c.StartTransfer(ctx, "RETR /x", 0)
+			tr, err := c.StartTransfer(ctx, "RETR", "/x", 0)
 			if err != nil {
 				t.Fatalf("RETR: %v", err)
 			}
@@ -324,7 +330,7 @@ func TestTLSOptional(t *testing.T) {
 		t.Fatalf("plain Dial to a TLS-capable server: %v", err)
 	}
 	defer c.Close()
-	if _, err := c.Cmd(ctx, 2, "NOOP"); err != nil {
+	if _, err := c.Cmd(ctx, 2, "NOOP", ""); err != nil {
 		t.Fatal(err)
 	}
 

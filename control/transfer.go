@@ -2,9 +2,9 @@ package control
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -16,7 +16,7 @@ import (
 type Transfer struct {
 	c      *Conn
 	cmd    string
-	Data   net.Conn // *net.TCPConn on plain connections (splice-able), *tls.Conn under TLS
+	Data   net.Conn // *net.TCPConn on plain connections (splice-able); under TLS a connection with ConnectionState() whose Close ends an upload cleanly
 	Prelim Reply    // the 1xx that started the transfer
 
 	prelim chan Reply    // first 1xx, capacity 1
@@ -74,13 +74,22 @@ func isNoopAnswer(code int) bool {
 func (t *Transfer) lost() { t.goneOnce.Do(func() { close(t.gone) }) }
 
 // StartTransfer opens a data connection, sends "REST offset" when offset is
-// positive, then cmd, and waits for the preliminary reply. A reply that
-// refuses the command is returned as a *ReplyError.
-func (c *Conn) StartTransfer(ctx context.Context, cmd string, offset int64) (*Transfer, error) {
+// positive, then the command verb with its argument arg ("" for none), and
+// waits for the preliminary reply. A reply that refuses the command is
+// returned as a *ReplyError; an argument holding CR, LF or NUL is refused
+// with ErrInvalidArgument before anything is written.
+func (c *Conn) StartTransfer(ctx context.Context, verb, arg string, offset int64) (*Transfer, error) {
+	cl, err := newCmd(verb, arg)
+	if err != nil {
+		return nil, err
+	}
+	if offset < 0 {
+		return nil, fmt.Errorf("%w: negative offset %d", ErrInvalidArgument, offset)
+	}
 	if err := c.acquire(ctx); err != nil {
 		return nil, err
 	}
-	t, err := c.startTransfer(ctx, cmd, offset)
+	t, err := c.startTransfer(ctx, cl, offset)
 	if err != nil {
 		c.release()
 		return nil, err
@@ -88,19 +97,30 @@ func (c *Conn) StartTransfer(ctx context.Context, cmd string, offset int64) (*Tr
 	return t, nil
 }
 
-func (c *Conn) startTransfer(ctx context.Context, cmd string, offset int64) (*Transfer, error) {
-	data, err := c.openData(ctx)
+func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Transfer, error) {
+	cmd := cl.show
+	var data net.Conn
+	var active *activeData
+	var err error
+	if c.cfg.Active {
+		active, err = c.openActive(ctx)
+	} else {
+		data, err = c.openData(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
 	ok := false
 	defer func() {
-		if !ok {
+		if active != nil {
+			active.close()
+		}
+		if !ok && data != nil {
 			data.Close()
 		}
 	}()
 	if offset > 0 {
-		if _, err := c.cmdLocked(ctx, 350, fmt.Sprintf("REST %d", offset)); err != nil {
+		if _, err := c.cmdLocked(ctx, 350, fixedCmd("REST", strconv.FormatInt(offset, 10))); err != nil {
 			if _, refused := asReplyError(err); refused {
 				err = fmt.Errorf("%w: %w", ErrRestRefused, err)
 			}
@@ -124,7 +144,7 @@ func (c *Conn) startTransfer(ctx context.Context, cmd string, offset int64) (*Tr
 	c.xfer = t
 	c.mu.Unlock()
 	sent := time.Now()
-	if err := c.writeLine(cmd); err != nil {
+	if err := c.writeLine(cl); err != nil {
 		return nil, err
 	}
 	timer := time.NewTimer(c.timeout)
@@ -133,16 +153,19 @@ func (c *Conn) startTransfer(ctx context.Context, cmd string, offset int64) (*Tr
 		select {
 		case rep := <-t.prelim:
 			t.Prelim = rep
+			if active != nil {
+				if data, err = active.accept(ctx, t); err != nil {
+					return nil, err
+				}
+				t.Data = data
+			}
 			if c.cfg.TLSMode != TLSNone {
-				tc := tls.Client(data, c.cfg.TLS)
 				// Bounded like every wait: a data peer that accepts but never
 				// speaks TLS must not hold us.
-				hctx, cancel := context.WithTimeout(ctx, c.timeout)
-				err := tc.HandshakeContext(hctx)
-				cancel()
+				tc, err := c.secureData(ctx, data, cmd)
 				if err != nil {
 					c.closeWith(ErrClosed) // the server now waits on a data connection we abandon
-					return nil, fmt.Errorf("%s: data TLS: %w", cmd, err)
+					return nil, fmt.Errorf("%s: data connection: %w", cmd, err)
 				}
 				t.Data = tc
 			}
@@ -189,7 +212,7 @@ func (t *Transfer) Noop() error {
 	t.noopsOut++
 	t.noopsSent++
 	t.mu.Unlock()
-	return t.c.writeLine("NOOP")
+	return t.c.writeLine(fixedCmd("NOOP", ""))
 }
 
 // NoopsSent is how many NOOPs were written during the transfer.
@@ -249,11 +272,11 @@ func (t *Transfer) End(ctx context.Context, gotFinal bool) ([]Reply, error) {
 // waits a short while for the replies. The connection stays usable if they
 // came, and is closed otherwise.
 func (t *Transfer) Abort(ctx context.Context) error {
-	t.Data.Close()
+	abortData(t.Data)
 	ctx, cancel := context.WithTimeout(ctx, min(t.c.timeout, 5*time.Second))
 	defer cancel()
 	gotFinal := false
-	if err := t.c.writeLine("ABOR"); err == nil {
+	if err := t.c.writeLine(fixedCmd("ABOR", "")); err == nil {
 		select {
 		case <-t.final:
 			gotFinal = true
@@ -293,7 +316,7 @@ const maxDiscard = 1000
 
 func (c *Conn) resyncLocked(ctx context.Context) ([]Reply, error) {
 	sent := time.Now()
-	if err := c.writeLine("PWD"); err != nil {
+	if err := c.writeLine(fixedCmd("PWD", "")); err != nil {
 		return nil, err
 	}
 	var stale []Reply

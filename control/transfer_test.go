@@ -66,7 +66,7 @@ func TestTransferReplyMatching(t *testing.T) {
 					fs.Serve("SIZE /f", "213 7")
 					close(scriptDone)
 				}()
-				tr, err := c.StartTransfer(t.Context(), "RETR /f", 0)
+				tr, err := c.StartTransfer(t.Context(), "RETR", "/f", 0)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -117,7 +117,7 @@ func TestStray200DoesNotCompleteTransfer(t *testing.T) {
 			d.Close()
 			fs.Send("226 done")
 		}()
-		tr, err := c.StartTransfer(t.Context(), "RETR /f", 0)
+		tr, err := c.StartTransfer(t.Context(), "RETR", "/f", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +143,7 @@ func TestFiveHundredDuringTransfer(t *testing.T) {
 			fs.Send("550 the file vanished")
 			d.Close()
 		}()
-		tr, err := c.StartTransfer(t.Context(), "RETR /f", 0)
+		tr, err := c.StartTransfer(t.Context(), "RETR", "/f", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,7 +169,7 @@ func TestSecondPreliminaryIsFinal(t *testing.T) {
 			d.Close()
 			fs.Send("150 0.333 seconds (measured here), 9.00 bytes per second")
 		}()
-		tr, err := c.StartTransfer(t.Context(), "RETR /f", 0)
+		tr, err := c.StartTransfer(t.Context(), "RETR", "/f", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,7 +191,7 @@ func TestTransferRefused(t *testing.T) {
 			fs.Serve("RETR /nope", "550 No such file")
 			fs.Serve("NOOP", "200 ok")
 		}()
-		_, err := c.StartTransfer(t.Context(), "RETR /nope", 0)
+		_, err := c.StartTransfer(t.Context(), "RETR", "/nope", 0)
 		if !IsCode(err, 550) {
 			t.Fatalf("err = %v, want 550", err)
 		}
@@ -220,7 +220,7 @@ func TestEPSVRefusedFallsBackToPASVIgnoringItsAddress(t *testing.T) {
 			d.Close()
 			fs.Send("226 ok")
 		}()
-		tr, err := c.StartTransfer(t.Context(), "RETR /f", 0)
+		tr, err := c.StartTransfer(t.Context(), "RETR", "/f", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,7 +244,7 @@ func TestTransferControlLost(t *testing.T) {
 			d.Write([]byte("all of it"))
 			d.Close()
 		}()
-		tr, err := c.StartTransfer(t.Context(), "RETR /f", 0)
+		tr, err := c.StartTransfer(t.Context(), "RETR", "/f", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +274,7 @@ func TestQuickTransferPrelimAndFinalQueued(t *testing.T) {
 				d.Close()
 				fs.Send("150 here it comes", "226 done")
 			}()
-			tr, err := c.StartTransfer(t.Context(), "MLSD /", 0)
+			tr, err := c.StartTransfer(t.Context(), "MLSD", "/", 0)
 			if err != nil {
 				t.Fatalf("run %d: %v", i, err)
 			}
@@ -297,7 +297,7 @@ func TestRestRefused(t *testing.T) {
 			fs.Serve("REST 100", "502 REST not implemented")
 			fs.Serve("NOOP", "200 ok")
 		}()
-		_, err := c.StartTransfer(t.Context(), "RETR /f", 100)
+		_, err := c.StartTransfer(t.Context(), "RETR", "/f", 100)
 		if !errors.Is(err, ErrRestRefused) || !IsCode(err, 502) {
 			t.Fatalf("err = %v, want ErrRestRefused with the 502", err)
 		}

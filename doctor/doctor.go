@@ -63,10 +63,10 @@ func Run(ctx context.Context, addr, filePath string, o Options) (Report, error) 
 	if r.TLS && o.Config.TLSMode == control.TLSNone {
 		r.TLSCheck = probeTLS(ctx, addr, o.Config)
 	}
-	if _, err := c.Cmd(ctx, 229, "EPSV"); err == nil {
+	if _, err := c.Cmd(ctx, 229, "EPSV", ""); err == nil {
 		r.EPSV = true
 	}
-	if _, err := c.Cmd(ctx, 227, "PASV"); err == nil {
+	if _, err := c.Cmd(ctx, 227, "PASV", ""); err == nil {
 		r.PASV = true
 	}
 
@@ -178,7 +178,7 @@ func (o *Options) downloadProbe(ctx context.Context, addr, server, file string, 
 		if err != nil {
 			return "unknown (could not connect)", err
 		}
-		t, err := c.StartTransfer(ctx, "RETR "+file, 0)
+		t, err := c.StartTransfer(ctx, "RETR", file, 0)
 		if err != nil {
 			c.Close()
 			return "unknown (the probe failed)", err
@@ -266,14 +266,14 @@ func (o *Options) uploadFile(ctx context.Context, addr, name string, size int64)
 
 func (o *Options) remove(ctx context.Context, addr, name string) {
 	if c, err := control.Dial(ctx, addr, o.Config); err == nil {
-		c.Cmd(ctx, 2, "DELE "+name)
+		c.Cmd(ctx, 2, "DELE", name)
 		c.Quit(ctx)
 	}
 }
 
 // probeMLSD lists dir with MLSD (RFC 3659): vsftpd, for one, has none.
 func probeMLSD(ctx context.Context, c *control.Conn, dir string) (bool, error) {
-	t, err := c.StartTransfer(ctx, "MLSD "+dir, 0)
+	t, err := c.StartTransfer(ctx, "MLSD", dir, 0)
 	if control.IsPermanent(err) {
 		return false, nil
 	}

@@ -10,8 +10,8 @@
 // middlebox times out the control flow on its own.
 //
 // Servers answer NOOPs during a transfer at once, only after the final
-// reply, with 500, or not at all; none of the real servers in
-// shared/server-notes.md aborts. A server that does abort a transfer (or
+// reply, with 500, or not at all; none of vsftpd, proftpd, pure-ftpd and
+// pyftpdlib aborts (docs/servers.md). A server that does abort a transfer (or
 // closes the control connection) in answer to a NOOP gets no more
 // in-transfer NOOPs for the life of the process, and it is logged once.
 package noop

@@ -22,6 +22,7 @@ type Options struct {
 	NoVerify    bool          // skip the final hash check (sizes are always checked)
 	Fresh       bool          // ignore and replace any partial download
 	NoMtime     bool          // do not set the local file's time from the server's
+	Active      bool          // active mode: the server connects to us for data (control.Config.Active)
 
 	Progress func(done, total int64)          // bytes of the file done so far, and its size (-1 unknown)
 	Events   func(Event)                      // what happens, for logs and JSON events
@@ -49,6 +50,7 @@ func (o *Options) Config(t Target) control.Config {
 		Timeout:  o.Timeout,
 		TLSMode:  t.TLSMode,
 		TLS:      o.TLS,
+		Active:   o.Active,
 		Logf:     o.ProtoLog,
 	}
 }

@@ -7,7 +7,7 @@
 // test (NOOP replies racing a transfer's final reply, data connections
 // reset mid-transfer, control flows silently dropped by a middlebox) only
 // exists at the network level. The server reproduces the NOOP behaviours
-// of real servers described in the project's server notes (vsftpd and
+// of real servers, as docs/servers.md records them (vsftpd and
 // proftpd queue NOOP until the transfer ends, pyftpdlib answers 200 at
 // once, pure-ftpd answers 500 or loses replies).
 //

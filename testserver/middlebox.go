@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // ExpireMode is what the middlebox does to a control flow whose state
@@ -37,7 +39,15 @@ type MiddleboxOptions struct {
 	// reset (both sides) once DataCutAfter[k] bytes were forwarded on it,
 	// counting both directions.
 	DataCutAfter []int64
-	Logf         func(format string, args ...any)
+	// Delay is added to every byte's trip in each direction, on the
+	// control flow and on data flows (a round trip gains 2*Delay). Each
+	// direction is a FIFO delay line, so throughput is not reduced.
+	Delay time.Duration
+	// DataRate caps each data flow at this many bytes per second in each
+	// direction, like a server or link that limits every connection;
+	// 0 is no cap.
+	DataRate int64
+	Logf     func(format string, args ...any)
 }
 
 // MiddleboxStats counts what the middlebox saw.
@@ -57,6 +67,11 @@ type MiddleboxStats struct {
 // itself) and expires control flows that stay silent. Data flows never
 // expire: a busy flow keeps its state, which is exactly how a long
 // download outlives its silent control connection in the field.
+//
+// It can also stand for distance and a slow path: Delay adds latency each
+// way (bytes already in the delay line when a flow expires are still
+// delivered, as they would be on a wire), and DataRate caps each data
+// connection.
 type Middlebox struct {
 	opts  MiddleboxOptions
 	ln    net.Listener
@@ -192,7 +207,11 @@ func (m *Middlebox) accept() {
 			resetConn(c)
 			continue
 		}
-		s := &mbSession{m: m, client: c, server: up, done: make(chan struct{})}
+		s := &mbSession{m: m, client: c, server: up, done: make(chan struct{}), toClient: c, toServer: up}
+		if d := m.opts.Delay; d > 0 {
+			s.clientLine, s.serverLine = newDelayLine(c, d), newDelayLine(up, d)
+			s.toClient, s.toServer = s.clientLine, s.serverLine
+		}
 		s.touch()
 		m.mu.Lock()
 		if m.closed {
@@ -218,6 +237,11 @@ type mbSession struct {
 	server net.Conn
 	last   atomic.Int64 // unix nanoseconds of the last byte either way
 	done   chan struct{}
+	// toClient and toServer are where the pumps write: the sockets, or
+	// delay lines in front of them (clientLine, serverLine; nil without
+	// Delay).
+	toClient, toServer     io.Writer
+	clientLine, serverLine *delayLine
 
 	mu        sync.Mutex
 	expired   bool // blackholed or reset: nothing is forwarded any more
@@ -315,6 +339,10 @@ func (s *mbSession) pumpDone(from net.Conn) {
 func (s *mbSession) closeAll() {
 	s.closeOnce.Do(func() {
 		close(s.done)
+		if s.clientLine != nil {
+			s.clientLine.close()
+			s.serverLine.close()
+		}
 		s.client.Close()
 		s.server.Close()
 		s.mu.Lock()
@@ -344,12 +372,15 @@ func (s *mbSession) clientToServer() {
 		if n > 0 {
 			s.touch()
 			if !s.isExpired() {
-				if _, werr := s.server.Write(buf[:n]); werr != nil {
+				if _, werr := s.toServer.Write(buf[:n]); werr != nil {
 					return
 				}
 			}
 		}
 		if err != nil {
+			if s.serverLine != nil {
+				s.serverLine.flush() // what was said before the close still arrives
+			}
 			return
 		}
 	}
@@ -377,12 +408,15 @@ func (s *mbSession) serverToClient() {
 				}
 			}
 			if !s.isExpired() {
-				if _, werr := io.WriteString(s.client, text); werr != nil {
+				if _, werr := io.WriteString(s.toClient, text); werr != nil {
 					return
 				}
 			}
 		}
 		if err != nil {
+			if s.clientLine != nil {
+				s.clientLine.flush()
+			}
 			return
 		}
 	}
@@ -483,7 +517,7 @@ func (s *mbSession) acceptData(ln net.Listener, dataAddr string) {
 	if err != nil {
 		return
 	}
-	f := &mbFlow{sess: s, client: c, serverEOF: make(chan struct{}), cutAt: -1}
+	f := &mbFlow{sess: s, client: c, serverEOF: make(chan struct{}), gone: make(chan struct{}), cutAt: -1}
 	s.m.mu.Lock()
 	if len(s.m.cutQueue) > 0 {
 		f.cutAt = s.m.cutQueue[0]
@@ -521,13 +555,85 @@ func (s *mbSession) acceptData(ln net.Listener, dataAddr string) {
 		up.Close()
 		return
 	}
+	toClient, toServer := f.direction(c), f.direction(up)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); f.pump(up, c, true) }()
-	go func() { defer wg.Done(); f.pump(c, up, false) }()
+	go func() { defer wg.Done(); f.pump(up, toClient, true) }()
+	go func() { defer wg.Done(); f.pump(c, toServer, false) }()
 	wg.Wait()
 	f.close()
 }
+
+// direction is one way of a data flow: its destination, and the delay
+// line and rate limiter in front of it when the options ask for them.
+type direction struct {
+	dst  net.Conn
+	line *delayLine
+	lim  *rate.Limiter
+}
+
+func (f *mbFlow) direction(dst net.Conn) *direction {
+	d := &direction{dst: dst}
+	if delay := f.sess.m.opts.Delay; delay > 0 {
+		d.line = newDelayLine(dst, delay)
+		f.mu.Lock()
+		f.lines = append(f.lines, d.line)
+		if f.closed {
+			d.line.close()
+		}
+		f.mu.Unlock()
+	}
+	if r := f.sess.m.opts.DataRate; r > 0 {
+		// The burst covers one read, and is small against a second's worth
+		// so the cap holds over short spans too.
+		d.lim = rate.NewLimiter(rate.Limit(r), max(int(r/50), mbBufSize))
+	}
+	return d
+}
+
+// write sends p on (through the delay line if there is one).
+func (d *direction) write(p []byte) error {
+	var err error
+	if d.line != nil {
+		_, err = d.line.Write(p)
+	} else {
+		_, err = d.dst.Write(p)
+	}
+	return err
+}
+
+// then runs fn once what was written before has arrived.
+func (d *direction) then(fn func()) {
+	if d.line == nil {
+		fn()
+		return
+	}
+	if d.line.then(fn) == nil {
+		d.line.flush()
+	}
+}
+
+// pace waits until the rate cap allows n more bytes, or the flow ends.
+func (d *direction) pace(n int, gone <-chan struct{}) bool {
+	if d.lim == nil {
+		return true
+	}
+	wait := d.lim.ReserveN(time.Now(), n).Delay()
+	if wait <= 0 {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-gone:
+		return false
+	}
+}
+
+// mbBufSize is a data pump's read size.
+const mbBufSize = 32 << 10
 
 // mbFlow is one data connection through the middlebox.
 type mbFlow struct {
@@ -535,12 +641,14 @@ type mbFlow struct {
 	client    net.Conn
 	serverEOF chan struct{} // closed when the server->client direction ended
 	eofOnce   sync.Once
+	gone      chan struct{} // closed by close
 
 	mu        sync.Mutex
 	server    net.Conn
 	forwarded int64
 	cutAt     int64 // -1: no cut
 	closed    bool
+	lines     []*delayLine
 }
 
 // take reserves up to n bytes of forwarding budget before the cut point.
@@ -560,19 +668,22 @@ func (f *mbFlow) take(n int) (allowed int, cut bool) {
 	return n, false
 }
 
-func (f *mbFlow) pump(src, dst net.Conn, fromServer bool) {
+func (f *mbFlow) pump(src net.Conn, dst *direction, fromServer bool) {
 	defer func() {
 		if fromServer {
 			f.eofOnce.Do(func() { close(f.serverEOF) })
 		}
 	}()
-	buf := make([]byte, 32*1024)
+	buf := make([]byte, mbBufSize)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
+			if !dst.pace(n, f.gone) {
+				return
+			}
 			allowed, cut := f.take(n)
 			if allowed > 0 {
-				if _, werr := dst.Write(buf[:allowed]); werr != nil {
+				if werr := dst.write(buf[:allowed]); werr != nil {
 					f.close()
 					return
 				}
@@ -580,7 +691,7 @@ func (f *mbFlow) pump(src, dst net.Conn, fromServer bool) {
 			}
 			if cut {
 				f.sess.m.logf("middlebox: cutting data flow after %d bytes", f.cutAt)
-				f.reset()
+				dst.then(f.reset) // after the bytes before the cut arrived
 				return
 			}
 		}
@@ -592,9 +703,11 @@ func (f *mbFlow) pump(src, dst net.Conn, fromServer bool) {
 					f.sess.mu.Unlock()
 				}
 				// Pass the half-close on; the other direction may go on.
-				if tc, ok := dst.(*net.TCPConn); ok {
-					_ = tc.CloseWrite()
-				}
+				dst.then(func() {
+					if tc, ok := dst.dst.(*net.TCPConn); ok {
+						_ = tc.CloseWrite()
+					}
+				})
 				return
 			}
 			f.close()
@@ -622,7 +735,12 @@ func (f *mbFlow) close() {
 	}
 	f.closed = true
 	srv := f.server
+	lines := f.lines
 	f.mu.Unlock()
+	close(f.gone)
+	for _, l := range lines {
+		l.close()
+	}
 	f.client.Close()
 	if srv != nil {
 		srv.Close()

@@ -251,7 +251,10 @@ func (d *mainDriver) GetSettings() (*ftpserver.Settings, error) {
 		ConnectionTimeout: 5,
 		IdleTimeout:       idle,
 		EnableHASH:        d.s.opts.EnableHASH,
-		Banner:            "keepftp testserver",
+		// Active mode (PORT/EPRT) connects from any port: port 20 would
+		// need root and collide between parallel tests.
+		ActiveTransferPortNon20: true,
+		Banner:                  "keepftp testserver",
 	}
 	if d.s.opts.ImplicitTLS {
 		// ftpserverlib wraps only a listener it creates itself in TLS, not

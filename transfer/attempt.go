@@ -26,7 +26,7 @@ type Result struct {
 // attempt must deliver (size - offset), or -1 when the size is unknown.
 // Give w as an *os.File, with no Limiter, to keep the zero-copy path.
 func Download(ctx context.Context, c *control.Conn, path string, offset, want int64, w io.Writer, o Options) (Result, error) {
-	t, err := c.StartTransfer(ctx, "RETR "+path, offset)
+	t, err := c.StartTransfer(ctx, "RETR", path, offset)
 	if err != nil {
 		return Result{}, err
 	}
@@ -63,11 +63,11 @@ func checkOverlap(t *control.Transfer, overlap []byte, timeout time.Duration) er
 // where FEAT announces REST STREAM, APPE elsewhere. The data comes from r
 // (from offset on); want is its length, or -1 when unknown.
 func Upload(ctx context.Context, c *control.Conn, path string, offset int64, r io.Reader, want int64, o Options) (Result, error) {
-	cmd, rest := "STOR "+path, offset
+	verb, rest := "STOR", offset
 	if offset > 0 && !c.Features().RestStream() {
-		cmd, rest = "APPE "+path, 0
+		verb, rest = "APPE", 0
 	}
-	t, err := c.StartTransfer(ctx, cmd, rest)
+	t, err := c.StartTransfer(ctx, verb, path, rest)
 	if err != nil {
 		return Result{}, err
 	}

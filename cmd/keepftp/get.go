@@ -28,6 +28,7 @@ func transferFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print errors only"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
 		&cli.BoolFlag{Name: "insecure", Usage: "do not verify TLS certificates"},
+		&cli.BoolFlag{Name: "active", Usage: "active mode: the server connects to us for data (EPRT, or PORT)"},
 	}
 }
 
@@ -118,7 +119,7 @@ func report(name string, out resume.Outcome, took time.Duration) {
 
 // resumeOptions turns the shared flags into resume.Options.
 func resumeOptions(c *cli.Context) (resume.Options, error) {
-	o := resume.Options{Timeout: c.Duration("timeout"), NoVerify: c.Bool("no-verify")}
+	o := resume.Options{Timeout: c.Duration("timeout"), NoVerify: c.Bool("no-verify"), Active: c.Bool("active")}
 	if o.Timeout <= 0 {
 		return o, usageError{"--timeout must be positive"}
 	}

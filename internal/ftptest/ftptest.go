@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -19,20 +20,23 @@ import (
 // time (testing/synctest): the script reads the client's commands and
 // writes replies; data connections dialled by the client arrive on data.
 type Server struct {
-	t    *testing.T
+	t    testing.TB
 	Ctrl net.Conn
 	r    *textproto.Reader
 	w    *bufio.Writer
 	Data chan net.Conn
 
 	wmu sync.Mutex // Send may be called from several script goroutines
+
+	epsvPort int         // the port EPSV replies name: 40000 over net.Pipe, the data listener's over TCP
+	quiet    atomic.Bool // the test is over: I/O errors are expected, not failures
 }
 
 // New returns a scripted server and the DialContext to give the client.
 // The first dial is the control connection; later ones are data
 // connections.
 func New(t *testing.T) (*Server, func(ctx context.Context, network, addr string) (net.Conn, error)) {
-	fs := &Server{t: t, Data: make(chan net.Conn, 4)}
+	fs := &Server{t: t, Data: make(chan net.Conn, 4), epsvPort: 40000}
 	ctrlClient, ctrlServer := net.Pipe()
 	fs.Ctrl = ctrlServer
 	fs.r = textproto.NewReader(bufio.NewReader(ctrlServer))
@@ -56,7 +60,7 @@ func (fs *Server) Expect(want string) {
 	fs.t.Helper()
 	line, err := fs.r.ReadLine()
 	if err != nil {
-		fs.t.Errorf("server: reading %q: %v", want, err)
+		fs.failf("server: reading %q: %v", want, err)
 		return
 	}
 	if line != want {
@@ -72,7 +76,37 @@ func (fs *Server) Send(lines ...string) {
 		fmt.Fprintf(fs.w, "%s\r\n", l)
 	}
 	if err := fs.w.Flush(); err != nil {
-		fs.t.Errorf("server: send %q: %v", lines, err)
+		fs.failf("server: send %q: %v", lines, err)
+	}
+}
+
+// TrySend is Send for a script that expects the client to hang up (a
+// hostile server): a write error is returned, not a test failure.
+func (fs *Server) TrySend(lines ...string) error {
+	fs.wmu.Lock()
+	defer fs.wmu.Unlock()
+	for _, l := range lines {
+		fmt.Fprintf(fs.w, "%s\r\n", l)
+	}
+	return fs.w.Flush()
+}
+
+// TryReadCmd reads one command, or returns the error (the client hung up).
+func (fs *Server) TryReadCmd() (string, error) {
+	line, err := fs.r.ReadLine()
+	return strings.TrimSpace(line), err
+}
+
+// EPSVReply is the 229 reply that points the client at the server's data
+// connections.
+func (fs *Server) EPSVReply() string {
+	return fmt.Sprintf("229 Entering Extended Passive Mode (|||%d|)", fs.epsvPort)
+}
+
+func (fs *Server) failf(format string, args ...any) {
+	fs.t.Helper()
+	if !fs.quiet.Load() {
+		fs.t.Errorf(format, args...)
 	}
 }
 
@@ -94,7 +128,7 @@ func (fs *Server) Login() {
 
 // OpenRetr plays EPSV + RETR up to the 150 and returns the data connection.
 func (fs *Server) OpenRetr(path string) net.Conn {
-	fs.Serve("EPSV", "229 Entering Extended Passive Mode (|||40000|)")
+	fs.Serve("EPSV", fs.EPSVReply())
 	d := <-fs.Data
 	fs.Serve("RETR "+path, "150 Opening BINARY mode data connection")
 	return d
@@ -103,7 +137,7 @@ func (fs *Server) OpenRetr(path string) net.Conn {
 func (fs *Server) ReadCmd() string {
 	line, err := fs.r.ReadLine()
 	if err != nil {
-		fs.t.Errorf("server: %v", err)
+		fs.failf("server: %v", err)
 	}
 	return strings.TrimSpace(line)
 }

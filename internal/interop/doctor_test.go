@@ -10,7 +10,7 @@ import (
 )
 
 // TestDoctorOnRealServers: keepftp doctor reports for each server the NOOP
-// behaviour that shared/server-notes.md lists.
+// behaviour recorded in docs/servers.md.
 func TestDoctorOnRealServers(t *testing.T) {
 	want := map[string][2]noop.Behaviour{ // during download, during upload
 		"vsftpd":    {noop.AfterFinal, noop.AfterFinal},
@@ -32,7 +32,7 @@ func TestDoctorOnRealServers(t *testing.T) {
 			}
 			w := want[name]
 			if r.NoopDownload != w[0].String() || r.NoopUpload != w[1].String() {
-				t.Errorf("download %q, upload %q; the notes say %q, %q (notes: %q)", r.NoopDownload, r.NoopUpload, w[0], w[1], r.Notes)
+				t.Errorf("download %q, upload %q; docs/servers.md says %q, %q (notes: %q)", r.NoopDownload, r.NoopUpload, w[0], w[1], r.Notes)
 			}
 			if name == "vsftpd" && r.MLSD {
 				t.Error("vsftpd has no MLSD, the doctor says it has")

@@ -34,6 +34,8 @@ var scenarios = []scenario{
 	{"list", scList},
 	{"get", scGet},
 	{"put", scPut},
+	{"get (active: EPRT/PORT)", scActiveGet},
+	{"put (active: EPRT/PORT)", scActivePut},
 	{"put into new dirs (MKD)", scPutMkdir},
 	{"resume get (3 cuts)", scResumeGet},
 	{"resume put (3 cuts)", scResumePut},
@@ -373,8 +375,8 @@ func scIdle421(t *testing.T, name string) (int64, string) {
 		t.Fatal(err)
 	}
 	// Wait, in real time (the server's own clock is what is tested), for
-	// the server to end the idle pooled connection. pyftpdlib's timer does
-	// not fire after the first command (shared/server-notes.md): there the
+	// the server to end the idle pooled connection. pyftpdlib's idle timer
+	// does not fire after the first command (docs/servers.md): there the
 	// wait runs out and the connection must still be there.
 	timerFires := name != "pyftpdlib"
 	wait := idle + 5*time.Second
@@ -397,11 +399,11 @@ func scIdle421(t *testing.T, name string) (int64, string) {
 	case timerFires && st.Sessions != 2:
 		t.Errorf("%d sessions after the server closed the first: want a reconnect", st.Sessions)
 	case !timerFires && (st.Sessions != 1 || st.ServerClosed != 0):
-		t.Errorf("pyftpdlib: %d sessions, %d closed by the server; the notes say its idle timer does not fire", st.Sessions, st.ServerClosed)
+		t.Errorf("pyftpdlib: %d sessions, %d closed by the server; its idle timer was seen not to fire after the first command", st.Sessions, st.ServerClosed)
 	}
 	note := "reconnected"
 	if !timerFires {
-		note = "no idle timer, as noted"
+		note = "no idle timer, as seen before"
 	}
 	return st.DataBytes, note
 }

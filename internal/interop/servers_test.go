@@ -2,12 +2,16 @@ package interop
 
 import (
 	"bytes"
+	"crypto/tls"
 	"net"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/internal/realserver"
+	"github.com/keepftp/keepftp/resume"
 	"github.com/keepftp/keepftp/testserver"
 )
 
@@ -20,15 +24,35 @@ type server struct {
 	uploadDir string // where uploads are allowed ("/" or "/upload")
 	write     func(path string, data []byte) error
 	read      func(path string) ([]byte, error)
+	tls       realserver.TLSMode
+	pki       *realserver.PKI // trusted by the client under TLS
 }
 
 const embedded = "testserver"
 
 var serverNames = []string{string(realserver.Vsftpd), string(realserver.Proftpd), string(realserver.PureFTPd), string(realserver.Pyftpdlib), embedded}
 
+// tlsNames are the FTPS endpoints: the real servers requiring TLS on
+// control and data connections ("+tls": explicit, AUTH TLS; "+ftps":
+// implicit), vsftpd and proftpd requiring session reuse.
+var tlsNames = []string{"vsftpd+tls", "vsftpd+ftps", "proftpd+tls", "pure-ftpd+tls", "pyftpdlib+tls"}
+
+// endpoint splits an endpoint name into the server and its TLS mode.
+func endpoint(name string) (kind string, mode realserver.TLSMode) {
+	kind, suffix, _ := strings.Cut(name, "+")
+	switch suffix {
+	case "tls":
+		mode = realserver.ExplicitTLS
+	case "ftps":
+		mode = realserver.ImplicitTLS
+	}
+	return kind, mode
+}
+
 // startServer starts the named server for one scenario.
 func startServer(t *testing.T, name string, ipv6 bool, idle time.Duration) *server {
 	t.Helper()
+	kind, mode := endpoint(name)
 	if name == embedded {
 		if ipv6 {
 			t.Skip("testserver listens on 127.0.0.1 only")
@@ -53,15 +77,17 @@ func startServer(t *testing.T, name string, ipv6 bool, idle time.Duration) *serv
 			},
 		}
 	}
-	rs := realserver.Start(t, realserver.Kind(name), realserver.Options{IPv6: ipv6, IdleTimeout: idle, Digest: true})
+	rs := realserver.Start(t, realserver.Kind(kind), realserver.Options{IPv6: ipv6, IdleTimeout: idle, Digest: true, TLS: mode})
 	user, pw := rs.Login()
-	return &server{name: name, addr: rs.Addr, user: user, pw: pw, uploadDir: rs.UploadDir, write: rs.WriteFile, read: rs.ReadFile}
+	return &server{name: name, addr: rs.Addr, user: user, pw: pw, uploadDir: rs.UploadDir, write: rs.WriteFile, read: rs.ReadFile, tls: mode, pki: rs.PKI}
 }
 
-// url returns an ftp:// URL for path on addr (the server's, or a
-// middlebox's in front of it) with the server's login.
+// url returns a URL for path on addr (the server's, or a middlebox's in
+// front of it) with the server's login: ftp://, ftpes:// (explicit TLS)
+// or ftps:// (implicit TLS).
 func (s *server) url(addr, path string) string {
-	u := url.URL{Scheme: "ftp", Host: addr, Path: path}
+	scheme := [...]string{"ftp", "ftpes", "ftps"}[s.tls]
+	u := url.URL{Scheme: scheme, Host: addr, Path: path}
 	if s.user != "" {
 		u.User = url.UserPassword(s.user, s.pw)
 	}
@@ -81,4 +107,29 @@ func (s *server) middlebox(t *testing.T, opts testserver.MiddleboxOptions) *test
 	}
 	t.Cleanup(func() { mb.Close() })
 	return mb
+}
+
+// tlsConfig is the client's TLS config for the server: its test CA
+// trusted, nothing else; nil for plain FTP.
+func (s *server) tlsConfig() *tls.Config {
+	if s.tls == realserver.NoTLS {
+		return nil
+	}
+	return &tls.Config{RootCAs: s.pki.Roots}
+}
+
+// controlConfig is a control.Config that logs in to the server.
+func (s *server) controlConfig() control.Config {
+	mode := map[realserver.TLSMode]control.TLSMode{
+		realserver.NoTLS: control.TLSNone, realserver.ExplicitTLS: control.TLSExplicit, realserver.ImplicitTLS: control.TLSImplicit,
+	}[s.tls]
+	return control.Config{User: s.user, Password: s.pw, Timeout: 5 * time.Second, TLSMode: mode, TLS: s.tlsConfig()}
+}
+
+// opts are the resume options of the scenarios, with the server's TLS
+// trust.
+func (s *server) opts() resume.Options {
+	o := opts()
+	o.TLS = s.tlsConfig()
+	return o
 }

@@ -10,19 +10,17 @@
 // root; without it Start skips (fails under CI=true) as well.
 //
 // How the servers behave (NOOP during a transfer, the end of a transfer,
-// timeouts) is described in shared/server-notes.md.
+// timeouts) is recorded in docs/servers.md; the tests here check it.
 package realserver
 
 import (
 	"bufio"
-	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path"
 	"path/filepath"
 	"sort"
@@ -74,6 +72,12 @@ type Options struct {
 	// Digest loads proftpd's mod_digest (HASH, XMD5, XSHA1, XSHA256,
 	// XCRC...). Ignored by the other servers.
 	Digest bool
+	// TLS makes the server require FTPS on the control connection and on
+	// every data connection, with a certificate of the test PKI
+	// (Server.PKI). ImplicitTLS is vsftpd's only (implicit_ssl); the
+	// servers that demand session reuse on data connections (vsftpd's
+	// require_ssl_reuse, proftpd's default) keep demanding it.
+	TLS TLSMode
 }
 
 // Server is a running FTP server.
@@ -95,6 +99,9 @@ type Server struct {
 	PassivePorts [2]int
 	// Pid is the server's (listener's) process id.
 	Pid int
+	// PKI is the test PKI whose certificate the server presents, when
+	// Options.TLS is set: trust PKI.Roots (or PKI.CAFile).
+	PKI *PKI
 
 	opts    Options
 	base    string // temp dir holding Root and the config, logs
@@ -236,8 +243,17 @@ func ipv6Loopback() error {
 // Check reports whether Start can run kind with opts here: nil, or an
 // error wrapping ErrNotInstalled, ErrNeedsRoot or ErrNoIPv6.
 func Check(kind Kind, opts Options) error {
-	if _, err := locate(kind); err != nil {
+	b, err := locate(kind)
+	if err != nil {
 		return err
+	}
+	if opts.TLS != NoTLS {
+		if err := checkTLS(kind, b); err != nil {
+			return err
+		}
+	}
+	if opts.TLS == ImplicitTLS && kind != Vsftpd {
+		return fmt.Errorf("realserver: %s: implicit TLS is set up for vsftpd only", kind)
 	}
 	if opts.IPv6 {
 		return ipv6Loopback()
@@ -251,6 +267,9 @@ func Check(kind Kind, opts Options) error {
 func Start(t testing.TB, kind Kind, opts Options) *Server {
 	t.Helper()
 	b, err := locate(kind)
+	if err == nil && opts.TLS != NoTLS {
+		err = checkTLS(kind, b)
+	}
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%v; CI=true: the CI script must run .ci/install-servers (as root) before the tests", err)
@@ -261,6 +280,9 @@ func Start(t testing.TB, kind Kind, opts Options) *Server {
 		if err := ipv6Loopback(); err != nil {
 			t.Skipf("%s over IPv6: %v", kind, err)
 		}
+	}
+	if opts.TLS == ImplicitTLS && kind != Vsftpd {
+		t.Fatalf("realserver: %s: implicit TLS is set up for vsftpd only", kind)
 	}
 	var lastErr error
 	for try := 1; try <= startTries; try++ {
@@ -399,6 +421,14 @@ func (s *Server) waitReady() error {
 		default:
 		}
 		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+		if err == nil && s.opts.TLS == ImplicitTLS {
+			tc := tls.Client(c, &tls.Config{RootCAs: s.PKI.Roots, ServerName: "localhost"})
+			tc.SetDeadline(time.Now().Add(5 * time.Second))
+			if err = tc.Handshake(); err != nil {
+				c.Close()
+			}
+			c = tc
+		}
 		if err != nil {
 			last = err
 			time.Sleep(50 * time.Millisecond)
@@ -511,365 +541,4 @@ func (s *Server) ReadFile(remotePath string) ([]byte, error) {
 		return nil, err
 	}
 	return os.ReadFile(p)
-}
-
-// ---- vsftpd ----
-
-func (s *Server) setupVsftpd(b binaries, host string, port int) ([]string, error) {
-	// Anonymous only. The anonymous root must not be writable by the
-	// session's user: Root stays root's, uploads go to /upload, owned by
-	// ftp_username.
-	const ftpUser = "daemon"
-	uid, gid, err := lookupUser(ftpUser)
-	if err != nil {
-		return nil, err
-	}
-	s.uid, s.gid = uid, gid
-	s.User, s.Password = "", ""
-	s.UploadDir = "/upload"
-	up := filepath.Join(s.Root, "upload")
-	if err := os.Mkdir(up, 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.Chown(up, uid, gid); err != nil {
-		return nil, err
-	}
-	empty := filepath.Join(s.etc(), "empty")
-	if err := os.Mkdir(empty, 0o755); err != nil {
-		return nil, err
-	}
-	listen := "listen=YES\nlisten_ipv6=NO\nlisten_address=" + host
-	if strings.Contains(host, ":") {
-		listen = "listen=NO\nlisten_ipv6=YES\nlisten_address6=" + host
-	}
-	conf := fmt.Sprintf(`# keepftp realserver
-%s
-listen_port=%d
-background=NO
-anonymous_enable=YES
-no_anon_password=YES
-anon_root=%s
-ftp_username=%s
-local_enable=NO
-write_enable=YES
-anon_upload_enable=YES
-anon_mkdir_write_enable=YES
-anon_other_write_enable=YES
-anon_umask=022
-anon_world_readable_only=YES
-pasv_enable=YES
-pasv_min_port=%d
-pasv_max_port=%d
-port_enable=YES
-connect_from_port_20=NO
-seccomp_sandbox=NO
-isolate=NO
-isolate_network=NO
-secure_chroot_dir=%s
-tcp_wrappers=NO
-dirmessage_enable=NO
-hide_ids=NO
-max_clients=0
-max_per_ip=0
-syslog_enable=NO
-xferlog_enable=YES
-xferlog_std_format=NO
-log_ftp_protocol=YES
-vsftpd_log_file=%s
-`, listen, port, s.Root, ftpUser, s.PassivePorts[0], s.PassivePorts[1], empty,
-		filepath.Join(s.etc(), "vsftpd.log"))
-	if secs := seconds(s.opts.IdleTimeout); secs > 0 {
-		conf += fmt.Sprintf("idle_session_timeout=%d\n", secs)
-	}
-	cf := filepath.Join(s.etc(), "vsftpd.conf")
-	if err := os.WriteFile(cf, []byte(conf), 0o600); err != nil {
-		return nil, err
-	}
-	return []string{cf}, nil
-}
-
-// virtualUser prepares the login of proftpd's and pure-ftpd's virtual
-// user: sessions run as nobody, who owns the served root, and the
-// password is stored as a SHA-512 crypt hash.
-func (s *Server) virtualUser(b binaries) (uid, gid int, hash string, err error) {
-	if uid, gid, err = lookupUser("nobody"); err != nil {
-		return 0, 0, "", err
-	}
-	s.uid, s.gid = uid, gid
-	if err := os.Chown(s.Root, uid, gid); err != nil {
-		return 0, 0, "", err
-	}
-	hash, err = cryptSHA512(b.openssl, s.Password)
-	return uid, gid, hash, err
-}
-
-// ---- proftpd ----
-
-func (s *Server) setupProftpd(b binaries, host string, port int) ([]string, error) {
-	uid, gid, hash, err := s.virtualUser(b)
-	if err != nil {
-		return nil, err
-	}
-	group, err := user.LookupGroupId(strconv.Itoa(gid))
-	if err != nil {
-		return nil, err
-	}
-	passwd := filepath.Join(s.etc(), "ftpd.passwd")
-	line := fmt.Sprintf("%s:%s:%d:%d::%s:/bin/false\n", s.User, hash, uid, gid, s.Root)
-	if err := os.WriteFile(passwd, []byte(line), 0o600); err != nil {
-		return nil, err
-	}
-	groupFile := filepath.Join(s.etc(), "ftpd.group")
-	if err := os.WriteFile(groupFile, []byte(fmt.Sprintf("%s:x:%d:%s\n", group.Name, gid, s.User)), 0o600); err != nil {
-		return nil, err
-	}
-	etc := s.etc()
-	var c strings.Builder
-	fmt.Fprintf(&c, `# keepftp realserver
-ServerType standalone
-ServerName "keepftp realserver"
-DefaultAddress %s
-SocketBindTight on
-UseIPv6 %s
-Port %d
-PassivePorts %d %d
-User nobody
-Group %s
-Umask 022
-MaxInstances 64
-PidFile %s/proftpd.pid
-ScoreboardFile %s/proftpd.scoreboard
-DelayTable %s/proftpd.delay
-TransferLog %s/xfer.log
-WtmpLog off
-UseReverseDNS off
-UseFtpUsers off
-AuthPAM off
-AuthOrder mod_auth_file.c
-AuthUserFile %s
-AuthGroupFile %s
-RequireValidShell off
-DefaultRoot ~
-AllowOverwrite on
-AllowStoreRestart on
-AllowRetrieveRestart on
-<IfModule mod_ctrls.c>
-  ControlsEngine off
-</IfModule>
-<IfModule mod_cap.c>
-  CapabilitiesEngine off
-</IfModule>
-`, host, onOff(strings.Contains(host, ":")), port, s.PassivePorts[0], s.PassivePorts[1], group.Name,
-		etc, etc, etc, etc, passwd, groupFile)
-	if secs := seconds(s.opts.IdleTimeout); secs > 0 {
-		fmt.Fprintf(&c, "TimeoutIdle %d\n", secs)
-	}
-	if s.opts.Digest {
-		if _, err := os.Stat(filepath.Join(b.modules, "mod_digest.so")); err != nil {
-			return nil, fmt.Errorf("proftpd Digest: %w", err)
-		}
-		fmt.Fprintf(&c, `ModulePath %s
-<IfModule mod_dso.c>
-  LoadModule mod_digest.c
-</IfModule>
-<IfModule mod_digest.c>
-  DigestEngine on
-  DigestAlgorithms all
-</IfModule>
-`, b.modules)
-	}
-	cf := filepath.Join(etc, "proftpd.conf")
-	if err := os.WriteFile(cf, []byte(c.String()), 0o600); err != nil {
-		return nil, err
-	}
-	// -n: foreground, logging to stderr.
-	return []string{"-n", "-c", cf}, nil
-}
-
-// ---- pure-ftpd ----
-
-func (s *Server) setupPureFTPd(b binaries, host string, port int) ([]string, error) {
-	// pure-pw useradd would hash with argon2id at a cost that makes each
-	// login take seconds; a SHA-512 crypt hash is accepted as well.
-	uid, gid, hash, err := s.virtualUser(b)
-	if err != nil {
-		return nil, err
-	}
-	passwd := filepath.Join(s.etc(), "pureftpd.passwd")
-	pdb := filepath.Join(s.etc(), "pureftpd.pdb")
-	// "/./" after the home makes it the user's chroot.
-	line := fmt.Sprintf("%s:%s:%d:%d::%s/./::::::::::::\n", s.User, hash, uid, gid, s.Root)
-	if err := os.WriteFile(passwd, []byte(line), 0o600); err != nil {
-		return nil, err
-	}
-	if out, err := exec.Command(b.purePw, "mkdb", pdb, "-f", passwd).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("pure-pw mkdb: %v: %s", err, out)
-	}
-	args := []string{
-		"-S", host + "," + strconv.Itoa(port),
-		"-p", fmt.Sprintf("%d:%d", s.PassivePorts[0], s.PassivePorts[1]),
-		"-l", "puredb:" + pdb,
-		"-E", // no anonymous
-		"-A", // chroot everyone
-		"-H", // no DNS
-		"-u", "1",
-		"-O", "clf:" + filepath.Join(s.etc(), "xfer.log"),
-	}
-	if s.opts.IdleTimeout > 0 {
-		mins := int((s.opts.IdleTimeout + time.Minute - 1) / time.Minute)
-		args = append(args, "-I", strconv.Itoa(mins))
-	}
-	return args, nil
-}
-
-// ---- pyftpdlib ----
-
-func (s *Server) setupPyftpdlib(b binaries, host string, port int) ([]string, error) {
-	argv := []string{"pyftpdlib",
-		"-i", host, "-p", strconv.Itoa(port), "-w", "-d", s.Root,
-		"-r", fmt.Sprintf("%d-%d", s.PassivePorts[0], s.PassivePorts[1]),
-		"-u", s.User, "-P", s.Password,
-	}
-	quoted := make([]string, len(argv))
-	for i, a := range argv {
-		quoted[i] = strconv.Quote(a)
-	}
-	timeout := ""
-	if secs := seconds(s.opts.IdleTimeout); secs > 0 {
-		timeout = fmt.Sprintf("FTPHandler.timeout = %d\n", secs)
-	}
-	// Its timeouts are class attributes, not flags: set them, then run
-	// the module's main() as `python3 -m pyftpdlib` would.
-	script := fmt.Sprintf(`import sys
-from pyftpdlib.handlers import FTPHandler
-%ssys.argv = [%s]
-from pyftpdlib.__main__ import main
-main()
-`, timeout, strings.Join(quoted, ", "))
-	return []string{"-u", "-c", script}, nil
-}
-
-// ---- helpers ----
-
-func seconds(d time.Duration) int {
-	if d <= 0 {
-		return 0
-	}
-	return int((d + time.Second - 1) / time.Second)
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
-}
-
-func lookupUser(name string) (uid, gid int, err error) {
-	u, err := user.Lookup(name)
-	if err != nil {
-		return 0, 0, fmt.Errorf("realserver: user %s: %w", name, err)
-	}
-	uid, err = strconv.Atoi(u.Uid)
-	if err != nil {
-		return 0, 0, err
-	}
-	gid, err = strconv.Atoi(u.Gid)
-	return uid, gid, err
-}
-
-func cryptSHA512(openssl, password string) (string, error) {
-	cmd := exec.Command(openssl, "passwd", "-6", "-stdin")
-	cmd.Stdin = strings.NewReader(password + "\n")
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("openssl passwd -6: %w", err)
-	}
-	h := strings.TrimSpace(string(out))
-	if !strings.HasPrefix(h, "$6$") {
-		return "", fmt.Errorf("openssl passwd -6 gave %q", h)
-	}
-	return h, nil
-}
-
-// freePort returns a port that was free on host a moment ago.
-func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// Passive ranges are taken below Linux's ephemeral range (32768-60999), so
-// that neither the control ports from freePort nor the clients' own ports
-// land in them, and are kept distinct within this process.
-const (
-	passiveMin = 20000
-	passiveMax = 32700
-)
-
-var passive struct {
-	sync.Mutex
-	used map[int]bool // base port -> in use
-}
-
-func reservePassive(host string) (lo, hi int, err error) {
-	passive.Lock()
-	defer passive.Unlock()
-	if passive.used == nil {
-		passive.used = map[int]bool{}
-	}
-	slots := (passiveMax - passiveMin) / passiveCount
-	for try := 0; try < 200; try++ {
-		lo = passiveMin + rand.IntN(slots)*passiveCount
-		if passive.used[lo] || !rangeFree(host, lo, lo+passiveCount-1) {
-			continue
-		}
-		passive.used[lo] = true
-		return lo, lo + passiveCount - 1, nil
-	}
-	return 0, 0, errors.New("realserver: no free passive port range")
-}
-
-func releasePassive(lo int) {
-	passive.Lock()
-	defer passive.Unlock()
-	delete(passive.used, lo)
-}
-
-func rangeFree(host string, lo, hi int) bool {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for p := lo; p <= hi; p++ {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
-		if err != nil {
-			return false
-		}
-		ls = append(ls, l)
-	}
-	return true
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writers and Logs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]byte(nil), b.buf.Bytes()...)
 }

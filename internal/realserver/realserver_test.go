@@ -246,7 +246,8 @@ func TestRetrStor(t *testing.T) {
 	})
 }
 
-// expectedNoop is the table of shared/server-notes.md, "NOOP during RETR".
+// expectedNoop is what the servers did with a NOOP during RETR (the table
+// "NOOP during RETR" in docs/servers.md).
 var expectedNoop = map[Kind]struct {
 	code       int
 	before226  bool
@@ -259,7 +260,7 @@ var expectedNoop = map[Kind]struct {
 }
 
 // TestNoopDuringRetr sends one NOOP during a 20 MiB download that the client
-// reads slowly, and checks where its reply lands against the notes' table.
+// reads slowly, and checks where its reply lands against expectedNoop.
 func TestNoopDuringRetr(t *testing.T) {
 	const size = 20 << 20
 	big := randomBytes(size, 7)
@@ -340,7 +341,7 @@ func TestNoopDuringRetr(t *testing.T) {
 				t.Fatalf("only replies %v within 30 s", got)
 			}
 		}
-		// Resynchronise as the notes advise: PWD, and discard up to its 257.
+		// Resynchronise as keepftp does: PWD, and discard up to its 257.
 		c.send("PWD")
 		for resync := false; !resync; {
 			select {
@@ -382,10 +383,10 @@ func TestNoopDuringRetr(t *testing.T) {
 
 		exp := expectedNoop[kind]
 		if noop.code != exp.code || before != exp.before226 {
-			t.Errorf("%s: NOOP reply %d %s 226; the notes say: %s", kind, noop.code, order, exp.whatItSays)
+			t.Errorf("%s: NOOP reply %d %s 226; observed before: %s", kind, noop.code, order, exp.whatItSays)
 		}
 		if exp.before226 && noop.at >= size {
-			t.Errorf("%s: NOOP answered only after all data was read (at %d bytes), the notes say at once", kind, noop.at)
+			t.Errorf("%s: NOOP answered only after all data was read (at %d bytes), it was answered at once before", kind, noop.at)
 		}
 		c.send("QUIT")
 	})

@@ -1,0 +1,165 @@
+package control
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+)
+
+// FTPS session reuse, by construction.
+//
+// Servers (vsftpd's require_ssl_reuse, proftpd's mod_tls by default) accept
+// a protected data connection only if it resumes the TLS session of the
+// control connection it belongs to. Go's TLS client resumes whatever its
+// ClientSessionCache holds under the ServerName, and it stores there every
+// session ticket it receives, also the TLS 1.3 tickets a server sends on a
+// data connection: with one cache shared by all connections, a data
+// connection's ticket would replace the control connection's session, and
+// the next data connection would resume the wrong one. So every control
+// connection gets a store of its own, seen through two caches: the control
+// connection's stores what the control connection receives; the data
+// connections' only reads it and drops what they receive.
+
+// sessionStore holds the TLS session of one control connection.
+type sessionStore struct {
+	mu sync.Mutex
+	cs *tls.ClientSessionState
+}
+
+func (s *sessionStore) get() (*tls.ClientSessionState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cs, s.cs != nil
+}
+
+// controlSessions is the control connection's cache: it keeps the latest
+// session (or ticket) the control connection received.
+type controlSessions struct{ s *sessionStore }
+
+func (c controlSessions) Get(string) (*tls.ClientSessionState, bool) { return c.s.get() }
+
+func (c controlSessions) Put(_ string, cs *tls.ClientSessionState) {
+	c.s.mu.Lock()
+	c.s.cs = cs
+	c.s.mu.Unlock()
+}
+
+// dataSessions is a data connection's cache: it offers the control
+// connection's session and never changes it, neither with a ticket the
+// data connection received nor with the deletion Go's client does after a
+// failed resumption.
+type dataSessions struct{ s *sessionStore }
+
+func (d dataSessions) Get(string) (*tls.ClientSessionState, bool) { return d.s.get() }
+func (d dataSessions) Put(string, *tls.ClientSessionState)        {}
+
+// tlsConfigFor returns the control connection's TLS config: the user's
+// (certificates verified unless it says otherwise), with ServerName from
+// addr's host when unset (an IP literal is then verified against the
+// certificate's IP SANs, and sent as no SNI), and a session store of its
+// own. A ClientSessionCache in cfg is not used: see sessionStore.
+func tlsConfigFor(cfg *tls.Config, addr string) *tls.Config {
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	cfg = cfg.Clone()
+	if cfg.ServerName == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			cfg.ServerName = host
+		} else {
+			cfg.ServerName = addr
+		}
+	}
+	cfg.SessionTicketsDisabled = false
+	cfg.ClientSessionCache = controlSessions{&sessionStore{}}
+	return cfg
+}
+
+// dataTLSConfig derives a data connection's config from the control
+// connection's: the same verification, the control session to resume.
+func dataTLSConfig(control *tls.Config) *tls.Config {
+	cfg := control.Clone()
+	if cs, ok := control.ClientSessionCache.(controlSessions); ok {
+		cfg.ClientSessionCache = dataSessions{cs.s}
+	}
+	return cfg
+}
+
+// secureData runs the TLS handshake of a transfer's data connection,
+// bounded by the timeout, and returns it wrapped so that closing an
+// upload ends TLS cleanly (see tlsData).
+func (c *Conn) secureData(ctx context.Context, nc net.Conn, cmd string) (net.Conn, error) {
+	cfg := dataTLSConfig(c.cfg.TLS)
+	_, offered := cfg.ClientSessionCache.Get(cfg.ServerName)
+	tc := tls.Client(nc, cfg)
+	hctx, cancel := context.WithTimeout(ctx, c.timeout)
+	err := tc.HandshakeContext(hctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil && !isCertError(err) {
+			err = &DataTLSError{Offered: offered, Err: err}
+		}
+		return nil, tlsHandshakeError(err)
+	}
+	st := tc.ConnectionState()
+	if !st.DidResume {
+		c.logf("data connection: %s without resuming the control connection's session (offered: %v); servers that require session reuse refuse it", tls.VersionName(st.Version), offered)
+	}
+	return newTLSData(tc, c.timeout, isUpload(cmd)), nil
+}
+
+func isUpload(cmd string) bool {
+	verb, _, _ := strings.Cut(cmd, " ")
+	switch strings.ToUpper(verb) {
+	case "STOR", "APPE", "STOU":
+		return true
+	}
+	return false
+}
+
+// DataTLSError reports a data connection whose TLS handshake the server
+// refused. Servers that require session reuse refuse a data connection
+// that does not resume the control connection's session; Offered says
+// whether keepftp offered it.
+type DataTLSError struct {
+	Offered bool
+	Err     error
+}
+
+func (e *DataTLSError) Error() string {
+	what := "keepftp offered to resume the control connection's TLS session"
+	if !e.Offered {
+		what = "keepftp had no control-connection TLS session to resume (the server sent no session ticket)"
+	}
+	return fmt.Sprintf("the server refused the data connection's TLS handshake (%s; servers that require session reuse refuse any other): %v", what, e.Err)
+}
+
+func (e *DataTLSError) Unwrap() error { return e.Err }
+
+// ExplainTLSRefusal adds to a transfer's failure what the server's reply
+// means under FTPS: vsftpd answers "522 SSL connection failed: session
+// reuse required", proftpd "425 Unable to build data connection" when a
+// data connection did not resume the control connection's session. resumed
+// says whether it did. Other errors are returned unchanged.
+func ExplainTLSRefusal(err error, resumed bool) error {
+	re, ok := asReplyError(err)
+	if !ok || (re.Code != 522 && re.Code != 425) {
+		return err
+	}
+	if resumed {
+		return fmt.Errorf("%w (the data connection resumed the control connection's TLS session, so the server objects to something else)", err)
+	}
+	return fmt.Errorf("%w (the server requires the data connection to resume the control connection's TLS session, and it did not)", err)
+}
+
+// isCertError reports a failed verification of the server's certificate
+// (or its pin).
+func isCertError(err error) bool {
+	var cve *tls.CertificateVerificationError
+	var ce *CertError
+	return errors.As(err, &cve) || errors.As(err, &ce) || errors.Is(err, ErrPinMismatch)
+}

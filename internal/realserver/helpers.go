@@ -1,0 +1,138 @@
+package realserver
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os/exec"
+	"os/user"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+func seconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int((d + time.Second - 1) / time.Second)
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func lookupUser(name string) (uid, gid int, err error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return 0, 0, fmt.Errorf("realserver: user %s: %w", name, err)
+	}
+	uid, err = strconv.Atoi(u.Uid)
+	if err != nil {
+		return 0, 0, err
+	}
+	gid, err = strconv.Atoi(u.Gid)
+	return uid, gid, err
+}
+
+func cryptSHA512(openssl, password string) (string, error) {
+	cmd := exec.Command(openssl, "passwd", "-6", "-stdin")
+	cmd.Stdin = strings.NewReader(password + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("openssl passwd -6: %w", err)
+	}
+	h := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(h, "$6$") {
+		return "", fmt.Errorf("openssl passwd -6 gave %q", h)
+	}
+	return h, nil
+}
+
+// freePort returns a port that was free on host a moment ago.
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Passive ranges are taken below Linux's ephemeral range (32768-60999), so
+// that neither the control ports from freePort nor the clients' own ports
+// land in them, and are kept distinct within this process.
+const (
+	passiveMin = 20000
+	passiveMax = 32700
+)
+
+var passive struct {
+	sync.Mutex
+	used map[int]bool // base port -> in use
+}
+
+func reservePassive(host string) (lo, hi int, err error) {
+	passive.Lock()
+	defer passive.Unlock()
+	if passive.used == nil {
+		passive.used = map[int]bool{}
+	}
+	slots := (passiveMax - passiveMin) / passiveCount
+	for try := 0; try < 200; try++ {
+		lo = passiveMin + rand.IntN(slots)*passiveCount
+		if passive.used[lo] || !rangeFree(host, lo, lo+passiveCount-1) {
+			continue
+		}
+		passive.used[lo] = true
+		return lo, lo + passiveCount - 1, nil
+	}
+	return 0, 0, errors.New("realserver: no free passive port range")
+}
+
+func releasePassive(lo int) {
+	passive.Lock()
+	defer passive.Unlock()
+	delete(passive.used, lo)
+}
+
+func rangeFree(host string, lo, hi int) bool {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for p := lo; p <= hi; p++ {
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		if err != nil {
+			return false
+		}
+		ls = append(ls, l)
+	}
+	return true
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writers and Logs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]byte(nil), b.buf.Bytes()...)
+}
