@@ -89,16 +89,22 @@ func splitFlags(cmd *cli.Command, args []string) (flags, operands []string, err 
 		body := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
 		n, value, hasValue := strings.Cut(body, "=")
 		if n == "help" || n == "h" {
-			flags = append(flags, "--help")
-			continue
+			return []string{"--help"}, nil, nil // help, whatever else the line says
 		}
 		f, ok := byName[n]
 		if !ok {
-			if expanded, ok := shortBools(byName, a); ok {
+			if expanded, used, ok := shortCluster(byName, a, args[i+1:]); ok {
+				for _, e := range expanded {
+					if err := checkFlag(byName, e); err != nil {
+						return nil, nil, err
+					}
+				}
 				flags = append(flags, expanded...)
+				i += used
 				continue
 			}
-			return nil, nil, usageError{fmt.Sprintf("unknown flag %s for %s (see keepftp %s --help)", safeText(flagSpelling(n)), cmd.Name, cmd.Name)}
+			typed, _, _ := strings.Cut(a, "=")
+			return nil, nil, usageError{fmt.Sprintf("unknown flag %s for %s (see keepftp %s --help)", safeText(typed), cmd.Name, cmd.Name)}
 		}
 		if !takesValue(f) {
 			if hasValue {
@@ -124,20 +130,42 @@ func splitFlags(cmd *cli.Command, args []string) (flags, operands []string, err 
 	return flags, operands, nil
 }
 
-// shortBools expands -qv into -q -v when every letter is a bool flag.
-func shortBools(byName map[string]cli.Flag, a string) ([]string, bool) {
-	if len(a) < 3 || a[1] == '-' || strings.Contains(a, "=") {
-		return nil, false
+// shortCluster expands short flags written together, as getopt does:
+// -qv is -q -v; -qo FILE and -qoFILE are -q -o FILE. It returns the flags
+// as --x or --x=value, and how many of rest it used (1 for -qo FILE).
+func shortCluster(byName map[string]cli.Flag, a string, rest []string) ([]string, int, bool) {
+	if len(a) < 3 || a[1] == '-' {
+		return nil, 0, false
 	}
 	var out []string
-	for _, r := range a[1:] {
+	letters := a[1:]
+	for j, r := range letters {
 		f, ok := byName[string(r)]
-		if !ok || takesValue(f) {
-			return nil, false
+		if !ok || len(string(r)) != 1 {
+			return nil, 0, false
 		}
-		out = append(out, "--"+string(r))
+		if !takesValue(f) {
+			out = append(out, "--"+string(r))
+			continue
+		}
+		if value := letters[j+1:]; value != "" {
+			return append(out, "--"+string(r)+"="+value), 0, true
+		}
+		if len(rest) == 0 {
+			return nil, 0, false
+		}
+		return append(out, "--"+string(r)+"="+rest[0]), 1, true
 	}
-	return out, true
+	return out, 0, true
+}
+
+// checkFlag checks the value of a flag in the --x=value form.
+func checkFlag(byName map[string]cli.Flag, flag string) error {
+	n, value, ok := strings.Cut(strings.TrimPrefix(flag, "--"), "=")
+	if !ok {
+		return nil
+	}
+	return checkValue(byName[n], n, value)
 }
 
 func takesValue(f cli.Flag) bool {
