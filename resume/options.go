@@ -3,6 +3,7 @@ package resume
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"time"
 
 	"github.com/keepftp/keepftp/control"
@@ -22,7 +23,25 @@ type Options struct {
 	NoVerify    bool          // skip the final hash check (sizes are always checked)
 	Fresh       bool          // ignore and replace any partial download
 	NoMtime     bool          // do not set the local file's time from the server's
-	Active      bool          // active mode: the server connects to us for data (control.Config.Active)
+	// Segments > 1 downloads a file in that many ranges at once, each on a
+	// connection of its own (like lftp's pget -n), dialled for it whatever
+	// Conns would allow; files under 2 MiB, and servers without REST
+	// STREAM, get one stream.
+	Segments int
+	Active   bool // active mode: the server connects to us for data (control.Config.Active)
+
+	// Known, if set, is what a listing already said about the remote
+	// file. When it is Complete (size and time to the second, as MLSD
+	// gives them), the first attempt starts from it instead of asking SIZE
+	// and MDTM; the check after the transfer still asks, so a file that
+	// changed since the listing or during the transfer is caught.
+	Known *Remote
+
+	// PartName and StateName, if set, are where Get keeps the partial
+	// download and its state file, instead of dst+PartSuffix and that
+	// name+".keepftp" beside dst. A mirror uses a place of its own, so that
+	// no remote file can share a name with them.
+	PartName, StateName string
 
 	Progress func(done, total int64)          // bytes of the file done so far, and its size (-1 unknown)
 	Events   func(Event)                      // what happens, for logs and JSON events
@@ -66,6 +85,14 @@ func (o *Options) event(e Event) {
 	if o.Events != nil {
 		o.Events(e)
 	}
+}
+
+// warn reports something off that does not stop the transfer: a note for
+// a human and a warning event.
+func (o *Options) warn(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	o.logf("warning: %s", msg)
+	o.event(Event{Kind: EventWarning, Reason: msg})
 }
 
 func (o *Options) logf(format string, args ...any) {

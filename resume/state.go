@@ -13,6 +13,9 @@ type state struct {
 	Version int    `json:"version"`
 	URL     string `json:"url"` // without the password
 	Remote  Remote `json:"remote"`
+	// Segments, for a segmented download, are its ranges and how far each
+	// got; the partial file then has the remote file's size from the start.
+	Segments []segment `json:"segments,omitempty"`
 }
 
 const stateVersion = 1

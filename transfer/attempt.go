@@ -30,24 +30,75 @@ func Download(ctx context.Context, c *control.Conn, path string, offset, want in
 	if err != nil {
 		return Result{}, err
 	}
-	if len(o.Overlap) > 0 {
-		if err := checkOverlap(t, o.Overlap, o.Timeout); err != nil {
-			t.Abort(context.WithoutCancel(ctx))
-			return Result{Bytes: int64(len(o.Overlap))}, fmt.Errorf("RETR %s from %d: %w", path, offset, err)
-		}
+	if res, err := resumed(ctx, t, path, offset, o); err != nil {
+		return res, err
 	}
-	return run(ctx, t, w, t.Data, want, true, o)
+	return run(ctx, t, w, t.Data, want, dlWhole, o)
+}
+
+// DownloadRange runs one attempt at the bytes [offset, offset+length) of
+// path: REST offset, RETR, and once length bytes arrived the data
+// connection is closed and the transfer aborted. The server's 426 and
+// ABOR's answer are read on the control connection, which stays usable
+// (it is closed if they do not come). Overlap works as in Download. A
+// server that ends the data before length bytes is ErrShort.
+func DownloadRange(ctx context.Context, c *control.Conn, path string, offset, length int64, w io.Writer, o Options) (Result, error) {
+	t, err := c.StartTransfer(ctx, "RETR", path, offset)
+	if err != nil {
+		return Result{}, err
+	}
+	if res, err := resumed(ctx, t, path, offset, o); err != nil {
+		return res, err
+	}
+	return run(ctx, t, w, t.Data, length, dlRange, o)
+}
+
+// mode is what an attempt moves.
+type mode int
+
+const (
+	dlWhole mode = iota // a download to the file's end
+	dlRange             // a download of a range, stopped at its end
+	upload
+)
+
+// abortGrace bounds the wait for the replies to ABOR when the user
+// interrupted: Ctrl-C must end keepftp promptly.
+const abortGrace = time.Second
+
+// resumed checks the overlap of a resumed download, if it has one. On a
+// failure the transfer is aborted: at once, with a short grace for ABOR's
+// reply, when ctx was cancelled (a stalling server may never answer it).
+func resumed(ctx context.Context, t *control.Transfer, path string, offset int64, o Options) (Result, error) {
+	if len(o.Overlap) == 0 {
+		return Result{}, nil
+	}
+	err := checkOverlap(ctx, t, o.Overlap, o.Timeout)
+	switch {
+	case err == nil:
+		return Result{}, nil
+	case ctx.Err() != nil:
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortGrace)
+		defer cancel()
+		t.Abort(actx)
+		return Result{}, ctx.Err()
+	}
+	t.Abort(context.WithoutCancel(ctx))
+	return Result{Bytes: int64(len(o.Overlap))}, fmt.Errorf("RETR %s from %d: %w", path, offset, err)
 }
 
 // checkOverlap reads the first len(overlap) bytes of a resumed download and
-// compares them with the local data they must repeat. One bounded read
-// outside the multiplexer: the overlap is small.
-func checkOverlap(t *control.Transfer, overlap []byte, timeout time.Duration) error {
+// compares them with the local data they must repeat. One read outside the
+// multiplexer (the overlap is small), bounded by the timeout and by ctx: a
+// cancel closes the data connection under it.
+func checkOverlap(ctx context.Context, t *control.Transfer, overlap []byte, timeout time.Duration) error {
 	if timeout <= 0 {
 		timeout = t.Conn().Timeout()
 	}
 	t.Data.SetReadDeadline(time.Now().Add(timeout))
 	defer t.Data.SetReadDeadline(time.Time{})
+	stop := context.AfterFunc(ctx, func() { t.Data.Close() })
+	defer stop()
 	got := make([]byte, len(overlap))
 	if _, err := io.ReadFull(t.Data, got); err != nil {
 		return fmt.Errorf("reading the overlap: %w", err)
@@ -71,7 +122,7 @@ func Upload(ctx context.Context, c *control.Conn, path string, offset int64, r i
 	if err != nil {
 		return Result{}, err
 	}
-	return run(ctx, t, t.Data, r, want, false, o)
+	return run(ctx, t, t.Data, r, want, upload, o)
 }
 
 // mux is the state of the multiplexer of one attempt.
@@ -92,7 +143,8 @@ type mux struct {
 	during     []int
 }
 
-func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader, want int64, download bool, o Options) (Result, error) {
+func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader, want int64, md mode, o Options) (Result, error) {
+	download := md != upload
 	c := t.Conn()
 	m := &mux{t: t, o: o, timeout: o.Timeout, want: want}
 	if m.timeout <= 0 {
@@ -117,7 +169,7 @@ func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader,
 	}
 	p := newPump()
 	p.moved.Store(overlap)
-	go p.run(ctx, dst, src, o.Limiter, m.timeout, download, limit)
+	go p.run(ctx, dst, src, o.Limiter, m.timeout, download, limit, md == dlRange)
 
 	m.lastData = time.Now()
 	deadline := time.NewTimer(m.timeout) // data stall, then the wait for the final reply
@@ -142,6 +194,16 @@ loop:
 			m.progress(p)
 			m.dataDone, m.dataEnd = true, time.Now()
 			m.dataErr = derr
+			if md == dlRange && derr == nil && m.res.Bytes == want && !m.res.GotFinal {
+				// The range is here and the server is still sending: stop it.
+				// A failed ABOR exchange closes the connection; the data is
+				// complete all the same.
+				if aerr := t.Abort(context.WithoutCancel(ctx)); aerr != nil {
+					m.o.logf("abort at the end of the range %s: %v", t.Cmd(), aerr)
+				}
+				m.res.NoopsSent = t.NoopsSent()
+				return m.res, nil
+			}
 			deadline.Reset(m.timeout)
 			if derr != nil {
 				m.fault()
@@ -209,7 +271,7 @@ loop:
 		}
 		t.End(ctx, false)
 		m.observe(server, 0)
-		return m.res, err
+		return m.res, control.ExplainTLSRefusal(t, err)
 	}
 	stale, rerr := t.End(ctx, true)
 	if rerr != nil {
@@ -217,7 +279,7 @@ loop:
 	}
 	m.res.NoopsSent = t.NoopsSent()
 	m.observe(server, len(stale))
-	return m.res, m.verdict()
+	return m.res, control.ExplainTLSRefusal(t, m.verdict())
 }
 
 func (m *mux) progress(p *pump) {

@@ -55,19 +55,25 @@ func (p *pump) add(n int64) {
 // run copies src to dst until src's end. download says which side is the
 // network, to tell local failures (disk full) from network ones.
 // limit, when not negative, is the most bytes to move: a byte beyond it is
-// ErrTooLong, and is not written.
-func (p *pump) run(ctx context.Context, dst io.Writer, src io.Reader, lim *rate.Limiter, timeout time.Duration, download bool, limit int64) {
+// ErrTooLong, and is not written, unless stop says the data is meant to go
+// on (a range): then the pump just ends at the limit.
+func (p *pump) run(ctx context.Context, dst io.Writer, src io.Reader, lim *rate.Limiter, timeout time.Duration, download bool, limit int64, stop bool) {
 	var err error
 	if limit >= 0 {
 		src = &io.LimitedReader{R: src, N: limit}
 	}
+	wb := newWriteBack(dst)
 	if lim == nil && zeroCopy(dst, src) {
-		err = p.chunked(dst, src, timeout)
+		err = p.chunked(dst, src, timeout, wb)
 	} else {
-		err = p.buffered(ctx, dst, src, lim, download)
+		err = p.buffered(ctx, dst, src, lim, download, wb)
 	}
 	if err == nil && limit >= 0 {
-		err = checkEnd(src.(*io.LimitedReader).R)
+		if lr := src.(*io.LimitedReader); stop && lr.N > 0 {
+			err = fmt.Errorf("%w: the data ended %d bytes before the range's end", ErrShort, lr.N)
+		} else if !stop {
+			err = checkEnd(lr.R)
+		}
 	}
 	p.done <- err
 }
@@ -107,7 +113,7 @@ func zeroCopy(dst io.Writer, src io.Reader) bool {
 // chunked copies with io.CopyN, which keeps the zero-copy path: os.File's
 // and TCPConn's ReadFrom see through one io.LimitedReader, not two, so a
 // limit on src is applied here chunk by chunk instead of by nesting.
-func (p *pump) chunked(dst io.Writer, src io.Reader, timeout time.Duration) error {
+func (p *pump) chunked(dst io.Writer, src io.Reader, timeout time.Duration, wb *writeBack) error {
 	lr, limited := src.(*io.LimitedReader)
 	if limited {
 		src = lr.R
@@ -128,6 +134,7 @@ func (p *pump) chunked(dst io.Writer, src io.Reader, timeout time.Duration) erro
 		}
 		if got > 0 {
 			p.add(got)
+			wb.add(got)
 		}
 		if err == io.EOF {
 			return nil
@@ -144,7 +151,7 @@ func (p *pump) chunked(dst io.Writer, src io.Reader, timeout time.Duration) erro
 	}
 }
 
-func (p *pump) buffered(ctx context.Context, dst io.Writer, src io.Reader, lim *rate.Limiter, download bool) error {
+func (p *pump) buffered(ctx context.Context, dst io.Writer, src io.Reader, lim *rate.Limiter, download bool, wb *writeBack) error {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -166,6 +173,7 @@ func (p *pump) buffered(ctx context.Context, dst io.Writer, src io.Reader, lim *
 				return err
 			}
 			p.add(int64(n))
+			wb.add(int64(n))
 		}
 		if rerr == io.EOF {
 			return nil

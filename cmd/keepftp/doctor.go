@@ -13,15 +13,14 @@ func doctorCommand() *cli.Command {
 		Name:      "doctor",
 		Usage:     "probe a server and the path to it; recommend --timeout and --keepalive",
 		ArgsUsage: "URL (a file to download, or a directory where a probe file may be uploaded)",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "idle-probe", Usage: "measure after how long of silence the path drops the control connection"},
 			&cli.DurationFlag{Name: "max-idle", Value: 5 * time.Minute, Usage: "longest silent gap the idle probe tries"},
 			&cli.DurationFlag{Name: "timeout", Value: 15 * time.Second, Usage: "how long each probe waits for an answer"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
-			&cli.BoolFlag{Name: "insecure", Usage: "do not verify TLS certificates"},
 			&cli.StringFlag{Name: "netrc-file", Usage: "credentials file (default ~/.netrc)"},
-		},
+		}, tlsFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageError{"doctor takes one URL"}
@@ -41,8 +40,8 @@ func doctorCommand() *cli.Command {
 				o.Config.Logf = safeLogf(stderrLogger())
 				o.Logf = o.Config.Logf
 			}
-			if c.Bool("insecure") {
-				o.Config.TLS = insecureTLS()
+			if o.Config.TLS, err = tlsConfig(c); err != nil {
+				return err
 			}
 			r, err := doctor.Run(c.Context, t.Addr, t.Path, o)
 			if err != nil {

@@ -17,7 +17,7 @@ import (
 
 // transferFlags are shared by the commands that move files.
 func transferFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.DurationFlag{Name: "timeout", Value: control.DefaultTimeout, Usage: "a peer silent this long is down; also the data-stall deadline"},
 		&cli.DurationFlag{Name: "keepalive", Usage: "NOOP interval on the control connection during transfers (default timeout/4; 0 turns NOOPs off)"},
 		&cli.StringFlag{Name: "limit-rate", Usage: "maximum rate in bytes per second for each transfer, with K, M or G suffix (1024-based, like curl)"},
@@ -27,9 +27,8 @@ func transferFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-verify", Usage: "skip the hash check at the end (sizes are always checked)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print errors only"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
-		&cli.BoolFlag{Name: "insecure", Usage: "do not verify TLS certificates"},
 		&cli.BoolFlag{Name: "active", Usage: "active mode: the server connects to us for data (EPRT, or PORT)"},
-	}
+	}, tlsFlags()...)
 }
 
 func getCommand() *cli.Command {
@@ -43,6 +42,7 @@ func getCommand() *cli.Command {
 			&cli.BoolFlag{Name: "fresh", Usage: "ignore any partial download and start from 0"},
 			&cli.StringFlag{Name: "part-suffix", Value: resume.DefaultPartSuffix, Usage: "suffix of the partial file while downloading"},
 			&cli.BoolFlag{Name: "no-mtime", Usage: "do not set the file's time from the server's"},
+			&cli.IntFlag{Name: "segments", Value: 1, Usage: "download each file in N ranges at once, one connection each (like lftp pget -n); files under 2 MiB go in one stream"},
 		),
 		Action: getAction,
 	}
@@ -98,14 +98,22 @@ func getAction(c *cli.Context) error {
 			files = -1 // a pattern: the count is known only later
 		}
 	}
+	if n := c.Int("segments"); n < 1 || n > maxSegments {
+		return usageError{fmt.Sprintf("--segments must be from 1 to %d", maxSegments)}
+	}
 	r, err := newRunner(c, files, logins, func(o *resume.Options) {
 		o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")
+		o.Segments = c.Int("segments")
 	})
 	if err != nil {
 		return err
 	}
 	return r.finish(r.client.GetAll(c.Context, jobs, dir, r.par))
 }
+
+// maxSegments bounds --segments: more connections than this to one server
+// buy nothing and look like abuse.
+const maxSegments = 16
 
 func isDir(name string) bool {
 	st, err := os.Stat(name)
@@ -149,9 +157,11 @@ func resumeOptions(c *cli.Context) (resume.Options, error) {
 	if c.Bool("verbose") {
 		o.ProtoLog = logf
 	}
-	if c.Bool("insecure") {
-		o.TLS = insecureTLS()
+	tc, err := tlsConfig(c)
+	if err != nil {
+		return o, err
 	}
+	o.TLS = tc
 	return o, nil
 }
 

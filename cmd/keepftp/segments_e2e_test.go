@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/keepftp/keepftp/internal/ftptest"
+	"github.com/keepftp/keepftp/testserver"
+)
+
+// recordedSegments reads the ranges a segmented download recorded beside
+// its partial file.
+func recordedSegments(stateFile string) ([]struct{ Start, End, Done int64 }, error) {
+	b, err := os.ReadFile(stateFile)
+	if err != nil {
+		return nil, err
+	}
+	var st struct {
+		Segments []struct{ Start, End, Done int64 }
+	}
+	return st.Segments, json.Unmarshal(b, &st)
+}
+
+// TestSegmentedGetKilledResumesEverySegment kills `keepftp get --segments 4`
+// with SIGKILL once every segment has recorded progress; a rerun (without
+// the flag: the state file says it is segmented) resumes all four where
+// they were recorded, counted by the bytes the server sends.
+func TestSegmentedGetKilledResumesEverySegment(t *testing.T) {
+	bin := keepftpBinary(t)
+	const size = 16 << 20
+	payload := ftptest.RandomBytes(size)
+	srv, err := testserver.Start(testserver.Options{EnableHASH: true, Faults: testserver.Faults{RateLimit: 1 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.WriteFile("/f.bin", payload)
+	dst := filepath.Join(t.TempDir(), "f.bin")
+	url := "ftp://" + srv.Addr() + "/f.bin"
+	state := dst + ".part.keepftp"
+
+	cmd := exec.Command(bin, "get", "-q", "--segments", "4", "--timeout", "5s", "-o", dst, url)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait (bounded) until the state file shows four segments part-way;
+	// the download takes 4 s at the server's rate, so this comes first.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for ready := false; !ready; {
+		select {
+		case <-ctx.Done():
+			cmd.Process.Kill()
+			t.Fatal("the state file never showed four segments under way")
+		case <-tick.C:
+		}
+		segs, err := recordedSegments(state)
+		ready = err == nil && len(segs) == 4
+		for _, s := range segs {
+			ready = ready && s.Done > 0
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	var ee *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &ee) {
+		t.Fatalf("keepftp was not killed: %v", err)
+	}
+	segs, err := recordedSegments(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, unfinished int64
+	for _, s := range segs {
+		if s.Done >= s.End-s.Start {
+			continue
+		}
+		unfinished++
+		want += s.End - s.Start - s.Done + min(s.Done, 4<<10) // the rest, and the overlap that checks the resume point
+	}
+	if unfinished != 4 {
+		t.Fatalf("recorded %+v: want four unfinished segments", segs)
+	}
+
+	srv.SetFaults(testserver.Faults{RateLimit: 16 << 20})
+	before := srv.Stats()
+	rerun := exec.Command(bin, "get", "-q", "--timeout", "5s", "-o", dst, url)
+	if out, err := rerun.CombinedOutput(); err != nil {
+		t.Fatalf("rerun: %v\n%s", err, out)
+	}
+	got, _ := os.ReadFile(dst)
+	if sha256.Sum256(got) != sha256.Sum256(payload) {
+		t.Fatal("resumed file differs")
+	}
+	after := srv.Stats()
+	if n := after.Downloads - before.Downloads; n != unfinished {
+		t.Errorf("rerun made %d RETRs, want %d (one per unfinished segment)", n, unfinished)
+	}
+	// The server sends what was missing; a stopped range may overrun by
+	// what was in flight, but nothing like a segment from its start.
+	if sent := after.BytesSent - before.BytesSent; sent < want || sent > want+(size-want)/2 {
+		t.Errorf("rerun: server sent %d bytes, want %d (what the recorded ranges miss) and little more", sent, want)
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Errorf("state file left behind: %v", err)
+	}
+}

@@ -1,0 +1,476 @@
+package resume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/transfer"
+	"golang.org/x/time/rate"
+)
+
+// A segmented download (Options.Segments > 1, like lftp's pget -n) fetches
+// ranges of one file over several connections at once into one
+// preallocated NAME.part. Each segment is a transfer of its own: its own
+// connection (with its own NOOP keepalive), its own retries, and a resume
+// point recorded in the state file, so a cut, a Ctrl-C or a kill costs each
+// segment only what it had not written. The whole file is checked at the
+// end like any download: size, unchanged facts, the server's hash.
+
+// minSegment is the smallest range worth a connection of its own; a file
+// below two of them goes in one stream.
+const minSegment = 1 << 20
+
+// saveEvery is how often a segmented download records its progress in the
+// state file. A kill loses at most this much of each segment's progress:
+// those bytes are fetched again.
+const saveEvery = time.Second
+
+// maxSegmentedRestarts bounds how often a segmented download starts over
+// because the remote file changed under it.
+const maxSegmentedRestarts = 3
+
+// segment is one range of a segmented download as the state file records
+// it: [Start, End) of the file, of which Done bytes from Start on are in
+// the partial file.
+type segment struct {
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
+	Done  int64 `json:"done"`
+}
+
+// errOneStream stops a segmented download that cannot go on in ranges
+// (REST refused or ignored): the file is fetched in one stream instead.
+var errOneStream = errors.New("ranges not possible")
+
+// splitRanges cuts [from, size) into n ranges of nearly equal length.
+func splitRanges(from, size int64, n int) []segment {
+	segs := make([]segment, 0, n)
+	left := size - from
+	for i := range n {
+		end := from + left*int64(i+1)/int64(n)
+		start := from + left*int64(i)/int64(n)
+		segs = append(segs, segment{Start: start, End: end})
+	}
+	return segs
+}
+
+// validSegments reports whether segs cover [0, size) in order, each with a
+// plausible Done.
+func validSegments(segs []segment, size int64) bool {
+	at := int64(0)
+	for _, s := range segs {
+		if s.Start != at || s.End < s.Start || s.Done < 0 || s.Done > s.End-s.Start {
+			return false
+		}
+		at = s.End
+	}
+	return at == size && len(segs) > 0
+}
+
+// hasSegments reports whether the state beside the partial file is a
+// segmented download's.
+func hasSegments(name string) bool {
+	st, err := readState(name)
+	return err == nil && len(st.Segments) > 0
+}
+
+// segmented is one segmented download in progress.
+type segmented struct {
+	g      *getter
+	remote Remote
+	segs   []segment      // Start and End; Done as loaded
+	done   []atomic.Int64 // each segment's progress
+	lim    *rate.Limiter  // shared by the segments: RateLimit is the file's
+
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	stop   error // errOneStream or errRestart (with why) once a segment asked to stop all
+	saved  []segment
+	moved  atomic.Int64
+}
+
+// getSegmented runs a segmented download to its end, falling back to one
+// stream where ranges are not possible.
+func (g *getter) getSegmented(ctx context.Context) error {
+	for restarts := 0; ; restarts++ {
+		err := g.segmentedOnce(ctx)
+		switch {
+		case errors.Is(err, errOneStream):
+			g.o.logf("%s: %v; downloading in one stream", g.t, err)
+			if hasSegments(g.state) {
+				// The partial file has holes: one stream cannot continue it.
+				if err := removeFiles(g.part, g.state); err != nil {
+					return &transfer.LocalError{Err: err}
+				}
+			}
+			return retry(ctx, g.o, &g.out, g.attempt)
+		case errors.Is(err, errRestart) && ctx.Err() == nil && restarts < maxSegmentedRestarts:
+			g.o.logf("restarting %s from 0: %v", g.t, err)
+			g.o.event(Event{Kind: EventRestart, Reason: err.Error(), Size: -1})
+			if err := removeFiles(g.state); err != nil {
+				return &transfer.LocalError{Err: err}
+			}
+			continue
+		}
+		return err
+	}
+}
+
+// segmentedOnce plans the segments (or takes them from the state file),
+// runs them, and verifies and commits the result.
+func (g *getter) segmentedOnce(ctx context.Context) error {
+	var remote Remote
+	restOK := false
+	var planOut Outcome
+	err := retry(ctx, g.o, &planOut, func(ctx context.Context, n int) (step, error) {
+		c, err := g.o.conn(ctx, g.t)
+		if err != nil {
+			return step{offset: -1}, err
+		}
+		defer g.o.release(ctx, c)
+		remote, err = g.o.statRemote(ctx, c, g.t.Path)
+		restOK = c.Features().RestStream()
+		return step{offset: -1}, err
+	})
+	g.out.Attempts += planOut.Attempts
+	if err != nil {
+		return err
+	}
+	if !restOK {
+		return fmt.Errorf("%w: the server does not announce REST STREAM", errOneStream)
+	}
+	if remote.Size < 2*minSegment {
+		return fmt.Errorf("%w: the file is small (%d bytes)", errOneStream, remote.Size)
+	}
+	segs, err := g.planSegments(remote)
+	if err != nil {
+		return err
+	}
+	s := &segmented{g: g, remote: remote, segs: segs, done: make([]atomic.Int64, len(segs)), lim: transfer.NewLimiter(g.o.RateLimit)}
+	var have int64
+	for i, sg := range segs {
+		s.done[i].Store(sg.Done)
+		have += sg.Done
+	}
+	s.saved = slices.Clone(segs)
+	g.o.event(Event{Kind: EventStart, Attempt: 1, Offset: have, Size: remote.Size})
+	s.progress()
+
+	if err := s.run(ctx); err != nil {
+		return err
+	}
+	return g.finishSegmented(ctx, remote)
+}
+
+// planSegments returns the segments to run: the recorded ones if the
+// partial file is provably of this remote file, else fresh ones over a
+// newly preallocated partial file (a single stream's partial becomes the
+// first, finished, segment).
+func (g *getter) planSegments(remote Remote) ([]segment, error) {
+	st, serr := readState(g.state)
+	var local int64 = -1
+	if fi, err := os.Stat(g.part); err == nil {
+		local = fi.Size()
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, &transfer.LocalError{Err: err}
+	}
+	why := ""
+	switch {
+	case local <= 0:
+	case serr != nil:
+		why = "no usable state for the partial file"
+	case st.URL != g.t.String():
+		why = "the partial file is from " + st.URL
+	default:
+		if same, reason := sameFile(st.Remote, remote); !same {
+			why = "the remote file changed: " + reason
+		} else if len(st.Segments) > 0 && (local != remote.Size || !validSegments(st.Segments, remote.Size)) {
+			why = "the recorded ranges do not fit the partial file"
+		} else if len(st.Segments) == 0 && local > remote.Size {
+			why = fmt.Sprintf("the partial file (%d bytes) is larger than the remote file (%d)", local, remote.Size)
+		}
+	}
+	if local > 0 && why == "" && len(st.Segments) > 0 {
+		return st.Segments, nil
+	}
+	if why != "" {
+		g.o.logf("restarting %s from 0: %s", g.t, why)
+		g.o.event(Event{Kind: EventRestart, Offset: 0, Size: remote.Size, Reason: why})
+	}
+	from := int64(0)
+	if why == "" && local > 0 {
+		from = local // a single stream's partial: its bytes are kept
+	}
+	n := int(min(int64(max(g.o.Segments, 2)), (remote.Size-from)/minSegment))
+	segs := splitRanges(from, remote.Size, max(n, 1))
+	if from > 0 {
+		segs = append([]segment{{Start: 0, End: from, Done: from}}, segs...)
+	}
+	f, err := os.OpenFile(g.part, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, &transfer.LocalError{Err: err}
+	}
+	defer f.Close()
+	if err := f.Truncate(from); err == nil {
+		err = preallocate(f, remote.Size)
+	}
+	if err != nil {
+		return nil, &transfer.LocalError{Err: err}
+	}
+	if err := writeState(g.state, state{URL: g.t.String(), Remote: remote, Segments: segs}); err != nil {
+		return nil, &transfer.LocalError{Err: err}
+	}
+	return segs, nil
+}
+
+// run runs every unfinished segment at once, recording progress, until
+// all are done or one fails for good.
+func (s *segmented) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.cancel = cancel
+	saverDone := make(chan struct{})
+	saverStop := make(chan struct{})
+	go func() {
+		defer close(saverDone)
+		t := time.NewTicker(saveEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-saverStop:
+				return
+			case <-t.C:
+				if err := s.save(); err != nil {
+					s.g.o.logf("recording the ranges of %s: %v", s.g.t, err)
+				}
+			}
+		}
+	}()
+	errs := make([]error, len(s.segs))
+	outs := make([]Outcome, len(s.segs))
+	var wg sync.WaitGroup
+	for i := range s.segs {
+		if s.done[i].Load() >= s.segs[i].End-s.segs[i].Start {
+			continue
+		}
+		wg.Go(func() {
+			errs[i] = s.runSegment(ctx, i, &outs[i])
+			if errs[i] != nil {
+				cancel() // one segment failed for good: stop the others
+			}
+		})
+	}
+	wg.Wait()
+	close(saverStop)
+	<-saverDone
+	serr := s.save()
+	for _, o := range outs {
+		s.g.out.Attempts += o.Attempts
+	}
+	s.g.out.Received += s.moved.Load()
+
+	s.mu.Lock()
+	stop := s.stop
+	s.mu.Unlock()
+	if stop != nil {
+		return stop
+	}
+	// The cause, not the cancellations it caused in the other segments.
+	var first error
+	for _, err := range errs {
+		if err != nil && (first == nil || Classify(first) == Intentional && Classify(err) != Intentional) {
+			first = err
+		}
+	}
+	if first != nil {
+		return first
+	}
+	if serr != nil {
+		return &transfer.LocalError{Err: serr}
+	}
+	return nil
+}
+
+// halt stops every segment for a reason that concerns the whole download.
+func (s *segmented) halt(err error) {
+	s.mu.Lock()
+	if s.stop == nil {
+		s.stop = err
+	}
+	s.mu.Unlock()
+	s.cancel()
+}
+
+// save records each segment's progress in the state file if it moved.
+func (s *segmented) save() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	segs := slices.Clone(s.segs)
+	for i := range segs {
+		segs[i].Done = s.done[i].Load()
+	}
+	if slices.Equal(segs, s.saved) {
+		return nil
+	}
+	if err := writeState(s.g.state, state{URL: s.g.t.String(), Remote: s.remote, Segments: segs}); err != nil {
+		return err
+	}
+	s.saved = segs
+	return nil
+}
+
+func (s *segmented) progress() {
+	if s.g.o.Progress == nil {
+		return
+	}
+	var sum int64
+	for i := range s.done {
+		sum += s.done[i].Load()
+	}
+	s.g.o.Progress(sum, s.remote.Size)
+}
+
+// runSegment fetches segment i to its end, with retries of its own.
+func (s *segmented) runSegment(ctx context.Context, i int, out *Outcome) error {
+	f, err := os.OpenFile(s.g.part, os.O_RDWR, 0) // read: the overlap
+	if err != nil {
+		return &transfer.LocalError{Err: err}
+	}
+	defer f.Close()
+	overlap := make([]byte, overlapSize) // reused by every attempt of the segment
+	return retry(ctx, s.g.o, out, func(ctx context.Context, n int) (step, error) {
+		// Progress is what the segment's done count grew by: the overlap
+		// re-read at each resume is not.
+		before := s.done[i].Load()
+		moved, offset, err := s.attempt(ctx, i, n, f, overlap)
+		return step{moved: moved, progress: s.done[i].Load() - before, offset: offset}, err
+	})
+}
+
+// attempt is one connection's worth of progress on segment i: from its
+// recorded end (less an overlap that must repeat the local bytes) to the
+// segment's end.
+func (s *segmented) attempt(ctx context.Context, i, n int, f *os.File, overlapBuf []byte) (moved, offset int64, err error) {
+	sg := s.segs[i]
+	done := s.done[i].Load()
+	pos := sg.Start + done
+	if pos >= sg.End {
+		return 0, pos, nil
+	}
+	// The segment's own connection, not one from Options.Conns: a pool
+	// sized for files one at a time must not serialise the ranges of one.
+	c, err := control.Dial(ctx, s.g.t.Addr, s.g.o.Config(s.g.t))
+	if err != nil {
+		return 0, pos, err
+	}
+	defer func() {
+		if c.Err() == nil {
+			c.Quit(context.WithoutCancel(ctx))
+		} else {
+			c.Close()
+		}
+	}()
+	if n > 1 {
+		// A retry: the file must still be the one the ranges are of.
+		now, err := s.g.o.statRemote(ctx, c, s.g.t.Path)
+		if err != nil {
+			return 0, pos, err
+		}
+		if same, why := sameFile(s.remote, now); !same {
+			err := fmt.Errorf("%w: the remote file changed during the download: %s", errRestart, why)
+			s.halt(err)
+			return 0, pos, err
+		}
+	}
+	k := min(done, overlapSize)
+	overlap := overlapBuf[:k]
+	if k > 0 {
+		if _, err := f.ReadAt(overlap, pos-k); err != nil {
+			return 0, pos, &transfer.LocalError{Err: err}
+		}
+	}
+	rest := pos - k
+	if _, err := f.Seek(pos, 0); err != nil {
+		return 0, pos, &transfer.LocalError{Err: err}
+	}
+	to := transfer.Options{
+		Timeout:     s.g.o.Timeout,
+		Keepalive:   s.g.o.Keepalive,
+		NoKeepalive: s.g.o.NoKeepalive,
+		Noops:       s.g.o.Noops,
+		Limiter:     s.lim,
+		Logf:        s.g.o.Logf,
+		Overlap:     overlap,
+		Progress: func(got int64) {
+			s.done[i].Store(max(rest+got-sg.Start, done))
+			s.progress()
+		},
+	}
+	var res transfer.Result
+	if sg.End == s.remote.Size {
+		res, err = transfer.Download(ctx, c, s.g.t.Path, rest, sg.End-rest, f, to)
+	} else {
+		res, err = transfer.DownloadRange(ctx, c, s.g.t.Path, rest, sg.End-rest, f, to)
+	}
+	moved = res.Bytes
+	s.moved.Add(moved)
+	if err == nil {
+		s.done[i].Store(sg.End - sg.Start)
+		return moved, sg.End, nil
+	}
+	switch {
+	case errors.Is(err, control.ErrRestRefused):
+		err = fmt.Errorf("%w: the server refused REST: %w", errOneStream, err)
+		s.halt(err)
+	case errors.Is(err, transfer.ErrOverlap), errors.Is(err, transfer.ErrTooLong):
+		err = fmt.Errorf("%w: the server ignored REST or the file changed: %w", errOneStream, err)
+		s.halt(err)
+	}
+	return moved, sg.Start + s.done[i].Load(), err
+}
+
+// finishSegmented verifies and commits the complete partial file, on a
+// connection of its own (retried like an attempt).
+func (g *getter) finishSegmented(ctx context.Context, remote Remote) error {
+	var out Outcome
+	var restart error
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err := retry(ctx, g.o, &out, func(ctx context.Context, n int) (step, error) {
+		none := step{offset: remote.Size}
+		c, err := g.o.conn(ctx, g.t)
+		if err != nil {
+			return none, err
+		}
+		defer g.o.release(ctx, c)
+		f, err := os.OpenFile(g.part, os.O_RDWR, 0)
+		if err != nil {
+			return none, &transfer.LocalError{Err: err}
+		}
+		defer f.Close() // commit closed it already when it succeeded
+		err = g.finish(ctx, c, f, remote)
+		if errors.Is(err, errRestart) {
+			// Changed, or the hash differs: the whole download starts over,
+			// not this check, which therefore stops retrying.
+			restart = err
+			cancel()
+		}
+		return none, err
+	})
+	g.out.Attempts += out.Attempts
+	if restart != nil {
+		g.restartReason = ""
+		return restart
+	}
+	if err == nil {
+		g.out.Status = g.status("complete")
+	}
+	return err
+}
