@@ -93,3 +93,70 @@ func TestPipelinedStatOnRealServers(t *testing.T) {
 		})
 	}
 }
+
+// Files on the server's disk whose names hold CR or LF (a hostile upload,
+// say) are listed raw by some servers. A mirror never sends such a name
+// back (it would end the command line early: "x\r\nDELE victim"), copies
+// the rest, and the victim survives. A LF splits the listing line: the
+// part after it is reported as a bad line, the part before it is a name
+// the server does not have (550, reported).
+func TestMirrorHostileNamesOnRealServers(t *testing.T) {
+	for _, name := range serverNames {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, name, false, 0)
+			top := path.Join(s.uploadDir, "hostile")
+			victim := path.Join(s.uploadDir, "victim")
+			if err := s.write(victim, []byte("must survive")); err != nil {
+				t.Fatal(err)
+			}
+			good := ftptest.RandomBytes(4000)
+			if err := s.write(path.Join(top, "good"), good); err != nil {
+				t.Fatal(err)
+			}
+			for _, bad := range []string{"x\r\nDELE victim", "y\rDELE victim", "z\nDELE victim"} {
+				if err := s.write(path.Join(top, bad), []byte("bad")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.write(path.Join(top, "victim"), []byte("must survive too")); err != nil {
+				t.Fatal(err)
+			}
+			cl := keepftp.NewClient(keepftp.Options{Transfer: s.opts(), MaxConns: 2})
+			defer cl.Close()
+			dir := t.TempDir()
+			results, err := cl.Mirror(t.Context(), s.url(s.addr, top), dir, 2)
+			if err != nil {
+				t.Fatalf("Mirror: %v", err)
+			}
+			got, err := os.ReadFile(filepath.Join(dir, "good"))
+			if err != nil || !bytes.Equal(got, good) {
+				t.Errorf("good: %v, %d bytes", err, len(got))
+			}
+			for _, v := range []string{victim, path.Join(top, "victim")} {
+				if data, err := s.read(v); err != nil || len(data) == 0 {
+					t.Errorf("%q was deleted: %v", v, err)
+				}
+			}
+			left := 0
+			for _, r := range results {
+				if r.Err != nil {
+					left++
+					t.Logf("%s: %v", r.URL, r.Err)
+				}
+			}
+			if left == 0 {
+				// pure-ftpd does not list names with control characters.
+				entries, _ := os.ReadDir(dir)
+				var names []string
+				for _, e := range entries {
+					names = append(names, e.Name())
+				}
+				if len(names) != 2 {
+					t.Errorf("nothing reported about the names with CR or LF, and the copy holds %q", names)
+				}
+				t.Logf("the server did not list the names with CR or LF; copied %q", names)
+			}
+		})
+	}
+}
