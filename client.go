@@ -2,6 +2,7 @@ package keepftp
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -32,6 +33,13 @@ type Options struct {
 	// (from a netrc file, the environment, a prompt).
 	Credentials func(*resume.Target) error
 
+	// TLS holds the FTPS certificate settings (CA file, client
+	// certificate, public key pins, no verification, a TLS version cap),
+	// the library's face of the command line's --ca-file, --cert/--key,
+	// --pin-sha256, --insecure and --tls-max. Used when Transfer.TLS is
+	// nil; a file that cannot be read fails every call with the reason.
+	TLS TLSOptions
+
 	// NoProfile turns off the learned server profiles (profiles.go):
 	// nothing is read from or written to ProfileDir. With profiles, what
 	// a run learns about a server (the path's idle limit, NOOP behaviour,
@@ -44,6 +52,9 @@ type Options struct {
 
 // parse parses a URL and completes its login.
 func (c *Client) parse(rawURL string) (resume.Target, error) {
+	if c.tlsErr != nil {
+		return resume.Target{}, fmt.Errorf("TLS options: %w", c.tlsErr)
+	}
 	t, err := resume.ParseURL(rawURL)
 	if err == nil && c.o.Credentials != nil {
 		err = c.o.Credentials(&t)
@@ -53,7 +64,7 @@ func (c *Client) parse(rawURL string) (resume.Target, error) {
 
 // Event is something that happened to one file.
 type Event struct {
-	Kind   string    `json:"event"` // start, progress, retry, restart, verified, done, error
+	Kind   string    `json:"event"` // start, progress, retry, restart, verified, warning, skip, done, error
 	Time   time.Time `json:"time"`
 	URL    string    `json:"url"` // the remote file, without password
 	Local  string    `json:"local,omitempty"`
@@ -67,9 +78,10 @@ type Event struct {
 
 // Client transfers files. It is safe for concurrent use.
 type Client struct {
-	o    Options
-	pool *pool
-	prof *profiles
+	o      Options
+	pool   *pool
+	prof   *profiles
+	tlsErr error // Options.TLS could not be turned into a config
 }
 
 // NewClient returns a Client; Close it when done to end idle connections.
@@ -86,6 +98,9 @@ func NewClient(o Options) *Client {
 		o.Transfer.Noops = &noop.Registry{Logf: o.Transfer.Logf}
 	}
 	c := &Client{o: o}
+	if c.o.Transfer.TLS == nil && !o.TLS.IsZero() {
+		c.o.Transfer.TLS, c.tlsErr = o.TLS.Config()
+	}
 	c.prof = newProfiles(&c.o)
 	c.pool = newPool(o.MaxConns, &c.o.Transfer, c.prof)
 	return c
@@ -143,11 +158,19 @@ func (c *Client) Get(ctx context.Context, rawURL, dst string) (resume.Outcome, e
 	if err != nil {
 		return resume.Outcome{}, err
 	}
-	return c.get(ctx, t, dst)
+	return c.get(ctx, t, dst, fileOpts{})
 }
 
-func (c *Client) get(ctx context.Context, t resume.Target, dst string) (resume.Outcome, error) {
-	out, err := resume.Get(ctx, t, dst, c.options(t, dst))
+// fileOpts are the settings of one file of a batch or a mirror.
+type fileOpts struct {
+	part, state string         // where its partial and state files live; "" for beside it
+	known       *resume.Remote // what the listing said about it, if anything
+}
+
+func (c *Client) get(ctx context.Context, t resume.Target, dst string, fo fileOpts) (resume.Outcome, error) {
+	o := c.options(t, dst)
+	o.PartName, o.StateName, o.Known = fo.part, fo.state, fo.known
+	out, err := resume.Get(ctx, t, dst, o)
 	c.done(t, dst, out, err)
 	return out, err
 }

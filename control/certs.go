@@ -167,3 +167,8 @@ func certCause(err error, leaf *x509.Certificate) string {
 	}
 	return err.Error()
 }
+
+// IsZero reports whether no option is set.
+func (o TLSOptions) IsZero() bool {
+	return o.CAFile == "" && o.CertFile == "" && o.KeyFile == "" && len(o.PinSHA256) == 0 && !o.Insecure && o.MaxVersion == 0
+}

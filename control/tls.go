@@ -109,7 +109,9 @@ func (c *Conn) secureData(ctx context.Context, nc net.Conn, cmd string) (net.Con
 	if !st.DidResume {
 		c.logf("data connection: %s without resuming the control connection's session (offered: %v); servers that require session reuse refuse it", tls.VersionName(st.Version), offered)
 	}
-	return newTLSData(tc, c.timeout, isUpload(cmd)), nil
+	d := newTLSData(tc, c.timeout, isUpload(cmd))
+	d.offered, d.resumed = offered, st.DidResume
+	return d, nil
 }
 
 func isUpload(cmd string) bool {
@@ -140,20 +142,22 @@ func (e *DataTLSError) Error() string {
 
 func (e *DataTLSError) Unwrap() error { return e.Err }
 
-// ExplainTLSRefusal adds to a transfer's failure what the server's reply
-// means under FTPS: vsftpd answers "522 SSL connection failed: session
-// reuse required", proftpd "425 Unable to build data connection" when a
-// data connection did not resume the control connection's session. resumed
-// says whether it did. Other errors are returned unchanged.
-func ExplainTLSRefusal(err error, resumed bool) error {
-	re, ok := asReplyError(err)
-	if !ok || (re.Code != 522 && re.Code != 425) {
+// ExplainTLSRefusal adds to a failed transfer's error what its data
+// connection's TLS says, when it did not resume the control connection's
+// session: servers that require session reuse (vsftpd's
+// require_ssl_reuse, proftpd's mod_tls by default) then drop the data
+// connection, and vsftpd sends no final reply at all. Other errors, and
+// transfers whose data connection resumed, are returned unchanged.
+func ExplainTLSRefusal(t *Transfer, err error) error {
+	d, ok := t.Data.(*tlsData)
+	if err == nil || !ok || d.resumed {
 		return err
 	}
-	if resumed {
-		return fmt.Errorf("%w (the data connection resumed the control connection's TLS session, so the server objects to something else)", err)
+	why := "keepftp offered the control connection's session and the server did not resume it"
+	if !d.offered {
+		why = "the server gave the control connection no session ticket to offer (Go's TLS client resumes only with tickets)"
 	}
-	return fmt.Errorf("%w (the server requires the data connection to resume the control connection's TLS session, and it did not)", err)
+	return fmt.Errorf("%w (the data connection did not resume the control connection's TLS session: %s; servers that require session reuse refuse such data connections)", err, why)
 }
 
 // isCertError reports a failed verification of the server's certificate
@@ -162,4 +166,14 @@ func isCertError(err error) bool {
 	var cve *tls.CertificateVerificationError
 	var ce *CertError
 	return errors.As(err, &cve) || errors.As(err, &ce) || errors.Is(err, ErrPinMismatch)
+}
+
+// TLSState returns the control connection's TLS state; ok is false on a
+// plain connection.
+func (c *Conn) TLSState() (st tls.ConnectionState, ok bool) {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return st, false
+	}
+	return tc.ConnectionState(), true
 }

@@ -29,6 +29,8 @@ type tlsData struct {
 	*tls.Conn
 	timeout time.Duration
 	upload  bool
+	offered bool // the control connection's session was offered
+	resumed bool // and the server resumed it
 
 	writing  atomic.Int32 // Writes in progress
 	writeErr atomic.Bool  // a Write failed: the stream is broken anyway

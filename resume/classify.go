@@ -38,6 +38,7 @@ func Classify(err error) Class {
 	var cve *tls.CertificateVerificationError
 	var uae x509.UnknownAuthorityError
 	var hne x509.HostnameError
+	var ce *control.CertError
 	switch {
 	case err == nil:
 		return Transient
@@ -53,7 +54,7 @@ func Classify(err error) Class {
 		return NotFound
 	case errors.Is(err, ErrBadURL):
 		return Permanent
-	case errors.As(err, &cve), errors.As(err, &uae), errors.As(err, &hne):
+	case errors.As(err, &cve), errors.As(err, &uae), errors.As(err, &hne), errors.As(err, &ce):
 		return Permanent
 	case errors.As(err, &re):
 		switch {

@@ -76,3 +76,61 @@ func TestPutResumesWithAPPEWithoutRestStream(t *testing.T) {
 		}
 	})
 }
+
+// A server that reports less than was sent (it dropped the end of the
+// upload after the data left keepftp, as pyftpdlib does with a TLS upload
+// closed by a reset): a transient fault, resumed from the server's size
+// and verified, not a verification failure.
+func TestPutShortUploadResumes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := filepath.Join(t.TempDir(), "up")
+		os.WriteFile(src, []byte("0123456789"), 0o644)
+		first, dial1 := ftptest.New(t)
+		second, dial2 := ftptest.New(t)
+		var got []byte
+		go func() { // attempt 1: all 10 bytes sent, the server keeps 6
+			first.Login()
+			first.Serve("EPSV", "229 Entering Extended Passive Mode (|||40000|)")
+			d := <-first.Data
+			first.Serve("STOR /up", "150 go ahead")
+			all, _ := io.ReadAll(d)
+			got = append(got, all[:6]...)
+			first.Send("226 Transfer complete.")
+			first.Serve("SIZE /up", "213 6")
+		}()
+		done := make(chan struct{})
+		go func() { // attempt 2: SIZE says 6, REST 6 + STOR sends the rest
+			defer close(done)
+			second.Login()
+			second.Serve("SIZE /up", "213 6")
+			second.Serve("EPSV", "229 Entering Extended Passive Mode (|||40001|)")
+			d := <-second.Data
+			second.Serve("REST 6", "350 Restarting at 6")
+			second.Serve("STOR /up", "150 go ahead")
+			rest, _ := io.ReadAll(d)
+			got = append(got, rest...)
+			second.Send("226 ok")
+			second.Serve("SIZE /up", "213 10")
+		}()
+		conns := &scriptedConns{dials: []func(context.Context, string, string) (net.Conn, error){dial1, dial2}}
+		tg := Target{Addr: "127.0.0.1:21", Path: "/up"}
+		var retries []Event
+		o := Options{Conns: conns, NoVerify: true, Policy: Policy{Retries: 2, BaseDelay: time.Second, Jitter: noJitter},
+			Events: func(e Event) {
+				if e.Kind == EventRetry {
+					retries = append(retries, e)
+				}
+			}}
+		out, err := Put(t.Context(), src, tg, o)
+		<-done
+		if err != nil {
+			t.Fatalf("Put: %v (class %v)", err, Classify(err))
+		}
+		if string(got) != "0123456789" || out.Attempts != 2 || out.Verified != "size" {
+			t.Errorf("server got %q in %d attempts (verified %q), want the file in 2", got, out.Attempts, out.Verified)
+		}
+		if len(retries) != 1 || retries[0].Offset != -1 {
+			t.Errorf("retry events %+v: want one, resuming where the server's SIZE says (-1)", retries)
+		}
+	})
+}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/doctor"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/urfave/cli/v2"
 )
 
@@ -14,27 +13,29 @@ func doctorCommand() *cli.Command {
 		Name:      "doctor",
 		Usage:     "probe a server and the path to it; recommend --timeout and --keepalive",
 		ArgsUsage: "URL (a file to download, or a directory where a probe file may be uploaded)",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "idle-probe", Usage: "measure after how long of silence the path drops the control connection"},
 			&cli.DurationFlag{Name: "max-idle", Value: 5 * time.Minute, Usage: "longest silent gap the idle probe tries"},
 			&cli.DurationFlag{Name: "timeout", Value: 15 * time.Second, Usage: "how long each probe waits for an answer"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
-			&cli.BoolFlag{Name: "insecure", Usage: "do not verify TLS certificates"},
+			&cli.StringFlag{Name: "netrc-file", Usage: "credentials file (default ~/.netrc)"},
 			&cli.BoolFlag{Name: "show", Usage: "print what keepftp learned about the server (its profile) and probe nothing"},
 			&cli.BoolFlag{Name: "forget", Usage: "remove what keepftp learned about the server and probe nothing"},
 			&cli.BoolFlag{Name: "no-profile", Usage: "neither read nor update the server's profile"},
-		},
+		}, tlsFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageError{"doctor takes one URL"}
 			}
-			t, err := resume.ParseURL(c.Args().First())
+			// The login comes the same way as get's: the URL,
+			// KEEPFTP_PASSWORD, the netrc file, or a prompt.
+			t, err := checkURL(newLogins(c.String("netrc-file")), "", c.Args().First())
 			if err != nil {
 				return err
 			}
 			if c.Bool("show") || c.Bool("forget") {
-				return profileAction(c, t)
+				return profileAction(c, t.Addr, t.User)
 			}
 			o := doctor.Options{
 				Config:    control.Config{User: t.User, Password: t.Password, TLSMode: t.TLSMode, Timeout: c.Duration("timeout")},
@@ -43,11 +44,11 @@ func doctorCommand() *cli.Command {
 				NoProfile: c.Bool("no-profile"),
 			}
 			if c.Bool("verbose") {
-				o.Config.Logf = stderrLogger().Printf
+				o.Config.Logf = safeLogf(stderrLogger())
 				o.Logf = o.Config.Logf
 			}
-			if c.Bool("insecure") {
-				o.Config.TLS = insecureTLS()
+			if o.Config.TLS, err = tlsConfig(c); err != nil {
+				return err
 			}
 			r, err := doctor.Run(c.Context, t.Addr, t.Path, o)
 			if err != nil {
@@ -56,7 +57,7 @@ func doctorCommand() *cli.Command {
 			if c.Bool("json") {
 				return r.WriteJSON(c.App.Writer)
 			}
-			r.WriteText(c.App.Writer)
+			r.WriteText(safeWriter{c.App.Writer})
 			return nil
 		},
 	}

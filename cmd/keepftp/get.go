@@ -17,7 +17,7 @@ import (
 
 // transferFlags are shared by the commands that move files.
 func transferFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.DurationFlag{Name: "timeout", Value: control.DefaultTimeout, Usage: "a peer silent this long is down; also the data-stall deadline"},
 		&cli.DurationFlag{Name: "keepalive", Usage: "NOOP interval on the control connection during transfers (default timeout/4; 0 turns NOOPs off)"},
 		&cli.StringFlag{Name: "limit-rate", Usage: "maximum rate in bytes per second for each transfer, with K, M or G suffix (1024-based, like curl)"},
@@ -27,10 +27,9 @@ func transferFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-verify", Usage: "skip the hash check at the end (sizes are always checked)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print errors only"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
-		&cli.BoolFlag{Name: "insecure", Usage: "do not verify TLS certificates"},
 		&cli.BoolFlag{Name: "active", Usage: "active mode: the server connects to us for data (EPRT, or PORT)"},
 		&cli.BoolFlag{Name: "no-profile", Usage: "neither use nor update what keepftp learned about the server (keepftp doctor --show prints it)"},
-	}
+	}, tlsFlags()...)
 }
 
 func getCommand() *cli.Command {
@@ -52,8 +51,10 @@ func getCommand() *cli.Command {
 
 func getAction(c *cli.Context) error {
 	var jobs []keepftp.Job
+	var where []string // how to name each job's URL in an error
 	for _, u := range c.Args().Slice() {
 		jobs = append(jobs, keepftp.Job{URL: u})
+		where = append(where, "")
 	}
 	if f := c.String("input-file"); f != "" {
 		lines, err := readLines(f)
@@ -61,12 +62,17 @@ func getAction(c *cli.Context) error {
 			return err
 		}
 		for _, l := range lines {
-			jobs = append(jobs, keepftp.Job{URL: l[0], Dst: l[1]})
+			jobs = append(jobs, keepftp.Job{URL: l.url, Dst: l.dst})
+			where = append(where, l.where)
 		}
 	}
 	if len(jobs) == 0 {
 		return usageError{"get takes at least one URL (or -i FILE)"}
 	}
+	if c.String("output") == "-" && c.Bool("json") {
+		return usageError{"-o - and --json both want standard output: give the events a file of their own with --json-file FILE (--json-file /dev/stderr for the terminal)"}
+	}
+	logins := newLogins(c.String("netrc-file"))
 	dir := "."
 	if out := c.String("output"); out != "" {
 		if len(jobs) == 1 && !isDir(out) {
@@ -78,13 +84,13 @@ func getAction(c *cli.Context) error {
 			dir = out
 		}
 	}
-	for _, j := range jobs {
-		t, err := resume.ParseURL(j.URL)
+	for i, j := range jobs {
+		t, err := checkURL(logins, where[i], j.URL)
 		if err != nil {
 			return err
 		}
 		if j.Dst == "" && !keepftp.SafeName(path.Base(t.Path)) {
-			return usageError{fmt.Sprintf("%s names no file: give -o", t)}
+			return usageError{fmt.Sprintf("%s names no file: give -o", safeText(t.String()))}
 		}
 	}
 	files := len(jobs)
@@ -96,7 +102,7 @@ func getAction(c *cli.Context) error {
 	if n := c.Int("segments"); n < 1 || n > maxSegments {
 		return usageError{fmt.Sprintf("--segments must be from 1 to %d", maxSegments)}
 	}
-	r, err := newRunner(c, files, func(o *resume.Options) {
+	r, err := newRunner(c, files, logins, func(o *resume.Options) {
 		o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")
 		o.Segments = c.Int("segments")
 	})
@@ -117,7 +123,7 @@ func isDir(name string) bool {
 
 func report(name string, out resume.Outcome, took time.Duration) {
 	fmt.Fprintf(os.Stderr, "%s: %s, %d bytes in %.1fs, %d attempt(s), checked by %s\n",
-		name, out.Status, out.Size, took.Seconds(), out.Attempts, out.Verified)
+		safeText(name), safeText(out.Status), out.Size, took.Seconds(), out.Attempts, safeText(out.Verified))
 }
 
 // resumeOptions turns the shared flags into resume.Options.
@@ -144,17 +150,19 @@ func resumeOptions(c *cli.Context) (resume.Options, error) {
 	o.Policy.Retries = c.Int("retries")
 	o.Policy.MaxDelay = c.Duration("retry-max-delay")
 	o.Policy.Deadline = c.Duration("retry-deadline")
-	logger := stderrLogger()
+	logf := safeLogf(stderrLogger())
 	if !c.Bool("quiet") {
-		o.Logf = logger.Printf
-		noop.Default.Logf = logger.Printf
+		o.Logf = logf
+		noop.Default.Logf = logf
 	}
 	if c.Bool("verbose") {
-		o.ProtoLog = logger.Printf
+		o.ProtoLog = logf
 	}
-	if c.Bool("insecure") {
-		o.TLS = insecureTLS()
+	tc, err := tlsConfig(c)
+	if err != nil {
+		return o, err
 	}
+	o.TLS = tc
 	return o, nil
 }
 
