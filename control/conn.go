@@ -563,9 +563,7 @@ func (c *Conn) writeLine(cl cmdLine) error {
 		c.closeWith(nil)
 		return fmt.Errorf("%s: %w: %v", cl.show, ErrConnLost, err)
 	}
-	now := time.Now().UnixNano()
-	c.unanswered.wrote(now, c.lastRecv.Load(), c.lastSent.Load())
-	c.lastSent.Store(now)
+	c.noteSent()
 	return nil
 }
 

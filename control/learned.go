@@ -57,6 +57,14 @@ func (c *Conn) DeadSilence() (silence time.Duration, ok bool) {
 	return c.unanswered.dead(c.lastRecv.Load(), c.timeout)
 }
 
+// noteSent records that commands were just written: the time for liveness
+// and keepalive, and for DeadSilence.
+func (c *Conn) noteSent() {
+	now := time.Now().UnixNano()
+	c.unanswered.wrote(now, c.lastRecv.Load(), c.lastSent.Load())
+	c.lastSent.Store(now)
+}
+
 // silence tracks the first command written since the server last sent
 // anything, and the silence before it.
 type silence struct {
