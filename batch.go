@@ -2,10 +2,12 @@ package keepftp
 
 import (
 	"context"
+	"fmt"
 	"path"
 	"path/filepath"
 
 	"github.com/keepftp/keepftp/resume"
+	"github.com/keepftp/keepftp/transfer"
 )
 
 // Job is one download of a batch: a URL (a pattern is expanded) and a
@@ -15,68 +17,91 @@ type Job struct {
 	Dst string
 }
 
-// FileResult is what happened to one file of a batch or a mirror.
-type FileResult struct {
-	URL     string // without password
-	Local   string
-	Outcome resume.Outcome
-	Skipped bool  // mirror: already up to date
-	Err     error // nil when done
-}
-
 // GetAll downloads every job's files, par at a time (the pool bounds the
 // connections per server as well), into dir for jobs without a
 // destination. It returns one result per file, in job order; a job whose
 // URL cannot be expanded gives one failed result.
+//
+// The files a pattern expands to are named by the server's listing: their
+// partial downloads live in the destination directory's staging directory
+// (see StagingDir), apart from the files themselves, and the listing's
+// facts stand in for SIZE and MDTM before each transfer where they are
+// precise, as in Mirror.
 func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []FileResult {
 	type item struct {
-		t   resume.Target
-		dst string
-		err error
-		url string
+		t     resume.Target
+		dst   string
+		err   error
+		url   string
+		stage *staging // for files named by a listing
+		rel   string
+		known *resume.Remote
 	}
 	var items []item
+	var stages []staging
 	for _, j := range jobs {
 		t, err := c.parse(j.URL)
 		if err != nil {
 			items = append(items, item{url: j.URL, err: err})
 			continue
 		}
-		ts, err := c.expand(ctx, t)
+		ms, err := c.expand(ctx, t)
 		if err != nil {
 			items = append(items, item{url: t.String(), err: err})
 			continue
 		}
-		for _, f := range ts {
+		for _, m := range ms {
+			f := m.t
 			dst := j.Dst
-			if dst == "" || len(ts) > 1 {
+			if dst == "" || len(ms) > 1 {
 				base := path.Base(f.Path)
 				if !SafeName(base) {
 					items = append(items, item{url: f.String(), err: errUnsafeName(base)})
 					continue
 				}
+				into := dir
 				if j.Dst != "" {
-					dst = filepath.Join(j.Dst, base)
-				} else {
-					dst = filepath.Join(dir, base)
+					into = j.Dst
 				}
+				dst = filepath.Join(into, base)
 			}
-			items = append(items, item{t: f, dst: dst, url: f.String()})
+			it := item{t: f, dst: dst, url: f.String()}
+			if m.e != nil {
+				if m.e.Name == StagingDir {
+					items = append(items, item{url: f.String(), err: leftOut(fmt.Errorf("the name %q is where keepftp keeps its partial files", m.e.Name))})
+					continue
+				}
+				st := newStaging(filepath.Dir(dst))
+				stages = append(stages, st)
+				it.stage, it.rel, it.known = &st, filepath.Base(dst), listingFacts(*m.e)
+			}
+			items = append(items, it)
 		}
 	}
 	results := make([]FileResult, len(items))
 	started := forEach(ctx, len(items), par, func(i int) {
 		it := items[i]
 		r := FileResult{URL: it.url, Local: it.dst, Err: it.err}
+		var fo fileOpts
+		if r.Err == nil && it.stage != nil {
+			if err := it.stage.prepare(it.rel); err != nil {
+				r.Err = &transfer.LocalError{Err: err}
+			}
+			fo.part, fo.state = it.stage.files(it.rel)
+			fo.known = it.known
+		}
 		if r.Err == nil {
-			r.Outcome, r.Err = c.get(ctx, it.t, it.dst)
+			r.Outcome, r.Err = c.get(ctx, it.t, it.dst, fo)
 		} else {
-			c.emit(Event{Kind: "error", URL: it.url, Local: it.dst, Reason: it.err.Error()})
+			c.emit(Event{Kind: "error", URL: it.url, Local: it.dst, Reason: r.Err.Error()})
 		}
 		results[i] = r
 	})
 	for i := started; i < len(items); i++ {
 		results[i] = FileResult{URL: items[i].url, Local: items[i].dst, Err: ctx.Err()}
+	}
+	for _, st := range stages {
+		st.cleanup()
 	}
 	return results
 }

@@ -54,7 +54,7 @@ func (c *Client) parse(rawURL string) (resume.Target, error) {
 
 // Event is something that happened to one file.
 type Event struct {
-	Kind   string    `json:"event"` // start, progress, retry, restart, verified, done, error
+	Kind   string    `json:"event"` // start, progress, retry, restart, verified, warning, skip, done, error
 	Time   time.Time `json:"time"`
 	URL    string    `json:"url"` // the remote file, without password
 	Local  string    `json:"local,omitempty"`
@@ -140,11 +140,19 @@ func (c *Client) Get(ctx context.Context, rawURL, dst string) (resume.Outcome, e
 	if err != nil {
 		return resume.Outcome{}, err
 	}
-	return c.get(ctx, t, dst)
+	return c.get(ctx, t, dst, fileOpts{})
 }
 
-func (c *Client) get(ctx context.Context, t resume.Target, dst string) (resume.Outcome, error) {
-	out, err := resume.Get(ctx, t, dst, c.options(t, dst))
+// fileOpts are the settings of one file of a batch or a mirror.
+type fileOpts struct {
+	part, state string         // where its partial and state files live; "" for beside it
+	known       *resume.Remote // what the listing said about it, if anything
+}
+
+func (c *Client) get(ctx context.Context, t resume.Target, dst string, fo fileOpts) (resume.Outcome, error) {
+	o := c.options(t, dst)
+	o.PartName, o.StateName, o.Known = fo.part, fo.state, fo.known
+	out, err := resume.Get(ctx, t, dst, o)
 	c.done(t, dst, out, err)
 	return out, err
 }

@@ -2,6 +2,7 @@ package keepftp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -29,16 +30,56 @@ func (c *Client) list(ctx context.Context, t resume.Target) ([]control.Entry, er
 	entries, err := conn.List(ctx, t.Path)
 	c.pool.Release(conn, conn.Err() == nil)
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", t, err)
+		// A listing with bad lines comes with the entries of the good ones.
+		return entries, fmt.Errorf("list %s: %w", t, err)
 	}
 	return entries, nil
 }
 
+// listRetrying lists t, trying again (at once, on a fresh connection from
+// the pool) when the failure may pass: a dropped connection, a 4xx.
+func (c *Client) listRetrying(ctx context.Context, t resume.Target) ([]control.Entry, error) {
+	var entries []control.Entry
+	var err error
+	for range listTries {
+		entries, err = c.list(ctx, t)
+		if err == nil || ctx.Err() != nil || resume.Classify(err) != resume.Transient {
+			break
+		}
+	}
+	return entries, err
+}
+
+// listingFacts returns what a listing entry says about a file in the form
+// the resume layer compares: MLSD's size, modify and unique. A LIST entry
+// gives nil: its time is only to the minute (or the day), in the server's
+// zone, and cannot stand in for MDTM.
+func listingFacts(e control.Entry) *resume.Remote {
+	if e.Facts == nil || e.Size < 0 {
+		return nil
+	}
+	r := &resume.Remote{Size: e.Size, Unique: e.Facts["unique"]}
+	if resume.UsableTime(e.ModTime) {
+		r.ModTime = e.ModTime
+	}
+	return r
+}
+
 // SafeName reports whether a name from a remote listing can be used as one
-// component of a local path: not empty, not "." or "..", and without a
-// path separator or NUL. A hostile server's "../../.bashrc" is not.
+// component of a local path: not empty, not "." or "..", without a path
+// separator, and without control characters (CR, LF and NUL above all,
+// which would end a command line early if the name were sent back to the
+// server). A hostile server's "../../.bashrc" is not.
 func SafeName(name string) bool {
-	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00")
+	if name == "" || name == "." || name == ".." {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if b := name[i]; b < 0x20 || b == 0x7f || b == '/' || b == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // hasGlob reports whether a remote path's last element is a pattern.
@@ -52,17 +93,24 @@ func (c *Client) Expand(ctx context.Context, rawURL string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	ts, err := c.expand(ctx, t)
+	ms, err := c.expand(ctx, t)
 	var urls []string
-	for _, t := range ts {
-		urls = append(urls, t.String())
+	for _, m := range ms {
+		urls = append(urls, m.t.String())
 	}
 	return urls, err
 }
 
-func (c *Client) expand(ctx context.Context, t resume.Target) ([]resume.Target, error) {
+// match is one file a URL stands for; e is its listing entry when it came
+// from a pattern (nil otherwise).
+type match struct {
+	t resume.Target
+	e *control.Entry
+}
+
+func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 	if !hasGlob(t.Path) {
-		return []resume.Target{t}, nil
+		return []match{{t: t}}, nil
 	}
 	pattern := path.Base(t.Path)
 	if _, err := path.Match(pattern, ""); err != nil {
@@ -71,21 +119,26 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]resume.Target, 
 	dir := t
 	dir.Path = path.Dir(t.Path)
 	entries, err := c.list(ctx, dir)
-	if err != nil {
+	if err != nil && !errors.Is(err, control.ErrBadListing) {
 		return nil, err
 	}
-	var files []resume.Target
+	var files []match
+	seen := map[string]bool{}
 	for _, e := range entries {
-		if e.Type != control.File || !SafeName(e.Name) {
+		if e.Type != control.File || !SafeName(e.Name) || seen[e.Name] {
 			continue
 		}
 		if ok, _ := path.Match(pattern, e.Name); ok {
+			seen[e.Name] = true
 			f := dir
 			f.Path = path.Join(dir.Path, e.Name)
-			files = append(files, f)
+			files = append(files, match{t: f, e: &e})
 		}
 	}
 	if len(files) == 0 {
+		if err != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%s: %w: no file matches", t, resume.ErrNotFound)
 	}
 	return files, nil

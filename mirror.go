@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -11,97 +12,186 @@ import (
 
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/resume"
+	"github.com/keepftp/keepftp/transfer"
 )
-
-// ErrUnsafeName reports a remote name that cannot be a local path
-// component (see SafeName): a hostile listing's "../x" is refused, never
-// followed.
-var ErrUnsafeName = errors.New("unsafe remote name")
-
-func errUnsafeName(name string) error { return fmt.Errorf("%w %q", ErrUnsafeName, name) }
 
 // maxDepth bounds a mirror's recursion: a server that lists a directory
 // inside itself forever must not keep us.
 const maxDepth = 64
 
+// listTries is how many times a directory listing is tried when it fails
+// for a reason that may pass (a dropped connection, a 4xx).
+const listTries = 3
+
 // Mirror copies the remote directory tree at rawURL into the local
 // directory dir, par files at a time. Files whose local copy already has
 // the remote size and modification time are skipped; partial downloads
-// resume. Symbolic links are not followed. It returns one result per file.
+// resume from dir's staging directory (see StagingDir). Symbolic links are
+// not followed.
+//
+// Mirror copies everything it can. An entry it cannot copy is reported as
+// a result whose Err wraps ErrLeftOut, with a "warning" event, and the
+// walk goes on: a name that cannot be a local path (see SafeName), a
+// subdirectory that cannot be listed, a listing line that cannot be
+// parsed, a directory loop or a tree deeper than 64 levels, a name listed
+// twice in one directory. Only a top directory that cannot be listed at
+// all is an error with no results.
+//
+// The listing's facts stand in for SIZE and MDTM before each file where
+// they are precise (MLSD's size and modify): the check after each transfer
+// still asks the server, so a file that changed since the listing, or
+// during its transfer, is caught and fetched again.
 func (c *Client) Mirror(ctx context.Context, rawURL, dir string, par int) ([]FileResult, error) {
 	root, err := c.parse(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	type file struct {
-		t     resume.Target
-		local string
-		e     control.Entry
+	entries, err := c.listRetrying(ctx, root)
+	if err != nil && (len(entries) == 0 || !errors.Is(err, control.ErrBadListing)) {
+		return nil, err
 	}
-	var files []file
-	var results []FileResult
-	var walk func(t resume.Target, local string, depth int) error
-	walk = func(t resume.Target, local string, depth int) error {
-		if depth > maxDepth {
-			return fmt.Errorf("%s: deeper than %d levels", t, maxDepth)
+	m := &mirror{c: c, ctx: ctx, top: dir, stage: newStaging(dir)}
+	m.dir(root, dir, entries, err, 0, nil)
+	out := make([]FileResult, len(m.files))
+	started := forEach(ctx, len(m.files), par, func(i int) { out[i] = m.copy(m.files[i]) })
+	for i := started; i < len(m.files); i++ {
+		out[i] = FileResult{URL: m.files[i].t.String(), Local: m.files[i].local, Err: ctx.Err()}
+	}
+	m.stage.cleanup()
+	return append(m.problems, out...), ctx.Err()
+}
+
+// mirror is one Mirror's walk.
+type mirror struct {
+	c        *Client
+	ctx      context.Context
+	top      string
+	stage    staging
+	files    []mirrorFile
+	problems []FileResult
+}
+
+type mirrorFile struct {
+	t     resume.Target
+	local string
+	rel   string // local, relative to the top
+	e     control.Entry
+}
+
+// problem reports an entry left out.
+func (m *mirror) problem(t resume.Target, local string, err error) {
+	err = leftOut(err)
+	m.problems = append(m.problems, FileResult{URL: t.String(), Local: local, Err: err})
+	m.c.emit(Event{Kind: "warning", URL: t.String(), Local: local, Reason: err.Error()})
+}
+
+// dir walks one remote directory t, listed as entries (listErr: what went
+// wrong with the listing, if anything), copied to local. ancestors are the
+// MLSD unique facts of the directories above, to see a loop.
+func (m *mirror) dir(t resume.Target, local string, entries []control.Entry, listErr error, depth int, ancestors map[string]bool) {
+	if listErr != nil {
+		m.problem(t, local, listErr)
+	}
+	seen := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		child := t
+		child.Path = path.Join(t.Path, e.Name)
+		switch {
+		case !SafeName(e.Name):
+			// The URL shows the name percent-encoded: its control bytes
+			// must not reach a terminal or a log raw.
+			child.Path = path.Join(t.Path, url.PathEscape(e.Name))
+			m.problem(child, "", errUnsafeName(e.Name))
+			continue
+		case depth == 0 && e.Name == StagingDir:
+			m.problem(child, "", fmt.Errorf("the name %q is where keepftp keeps its partial files", e.Name))
+			continue
+		case seen[e.Name]:
+			m.problem(child, filepath.Join(local, e.Name), fmt.Errorf("%q is listed more than once", e.Name))
+			continue
 		}
-		entries, err := c.list(ctx, t)
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			child := t
-			child.Path = path.Join(t.Path, e.Name)
-			if !SafeName(e.Name) {
-				results = append(results, FileResult{URL: child.String(), Err: errUnsafeName(e.Name)})
-				c.emit(Event{Kind: "error", URL: child.String(), Reason: errUnsafeName(e.Name).Error()})
+		seen[e.Name] = true
+		lp := filepath.Join(local, e.Name)
+		switch e.Type {
+		case control.Dir:
+			m.subdir(child, lp, e, depth+1, ancestors)
+		case control.File:
+			rel, err := filepath.Rel(m.top, lp)
+			if err != nil {
+				m.problem(child, lp, err)
 				continue
 			}
-			lp := filepath.Join(local, e.Name)
-			switch e.Type {
-			case control.Dir:
-				if err := walk(child, lp, depth+1); err != nil {
-					return err
-				}
-			case control.File:
-				files = append(files, file{t: child, local: lp, e: e})
-			}
+			m.files = append(m.files, mirrorFile{t: child, local: lp, rel: rel, e: e})
 		}
-		return nil
 	}
-	if err := walk(root, dir, 0); err != nil {
-		return results, err
+}
+
+// subdir lists and walks a subdirectory, unless that would loop.
+func (m *mirror) subdir(t resume.Target, local string, e control.Entry, depth int, ancestors map[string]bool) {
+	id := e.Facts["unique"]
+	switch {
+	case id != "" && ancestors[id]:
+		m.problem(t, local, fmt.Errorf("directory loop: %s is a directory above it (unique %q)", t, id))
+		return
+	case depth > maxDepth:
+		m.problem(t, local, fmt.Errorf("deeper than %d levels (a directory loop?)", maxDepth))
+		return
 	}
-	out := make([]FileResult, len(files))
-	started := forEach(ctx, len(files), par, func(i int) {
-		f := files[i]
-		r := FileResult{URL: f.t.String(), Local: f.local}
-		if upToDate(f.local, f.e) {
-			r.Skipped = true
-			r.Outcome.Size = f.e.Size
-			c.emit(Event{Kind: "skip", URL: r.URL, Local: r.Local, Size: f.e.Size})
-		} else if err := os.MkdirAll(filepath.Dir(f.local), 0o755); err != nil {
-			r.Err = err
-		} else {
-			r.Outcome, r.Err = c.get(ctx, f.t, f.local)
-		}
-		out[i] = r
-	})
-	for i := started; i < len(files); i++ {
-		out[i] = FileResult{URL: files[i].t.String(), Local: files[i].local, Err: ctx.Err()}
+	if m.ctx.Err() != nil {
+		return
 	}
-	return append(results, out...), ctx.Err()
+	entries, err := m.c.listRetrying(m.ctx, t)
+	if m.ctx.Err() != nil {
+		return
+	}
+	if id != "" {
+		ancestors = copyAdd(ancestors, id)
+	}
+	m.dir(t, local, entries, err, depth, ancestors)
+}
+
+func copyAdd(set map[string]bool, id string) map[string]bool {
+	out := make(map[string]bool, len(set)+1)
+	for k := range set {
+		out[k] = true
+	}
+	out[id] = true
+	return out
+}
+
+// copy downloads one file of the tree, or skips it when up to date.
+func (m *mirror) copy(f mirrorFile) FileResult {
+	r := FileResult{URL: f.t.String(), Local: f.local}
+	if upToDate(f.local, f.e) {
+		r.Skipped = true
+		r.Outcome.Size = f.e.Size
+		m.c.emit(Event{Kind: "skip", URL: r.URL, Local: r.Local, Size: f.e.Size})
+		return r
+	}
+	if err := os.MkdirAll(filepath.Dir(f.local), 0o755); err != nil {
+		r.Err = &transfer.LocalError{Err: err}
+		m.c.emit(Event{Kind: "error", URL: r.URL, Local: r.Local, Reason: err.Error()})
+		return r
+	}
+	if err := m.stage.prepare(f.rel); err != nil {
+		r.Err = &transfer.LocalError{Err: err}
+		m.c.emit(Event{Kind: "error", URL: r.URL, Local: r.Local, Reason: err.Error()})
+		return r
+	}
+	part, state := m.stage.files(f.rel)
+	r.Outcome, r.Err = m.c.get(m.ctx, f.t, f.local, fileOpts{part: part, state: state, known: listingFacts(f.e)})
+	return r
 }
 
 // upToDate reports whether the local file matches a remote entry: same
-// size, and the same time where the listing gives one (to the minute for
-// LIST, whose times have no seconds).
+// size, and the same time where the listing gives a usable one (to the
+// minute for LIST, whose times have no seconds).
 func upToDate(local string, e control.Entry) bool {
 	st, err := os.Stat(local)
 	if err != nil || !st.Mode().IsRegular() || e.Size < 0 || st.Size() != e.Size {
 		return false
 	}
-	if e.ModTime.IsZero() {
+	if !resume.UsableTime(e.ModTime) {
 		return true
 	}
 	lt, rt := st.ModTime().UTC(), e.ModTime.UTC()

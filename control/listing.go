@@ -23,8 +23,10 @@ var listingLimit = MaxListing
 // LIST otherwise, or when MLSD is refused as a command (500, 502 or 504;
 // other refusals, like 550 for a missing directory or 501 for a file, are
 // returned as they are, since LIST would only blur them). A line that
-// cannot be parsed fails the whole listing with an ErrBadListing error
-// that names the line. Listings larger than MaxListing are refused.
+// cannot be parsed makes List return an error wrapping ErrBadListing that
+// names the line, together with the entries of the lines it could parse
+// (a mirror copies those and reports the rest). Listings larger than
+// MaxListing are refused.
 //
 // The data connection must not stall for the timeout, and the final reply
 // must come within the timeout after the data ended; if either fails, the

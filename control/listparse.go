@@ -591,9 +591,17 @@ func parseDOS(line string, fs []field) (Entry, error) {
 	return e, nil
 }
 
+// maxBadLines bounds how many bad lines a listing's error names.
+const maxBadLines = 10
+
 // parseListing splits data into lines ("\n" or "\r\n") and parses them.
+// A line that cannot be parsed does not hide the others: they are
+// returned, with an error wrapping ErrBadListing that names the bad lines
+// (the first maxBadLines of them).
 func parseListing(cmd string, mlsd bool, data []byte, now time.Time) ([]Entry, error) {
 	var out []Entry
+	var bad []error
+	nbad := 0
 	for n := 1; len(data) > 0; n++ {
 		var line string
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -611,11 +619,20 @@ func parseListing(cmd string, mlsd bool, data []byte, now time.Time) ([]Entry, e
 			e, ok, err = ParseListLine(line, now)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: line %d: %w", cmd, n, err)
+			if nbad++; nbad <= maxBadLines {
+				bad = append(bad, fmt.Errorf("%s: line %d: %w", cmd, n, err))
+			}
+			continue
 		}
 		if ok {
 			out = append(out, e)
 		}
 	}
-	return out, nil
+	switch {
+	case nbad == 0:
+		return out, nil
+	case nbad > maxBadLines:
+		bad = append(bad, fmt.Errorf("%s: %d more bad lines", cmd, nbad-maxBadLines))
+	}
+	return out, errors.Join(bad...)
 }

@@ -100,9 +100,9 @@ func TestRetryLoopTimingAndDeadline(t *testing.T) {
 		start := time.Now()
 		o := Options{Policy: Policy{Retries: 100, MaxAttempts: 100, BaseDelay: 2 * time.Second, MaxDelay: 10 * time.Second, Deadline: time.Minute, Jitter: noJitter}}
 		var out Outcome
-		err := retry(t.Context(), &o, &out, func(ctx context.Context, n int) (int64, int64, error) {
+		err := retry(t.Context(), &o, &out, func(ctx context.Context, n int) (step, error) {
 			at = append(at, time.Since(start))
-			return 0, 0, errors.New("connection refused")
+			return step{}, errors.New("connection refused")
 		})
 		if !errors.Is(err, ErrGaveUp) {
 			t.Fatalf("err = %v, want ErrGaveUp", err)
@@ -135,9 +135,9 @@ func TestRetryLoopStopsOnCancel(t *testing.T) {
 			cancel()
 		}()
 		var out Outcome
-		err := retry(ctx, &o, &out, func(ctx context.Context, n int) (int64, int64, error) {
+		err := retry(ctx, &o, &out, func(ctx context.Context, n int) (step, error) {
 			calls++
-			return 0, 0, errors.New("reset")
+			return step{}, errors.New("reset")
 		})
 		if !errors.Is(err, context.Canceled) || calls != 1 {
 			t.Errorf("err = %v after %d calls, want context.Canceled after 1", err, calls)

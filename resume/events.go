@@ -11,6 +11,7 @@ const (
 	EventRestart  EventKind = "restart"  // the local partial cannot be continued (Reason); starting from 0
 	EventVerified EventKind = "verified" // the result matched the remote file (Reason: how)
 	EventDone     EventKind = "done"
+	EventWarning  EventKind = "warning" // something is off but the transfer goes on (Reason): a garbled fact, a check that could not be made
 )
 
 // Event is reported to Options.Events as a transfer goes.

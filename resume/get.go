@@ -14,15 +14,23 @@ import (
 
 // Outcome is what a finished (or abandoned) transfer did.
 type Outcome struct {
-	Size     int64  // bytes in the result
-	Attempts int    // attempts made
-	Received int64  // bytes moved over the network, all attempts together
-	Verified string // how the result was checked: a hash name, or "size"
+	Size     int64 // bytes in the result
+	Attempts int   // attempts made
+	Received int64 // bytes moved over the network, all attempts together
+	// Verified is how the result was checked: a hash name, "size", or
+	// NotVerified when the server offered nothing to check it by.
+	Verified string
 	// Status is "complete", or "complete (verified)" when the data had
 	// all arrived in an earlier attempt whose final reply was lost, and a
-	// fresh connection confirmed it without moving it again.
+	// fresh connection confirmed it without moving it again. Either ends
+	// in " (unverified)" when nothing could check the result.
 	Status string
 }
+
+// NotVerified is Outcome.Verified when nothing checked the result: the
+// server gave no size and no hash, so a transfer cut short and closed with
+// 226 cannot be told from a complete one.
+const NotVerified = "nothing"
 
 // ErrNotFound reports that the remote file does not exist.
 var ErrNotFound = errors.New("remote file not found")
@@ -38,9 +46,9 @@ var errRestart = errors.New("the partial file cannot be continued")
 const overlapSize = 4 << 10
 
 // Get downloads t to the local path dst, retrying and resuming by o.Policy.
-// The data goes to dst+".part" beside a small state file; when complete and
-// verified it is fsynced and renamed to dst. dst "-" writes to standard
-// output.
+// The data goes to dst+".part" (or o.PartName) beside a small state file;
+// when complete and verified it is fsynced and renamed to dst. dst "-"
+// writes to standard output.
 func Get(ctx context.Context, t Target, dst string, o Options) (Outcome, error) {
 	if dst == "-" {
 		return getStream(ctx, t, os.Stdout, o)
@@ -51,26 +59,53 @@ func Get(ctx context.Context, t Target, dst string, o Options) (Outcome, error) 
 	}
 	g := &getter{t: t, dst: dst, part: dst + suffix, o: &o}
 	g.state = g.part + stateSuffix
+	if o.PartName != "" {
+		g.part = o.PartName
+	}
+	if o.StateName != "" {
+		g.state = o.StateName
+	}
 	if o.Fresh {
 		if err := removeFiles(g.part, g.state); err != nil {
 			return g.out, &transfer.LocalError{Err: err}
 		}
 	}
+	var err error
 	if o.Segments > 1 || hasSegments(g.state) {
-		return g.out, g.getSegmented(ctx)
+		err = g.getSegmented(ctx)
+	} else {
+		err = retry(ctx, &o, &g.out, g.attempt)
 	}
-	return g.out, retry(ctx, &o, &g.out, g.attempt)
+	if err != nil {
+		// An empty partial holds nothing to resume: it and its state go,
+		// rather than stand about (a mirror's staging directory empties).
+		if st, serr := os.Stat(g.part); serr == nil && st.Size() == 0 {
+			removeFiles(g.part, g.state)
+		}
+	}
+	return g.out, err
+}
+
+// step is what one attempt achieved.
+type step struct {
+	moved int64 // bytes over the network, a resume's overlap included
+	// progress is the new bytes past the furthest point any earlier
+	// attempt reached: re-reading the overlap, or fetching again what an
+	// earlier attempt had, is no progress. Only progress starts the retry
+	// count afresh, so a server that always stops at the same point ends
+	// in --retries attempts.
+	progress int64
+	offset   int64 // where the next attempt would resume; -1: as the server says
 }
 
 // retry runs attempts until one succeeds, an error is not transient, or
-// the policy gives up. An attempt returns the bytes it moved and the offset
-// the next attempt would resume from (-1: not known before asking).
-func retry(ctx context.Context, o *Options, out *Outcome, attempt func(context.Context, int) (int64, int64, error)) error {
+// the policy gives up.
+func retry(ctx context.Context, o *Options, out *Outcome, attempt func(context.Context, int) (step, error)) error {
 	bo := newBackoff(o.policy())
 	for n := 1; ; n++ {
 		out.Attempts = n
-		moved, offset, err := attempt(ctx, n)
-		out.Received += moved
+		s, err := attempt(ctx, n)
+		out.Received += s.moved
 		if err == nil {
 			return nil
 		}
@@ -80,19 +115,19 @@ func retry(ctx context.Context, o *Options, out *Outcome, attempt func(context.C
 		if Classify(err) != Transient {
 			return err
 		}
-		delay, reset, gerr := bo.next(moved)
+		delay, reset, gerr := bo.next(s.progress)
 		if gerr != nil {
 			return fmt.Errorf("%w: %w", gerr, err)
 		}
 		if reset {
-			o.logf("attempt %d moved %d bytes: the retry count starts afresh", n, moved)
+			o.logf("attempt %d brought %d new bytes: the retry count starts afresh", n, s.progress)
 		}
-		from := fmt.Sprintf("byte %d", offset)
-		if offset < 0 {
+		from := fmt.Sprintf("byte %d", s.offset)
+		if s.offset < 0 {
 			from = "where the server's SIZE says"
 		}
-		o.logf("attempt %d failed after %d bytes: %v; retrying in %v from %s", n, moved, err, delay.Round(time.Millisecond), from)
-		o.event(Event{Kind: EventRetry, Attempt: n, Offset: offset, Delay: delay, Reason: err.Error(), Reset: reset})
+		o.logf("attempt %d failed after %d bytes (%d new): %v; retrying in %v from %s", n, s.moved, s.progress, err, delay.Round(time.Millisecond), from)
+		o.event(Event{Kind: EventRetry, Attempt: n, Offset: s.offset, Delay: delay, Reason: err.Error(), Reset: reset})
 		if err := sleep(ctx, delay); err != nil {
 			return err
 		}
@@ -108,40 +143,73 @@ type getter struct {
 	restartReason      string // set by a failed attempt: the next one starts from 0
 	noRest             bool   // the server refused or ignored REST
 	restartedForVerify bool
+	// sizeUntrusted: from offset 0 the server sent more than its SIZE
+	// said. Its SIZE is wrong for this file (or the file grows), and is not
+	// used again: the data goes on to its end, checked by what remains.
+	sizeUntrusted bool
+	furthest      int64 // the partial file's furthest end so far: only bytes past it are progress
 }
 
-// attempt makes one connection's worth of progress. It returns the bytes
-// it moved and the offset it resumed from.
-func (g *getter) attempt(ctx context.Context, n int) (moved, offset int64, err error) {
+// remote is the remote file's facts for attempt n: the listing's for the
+// first, when complete, else the server's answers.
+func (g *getter) remote(ctx context.Context, c *control.Conn, n int) (Remote, error) {
+	var r Remote
+	if k := g.o.Known; n == 1 && k != nil && k.Complete() {
+		r = *k
+	} else {
+		var err error
+		if r, err = g.o.statRemote(ctx, c, g.t.Path); err != nil {
+			return r, err
+		}
+	}
+	if g.sizeUntrusted {
+		r.Size = -1
+	}
+	return r, nil
+}
+
+// advance turns an attempt's bytes into a step: the partial file now ends
+// at rest+moved.
+func (g *getter) advance(rest, moved int64) step {
+	s := step{moved: moved, offset: rest + moved}
+	if end := rest + moved; end > g.furthest {
+		s.progress, g.furthest = end-g.furthest, end
+	}
+	return s
+}
+
+// attempt makes one connection's worth of progress.
+func (g *getter) attempt(ctx context.Context, n int) (step, error) {
 	c, err := g.o.conn(ctx, g.t)
 	if err != nil {
-		return 0, 0, err
+		return step{}, err
 	}
 	defer g.o.release(ctx, c)
-	remote, err := statRemote(ctx, c, g.t.Path)
+	remote, err := g.remote(ctx, c, n)
 	if err != nil {
-		return 0, 0, err
+		return step{}, err
 	}
-	offset, err = g.plan(remote)
+	offset, err := g.plan(remote)
 	if err != nil {
-		return 0, 0, err
+		return step{}, err
 	}
+	none := step{offset: offset}
 	f, err := os.OpenFile(g.part, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return 0, offset, &transfer.LocalError{Err: err}
+		return none, &transfer.LocalError{Err: err}
 	}
 	defer f.Close()
 	if err := f.Truncate(offset); err != nil {
-		return 0, offset, &transfer.LocalError{Err: err}
+		return none, &transfer.LocalError{Err: err}
 	}
 	if remote.Size >= 0 && offset == remote.Size && (n > 1 || offset > 0) {
 		// All the data is here already: an earlier attempt (or run) got it
 		// and lost only the final reply. Verify; do not move it again.
 		if err := g.finish(ctx, c, f, remote); err != nil {
-			return 0, offset, err
+			return none, err
 		}
-		g.out.Status = "complete (verified)"
-		return 0, offset, nil
+		g.out.Status = g.status("complete (verified)")
+		return none, nil
 	}
 	rest := offset
 	var overlap []byte
@@ -149,12 +217,12 @@ func (g *getter) attempt(ctx context.Context, n int) (moved, offset int64, err e
 		k := min(offset, overlapSize)
 		overlap = make([]byte, k)
 		if _, err := f.ReadAt(overlap, offset-k); err != nil {
-			return 0, offset, &transfer.LocalError{Err: err}
+			return none, &transfer.LocalError{Err: err}
 		}
 		rest = offset - k
 	}
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return 0, offset, &transfer.LocalError{Err: err}
+		return none, &transfer.LocalError{Err: err}
 	}
 	want := int64(-1)
 	if remote.Size >= 0 {
@@ -164,19 +232,28 @@ func (g *getter) attempt(ctx context.Context, n int) (moved, offset int64, err e
 	to := g.o.transferOptions(rest, remote.Size)
 	to.Overlap = overlap
 	res, err := transfer.Download(ctx, c, g.t.Path, rest, want, f, to)
-	moved = res.Bytes
+	s := g.advance(rest, res.Bytes)
 	if err != nil {
-		err = g.failed(err, offset)
+		err = g.failed(err, rest, offset)
 		if g.restartReason != "" {
-			return moved, 0, err
+			s.offset = 0
 		}
-		return moved, rest + moved, err
+		return s, err
 	}
 	if err := g.finish(ctx, c, f, remote); err != nil {
-		return moved, offset, err
+		s.offset = offset
+		return s, err
 	}
-	g.out.Status = "complete"
-	return moved, offset, nil
+	g.out.Status = g.status("complete")
+	return s, nil
+}
+
+// status marks a status unverified when nothing checked the result.
+func (g *getter) status(s string) string {
+	if g.out.Verified == NotVerified {
+		return s + " (unverified)"
+	}
+	return s
 }
 
 // plan decides where this attempt starts: the local partial's end if the
@@ -202,12 +279,18 @@ func (g *getter) plan(remote Remote) (int64, error) {
 		case remote.Size >= 0 && local > remote.Size:
 			why = fmt.Sprintf("the partial file (%d bytes) is larger than the remote file (%d)", local, remote.Size)
 		default:
-			if same, reason := sameFile(st.Remote, remote); !same {
+			before := st.Remote
+			if g.sizeUntrusted {
+				before.Size = -1
+			}
+			if same, reason := sameFile(before, remote); !same {
 				why = "the remote file changed: " + reason
+				g.furthest = 0 // another file: its bytes are all new
 			}
 		}
 	}
 	if local > 0 && why == "" {
+		g.furthest = max(g.furthest, local)
 		return local, nil
 	}
 	if local > 0 {
@@ -223,15 +306,23 @@ func (g *getter) plan(remote Remote) (int64, error) {
 	return 0, nil
 }
 
-// failed turns a failed download into the error retry acts on, noting when
-// the partial cannot be continued.
-func (g *getter) failed(err error, offset int64) error {
+// failed turns a failed download that started at rest (to resume at
+// offset) into the error retry acts on, noting when the partial cannot be
+// continued.
+func (g *getter) failed(err error, rest, offset int64) error {
 	switch {
 	case errors.Is(err, control.ErrRestRefused):
 		g.noRest = true
 		g.restartReason = "the server refused REST"
 	case errors.Is(err, transfer.ErrOverlap):
 		g.restartReason = fmt.Sprintf("the data resumed at %d does not repeat the local data: the server ignored REST or the file changed", offset)
+	case errors.Is(err, transfer.ErrTooLong) && rest == 0:
+		// From 0, REST is not in play: the SIZE was wrong (or the file
+		// grows). What arrived is the file's start, up to that SIZE: the
+		// next attempt goes on from there to the data's end.
+		g.sizeUntrusted = true
+		g.o.warn("%s: the server sent more than its SIZE said: SIZE is not trusted for this file", g.t)
+		return err
 	case errors.Is(err, transfer.ErrTooLong):
 		g.noRest = true
 		g.restartReason = "the server sent more than the rest of the file: it ignored REST"
@@ -242,7 +333,10 @@ func (g *getter) failed(err error, offset int64) error {
 }
 
 // finish checks the complete partial file against the remote file, then
-// makes it the result: fsync, rename, mtime, state removed.
+// makes it the result: fsync, rename, mtime, state removed. The check asks
+// the server once more (MLST, or SIZE and MDTM in one round trip) and
+// compares with the facts the transfer started from: a file that changed
+// since a listing gave those facts, or during the transfer, is caught.
 func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote Remote) error {
 	st, err := f.Stat()
 	if err != nil {
@@ -251,15 +345,22 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 	if remote.Size >= 0 && st.Size() != remote.Size {
 		return fmt.Errorf("%w: %s has %d bytes, the server's %d", ErrVerify, g.part, st.Size(), remote.Size)
 	}
-	now, err := statRemote(ctx, c, g.t.Path)
+	now, err := g.o.statRemote(ctx, c, g.t.Path)
 	if err != nil {
 		return err
 	}
+	if g.sizeUntrusted {
+		now.Size = -1
+	}
 	if same, why := sameFile(remote, now); !same && (remote.Size >= 0 || !remote.ModTime.IsZero()) {
 		g.restartReason = "the remote file changed during the download: " + why
+		g.furthest = 0
 		return fmt.Errorf("%w: %s", errRestart, g.restartReason)
 	}
-	g.out.Verified = "size"
+	g.out.Verified = NotVerified
+	if remote.Size >= 0 {
+		g.out.Verified = "size"
+	}
 	if !g.o.NoVerify {
 		how, err := verifyHash(ctx, c, g.t.Path, g.part)
 		switch {
@@ -280,7 +381,7 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 	// The time is set before the rename, so the file appears under its
 	// name complete with it: a mirror that stops in between does not see
 	// a finished file with the wrong time and fetch it again.
-	if !g.o.NoMtime && !remote.ModTime.IsZero() {
+	if !g.o.NoMtime && UsableTime(remote.ModTime) {
 		os.Chtimes(g.part, remote.ModTime, remote.ModTime)
 	}
 	if err := commit(f, g.dst); err != nil {
@@ -288,7 +389,11 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 	}
 	removeFiles(g.state)
 	g.out.Size = st.Size()
-	g.o.event(Event{Kind: EventVerified, Size: st.Size(), Reason: g.out.Verified})
+	if g.out.Verified == NotVerified {
+		g.o.warn("%s: unverified: the server gave no size and no hash to check the %d bytes received", g.t, st.Size())
+	} else {
+		g.o.event(Event{Kind: EventVerified, Size: st.Size(), Reason: g.out.Verified})
+	}
 	return nil
 }
 
@@ -298,20 +403,22 @@ func getStream(ctx context.Context, t Target, w io.Writer, o Options) (Outcome, 
 	var out Outcome
 	var first Remote
 	var written int64
-	err := retry(ctx, &o, &out, func(ctx context.Context, n int) (int64, int64, error) {
+	err := retry(ctx, &o, &out, func(ctx context.Context, n int) (step, error) {
 		c, err := o.conn(ctx, t)
 		if err != nil {
-			return 0, written, err
+			return step{offset: written}, err
 		}
 		defer o.release(ctx, c)
-		remote, err := statRemote(ctx, c, t.Path)
-		if err != nil {
-			return 0, written, err
+		var remote Remote
+		if k := o.Known; n == 1 && k != nil && k.Complete() {
+			remote = *k
+		} else if remote, err = o.statRemote(ctx, c, t.Path); err != nil {
+			return step{offset: written}, err
 		}
 		if n == 1 {
 			first = remote
 		} else if same, why := sameFile(first, remote); !same {
-			return 0, written, fmt.Errorf("cannot resume a stream: %s", why)
+			return step{offset: written}, fmt.Errorf("cannot resume a stream: %s", why)
 		}
 		want := int64(-1)
 		if remote.Size >= 0 {
@@ -319,11 +426,15 @@ func getStream(ctx context.Context, t Target, w io.Writer, o Options) (Outcome, 
 		}
 		res, err := transfer.Download(ctx, c, t.Path, written, want, w, o.transferOptions(written, remote.Size))
 		written += res.Bytes
-		return res.Bytes, written, err
+		return step{moved: res.Bytes, progress: res.Bytes, offset: written}, err
 	})
 	out.Size = written
 	if err == nil {
 		out.Status, out.Verified = "complete", "size"
+		if first.Size < 0 {
+			out.Status, out.Verified = "complete (unverified)", NotVerified
+			o.warn("%s: unverified: the server gave no size to check the %d bytes received", t, written)
+		}
 	}
 	return out, err
 }

@@ -3,6 +3,7 @@ package resume
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"time"
 
@@ -29,6 +30,19 @@ type Options struct {
 	// STREAM, get one stream.
 	Segments int
 	Active   bool // active mode: the server connects to us for data (control.Config.Active)
+
+	// Known, if set, is what a listing already said about the remote
+	// file. When it is Complete (size and time to the second, as MLSD
+	// gives them), the first attempt starts from it instead of asking SIZE
+	// and MDTM; the check after the transfer still asks, so a file that
+	// changed since the listing or during the transfer is caught.
+	Known *Remote
+
+	// PartName and StateName, if set, are where Get keeps the partial
+	// download and its state file, instead of dst+PartSuffix and that
+	// name+".keepftp" beside dst. A mirror uses a place of its own, so that
+	// no remote file can share a name with them.
+	PartName, StateName string
 
 	Progress func(done, total int64)          // bytes of the file done so far, and its size (-1 unknown)
 	Events   func(Event)                      // what happens, for logs and JSON events
@@ -78,6 +92,14 @@ func (o *Options) event(e Event) {
 	if o.Events != nil {
 		o.Events(e)
 	}
+}
+
+// warn reports something off that does not stop the transfer: a note for
+// a human and a warning event.
+func (o *Options) warn(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	o.logf("warning: %s", msg)
+	o.event(Event{Kind: EventWarning, Reason: msg})
 }
 
 func (o *Options) logf(format string, args ...any) {

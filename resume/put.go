@@ -36,18 +36,33 @@ func Put(ctx context.Context, src string, t Target, o Options) (Outcome, error) 
 }
 
 type putter struct {
-	t    Target
-	f    *os.File
-	src  string
-	size int64
-	o    *Options
-	out  *Outcome
+	t        Target
+	f        *os.File
+	src      string
+	size     int64
+	o        *Options
+	out      *Outcome
+	furthest int64 // the furthest the remote file got: only bytes past it are progress
 }
 
-func (p *putter) attempt(ctx context.Context, n int) (moved, offset int64, err error) {
+// attempt makes one upload attempt. Its progress is the bytes sent past
+// the furthest point an earlier attempt reached.
+func (p *putter) attempt(ctx context.Context, n int) (step, error) {
+	start, moved, next, err := p.try(ctx, n)
+	s := step{moved: moved, offset: next}
+	if end := start + moved; end > p.furthest {
+		s.progress, p.furthest = end-p.furthest, end
+	}
+	return s, err
+}
+
+// try returns where the attempt started, the bytes it sent, and where the
+// next one resumes (-1: as the server will say).
+func (p *putter) try(ctx context.Context, n int) (start, moved, next int64, err error) {
+	var offset int64
 	c, err := p.o.conn(ctx, p.t)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer p.o.release(ctx, c)
 	if n > 1 {
@@ -57,7 +72,7 @@ func (p *putter) attempt(ctx context.Context, n int) (moved, offset int64, err e
 		case control.IsPermanent(err):
 			offset = 0 // no such file yet, or no SIZE: send it all
 		case err != nil:
-			return 0, 0, err
+			return 0, 0, 0, err
 		case remote > p.size:
 			p.o.logf("the remote file is larger (%d) than %s (%d): uploading it again from 0", remote, p.src, p.size)
 		default:
@@ -66,27 +81,27 @@ func (p *putter) attempt(ctx context.Context, n int) (moved, offset int64, err e
 	}
 	if n > 1 && offset == p.size {
 		if err := p.verify(ctx, c); err != nil {
-			return 0, offset, err
+			return offset, 0, offset, err
 		}
 		p.out.Status = "complete (verified)"
-		return 0, offset, nil
+		return offset, 0, offset, nil
 	}
 	if _, err := p.f.Seek(offset, io.SeekStart); err != nil {
-		return 0, offset, &transfer.LocalError{Err: err}
+		return offset, 0, offset, &transfer.LocalError{Err: err}
 	}
 	p.o.event(Event{Kind: EventStart, Attempt: n, Offset: offset, Size: p.size})
 	res, err := transfer.Upload(ctx, c, p.t.Path, offset, p.f, p.size-offset, p.o.transferOptions(offset, p.size))
 	if err != nil {
-		return res.Bytes, -1, err // what arrived is the server's to say
+		return offset, res.Bytes, -1, err // what arrived is the server's to say
 	}
 	if err := p.verify(ctx, c); err != nil {
 		if errors.Is(err, ErrShortUpload) {
-			return res.Bytes, -1, err // resume from what the server has
+			return offset, res.Bytes, -1, err // resume from what the server has
 		}
-		return res.Bytes, offset, err
+		return offset, res.Bytes, offset, err
 	}
 	p.out.Status = "complete"
-	return res.Bytes, offset, nil
+	return offset, res.Bytes, offset, nil
 }
 
 // ErrShortUpload reports that the server holds less of the file than was

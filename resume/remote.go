@@ -2,7 +2,9 @@ package resume
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -17,48 +19,104 @@ type Remote struct {
 	Unique  string    `json:"unique,omitempty"` // MLST unique
 }
 
-// statRemote asks SIZE, MDTM and, where offered, MLST. A missing file is
-// ErrNotFound; facts a server does not offer stay unknown.
-func statRemote(ctx context.Context, c *control.Conn, path string) (Remote, error) {
+// Complete reports whether r holds the facts a transfer can start from
+// without asking the server again: a size and a modification time to the
+// second (MLSD gives both; a LIST time is only to the minute and is not
+// taken as one).
+func (r Remote) Complete() bool { return r.Size >= 0 && !r.ModTime.IsZero() }
+
+// The range of times a local file can be given: os.Chtimes passes
+// nanoseconds since 1970 in an int64, so a later time (a year-9999 MDTM)
+// would wrap around to a date in the past.
+var (
+	minFileTime = time.Unix(0, math.MinInt64).Add(time.Second)
+	maxFileTime = time.Unix(0, math.MaxInt64).Add(-time.Second)
+)
+
+// UsableTime reports whether a server's time for a file is one a local
+// file can carry: an unusable one is treated as unknown.
+func UsableTime(t time.Time) bool {
+	return !t.IsZero() && t.After(minFileTime) && t.Before(maxFileTime)
+}
+
+// statRemote asks what the server says about path: MLST where offered
+// (size, modify and unique in one reply), and SIZE and MDTM together (one
+// round trip) for what MLST did not give. A missing file is ErrNotFound;
+// facts a server does not offer stay unknown, and so do facts it garbles
+// (a SIZE that is not a number, negative or overflowing; a time that is no
+// time or that no local file can carry): those are warned about, and the
+// transfer goes on, checked by what remains.
+func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string) (Remote, error) {
 	r := Remote{Size: -1}
+	needSize, needTime := true, true
 	if c.Features().Has("MLST") {
 		facts, err := c.Mlst(ctx, path)
 		switch {
 		case control.IsCode(err, 550):
 			return r, fmt.Errorf("%s: %w", path, ErrNotFound)
 		case err == nil:
-			if n, err := strconv.ParseInt(facts["size"], 10, 64); err == nil && n >= 0 {
-				r.Size = n
-			}
-			if t, err := control.ParseTime(facts["modify"]); err == nil {
-				r.ModTime = t
-			}
-			r.Unique = facts["unique"]
 			if t := facts["type"]; t == "dir" || t == "cdir" || t == "pdir" {
 				return r, fmt.Errorf("%s: %w: a directory", path, ErrNotFound)
 			}
+			if v, ok := facts["size"]; ok {
+				if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+					r.Size, needSize = n, false
+				} else {
+					o.warn("%s: the server's MLST size %q is unusable: size unknown", path, v)
+				}
+			}
+			if v, ok := facts["modify"]; ok {
+				if t, err := control.ParseTime(v); err == nil && UsableTime(t) {
+					r.ModTime, needTime = t, false
+				} else {
+					o.warn("%s: the server's MLST modify %q is unusable: time unknown", path, v)
+				}
+			}
+			r.Unique = facts["unique"]
+		case errors.Is(err, control.ErrMalformedReply):
+			o.warn("%s: %v: asking SIZE and MDTM instead", path, err)
 		case !control.IsPermanent(err):
 			return r, err
 		}
 	}
-	if n, err := c.Size(ctx, path); err == nil {
-		r.Size = n
-	} else if control.IsCode(err, 550) && r.Size < 0 {
-		return r, fmt.Errorf("%s: %w", path, ErrNotFound)
-	} else if !control.IsPermanent(err) {
+	if !needSize && !needTime {
+		return r, nil
+	}
+	st, err := c.Stat(ctx, path)
+	if err != nil {
 		return r, err
 	}
-	if t, err := c.ModTime(ctx, path); err == nil {
-		r.ModTime = t
-	} else if !control.IsPermanent(err) {
-		return r, err
+	if needSize {
+		switch err := st.SizeErr; {
+		case err == nil:
+			r.Size = st.Size
+		case control.IsCode(err, 550):
+			return r, fmt.Errorf("%s: %w", path, ErrNotFound)
+		case errors.Is(err, control.ErrMalformedReply):
+			o.warn("%s: %v: size unknown", path, err)
+		case !control.IsPermanent(err):
+			return r, err
+		}
+	}
+	if needTime {
+		switch err := st.ModTimeErr; {
+		case err == nil && UsableTime(st.ModTime):
+			r.ModTime = st.ModTime
+		case err == nil:
+			o.warn("%s: the server's MDTM %s is out of range: time unknown", path, st.ModTime.Format("2006-01-02"))
+		case errors.Is(err, control.ErrMalformedReply):
+			o.warn("%s: %v: time unknown", path, err)
+		case !control.IsPermanent(err):
+			return r, err
+		}
 	}
 	return r, nil
 }
 
 // sameFile reports whether two looks at a remote file show the same file;
 // if not, why. Facts unknown on either side are not compared; a file with
-// no comparable fact at all cannot be shown unchanged.
+// no comparable fact at all cannot be shown unchanged. Times are compared
+// to the second: MLST may give fractions that MDTM leaves out.
 func sameFile(before, now Remote) (bool, string) {
 	compared := false
 	if before.Size >= 0 && now.Size >= 0 {
@@ -68,7 +126,7 @@ func sameFile(before, now Remote) (bool, string) {
 		compared = true
 	}
 	if !before.ModTime.IsZero() && !now.ModTime.IsZero() {
-		if !before.ModTime.Equal(now.ModTime) {
+		if !before.ModTime.Truncate(time.Second).Equal(now.ModTime.Truncate(time.Second)) {
 			return false, fmt.Sprintf("modification time changed from %s to %s", before.ModTime.Format(time.RFC3339), now.ModTime.Format(time.RFC3339))
 		}
 		compared = true

@@ -129,15 +129,15 @@ func (g *getter) segmentedOnce(ctx context.Context) error {
 	var remote Remote
 	restOK := false
 	var planOut Outcome
-	err := retry(ctx, g.o, &planOut, func(ctx context.Context, n int) (int64, int64, error) {
+	err := retry(ctx, g.o, &planOut, func(ctx context.Context, n int) (step, error) {
 		c, err := g.o.conn(ctx, g.t)
 		if err != nil {
-			return 0, -1, err
+			return step{offset: -1}, err
 		}
 		defer g.o.release(ctx, c)
-		remote, err = statRemote(ctx, c, g.t.Path)
+		remote, err = g.o.statRemote(ctx, c, g.t.Path)
 		restOK = c.Features().RestStream()
-		return 0, -1, err
+		return step{offset: -1}, err
 	})
 	g.out.Attempts += planOut.Attempts
 	if err != nil {
@@ -345,8 +345,12 @@ func (s *segmented) runSegment(ctx context.Context, i int, out *Outcome) error {
 	}
 	defer f.Close()
 	overlap := make([]byte, overlapSize) // reused by every attempt of the segment
-	return retry(ctx, s.g.o, out, func(ctx context.Context, n int) (int64, int64, error) {
-		return s.attempt(ctx, i, n, f, overlap)
+	return retry(ctx, s.g.o, out, func(ctx context.Context, n int) (step, error) {
+		// Progress is what the segment's done count grew by: the overlap
+		// re-read at each resume is not.
+		before := s.done[i].Load()
+		moved, offset, err := s.attempt(ctx, i, n, f, overlap)
+		return step{moved: moved, progress: s.done[i].Load() - before, offset: offset}, err
 	})
 }
 
@@ -375,7 +379,7 @@ func (s *segmented) attempt(ctx context.Context, i, n int, f *os.File, overlapBu
 	}()
 	if n > 1 {
 		// A retry: the file must still be the one the ranges are of.
-		now, err := statRemote(ctx, c, s.g.t.Path)
+		now, err := s.g.o.statRemote(ctx, c, s.g.t.Path)
 		if err != nil {
 			return 0, pos, err
 		}
@@ -439,15 +443,16 @@ func (g *getter) finishSegmented(ctx context.Context, remote Remote) error {
 	var restart error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	err := retry(ctx, g.o, &out, func(ctx context.Context, n int) (int64, int64, error) {
+	err := retry(ctx, g.o, &out, func(ctx context.Context, n int) (step, error) {
+		none := step{offset: remote.Size}
 		c, err := g.o.conn(ctx, g.t)
 		if err != nil {
-			return 0, remote.Size, err
+			return none, err
 		}
 		defer g.o.release(ctx, c)
 		f, err := os.OpenFile(g.part, os.O_RDWR, 0)
 		if err != nil {
-			return 0, remote.Size, &transfer.LocalError{Err: err}
+			return none, &transfer.LocalError{Err: err}
 		}
 		defer f.Close() // commit closed it already when it succeeded
 		err = g.finish(ctx, c, f, remote)
@@ -457,7 +462,7 @@ func (g *getter) finishSegmented(ctx context.Context, remote Remote) error {
 			restart = err
 			cancel()
 		}
-		return 0, remote.Size, err
+		return none, err
 	})
 	g.out.Attempts += out.Attempts
 	if restart != nil {
@@ -465,7 +470,7 @@ func (g *getter) finishSegmented(ctx context.Context, remote Remote) error {
 		return restart
 	}
 	if err == nil {
-		g.out.Status = "complete"
+		g.out.Status = g.status("complete")
 	}
 	return err
 }

@@ -30,11 +30,8 @@ func Download(ctx context.Context, c *control.Conn, path string, offset, want in
 	if err != nil {
 		return Result{}, err
 	}
-	if len(o.Overlap) > 0 {
-		if err := checkOverlap(t, o.Overlap, o.Timeout); err != nil {
-			t.Abort(context.WithoutCancel(ctx))
-			return Result{Bytes: int64(len(o.Overlap))}, fmt.Errorf("RETR %s from %d: %w", path, offset, err)
-		}
+	if res, err := resumed(ctx, t, path, offset, o); err != nil {
+		return res, err
 	}
 	return run(ctx, t, w, t.Data, want, dlWhole, o)
 }
@@ -50,11 +47,8 @@ func DownloadRange(ctx context.Context, c *control.Conn, path string, offset, le
 	if err != nil {
 		return Result{}, err
 	}
-	if len(o.Overlap) > 0 {
-		if err := checkOverlap(t, o.Overlap, o.Timeout); err != nil {
-			t.Abort(context.WithoutCancel(ctx))
-			return Result{Bytes: int64(len(o.Overlap))}, fmt.Errorf("RETR %s from %d: %w", path, offset, err)
-		}
+	if res, err := resumed(ctx, t, path, offset, o); err != nil {
+		return res, err
 	}
 	return run(ctx, t, w, t.Data, length, dlRange, o)
 }
@@ -68,15 +62,43 @@ const (
 	upload
 )
 
+// abortGrace bounds the wait for the replies to ABOR when the user
+// interrupted: Ctrl-C must end keepftp promptly.
+const abortGrace = time.Second
+
+// resumed checks the overlap of a resumed download, if it has one. On a
+// failure the transfer is aborted: at once, with a short grace for ABOR's
+// reply, when ctx was cancelled (a stalling server may never answer it).
+func resumed(ctx context.Context, t *control.Transfer, path string, offset int64, o Options) (Result, error) {
+	if len(o.Overlap) == 0 {
+		return Result{}, nil
+	}
+	err := checkOverlap(ctx, t, o.Overlap, o.Timeout)
+	switch {
+	case err == nil:
+		return Result{}, nil
+	case ctx.Err() != nil:
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortGrace)
+		defer cancel()
+		t.Abort(actx)
+		return Result{}, ctx.Err()
+	}
+	t.Abort(context.WithoutCancel(ctx))
+	return Result{Bytes: int64(len(o.Overlap))}, fmt.Errorf("RETR %s from %d: %w", path, offset, err)
+}
+
 // checkOverlap reads the first len(overlap) bytes of a resumed download and
-// compares them with the local data they must repeat. One bounded read
-// outside the multiplexer: the overlap is small.
-func checkOverlap(t *control.Transfer, overlap []byte, timeout time.Duration) error {
+// compares them with the local data they must repeat. One read outside the
+// multiplexer (the overlap is small), bounded by the timeout and by ctx: a
+// cancel closes the data connection under it.
+func checkOverlap(ctx context.Context, t *control.Transfer, overlap []byte, timeout time.Duration) error {
 	if timeout <= 0 {
 		timeout = t.Conn().Timeout()
 	}
 	t.Data.SetReadDeadline(time.Now().Add(timeout))
 	defer t.Data.SetReadDeadline(time.Time{})
+	stop := context.AfterFunc(ctx, func() { t.Data.Close() })
+	defer stop()
 	got := make([]byte, len(overlap))
 	if _, err := io.ReadFull(t.Data, got); err != nil {
 		return fmt.Errorf("reading the overlap: %w", err)

@@ -200,7 +200,8 @@ func TestMirrorInterruptedAndRerun(t *testing.T) {
 			continue
 		}
 		part := int64(0)
-		if st, err := os.Stat(local + ".part"); err == nil {
+		// A mirror keeps its partial files in its staging directory.
+		if st, err := os.Stat(filepath.Join(dst, ".keepftp", "part", rel)); err == nil {
 			part = st.Size()
 		}
 		missing += size - part

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/keepftp/keepftp"
 	"github.com/keepftp/keepftp/resume"
 )
 
@@ -36,7 +37,7 @@ func exitCode(ctx context.Context, err error) int {
 	if ctx.Err() != nil {
 		return ExitInterrupted
 	}
-	if isBatchError(err) {
+	if isBatchError(err) || errors.Is(err, keepftp.ErrLeftOut) {
 		return ExitPartial
 	}
 	switch resume.Classify(err) {

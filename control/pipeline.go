@@ -1,0 +1,112 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Pipelining: several lockstep commands written together and their replies
+// read in order, as net/textproto's Pipeline sequences requests. One round
+// trip instead of one per command, which is what a far server costs. Only
+// for commands that get exactly one reply and change no session state
+// (SIZE, MDTM, MLST): a transfer command is never pipelined, and a reply
+// is matched to its command by order alone.
+
+// Command is one command of a Batch: a verb, an argument ("" for none) and
+// the reply code it expects (as Cmd's expectCode; 0 takes any).
+type Command struct {
+	Verb   string
+	Arg    string
+	Expect int
+}
+
+// BatchReply is the answer to one command of a Batch. Err is a
+// *ReplyError when the code is not the one the command expects.
+type BatchReply struct {
+	Reply
+	Err error
+}
+
+// Batch writes cmds in one write and reads one reply for each, in order.
+// The error is for the connection only (closed, peer down, ctx done), or
+// ErrInvalidArgument for a command that cannot be sent, in which case
+// nothing is written; a refused command shows in its BatchReply.
+func (c *Conn) Batch(ctx context.Context, cmds ...Command) ([]BatchReply, error) {
+	lines := make([]cmdLine, len(cmds))
+	for i, cmd := range cmds {
+		cl, err := newCmd(cmd.Verb, cmd.Arg)
+		if err != nil {
+			return nil, err
+		}
+		lines[i] = cl
+	}
+	if err := c.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer c.release()
+	sent := time.Now()
+	if err := c.writeLines(lines); err != nil {
+		return nil, err
+	}
+	out := make([]BatchReply, len(cmds))
+	for i, cmd := range cmds {
+		rep, err := c.await(ctx, sent, lines[i].show)
+		if err != nil {
+			return out[:i], err
+		}
+		out[i].Reply = rep
+		if !codeMatches(rep.Code, cmd.Expect) {
+			out[i].Err = rep.err(lines[i].show)
+		}
+	}
+	c.rtt.Store(int64(time.Since(sent)))
+	return out, nil
+}
+
+// writeLines writes command lines with one flush, bounded by the timeout.
+func (c *Conn) writeLines(lines []cmdLine) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
+	for _, cl := range lines {
+		c.logf("> %s", cl.show)
+		c.w.WriteString(cl.line)
+		c.w.WriteString("\r\n")
+	}
+	if err := c.w.Flush(); err != nil {
+		if cerr := c.Err(); cerr != nil {
+			return fmt.Errorf("%s: %w", lines[0].show, cerr)
+		}
+		c.closeWith(nil)
+		return fmt.Errorf("%s: %w: %v", lines[0].show, ErrConnLost, err)
+	}
+	c.lastSent.Store(time.Now().UnixNano())
+	return nil
+}
+
+// FileStat is what SIZE and MDTM said about one file. A fact the server
+// refused or garbled has its error set and its zero value.
+type FileStat struct {
+	Size       int64
+	SizeErr    error
+	ModTime    time.Time
+	ModTimeErr error
+}
+
+// Stat asks SIZE and MDTM of path together: one round trip. The error is
+// for the connection only.
+func (c *Conn) Stat(ctx context.Context, path string) (FileStat, error) {
+	reps, err := c.Batch(ctx, Command{Verb: "SIZE", Arg: path, Expect: 213}, Command{Verb: "MDTM", Arg: path, Expect: 213})
+	if err != nil {
+		return FileStat{}, err
+	}
+	var st FileStat
+	if st.SizeErr = reps[0].Err; st.SizeErr == nil {
+		st.Size, st.SizeErr = parseSize(reps[0].Msg)
+	}
+	if st.ModTimeErr = reps[1].Err; st.ModTimeErr == nil {
+		st.ModTime, st.ModTimeErr = ParseTime(reps[1].Msg)
+	}
+	return st, nil
+}

@@ -1,0 +1,394 @@
+package ftptest
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Fake is a small FTP server over real TCP on loopback, with files in
+// memory, for tests of hostile or broken servers: a test's Hook can answer
+// any command its own way (a wrong SIZE, a garbage MDTM, a listing with
+// hostile names, a cut) and leave the rest to the defaults. It counts the
+// commands it receives and the round trips they took.
+type Fake struct {
+	t  testing.TB
+	ln net.Listener
+
+	// MLST makes FEAT announce MLST (and so MLSD listings).
+	MLST bool
+	// Hook, if set, sees every command first; it returns true when it
+	// answered it. Set it before the first connection.
+	Hook func(s *FakeSession, verb, arg string) bool
+
+	mu     sync.Mutex
+	files  map[string]FakeFile
+	counts map[string]int
+	trips  int
+	wg     sync.WaitGroup
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+// FakeFile is one file of a Fake.
+type FakeFile struct {
+	Data    []byte
+	ModTime time.Time
+	Dir     bool
+}
+
+// FakeSession is one control connection of a Fake.
+type FakeSession struct {
+	f    *Fake
+	c    net.Conn
+	r    *bufio.Reader
+	w    *bufio.Writer
+	pasv net.Listener
+	Rest int64 // the offset of the last REST, 0 after a transfer
+}
+
+// StartFake starts a Fake for t and closes it when t ends.
+func StartFake(t testing.TB) *Fake {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fake{t: t, ln: ln, files: map[string]FakeFile{}, counts: map[string]int{}, conns: map[net.Conn]struct{}{}}
+	f.wg.Add(1)
+	go f.accept()
+	t.Cleanup(f.Close)
+	return f
+}
+
+// Addr is the control address.
+func (f *Fake) Addr() string { return f.ln.Addr().String() }
+
+// WriteFile adds or replaces a file (its directories appear in listings).
+func (f *Fake) WriteFile(name string, data []byte, mod time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.files[name] = FakeFile{Data: data, ModTime: mod.UTC()}
+	for d := path.Dir(name); d != "/" && d != "."; d = path.Dir(d) {
+		if _, ok := f.files[d]; !ok {
+			f.files[d] = FakeFile{Dir: true, ModTime: mod.UTC()}
+		}
+	}
+}
+
+// File returns a file.
+func (f *Fake) File(name string) (FakeFile, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, ok := f.files[name]
+	return ff, ok
+}
+
+// Count returns how many commands with this verb arrived ("" for all).
+func (f *Fake) Count(verb string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if verb == "" {
+		n := 0
+		for _, c := range f.counts {
+			n += c
+		}
+		return n
+	}
+	return f.counts[verb]
+}
+
+// RoundTrips returns how many times a command arrived while no earlier
+// command was waiting to be read: commands written together (pipelined)
+// count once.
+func (f *Fake) RoundTrips() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.trips
+}
+
+// ResetCounts zeroes the counters.
+func (f *Fake) ResetCounts() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.counts = map[string]int{}
+	f.trips = 0
+}
+
+// Close stops the server and ends every connection.
+func (f *Fake) Close() {
+	f.mu.Lock()
+	f.closed = true
+	for c := range f.conns {
+		c.Close()
+	}
+	f.mu.Unlock()
+	f.ln.Close()
+	f.wg.Wait()
+}
+
+func (f *Fake) track(c net.Conn) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		c.Close()
+		return false
+	}
+	f.conns[c] = struct{}{}
+	return true
+}
+
+func (f *Fake) accept() {
+	defer f.wg.Done()
+	for {
+		c, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		if !f.track(c) {
+			return
+		}
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			s := &FakeSession{f: f, c: c, r: bufio.NewReader(c), w: bufio.NewWriter(c)}
+			s.serve()
+			c.Close()
+			if s.pasv != nil {
+				s.pasv.Close()
+			}
+		}()
+	}
+}
+
+// Reply writes reply lines, each ended with CRLF.
+func (s *FakeSession) Reply(lines ...string) {
+	for _, l := range lines {
+		fmt.Fprintf(s.w, "%s\r\n", l)
+	}
+	s.w.Flush()
+}
+
+// Close ends the control connection.
+func (s *FakeSession) Close() { s.c.Close() }
+
+// Data accepts the data connection of the last EPSV (bounded by 10 s).
+func (s *FakeSession) Data() (net.Conn, error) {
+	if s.pasv == nil {
+		return nil, fmt.Errorf("no EPSV")
+	}
+	s.pasv.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
+	c, err := s.pasv.Accept()
+	s.pasv.Close()
+	s.pasv = nil
+	if err == nil && !s.f.track(c) {
+		return nil, net.ErrClosed
+	}
+	return c, err
+}
+
+// SendData sends data on the data connection after a 150, then 226 (or
+// final, when not empty).
+func (s *FakeSession) SendData(data []byte, final string) {
+	d, err := s.Data()
+	if err != nil {
+		s.Reply("425 no data connection")
+		return
+	}
+	s.Reply("150 here it comes")
+	d.Write(data)
+	d.Close()
+	if final == "" {
+		final = "226 done"
+	}
+	s.Reply(final)
+}
+
+func (s *FakeSession) serve() {
+	s.Reply("220 fake server")
+	for {
+		if s.r.Buffered() == 0 {
+			s.c.SetReadDeadline(time.Now().Add(time.Minute))
+			if _, err := s.r.Peek(1); err != nil {
+				return
+			}
+			s.f.mu.Lock()
+			s.f.trips++
+			s.f.mu.Unlock()
+		}
+		line, err := s.r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		line = strings.TrimRight(line, "\r\n")
+		verb, arg, _ := strings.Cut(line, " ")
+		verb = strings.ToUpper(verb)
+		s.f.mu.Lock()
+		s.f.counts[verb]++
+		hook := s.f.Hook
+		s.f.mu.Unlock()
+		if hook != nil && hook(s, verb, arg) {
+			continue
+		}
+		if !s.standard(verb, arg) {
+			return
+		}
+	}
+}
+
+// standard answers a command as a plain server would; false ends the
+// session.
+func (s *FakeSession) standard(verb, arg string) bool {
+	f := s.f
+	switch verb {
+	case "USER":
+		s.Reply("331 password please")
+	case "PASS":
+		s.Reply("230 logged in")
+	case "FEAT":
+		lines := []string{"211-Features:", " SIZE", " MDTM", " REST STREAM"}
+		if f.MLST {
+			lines = append(lines, " MLST type*;size*;modify*;unique*;")
+		}
+		s.Reply(append(lines, "211 End")...)
+	case "TYPE":
+		s.Reply("200 binary")
+	case "PWD":
+		s.Reply(`257 "/" is current`)
+	case "CWD":
+		s.Reply("250 ok")
+	case "NOOP":
+		s.Reply("200 ok")
+	case "QUIT":
+		s.Reply("221 bye")
+		return false
+	case "EPSV":
+		if s.pasv != nil {
+			s.pasv.Close()
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			s.Reply("425 no port")
+			break
+		}
+		s.pasv = ln
+		s.Reply(fmt.Sprintf("229 Entering Extended Passive Mode (|||%d|)", ln.Addr().(*net.TCPAddr).Port))
+	case "REST":
+		n, err := strconv.ParseInt(arg, 10, 64)
+		if err != nil || n < 0 {
+			s.Reply("501 bad offset")
+			break
+		}
+		s.Rest = n
+		s.Reply("350 restarting")
+	case "RETR":
+		ff, ok := f.File(arg)
+		rest := s.Rest
+		s.Rest = 0
+		if !ok || ff.Dir {
+			s.Reply("550 no such file")
+			break
+		}
+		s.SendData(ff.Data[min(rest, int64(len(ff.Data))):], "")
+	case "SIZE":
+		if ff, ok := f.File(arg); ok && !ff.Dir {
+			s.Reply(fmt.Sprintf("213 %d", len(ff.Data)))
+		} else {
+			s.Reply("550 no such file")
+		}
+	case "MDTM":
+		if ff, ok := f.File(arg); ok && !ff.Dir {
+			s.Reply("213 " + ff.ModTime.Format("20060102150405"))
+		} else {
+			s.Reply("550 no such file")
+		}
+	case "MLST":
+		ff, ok := f.File(arg)
+		if !ok || !f.MLST {
+			s.Reply("550 no such file")
+			break
+		}
+		s.Reply("250-Listing "+arg, " "+mlsxFacts(arg, ff)+" "+arg, "250 End")
+	case "MLSD", "LIST":
+		dir := arg
+		if dir == "" || strings.HasPrefix(dir, "-") {
+			dir = "/"
+		}
+		if ff, ok := f.File(dir); dir != "/" && (!ok || !ff.Dir) {
+			s.Reply("550 no such directory")
+			break
+		}
+		s.SendData([]byte(f.listing(dir, verb == "MLSD")), "")
+	default:
+		s.Reply("502 not implemented")
+	}
+	return true
+}
+
+func mlsxFacts(name string, ff FakeFile) string {
+	typ := "file"
+	if ff.Dir {
+		typ = "dir"
+	}
+	return fmt.Sprintf("type=%s;size=%d;modify=%s;unique=%x;", typ, len(ff.Data), ff.ModTime.Format("20060102150405"), name)
+}
+
+// listing is dir's listing in MLSD or "ls -l" form.
+func (f *Fake) listing(dir string, mlsd bool) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var names []string
+	for name := range f.files {
+		if path.Dir(name) == dir && name != dir {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, name := range names {
+		ff := f.files[name]
+		base := path.Base(name)
+		if mlsd {
+			fmt.Fprintf(&b, "%s %s\r\n", mlsxFacts(name, ff), base)
+			continue
+		}
+		mode := "-rw-r--r--"
+		if ff.Dir {
+			mode = "drwxr-xr-x"
+		}
+		fmt.Fprintf(&b, "%s 1 ftp ftp %d %s %s\r\n", mode, len(ff.Data), ff.ModTime.Format("Jan _2  2006"), base)
+	}
+	return b.String()
+}
+
+// DiscardData reads a data connection to its end (for hooks that need it).
+func DiscardData(c net.Conn) { io.Copy(io.Discard, c); c.Close() }
+
+// SendDataThen sends data on the data connection after a 150, closes its
+// sending side and waits (at most 10 s) until the client has read it all
+// and closed the connection, then writes final: so the final reply cannot
+// overtake the data.
+func (s *FakeSession) SendDataThen(data []byte, final ...string) {
+	d, err := s.Data()
+	if err != nil {
+		s.Reply("425 no data connection")
+		return
+	}
+	s.Reply("150 here it comes")
+	d.Write(data)
+	if tc, ok := d.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	d.SetReadDeadline(time.Now().Add(10 * time.Second))
+	io.Copy(io.Discard, d)
+	d.Close()
+	s.Reply(final...)
+}

@@ -1,0 +1,36 @@
+package keepftp
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/keepftp/keepftp/resume"
+)
+
+// The results that GetAll and Mirror share.
+
+// FileResult is what happened to one file of a batch or a mirror, or to
+// an entry of a mirror's tree that was left out (Err wraps ErrLeftOut).
+type FileResult struct {
+	URL     string // without password
+	Local   string
+	Outcome resume.Outcome
+	Skipped bool  // mirror: already up to date
+	Err     error // nil when done
+}
+
+// ErrUnsafeName reports a remote name that cannot be a local path
+// component (see SafeName): a hostile listing's "../x" is refused, never
+// followed.
+var ErrUnsafeName = errors.New("unsafe remote name")
+
+func errUnsafeName(name string) error { return fmt.Errorf("%w %q", ErrUnsafeName, name) }
+
+// ErrLeftOut marks an entry of a remote tree that a batch or a mirror
+// left out, and reported, while it copied the rest: a name that cannot be a
+// local path, a directory that could not be listed, a listing line that
+// could not be parsed, a directory loop, a name listed twice. A run with
+// such entries is a partial success, never a complete one.
+var ErrLeftOut = errors.New("left out")
+
+func leftOut(err error) error { return fmt.Errorf("%w: %w", ErrLeftOut, err) }
