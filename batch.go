@@ -2,6 +2,7 @@ package keepftp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -52,6 +53,10 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 		}
 		for _, m := range ms {
 			f := m.t
+			if m.err != nil {
+				items = append(items, item{url: f.String(), err: m.err})
+				continue
+			}
 			dst := j.Dst
 			if dst == "" || len(ms) > 1 {
 				base := path.Base(f.Path)
@@ -93,7 +98,11 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 		if r.Err == nil {
 			r.Outcome, r.Err = c.get(ctx, it.t, it.dst, fo)
 		} else {
-			c.emit(Event{Kind: "error", URL: it.url, Local: it.dst, Reason: r.Err.Error()})
+			kind := "error"
+			if errors.Is(r.Err, ErrLeftOut) {
+				kind = "warning"
+			}
+			c.emit(Event{Kind: kind, URL: it.url, Local: it.dst, Reason: r.Err.Error()})
 		}
 		results[i] = r
 	})

@@ -8,6 +8,16 @@
 // control connections per server, at most MaxConns at once, and reuses
 // them between files.
 //
+// Batches and mirrors spend few round trips per file: the listing's facts
+// stand in for SIZE and MDTM before a transfer where they are precise
+// (MLSD), the check after it is one round trip (MLST, or SIZE and MDTM
+// written together), and TYPE and FEAT are sent once per pooled
+// connection. The check after each transfer is what catches a file that
+// changed since the listing or during the transfer (see package resume).
+// A mirror keeps its partial files in its own StagingDir, apart from the
+// files it copies, and copies everything it can: what it cannot is
+// reported as a result wrapping ErrLeftOut.
+//
 // The packages below it are the layers: resume (attempts, backoff,
 // verification), transfer (one attempt), noop (keepalive policy) and
 // control (the FTP control connection).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"path"
 	"strings"
 
@@ -102,10 +103,12 @@ func (c *Client) Expand(ctx context.Context, rawURL string) ([]string, error) {
 }
 
 // match is one file a URL stands for; e is its listing entry when it came
-// from a pattern (nil otherwise).
+// from a pattern (nil otherwise). err, when set, is why a listed name that
+// matched is left out.
 type match struct {
-	t resume.Target
-	e *control.Entry
+	t   resume.Target
+	e   *control.Entry
+	err error
 }
 
 func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
@@ -125,13 +128,24 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 	var files []match
 	seen := map[string]bool{}
 	for _, e := range entries {
-		if e.Type != control.File || !SafeName(e.Name) || seen[e.Name] {
+		if e.Type != control.File {
 			continue
 		}
-		if ok, _ := path.Match(pattern, e.Name); ok {
+		if ok, _ := path.Match(pattern, e.Name); !ok {
+			continue
+		}
+		f := dir
+		f.Path = path.Join(dir.Path, e.Name)
+		switch {
+		case !SafeName(e.Name):
+			// Percent-encoded in the URL: its control bytes must not reach
+			// a terminal or a log raw.
+			f.Path = path.Join(dir.Path, url.PathEscape(e.Name))
+			files = append(files, match{t: f, err: leftOut(errUnsafeName(e.Name))})
+		case seen[e.Name]:
+			files = append(files, match{t: f, err: leftOut(fmt.Errorf("%q is listed more than once", e.Name))})
+		default:
 			seen[e.Name] = true
-			f := dir
-			f.Path = path.Join(dir.Path, e.Name)
 			files = append(files, match{t: f, e: &e})
 		}
 	}

@@ -47,8 +47,8 @@ func (c *Client) Mirror(ctx context.Context, rawURL, dir string, par int) ([]Fil
 		return nil, err
 	}
 	entries, err := c.listRetrying(ctx, root)
-	if err != nil && (len(entries) == 0 || !errors.Is(err, control.ErrBadListing)) {
-		return nil, err
+	if err != nil && !errors.Is(err, control.ErrBadListing) {
+		return nil, err // nothing to copy: the top cannot be listed
 	}
 	m := &mirror{c: c, ctx: ctx, top: dir, stage: newStaging(dir)}
 	m.dir(root, dir, entries, err, 0, nil)

@@ -313,3 +313,35 @@ func writeTestState(t *testing.T, name, url string, r resume.Remote) {
 		t.Fatal(err)
 	}
 }
+
+// A pattern download names files after the listing too: partial-named
+// files are ordinary files, hostile names are left out with a warning.
+func TestGetAllPatternKeepsPartialsApart(t *testing.T) {
+	f := ftptest.StartFake(t)
+	f.MLST = true
+	files := map[string][]byte{}
+	var listing []byte
+	for _, name := range []string{"a.csv", "a.csv.part", "a.csv.part.keepftp"} {
+		files[name] = ftptest.RandomBytes(10000 + len(name))
+		f.WriteFile("/g/"+name, files[name], mtime)
+		listing = fmt.Appendf(listing, "type=file;size=%d;modify=20240301120000; %s\r\n", len(files[name]), name)
+	}
+	listing = fmt.Appendf(listing, "type=file;size=5;modify=20240301120000; x\rDELE a.csv\r\n")
+	f.Hook = listings("MLSD", map[string]string{"/g": string(listing)})
+	c, ev := testClient(t, 3)
+	dir := t.TempDir()
+	results := c.GetAll(t.Context(), []Job{{URL: "ftp://" + f.Addr() + "/g/*.csv*"}}, dir, 3)
+	for name, data := range files {
+		checkLocal(t, filepath.Join(dir, name), data)
+	}
+	lo := leftOutResults(results)
+	if len(results) != 4 || len(lo) != 1 || !errors.Is(lo[0].Err, ErrUnsafeName) || strings.ContainsAny(lo[0].URL, "\r\n") {
+		t.Errorf("results %+v: want 3 files and the hostile name left out, its URL escaped", results)
+	}
+	if len(ev.kinds("warning")) != 1 || f.Count("DELE") != 0 {
+		t.Errorf("%d warnings, %d DELE", len(ev.kinds("warning")), f.Count("DELE"))
+	}
+	if _, err := os.Stat(filepath.Join(dir, StagingDir)); !os.IsNotExist(err) {
+		t.Errorf("the staging directory is left behind: %v", err)
+	}
+}

@@ -94,6 +94,7 @@ func shown(verb, arg string) string {
 
 // cmdLine is a command ready to write.
 type cmdLine struct {
+	verb string
 	line string // what is written, without the CRLF
 	show string // what logs and errors show: secrets masked
 }
@@ -104,7 +105,7 @@ func newCmd(verb, arg string) (cmdLine, error) {
 	if err != nil {
 		return cmdLine{}, err
 	}
-	return cmdLine{line: line, show: shown(verb, arg)}, nil
+	return cmdLine{verb: strings.ToUpper(verb), line: line, show: shown(verb, arg)}, nil
 }
 
 // fixedCmd is a command of ours with a constant, known-good text.

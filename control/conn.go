@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/textproto"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,19 +32,26 @@ type Conn struct {
 
 	cmdSlot chan struct{} // a token: held by a lockstep command or a transfer
 
-	replies chan Reply    // replies outside a transfer, in order
-	done    chan struct{} // closed when the reader ends
+	done chan struct{} // closed when the reader ends
 
+	// Routing state: the reader hands each reply to the running transfer,
+	// else to the one lockstep command waiting, else to the late replies
+	// a finished transfer still owes. A reply that fits none of them is
+	// out of step, and ends the connection (ErrDesync): the reader never
+	// waits for anyone, so no number of replies can block it.
 	mu       sync.Mutex
 	xfer     *Transfer // the transfer replies are routed to, if any
+	waiters  []*waiter // lockstep commands whose replies are due, in order (several in a Batch)
+	late     int       // replies still owed after a transfer's final reply (NOOP and ABOR answers)
+	closing  error     // an unsolicited 421 came: the server is about to close
+	lateSeen []Reply   // those that came before the resync that takes them
 	err      error     // why the connection ended, once done is closed
 	closeErr error     // set by us before closing the socket on purpose
 
-	ar       *activityReader // under the current reply reader
-	quitting atomic.Bool     // QUIT was sent: the server's close is ours
-	lastRecv atomic.Int64    // unix nanos of the last byte read on the control connection
-	lastSent atomic.Int64    // unix nanos of the last command written
-	rtt      atomic.Int64    // nanos of the last lockstep command's round trip
+	quitting atomic.Bool  // QUIT was sent: the server's close is ours
+	lastRecv atomic.Int64 // unix nanos of the last byte read on the control connection
+	lastSent atomic.Int64 // unix nanos of the last command written
+	rtt      atomic.Int64 // nanos of the last lockstep command's round trip
 }
 
 // Config says how to dial and log in.
@@ -84,6 +90,8 @@ type Config struct {
 
 func (cfg *Config) dial(ctx context.Context, addr string) (net.Conn, error) {
 	if cfg.DialContext != nil {
+		ctx, cancel := context.WithTimeout(ctx, cfg.Timeout) // bounded like the default dialer
+		defer cancel()
 		return cfg.DialContext(ctx, "tcp", addr)
 	}
 	return newDialer(cfg.Timeout).DialContext(ctx, "tcp", addr)
@@ -97,10 +105,6 @@ const (
 	TLSExplicit                // AUTH TLS on the plain port (RFC 4217)
 	TLSImplicit                // TLS from the first byte (port 990)
 )
-
-// maxLine bounds one reply line, so a hostile server cannot make us buffer
-// without end.
-const maxLine = 64 << 10
 
 // Dial connects to addr ("host:port"), reads the greeting, sets up TLS when
 // asked, logs in, reads FEAT and switches to binary mode (TYPE I), so that
@@ -146,7 +150,6 @@ func NewConn(ctx context.Context, nc net.Conn, addr string, cfg Config) (*Conn, 
 		nc:      nc,
 		timeout: cfg.Timeout,
 		cmdSlot: make(chan struct{}, 1),
-		replies: make(chan Reply, 64),
 		done:    make(chan struct{}),
 	}
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
@@ -173,7 +176,7 @@ func NewConn(ctx context.Context, nc net.Conn, addr string, cfg Config) (*Conn, 
 // handshake runs before the reader goroutine exists, because AUTH TLS
 // replaces the socket under the reader: it reads the greeting and sets up
 // TLS, synchronously, bounded by ctx and the timeout.
-func (c *Conn) handshake(ctx context.Context) (*textproto.Reader, error) {
+func (c *Conn) handshake(ctx context.Context) (*replyReader, error) {
 	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	c.nc.SetDeadline(time.Now().Add(c.timeout))
@@ -195,7 +198,7 @@ func (c *Conn) handshake(ctx context.Context) (*textproto.Reader, error) {
 		if err := c.writeLine(fixedCmd("AUTH", "TLS")); err != nil {
 			return nil, ctxErr(ctx, err)
 		}
-		rep, err := c.readReply(r)
+		rep, err := r.next()
 		if err != nil {
 			return nil, ctxErr(ctx, err)
 		}
@@ -216,9 +219,13 @@ func (c *Conn) handshake(ctx context.Context) (*textproto.Reader, error) {
 	return r, nil
 }
 
-func (c *Conn) readGreeting(r *textproto.Reader) (Reply, error) {
-	for {
-		rep, err := c.readReply(r)
+// maxPrelimGreetings bounds the 120 replies ("service ready in nnn
+// minutes") taken before the greeting.
+const maxPrelimGreetings = 10
+
+func (c *Conn) readGreeting(r *replyReader) (Reply, error) {
+	for range maxPrelimGreetings + 1 {
+		rep, err := r.next()
 		if err != nil {
 			return rep, err
 		}
@@ -230,6 +237,7 @@ func (c *Conn) readGreeting(r *textproto.Reader) (Reply, error) {
 		}
 		return rep, nil
 	}
+	return Reply{}, fmt.Errorf("%w: more than %d preliminary replies before the greeting", ErrMalformedReply, maxPrelimGreetings)
 }
 
 func (c *Conn) login(ctx context.Context) error {
@@ -276,86 +284,35 @@ func (cfg *Config) checkCredentials() error {
 }
 
 // newReader returns a reply reader over the current socket that records
-// liveness and bounds line length.
-func (c *Conn) newReader() *textproto.Reader {
-	c.ar = &activityReader{c: c}
-	return textproto.NewReader(bufio.NewReader(c.ar))
+// liveness.
+func (c *Conn) newReader() *replyReader {
+	return newReplyReader(&activityReader{c: c})
 }
 
-// readReply reads one reply through the connection's reader, refusing it
-// if the line limit was crossed while it was read.
-func (c *Conn) readReply(r *textproto.Reader) (Reply, error) {
-	rep, err := readReply(r)
-	if c.ar != nil && c.ar.err != nil {
-		return Reply{}, c.ar.err
-	}
-	return rep, err
-}
-
-// activityReader records the time of every read on the control connection
-// (liveness) and refuses lines longer than maxLine. The refusal is sticky
-// and comes without data: bufio.Reader.ReadLine drops an error that comes
-// with data, and the limit would be lost.
-type activityReader struct {
-	c       *Conn
-	lineLen int
-	err     error
-}
+// activityReader records the time of every read on the control connection:
+// liveness.
+type activityReader struct{ c *Conn }
 
 func (a *activityReader) Read(p []byte) (int, error) {
-	if a.err != nil {
-		return 0, a.err
-	}
 	n, err := a.c.nc.Read(p)
 	if n > 0 {
 		a.c.lastRecv.Store(time.Now().UnixNano())
-		if i := lastNewline(p[:n]); i >= 0 {
-			a.lineLen = n - i - 1
-		} else {
-			a.lineLen += n
-		}
-		if a.lineLen > maxLine {
-			a.err = fmt.Errorf("%w: reply line longer than %d bytes", ErrMalformedReply, maxLine)
-			return 0, a.err
-		}
 	}
 	return n, err
 }
 
-func lastNewline(p []byte) int {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '\n' {
-			return i
-		}
-	}
-	return -1
-}
-
-// readReply reads one complete reply, multi-line replies included.
-func readReply(r *textproto.Reader) (Reply, error) {
-	code, msg, err := r.ReadResponse(0)
-	if err != nil {
-		var pe textproto.ProtocolError
-		if errors.As(err, &pe) {
-			return Reply{}, fmt.Errorf("%w: %v", ErrMalformedReply, err)
-		}
-		return Reply{}, err
-	}
-	return Reply{Code: code, Msg: msg}, nil
-}
-
 // readLoop is the one goroutine that reads the control connection.
-func (c *Conn) readLoop(r *textproto.Reader) {
+func (c *Conn) readLoop(r *replyReader) {
 	var err error
 	for {
 		var rep Reply
-		rep, err = c.readReply(r)
+		rep, err = r.next()
 		if err != nil {
 			break
 		}
 		c.logf("< %d %s", rep.Code, rep.Msg)
-		if !c.route(rep) {
-			err = ErrClosed
+		if err = c.route(rep); err != nil {
+			c.logf("%v", err)
 			break
 		}
 	}
@@ -365,8 +322,10 @@ func (c *Conn) readLoop(r *textproto.Reader) {
 		c.err = c.closeErr
 	case c.quitting.Load():
 		c.err = ErrClosed
-	case errors.Is(err, ErrMalformedReply):
+	case errors.Is(err, ErrMalformedReply), errors.Is(err, ErrConnLost):
 		c.err = err
+	case c.closing != nil:
+		c.err = c.closing
 	case errors.Is(err, io.EOF):
 		c.err = fmt.Errorf("%w: closed by the server", ErrConnLost)
 	default:
@@ -382,23 +341,64 @@ func (c *Conn) readLoop(r *textproto.Reader) {
 	}
 }
 
-// route hands a reply to the running transfer, or to the lockstep queue.
-func (c *Conn) route(rep Reply) bool {
+// waiter is a lockstep command awaiting its reply.
+type waiter struct {
+	verb   string
+	show   string
+	sent   time.Time
+	resync bool       // a resync's PWD: every reply before its 257 is discarded into stale
+	stale  []Reply    // guarded by Conn.mu until the reply is delivered
+	reply  chan Reply // capacity 1: the reader never waits
+}
+
+// route hands a reply to whoever it belongs to, without ever blocking. An
+// error means the reply belongs to no one: the connection is out of step
+// and ends.
+func (c *Conn) route(rep Reply) error {
 	c.mu.Lock()
-	t := c.xfer
-	if t != nil && t.route(rep) {
-		c.xfer = nil // the final reply ends transfer routing
+	defer c.mu.Unlock()
+	if t := c.xfer; t != nil {
+		final, err := t.route(rep)
+		if final {
+			c.xfer = nil // the final reply ends transfer routing
+			c.late = t.owed()
+		}
+		return err
 	}
-	c.mu.Unlock()
-	if t != nil {
-		return true
+	if len(c.waiters) > 0 {
+		w := c.waiters[0]
+		if w.resync && rep.Code != 257 && rep.Code != 421 {
+			if len(w.stale) >= maxDiscard {
+				return fmt.Errorf("%w: more than %d stale replies before the resync's 257", ErrDesync, maxDiscard)
+			}
+			w.stale = append(w.stale, rep)
+			return nil
+		}
+		if !w.resync && !canAnswer(w.verb, rep.Code) {
+			return desyncErr(rep, w.show)
+		}
+		c.waiters[0] = nil
+		c.waiters = c.waiters[1:]
+		w.reply <- rep
+		return nil
 	}
-	select {
-	case c.replies <- rep:
-		return true
-	case <-c.done:
-		return false
+	if c.late > 0 {
+		c.late--
+		c.lateSeen = append(c.lateSeen, rep)
+		return nil
 	}
+	if c.closing != nil {
+		return c.closing
+	}
+	if rep.Code == 421 { // the server's idle timer, typically
+		c.closing = fmt.Errorf("%w: the server is closing it: %d %s", ErrConnLost, rep.Code, clip(firstLine(rep.Msg)))
+		// The server closes next; let it (it is its timer that ended the
+		// session), but not for long. No command can start meanwhile:
+		// Err reports the 421.
+		c.nc.SetReadDeadline(time.Now().Add(min(c.timeout, closeWait)))
+		return nil
+	}
+	return desyncErr(rep, "anything: no command was waiting")
 }
 
 // Cmd writes the command verb with its argument arg ("" for none) and
@@ -424,15 +424,15 @@ func (c *Conn) Cmd(ctx context.Context, expectCode int, verb, arg string) (Reply
 }
 
 func (c *Conn) cmdLocked(ctx context.Context, expectCode int, cl cmdLine) (Reply, error) {
-	sent := time.Now()
-	if err := c.writeLine(cl); err != nil {
+	w, err := c.send(cl, false)
+	if err != nil {
 		return Reply{}, err
 	}
-	rep, err := c.await(ctx, sent, cl.show)
+	rep, err := c.await(ctx, w)
 	if err != nil {
 		return rep, err
 	}
-	c.rtt.Store(int64(time.Since(sent)))
+	c.rtt.Store(int64(time.Since(w.sent)))
 	if !codeMatches(rep.Code, expectCode) {
 		return rep, rep.err(cl.show)
 	}
@@ -452,43 +452,72 @@ func codeMatches(code, expect int) bool {
 	}
 }
 
-// await waits for the next lockstep reply, bounded by liveness: it fails
-// with ErrPeerDown when nothing arrived on the control connection for the
-// timeout since the later of the command's write and the last byte read.
-func (c *Conn) await(ctx context.Context, sent time.Time, cmd string) (Reply, error) {
-	timer := time.NewTimer(c.timeout)
+// send registers a waiter for cl's reply, then writes cl: a reply that
+// comes at once finds its waiter. A resync's waiter takes over the late
+// replies a transfer left. Called with the command slot held.
+func (c *Conn) send(cl cmdLine, resync bool) (*waiter, error) {
+	ws, err := c.sendAll([]cmdLine{cl}, resync)
+	if err != nil {
+		return nil, err
+	}
+	return ws[0], nil
+}
+
+// sendAll is send for several commands written together (a Batch): one
+// waiter each, in order, all with the same write time.
+func (c *Conn) sendAll(cls []cmdLine, resync bool) ([]*waiter, error) {
+	ws := make([]*waiter, len(cls))
+	c.mu.Lock()
+	now := time.Now()
+	for i, cl := range cls {
+		ws[i] = &waiter{verb: cl.verb, show: cl.show, resync: resync, sent: now, reply: make(chan Reply, 1)}
+	}
+	if resync {
+		ws[0].stale, c.lateSeen, c.late = c.lateSeen, nil, 0
+	}
+	c.waiters = append(c.waiters, ws...)
+	c.mu.Unlock()
+	if err := c.writeLines(cls); err != nil {
+		c.mu.Lock()
+		c.waiters = nil // the connection is closed: nothing more is due
+		c.mu.Unlock()
+		return nil, err
+	}
+	return ws, nil
+}
+
+// await waits for w's reply. The whole reply must be in within the timeout
+// of the command's write: a server that trickles a reply, a line or a byte
+// at a time, cannot hold a command longer than one that says nothing. On
+// failure the connection is closed, because the reply may still come and
+// would be taken for the next command's.
+func (c *Conn) await(ctx context.Context, w *waiter) (Reply, error) {
+	timer := time.NewTimer(time.Until(c.replyDeadline(w.sent)))
 	defer timer.Stop()
-	for {
+	select {
+	case rep := <-w.reply:
+		return rep, nil
+	case <-c.done:
 		select {
-		case rep := <-c.replies:
+		case rep := <-w.reply: // a reply that beat the close
 			return rep, nil
-		case <-c.done:
-			select {
-			case rep := <-c.replies: // a reply that beat the close
-				return rep, nil
-			default:
-			}
-			return Reply{}, fmt.Errorf("%s: %w", cmd, c.Err())
-		case <-ctx.Done():
-			c.closeWith(ErrClosed)
-			return Reply{}, fmt.Errorf("%s: %w", cmd, ctx.Err())
-		case <-timer.C:
-			if left := c.silenceLeft(sent); left > 0 {
-				timer.Reset(left)
-				continue
-			}
-			c.closeWith(ErrPeerDown)
-			return Reply{}, fmt.Errorf("%s: no reply: %w", cmd, ErrPeerDown)
+		default:
 		}
+		return Reply{}, fmt.Errorf("%s: %w", w.show, c.Err())
+	case <-ctx.Done():
+		c.closeWith(ErrClosed)
+		return Reply{}, fmt.Errorf("%s: %w", w.show, ctx.Err())
+	case <-timer.C:
+		c.closeWith(ErrPeerDown)
+		if c.LastReceived().After(w.sent) {
+			return Reply{}, fmt.Errorf("%s: reply not complete within %v: %w", w.show, c.timeout, ErrPeerDown)
+		}
+		return Reply{}, fmt.Errorf("%s: no reply within %v: %w", w.show, c.timeout, ErrPeerDown)
 	}
 }
 
-// silenceLeft is how long the peer may still stay silent before it counts
-// as down, measured from the later of since and the last byte received.
-func (c *Conn) silenceLeft(since time.Time) time.Duration {
-	last := max(c.lastRecv.Load(), since.UnixNano())
-	return time.Until(time.Unix(0, last).Add(c.timeout))
-}
+// replyDeadline is when a reply to a command written at sent is late.
+func (c *Conn) replyDeadline(sent time.Time) time.Time { return sent.Add(c.timeout) }
 
 func (c *Conn) acquire(ctx context.Context) error {
 	if err := c.Err(); err != nil {
@@ -543,12 +572,22 @@ func (c *Conn) closeWith(cause error) {
 	c.nc.Close()
 }
 
+// closeWait bounds how long Close waits for the reader to end after the
+// socket was closed under it.
+const closeWait = 5 * time.Second
+
 // Close closes the connection at once. Pending and later calls fail with
-// ErrClosed.
+// ErrClosed. It waits for the reader goroutine to end, at most closeWait.
 func (c *Conn) Close() error {
 	c.closeWith(ErrClosed)
-	<-c.done
-	return nil
+	timer := time.NewTimer(closeWait)
+	defer timer.Stop()
+	select {
+	case <-c.done:
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("control connection: the reader did not end within %v of the close", closeWait)
+	}
 }
 
 // Quit sends QUIT, waits briefly for its reply and closes the connection.
@@ -569,10 +608,13 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 func (c *Conn) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil {
+	switch {
+	case c.err != nil:
 		return c.err
+	case c.closeErr != nil:
+		return c.closeErr
 	}
-	return c.closeErr
+	return c.closing
 }
 
 // Greeting is the text of the server's 220 greeting.

@@ -87,27 +87,68 @@ func TestCmdPeerDownAfterTimeout(t *testing.T) {
 	})
 }
 
-func TestCmdLivenessCountsAnyByte(t *testing.T) {
+// TestTrickledReplyFailsAtTimeout: a reply trickled a line (or a byte)
+// at a time is a sign of life every few seconds, but the whole reply must
+// be in within the timeout of the command's write: the command fails with
+// ErrPeerDown at exactly the timeout, and the connection is closed.
+func TestTrickledReplyFailsAtTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		pieces []string // sent one every 2 s, for ever
+	}{
+		{"a line every 2s", []string{"211-line\r\n"}},
+		{"a byte every 2s", []string{"2", "1", "3", " ", "1", "2", "3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				fs, dial := ftptest.New(t)
+				cfg := Config{Timeout: 8 * time.Second, DialContext: dial}
+				c := dialFake(t, fs, cfg)
+				scriptDone := make(chan struct{})
+				defer func() { <-scriptDone }()
+				go func() {
+					defer close(scriptDone)
+					fs.Expect("STAT")
+					for i := 0; ; i++ {
+						time.Sleep(2 * time.Second)
+						if _, err := fs.Ctrl.Write([]byte(tc.pieces[i%len(tc.pieces)])); err != nil {
+							return // the client gave up and closed
+						}
+					}
+				}()
+				start := time.Now()
+				_, err := c.Cmd(t.Context(), 211, "STAT", "")
+				if !errors.Is(err, ErrPeerDown) || !strings.Contains(err.Error(), "not complete within 8s") {
+					t.Fatalf("err = %v, want ErrPeerDown for an incomplete reply", err)
+				}
+				if d := time.Since(start); d != 8*time.Second {
+					t.Errorf("failed after %v, want exactly the 8s timeout", d)
+				}
+				if !errors.Is(c.Err(), ErrPeerDown) {
+					t.Errorf("Conn.Err = %v, want ErrPeerDown", c.Err())
+				}
+			})
+		})
+	}
+}
+
+// TestSlowButCompleteReply: a reply that takes most of the timeout, but is
+// complete within it, is fine.
+func TestSlowButCompleteReply(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
-		cfg := Config{Timeout: time.Minute, DialContext: dial}
-		cfg.Timeout = 8 * time.Second
-		c := dialFake(t, fs, cfg)
+		c := dialFake(t, fs, Config{Timeout: 8 * time.Second, DialContext: dial})
 		go func() {
 			fs.Expect("STAT")
-			// A slow multi-line reply: a line every 5 s is a sign of life.
-			for i := 0; i < 4; i++ {
-				time.Sleep(5 * time.Second)
+			for i := 0; i < 3; i++ {
+				time.Sleep(2 * time.Second)
 				fs.Send("211-line")
 			}
+			time.Sleep(time.Second)
 			fs.Send("211 End")
 		}()
-		start := time.Now()
 		if _, err := c.Cmd(t.Context(), 211, "STAT", ""); err != nil {
-			t.Fatalf("slow but live reply failed: %v", err)
-		}
-		if d := time.Since(start); d != 20*time.Second {
-			t.Errorf("took %v, want 20s", d)
+			t.Fatalf("a reply complete after 7s of 8 failed: %v", err)
 		}
 	})
 }

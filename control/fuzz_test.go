@@ -40,7 +40,7 @@ func fuzzOneLine(s string) string { return fuzzStrip(s, "\r\n") }
 // fuzzReadOne parses one reply from raw bytes, as the reader goroutine does.
 func fuzzReadOne(t *testing.T, raw string) Reply {
 	t.Helper()
-	rep, err := readReply(textproto.NewReader(bufio.NewReader(strings.NewReader(raw))))
+	rep, err := newReplyReader(strings.NewReader(raw)).next()
 	if err != nil {
 		t.Fatalf("readReply(%q): %v", raw, err)
 	}
@@ -450,16 +450,43 @@ func (c *fuzzChunkConn) Read(p []byte) (int, error) {
 
 // fuzzReadAll reads replies until the first error (at most one per line, so
 // it ends).
-func fuzzReadAll(r *textproto.Reader, max int) ([]Reply, error) {
+func fuzzReadAll(next func() (Reply, error), max int) ([]Reply, error) {
 	var reps []Reply
 	for range max + 1 {
-		rep, err := readReply(r)
+		rep, err := next()
 		if err != nil {
 			return reps, err
 		}
 		reps = append(reps, rep)
 	}
 	return reps, fmt.Errorf("more than %d replies", max)
+}
+
+// textprotoNext reads replies with net/textproto, the reference for the
+// reply syntax: our reader must read the same replies, and differ only
+// where a cap applies.
+func textprotoNext(r *textproto.Reader) func() (Reply, error) {
+	return func() (Reply, error) {
+		code, msg, err := r.ReadResponse(0)
+		var pe textproto.ProtocolError
+		if errors.As(err, &pe) {
+			err = fmt.Errorf("%w: %v", ErrMalformedReply, err)
+		}
+		return Reply{Code: code, Msg: msg}, err
+	}
+}
+
+// fuzzEnd classifies how reading ended, for comparing readers: textproto
+// reports a reply cut by the end of input as io.EOF, we as
+// io.ErrUnexpectedEOF.
+func fuzzEnd(err error) string {
+	switch {
+	case errors.Is(err, ErrMalformedReply):
+		return "malformed"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "end"
+	}
+	return fmt.Sprint(err)
 }
 
 func FuzzReadReply(f *testing.F) {
@@ -480,8 +507,9 @@ func FuzzReadReply(f *testing.F) {
 	f.Add([]byte("\r\n\r\n"), uint16(5))
 	f.Add([]byte(""), uint16(5))
 	f.Fuzz(func(t *testing.T, b []byte, chunk uint16) {
-		plain := textproto.NewReader(bufio.NewReader(bytes.NewReader(b)))
-		reps, err := fuzzReadAll(plain, bytes.Count(b, []byte("\n"))+1)
+		lines := bytes.Count(b, []byte("\n")) + 1
+		ours := newReplyReader(bytes.NewReader(b))
+		reps, err := fuzzReadAll(ours.next, lines)
 		for _, rep := range reps {
 			if rep.Code < 100 || rep.Code > 999 {
 				t.Errorf("reply code %d out of 100..999 in %q", rep.Code, b)
@@ -491,17 +519,29 @@ func FuzzReadReply(f *testing.F) {
 			t.Errorf("%q: error %v is neither a malformed reply nor the end of input", b, err)
 		}
 
-		// The same bytes through the connection's own reader (liveness and
-		// line limit; every line is shorter than the limit here), in
+		// Below the caps, the same replies as net/textproto.
+		if lines <= maxReplyLines && len(b) <= maxLine {
+			ref, rerr := fuzzReadAll(textprotoNext(textproto.NewReader(bufio.NewReader(bytes.NewReader(b)))), lines)
+			if len(ref) != len(reps) || fuzzEnd(rerr) != fuzzEnd(err) {
+				t.Fatalf("%q: textproto: %v, %v; ours: %v, %v", b, ref, rerr, reps, err)
+			}
+			for i := range ref {
+				if ref[i] != reps[i] {
+					t.Errorf("%q: reply %d: textproto %v, ours %v", b, i, ref[i], reps[i])
+				}
+			}
+		}
+
+		// The same bytes through the connection's own reader (liveness), in
 		// segments of any size, give the same replies and the same end.
 		c := &Conn{nc: &fuzzChunkConn{r: bytes.NewReader(b), chunk: 1 + int(chunk)%4096}}
-		reps2, err2 := fuzzReadAll(c.newReader(), bytes.Count(b, []byte("\n"))+1)
+		reps2, err2 := fuzzReadAll(c.newReader().next, lines)
 		if len(reps2) != len(reps) || fmt.Sprint(err2) != fmt.Sprint(err) {
-			t.Fatalf("%q: plain reader: %v, %v; conn reader: %v, %v", b, reps, err, reps2, err2)
+			t.Fatalf("%q: whole: %v, %v; in segments: %v, %v", b, reps, err, reps2, err2)
 		}
 		for i := range reps {
 			if reps[i] != reps2[i] {
-				t.Errorf("%q: reply %d: plain %v, conn %v", b, i, reps[i], reps2[i])
+				t.Errorf("%q: reply %d: whole %v, in segments %v", b, i, reps[i], reps2[i])
 			}
 		}
 		if c.lastRecv.Load() == 0 && len(b) > 0 {
@@ -538,54 +578,48 @@ func FuzzReplyFormat(f *testing.F) {
 }
 
 // FuzzReplyLineLimit feeds a reply with one long line through the
-// connection's reader in segments of any size. A line that fits in maxLine
-// must come through whole; a line longer than maxLine plus one read (the
-// limit is checked per read) must end the connection with
-// ErrMalformedReply and must never be delivered, whole or in part, as a
-// reply. In between, either is fine.
-//
-// The seeds pass, but fuzzing finds a failure at once as of this writing:
-// activityReader returns its error together with data and does not repeat
-// it, bufio.Reader.ReadLine drops an error that comes with data, so
-// textproto takes the data read so far for a whole line and the limit is
-// lost; an overlong line is split into several lines (or a truncated reply
-// and a malformed one) instead of being refused.
+// connection's reader in segments of any size. A line of at most maxLine
+// bytes (without its CRLF) must come through whole; a longer one must end
+// the reading with ErrMalformedReply and never be delivered, whole or in
+// part, as a reply.
 func FuzzReplyLineLimit(f *testing.F) {
 	f.Add(uint16(220), uint32(10), uint16(4096), false)
 	f.Add(uint16(211), uint32(10), uint16(1), true)
-	f.Add(uint16(220), uint32(maxLine-5), uint16(4096), false)
-	f.Add(uint16(211), uint32(maxLine-1), uint16(1000), true)
+	f.Add(uint16(220), uint32(maxLine-4), uint16(4096), false)
+	f.Add(uint16(220), uint32(maxLine-3), uint16(4096), false)
+	f.Add(uint16(211), uint32(maxLine), uint16(1000), true)
+	f.Add(uint16(211), uint32(maxLine+1), uint16(1000), true)
 	f.Fuzz(func(t *testing.T, code uint16, n uint32, chunk uint16, multi bool) {
 		code = 100 + code%900
 		n %= 3 * maxLine
 		text := strings.Repeat("x", int(n))
 		var raw string
-		var lineLen int // bytes before the long line's "\n"
+		var lineLen int // bytes of the long line, without its CRLF
 		var want Reply
 		if multi {
 			raw = fmt.Sprintf("%03d-first\r\n%s\r\n%03d end\r\n", code, text, code)
-			lineLen = len(text) + 1
+			lineLen = len(text)
 			want = Reply{Code: int(code), Msg: "first\n" + text + "\nend"}
 		} else {
 			raw = fmt.Sprintf("%03d %s\r\n", code, text)
-			lineLen = 4 + len(text) + 1
+			lineLen = 4 + len(text)
 			want = Reply{Code: int(code), Msg: text}
 		}
 		raw += "200 next\r\n"
 		c := &Conn{nc: &fuzzChunkConn{r: strings.NewReader(raw), chunk: 1 + int(chunk)%4096}}
 		r := c.newReader()
-		rep, err := c.readReply(r)
+		rep, err := r.next()
 		switch {
 		case err == nil && rep != want:
 			t.Fatalf("line of %d bytes: got a reply of code %d with %d bytes of text, want %d", lineLen, rep.Code, len(rep.Msg), len(want.Msg))
-		case err == nil && lineLen > maxLine+4096:
+		case err == nil && lineLen > maxLine:
 			t.Fatalf("line of %d bytes accepted, limit %d", lineLen, maxLine)
 		case err != nil && lineLen <= maxLine:
 			t.Fatalf("line of %d bytes refused: %v", lineLen, err)
 		case err != nil && !errors.Is(err, ErrMalformedReply):
 			t.Fatalf("line of %d bytes: error %v, want ErrMalformedReply", lineLen, err)
 		case err == nil:
-			if rep, err := c.readReply(r); err != nil || rep != (Reply{Code: 200, Msg: "next"}) {
+			if rep, err := r.next(); err != nil || rep != (Reply{Code: 200, Msg: "next"}) {
 				t.Fatalf("reply after the long line: %v, %v", rep, err)
 			}
 		}

@@ -45,13 +45,13 @@ func (c *Conn) Batch(ctx context.Context, cmds ...Command) ([]BatchReply, error)
 		return nil, err
 	}
 	defer c.release()
-	sent := time.Now()
-	if err := c.writeLines(lines); err != nil {
+	ws, err := c.sendAll(lines, false)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]BatchReply, len(cmds))
 	for i, cmd := range cmds {
-		rep, err := c.await(ctx, sent, lines[i].show)
+		rep, err := c.await(ctx, ws[i])
 		if err != nil {
 			return out[:i], err
 		}
@@ -60,7 +60,7 @@ func (c *Conn) Batch(ctx context.Context, cmds ...Command) ([]BatchReply, error)
 			out[i].Err = rep.err(lines[i].show)
 		}
 	}
-	c.rtt.Store(int64(time.Since(sent)))
+	c.rtt.Store(int64(time.Since(ws[0].sent)))
 	return out, nil
 }
 

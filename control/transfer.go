@@ -25,31 +25,37 @@ type Transfer struct {
 	gone   chan struct{} // closed if the control connection ends first
 
 	mu        sync.Mutex // guards the fields below; route takes it with c.mu held
-	noopsOut  int        // NOOPs written and not yet answered
+	noopsOut  int        // NOOPs (and an ABOR) written and not yet answered
 	noopsSent int
+	strays    int // replies that belonged to nothing: End resynchronises
 	sawPrelim bool
 	ended     bool
 	goneOnce  sync.Once
 }
 
 // route classifies a reply that arrived during the transfer and reports
-// whether it ended it. Called by the reader with c.mu held.
+// whether it ended it. Called by the reader with c.mu held; it never
+// blocks.
 //
 //   - 1xx: the first is the preliminary reply; a later one is final (pure-ftpd
 //     reports a failed download with a final "150 ..." line).
 //   - 200: a NOOP's answer, never the transfer's: 200 cannot complete a RETR.
-//     A 200 with no NOOP outstanding is stray and dropped.
+//     A 200 with no NOOP outstanding is stray: dropped, and End
+//     resynchronises.
 //   - 202, 500, 501, 502 while NOOPs are outstanding: a NOOP's answer (pure-ftpd
 //     answers NOOP mid-transfer with "500 Unknown command").
+//   - Another 2xx or a 3xx before the preliminary reply cannot be this
+//     command's (RFC 959: a transfer command gets a 1xx first, or a
+//     refusal): the connection is out of step (ErrDesync).
 //   - Anything else is the transfer's final reply.
-func (t *Transfer) route(rep Reply) (final bool) {
+func (t *Transfer) route(rep Reply) (final bool, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
 	case rep.Preliminary() && !t.sawPrelim:
 		t.sawPrelim = true
 		t.prelim <- rep
-		return false
+		return false, nil
 	case rep.Code == 200 || t.noopsOut > 0 && isNoopAnswer(rep.Code):
 		if t.noopsOut > 0 {
 			t.noopsOut--
@@ -58,11 +64,45 @@ func (t *Transfer) route(rep Reply) (final bool) {
 			default: // nobody is listening closely; the count is what matters
 			}
 		} else {
+			t.strays++
 			t.c.logf("stray reply during %s dropped: %d %s", t.cmd, rep.Code, rep.Msg)
 		}
-		return false
+		return false, nil
+	case !t.sawPrelim && rep.Code < 400:
+		return false, desyncErr(rep, t.cmd+" before its preliminary reply")
 	}
 	t.final <- rep
+	return true, nil
+}
+
+// owed is how many replies are still due after the final one: answers to
+// NOOPs and ABOR. Called with c.mu held.
+func (t *Transfer) owed() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.noopsOut
+}
+
+// oweOne counts a command written during the transfer whose answer is due
+// outside its final reply (NOOP, ABOR), before it is written. Once the
+// final reply was routed, its answer is a late one, which the connection
+// must expect too. It reports false when the transfer has ended.
+func (t *Transfer) oweOne(noop bool) bool {
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended {
+		return false
+	}
+	t.noopsOut++
+	if noop {
+		t.noopsSent++
+	}
+	if c.xfer != t {
+		c.late++
+	}
 	return true
 }
 
@@ -147,7 +187,9 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 	if err := c.writeLine(cl); err != nil {
 		return nil, err
 	}
-	timer := time.NewTimer(c.timeout)
+	// The preliminary reply, like a lockstep command's, must be complete
+	// within the timeout.
+	timer := time.NewTimer(time.Until(c.replyDeadline(sent)))
 	defer timer.Stop()
 	for {
 		select {
@@ -190,12 +232,8 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 			c.closeWith(ErrClosed)
 			return nil, fmt.Errorf("%s: %w", cmd, ctx.Err())
 		case <-timer.C:
-			if left := c.silenceLeft(sent); left > 0 {
-				timer.Reset(left)
-				continue
-			}
 			c.closeWith(ErrPeerDown)
-			return nil, fmt.Errorf("%s: no reply: %w", cmd, ErrPeerDown)
+			return nil, fmt.Errorf("%s: no preliminary reply within %v: %w", cmd, c.timeout, ErrPeerDown)
 		}
 	}
 }
@@ -204,14 +242,9 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 // once, after the final reply, as a 5xx, or never. It is safe to call
 // concurrently with the transfer.
 func (t *Transfer) Noop() error {
-	t.mu.Lock()
-	if t.ended {
-		t.mu.Unlock()
+	if !t.oweOne(true) {
 		return nil
 	}
-	t.noopsOut++
-	t.noopsSent++
-	t.mu.Unlock()
 	return t.c.writeLine(fixedCmd("NOOP", ""))
 }
 
@@ -249,7 +282,7 @@ func (t *Transfer) End(ctx context.Context, gotFinal bool) ([]Reply, error) {
 	t.Data.Close()
 	t.mu.Lock()
 	t.ended = true
-	out := t.noopsOut
+	out := t.noopsOut + t.strays
 	t.mu.Unlock()
 	defer t.c.release()
 	if !gotFinal {
@@ -276,6 +309,11 @@ func (t *Transfer) Abort(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, min(t.c.timeout, 5*time.Second))
 	defer cancel()
 	gotFinal := false
+	// ABOR itself is answered (226 or 225), after the transfer's 426: the
+	// answer is owed like a NOOP's, and End's resync swallows it.
+	if !t.oweOne(false) {
+		return nil // already ended
+	}
 	if err := t.c.writeLine(fixedCmd("ABOR", "")); err == nil {
 		select {
 		case <-t.final:
@@ -288,11 +326,6 @@ func (t *Transfer) Abort(ctx context.Context) error {
 		_, err := t.End(ctx, false)
 		return err
 	}
-	// ABOR itself is answered (226 or 225) after the transfer's 426; the
-	// resync swallows that answer together with any NOOP's.
-	t.mu.Lock()
-	t.noopsOut++
-	t.mu.Unlock()
 	_, err := t.End(ctx, true)
 	if err != nil {
 		t.c.closeWith(ErrClosed)
@@ -315,25 +348,21 @@ func (c *Conn) Resync(ctx context.Context) ([]Reply, error) {
 const maxDiscard = 1000
 
 func (c *Conn) resyncLocked(ctx context.Context) ([]Reply, error) {
-	sent := time.Now()
-	if err := c.writeLine(fixedCmd("PWD", "")); err != nil {
+	w, err := c.send(fixedCmd("PWD", ""), true)
+	if err != nil {
 		return nil, err
 	}
-	var stale []Reply
-	for len(stale) < maxDiscard {
-		rep, err := c.await(ctx, sent, "PWD (resync)")
-		if err != nil {
-			return stale, err
-		}
-		if rep.Code == 257 {
-			return stale, nil
-		}
-		if rep.Code == 421 {
-			c.closeWith(nil)
-			return stale, rep.err("PWD (resync)")
-		}
-		stale = append(stale, rep)
+	w.show = "PWD (resync)"
+	rep, err := c.await(ctx, w)
+	c.mu.Lock()
+	stale := w.stale
+	c.mu.Unlock()
+	if err != nil {
+		return stale, err
 	}
-	c.closeWith(ErrMalformedReply)
-	return stale, fmt.Errorf("%w: more than %d stale replies", ErrMalformedReply, maxDiscard)
+	if rep.Code == 421 {
+		c.closeWith(nil)
+		return stale, rep.err(w.show)
+	}
+	return stale, nil
 }

@@ -5,4 +5,38 @@
 //
 // Nothing about a stream that broke is assumed: every new attempt re-checks
 // the remote file before it continues.
+//
+// # Round trips, and why a changed file is still caught
+//
+// A download needs the remote file's facts (size, modification time, MLST
+// unique) twice: before the transfer, to know what to expect and whether a
+// partial file may be continued, and after it, to know that the file did
+// not change meanwhile. Each look costs one round trip: MLST where the
+// server has it, else SIZE and MDTM written together (control.Conn.Stat).
+// When a listing already gave precise facts (MLSD's size and modify,
+// Options.Known), the first attempt starts from them and asks nothing
+// before the transfer. The look after the transfer is always made and
+// compared with the facts the transfer started from, so a file that changed
+// after the listing, or between attempts, or during the transfer, shows as
+// a different size, time or unique id: the download starts over from the
+// server's new facts. A LIST time, to the minute in the server's zone, is
+// not precise enough to stand in for MDTM; with LIST the look before the
+// transfer is made too.
+//
+// # Progress and retries
+//
+// Policy.Retries counts attempts in a row without progress, and progress
+// is bytes past the furthest point any earlier attempt reached: the
+// overlap re-read at each resume, or data fetched again, is none. A server
+// that always stops at the same point uses up the retries.
+//
+// # Facts that cannot be trusted
+//
+// A garbled fact (a SIZE that is not a non-negative number, a time that is
+// no time or that a local file cannot carry) is treated as unknown, with an
+// EventWarning, and the transfer goes on, checked by what remains. A SIZE
+// below the data the server sends from offset 0 is not trusted again for
+// that file. A result that nothing could check (no size, no hash) is
+// reported with Outcome.Verified NotVerified and a status ending in
+// "(unverified)": no check is ever claimed that was not made.
 package resume

@@ -1,6 +1,7 @@
 package resume
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -259,4 +260,31 @@ func TestGetCancelDuringOverlapReadIsPrompt(t *testing.T) {
 		t.Errorf("the partial file must stay as it was: %v", err)
 	}
 	t.Logf("returned %v after the RETR", took)
+}
+
+// An upload to a server without SIZE (and no hash) stands, reported
+// unverified: it neither fails nor claims a size check.
+func TestPutWithoutSizeIsUnverified(t *testing.T) {
+	f := ftptest.StartFake(t)
+	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+		if verb == "SIZE" {
+			s.Reply("502 not implemented")
+			return true
+		}
+		return false
+	}
+	data := ftptest.RandomBytes(30000)
+	src := filepath.Join(t.TempDir(), "up")
+	os.WriteFile(src, data, 0o644)
+	var ev eventLog
+	out, err := Put(t.Context(), src, target(t, f.Addr(), "/up"), Options{Timeout: 5 * time.Second, Policy: tightRetries, Events: ev.add, Noops: &noop.Registry{}})
+	if err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	if got, _ := f.File("/up"); !bytes.Equal(got.Data, data) {
+		t.Errorf("the server holds %d bytes, want the %d sent", len(got.Data), len(data))
+	}
+	if out.Verified != NotVerified || out.Status != "complete (unverified)" || ev.count(EventVerified) != 0 {
+		t.Errorf("%+v: want complete (unverified), verified by nothing", out)
+	}
 }

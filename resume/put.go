@@ -83,7 +83,7 @@ func (p *putter) try(ctx context.Context, n int) (start, moved, next int64, err 
 		if err := p.verify(ctx, c); err != nil {
 			return offset, 0, offset, err
 		}
-		p.out.Status = "complete (verified)"
+		p.out.Status = p.status("complete (verified)")
 		return offset, 0, offset, nil
 	}
 	if _, err := p.f.Seek(offset, io.SeekStart); err != nil {
@@ -100,7 +100,7 @@ func (p *putter) try(ctx context.Context, n int) (start, moved, next int64, err 
 		}
 		return offset, res.Bytes, offset, err
 	}
-	p.out.Status = "complete"
+	p.out.Status = p.status("complete")
 	return offset, res.Bytes, offset, nil
 }
 
@@ -112,29 +112,45 @@ var ErrShortUpload = errors.New("the server holds less than was sent")
 
 // verify compares the remote file with the local one: size, then hash.
 func (p *putter) verify(ctx context.Context, c *control.Conn) error {
+	p.out.Verified, p.out.Size = NotVerified, p.size
 	remote, err := c.Size(ctx, p.t.Path)
-	if err != nil {
-		return err
-	}
-	if remote < p.size {
-		return fmt.Errorf("%w: %s has %d bytes on the server, %d here", ErrShortUpload, p.t.Path, remote, p.size)
-	}
-	if remote != p.size {
-		return fmt.Errorf("%w: %s has %d bytes on the server, %d here", ErrVerify, p.t.Path, remote, p.size)
-	}
-	p.out.Verified, p.out.Size = "size", p.size
-	if p.o.NoVerify {
-		return nil
-	}
-	how, err := verifyHash(ctx, c, p.t.Path, p.src)
 	switch {
-	case err != nil && Classify(err) == Verify:
-		return err
+	case errors.Is(err, control.ErrMalformedReply), control.IsPermanent(err) && !control.IsCode(err, 550):
+		// No SIZE, or a garbled one: the size cannot be checked, the
+		// upload stands (a hash may still check it).
+		p.o.warn("%s: the server cannot tell the uploaded size (%v)", p.t, err)
 	case err != nil:
-		p.o.logf("%s: the server could not hash the file (%v); checked by size only", p.t, err)
-	case how != "":
-		p.out.Verified = how
+		return err
+	case remote < p.size:
+		return fmt.Errorf("%w: %s has %d bytes on the server, %d here", ErrShortUpload, p.t.Path, remote, p.size)
+	case remote != p.size:
+		return fmt.Errorf("%w: %s has %d bytes on the server, %d here", ErrVerify, p.t.Path, remote, p.size)
+	default:
+		p.out.Verified = "size"
+	}
+	if !p.o.NoVerify {
+		how, err := verifyHash(ctx, c, p.t.Path, p.src)
+		switch {
+		case err != nil && Classify(err) == Verify:
+			return err
+		case err != nil:
+			p.o.logf("%s: the server could not hash the file (%v); checked by %s only", p.t, err, p.out.Verified)
+		case how != "":
+			p.out.Verified = how
+		}
+	}
+	if p.out.Verified == NotVerified {
+		p.o.warn("%s: unverified: the server gave no size and no hash to check the upload", p.t)
+		return nil
 	}
 	p.o.event(Event{Kind: EventVerified, Size: p.size, Reason: p.out.Verified})
 	return nil
+}
+
+// status marks a status unverified when nothing checked the result.
+func (p *putter) status(s string) string {
+	if p.out.Verified == NotVerified {
+		return s + " (unverified)"
+	}
+	return s
 }

@@ -89,3 +89,65 @@ func TestMirrorHostileTreeExits9(t *testing.T) {
 		})
 	}
 }
+
+// A server without SIZE, MDTM or MLST cuts the data short and says 226:
+// the summary says unverified, never "checked by size".
+func TestGetTruncatedWithoutFactsSaysUnverified(t *testing.T) {
+	bin := keepftpBinary(t)
+	f := ftptest.StartFake(t)
+	data := ftptest.RandomBytes(50000)
+	f.WriteFile("/f", data, time.Now())
+	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+		switch verb {
+		case "SIZE", "MDTM":
+			s.Reply("502 not implemented")
+			return true
+		case "RETR":
+			s.SendData(data[:20000], "226 transfer complete")
+			return true
+		}
+		return false
+	}
+	dst := filepath.Join(t.TempDir(), "f")
+	out, err := exec.Command(bin, "get", "--timeout", "5s", "-o", dst, "ftp://"+f.Addr()+"/f").CombinedOutput()
+	if err != nil {
+		t.Fatalf("get: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "unverified") || strings.Contains(string(out), "checked by size") {
+		t.Errorf("output does not say unverified:\n%s", out)
+	}
+	jout, err := exec.Command(bin, "get", "--fresh", "--json", "--timeout", "5s", "-o", dst, "ftp://"+f.Addr()+"/f").Output()
+	if err != nil {
+		t.Fatalf("get --json: %v\n%s", err, jout)
+	}
+	if !strings.Contains(string(jout), `"status":"complete (unverified)"`) || checkJSONEvents(t, jout)["verified"] != 0 {
+		t.Errorf("events do not say unverified:\n%s", jout)
+	}
+	t.Logf("%s", out)
+}
+
+// A server whose SIZE is larger than the data it sends: every resume
+// re-reads the overlap and gets nothing new; --retries 2 ends it after 3
+// RETRs with exit 5 (it was 74 RETRs in 60 s).
+func TestGetServerAlwaysShortExhaustsRetries(t *testing.T) {
+	bin := keepftpBinary(t)
+	f := ftptest.StartFake(t)
+	data := ftptest.RandomBytes(50000)
+	f.WriteFile("/f", data, time.Now())
+	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+		if verb == "SIZE" {
+			s.Reply(fmt.Sprintf("213 %d", len(data)+5000))
+			return true
+		}
+		return false
+	}
+	dst := filepath.Join(t.TempDir(), "f")
+	out, err := exec.Command(bin, "get", "--timeout", "5s", "--retries", "2", "--retry-max-delay", "10ms", "-o", dst, "ftp://"+f.Addr()+"/f").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitGaveUp {
+		t.Fatalf("exit %v, want %d\n%s", err, ExitGaveUp, out)
+	}
+	if n := f.Count("RETR"); n != 3 {
+		t.Errorf("%d RETRs, want 3: one that moved the data, 2 retries without progress\n%s", n, out)
+	}
+}

@@ -298,6 +298,31 @@ func (s *FakeSession) standard(verb, arg string) bool {
 			break
 		}
 		s.SendData(ff.Data[min(rest, int64(len(ff.Data))):], "")
+	case "STOR", "APPE":
+		rest := s.Rest
+		s.Rest = 0
+		d, err := s.Data()
+		if err != nil {
+			s.Reply("425 no data connection")
+			break
+		}
+		s.Reply("150 send it")
+		d.SetReadDeadline(time.Now().Add(time.Minute))
+		data, err := io.ReadAll(d)
+		d.Close()
+		if err != nil {
+			s.Reply("426 transfer aborted")
+			break
+		}
+		old, _ := f.File(arg)
+		switch {
+		case verb == "APPE":
+			data = append(old.Data, data...)
+		case rest > 0:
+			data = append(old.Data[:min(rest, int64(len(old.Data)))], data...)
+		}
+		f.WriteFile(arg, data, time.Now())
+		s.Reply("226 stored")
 	case "SIZE":
 		if ff, ok := f.File(arg); ok && !ff.Dir {
 			s.Reply(fmt.Sprintf("213 %d", len(ff.Data)))
