@@ -19,6 +19,7 @@ func batchFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.IntFlag{Name: "parallel", Aliases: []string{"P"}, Value: 1, Usage: "transfers at once, over up to this many connections per server"},
 		&cli.BoolFlag{Name: "json", Usage: "JSON-lines events on stdout (start, progress, retry, verified, done, error)"},
+		&cli.StringFlag{Name: "json-file", Usage: "JSON-lines events appended to this file instead of stdout (implies --json)"},
 		&cli.StringFlag{Name: "netrc-file", Usage: "credentials file (default ~/.netrc)"},
 	}
 }
@@ -37,7 +38,7 @@ type runner struct {
 
 // newRunner makes the runner; adjust, if not nil, sets the command's own
 // transfer options.
-func newRunner(c *cli.Context, files int, adjust func(*resume.Options)) (*runner, error) {
+func newRunner(c *cli.Context, files int, logins *logins, adjust func(*resume.Options)) (*runner, error) {
 	o, err := resumeOptions(c)
 	if err != nil {
 		return nil, err
@@ -50,18 +51,24 @@ func newRunner(c *cli.Context, files int, adjust func(*resume.Options)) (*runner
 		return nil, usageError{"--parallel must be at least 1"}
 	}
 	r := &runner{c: c, par: par, start: time.Now()}
-	if c.Bool("json") {
+	if f := c.String("json-file"); f != "" {
+		w, err := os.OpenFile(f, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, usageError{fmt.Sprintf("--json-file: %v", err)}
+		}
+		r.enc = json.NewEncoder(w) // closed at exit
+		o.Logf = nil
+	} else if c.Bool("json") {
 		r.enc = json.NewEncoder(c.App.Writer)
 		o.Logf = nil // the events say it, machine-readably
 	} else if !c.Bool("quiet") && isTerminal(os.Stderr) {
 		r.bars = newBars(os.Stderr, files)
 	}
-	netrc := c.String("netrc-file")
 	r.client = keepftp.NewClient(keepftp.Options{
 		Transfer:    o,
 		MaxConns:    par,
 		Events:      r.event,
-		Credentials: func(t *resume.Target) error { return fillCredentials(t, netrc) },
+		Credentials: logins.fill,
 	})
 	return r, nil
 }
@@ -131,7 +138,7 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 		fmt.Fprintf(os.Stderr, "%d files: %d done (%d bytes), %d up to date, %d failed in %.1fs\n",
 			len(results), done, bytes, skipped, len(failed), time.Since(r.start).Seconds())
 		for _, f := range failed {
-			fmt.Fprintf(os.Stderr, "failed: %s: %v\n", f.URL, f.Err)
+			fmt.Fprintf(os.Stderr, "failed: %s: %s\n", safeText(f.URL), safeText(f.Err.Error()))
 		}
 	}
 	if len(failed) > 0 {

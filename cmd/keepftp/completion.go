@@ -24,16 +24,66 @@ _keepftp_complete() {
 complete -o bashdefault -o default -o nospace -F _keepftp_complete keepftp
 `
 
+// zshCompletion asks the program the same way; with $0 ending in zsh,
+// urfave/cli answers "name:description" pairs for _describe.
+const zshCompletion = `#compdef keepftp
+# keepftp zsh completion: source <(keepftp completion zsh)
+_keepftp() {
+  local -a opts
+  local cur
+  cur=${words[-1]}
+  if [[ "$cur" == "-"* ]]; then
+    opts=("${(@f)$(0=zsh ${words[@]:0:#words[@]-1} ${cur} --generate-bash-completion)}")
+  else
+    opts=("${(@f)$(0=zsh ${words[@]:0:#words[@]-1} --generate-bash-completion)}")
+  fi
+  if [[ "${opts[1]}" != "" ]]; then
+    _describe 'values' opts
+  else
+    _files
+  fi
+}
+compdef _keepftp keepftp
+`
+
 func completionCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "completion",
-		Usage:     "print the shell completion script (bash): source <(keepftp completion bash)",
-		ArgsUsage: "bash",
+		Usage:     "print a shell completion script: source <(keepftp completion bash|zsh), keepftp completion fish | source",
+		ArgsUsage: "bash|zsh|fish",
 		Action: func(c *cli.Context) error {
-			if c.Args().First() != "bash" {
-				return usageError{"completion supports bash"}
+			switch c.Args().First() {
+			case "bash":
+				fmt.Fprint(c.App.Writer, bashCompletion)
+			case "zsh":
+				fmt.Fprint(c.App.Writer, zshCompletion)
+			case "fish":
+				s, err := c.App.ToFishCompletion()
+				if err != nil {
+					return err
+				}
+				fmt.Fprint(c.App.Writer, s)
+			default:
+				return usageError{"completion takes bash, zsh or fish"}
 			}
-			fmt.Fprint(c.App.Writer, bashCompletion)
+			return nil
+		},
+	}
+}
+
+func manCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "man",
+		Usage: "print the manual page (roff): keepftp man | man -l -",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 0 {
+				return usageError{"man takes no arguments"}
+			}
+			s, err := c.App.ToMan()
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(c.App.Writer, s)
 			return nil
 		},
 	}

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/keepftp/keepftp/resume"
 	"golang.org/x/term"
@@ -70,15 +72,50 @@ func parseNetrc(data, host string) (netrcEntry, bool) {
 	return def, haveDef
 }
 
-// fillCredentials completes t's login, in order: the URL itself,
+// logins completes the login of URLs, in order: the URL itself,
 // KEEPFTP_PASSWORD (for a URL that names a user), the netrc file, and a
 // prompt when standard input is a terminal. Passwords are never echoed.
+// What it finds is remembered per server and user, so that a batch asks
+// once, and it is checked: a user or password holding CR, LF or NUL would
+// end the USER or PASS command and start another, so it is refused with a
+// usageError naming where it came from, never showing it.
+type logins struct {
+	netrcFile string
+	mu        sync.Mutex
+	known     map[string]resume.Target // by Addr and the URL's own user
+}
+
+func newLogins(netrcFile string) *logins {
+	return &logins{netrcFile: netrcFile, known: map[string]resume.Target{}}
+}
+
+// fill completes t's login; it is Options.Credentials.
+func (l *logins) fill(t *resume.Target) error {
+	key := t.Addr + "\x00" + t.User
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if k, ok := l.known[key]; ok && t.Password == "" {
+		t.User, t.Password = k.User, k.Password
+		return nil
+	}
+	if err := fillCredentials(t, l.netrcFile); err != nil {
+		return err
+	}
+	l.known[key] = *t
+	return nil
+}
+
+// fillCredentials completes t's login from the environment, the netrc
+// file or a prompt (see logins).
 func fillCredentials(t *resume.Target, netrcFile string) error {
 	if t.User != "" && t.Password != "" {
 		return nil
 	}
 	if t.User != "" {
 		if pw, ok := os.LookupEnv("KEEPFTP_PASSWORD"); ok {
+			if hasLineBreak(pw) {
+				return usageError{"KEEPFTP_PASSWORD holds a CR, LF or NUL"}
+			}
 			t.Password = pw
 			return nil
 		}
@@ -90,10 +127,13 @@ func fillCredentials(t *resume.Target, netrcFile string) error {
 	}
 	if data, err := os.ReadFile(netrcFile); err == nil {
 		host := t.Addr
-		if i := strings.LastIndexByte(host, ':'); i >= 0 {
-			host = strings.Trim(host[:i], "[]")
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
 		}
 		if e, ok := parseNetrc(string(data), host); ok && (t.User == "" || t.User == e.login) {
+			if hasLineBreak(e.login) || hasLineBreak(e.password) {
+				return usageError{fmt.Sprintf("netrc file %s: the entry for %s holds a CR, LF or NUL in its login or password", safeText(netrcFile), safeText(host))}
+			}
 			if t.User == "" {
 				t.User = e.login
 			}
@@ -104,28 +144,43 @@ func fillCredentials(t *resume.Target, netrcFile string) error {
 		return usageError{fmt.Sprintf("netrc file: %v", err)}
 	}
 	if t.User != "" && term.IsTerminal(int(os.Stdin.Fd())) {
-		fmt.Fprintf(os.Stderr, "password for %s: ", t)
+		fmt.Fprintf(os.Stderr, "password for %s: ", safeText(t.String()))
 		pw, err := term.ReadPassword(int(os.Stdin.Fd()))
 		fmt.Fprintln(os.Stderr)
 		if err != nil {
 			return err
+		}
+		if hasLineBreak(string(pw)) {
+			return usageError{"the password typed holds a CR, LF or NUL"}
 		}
 		t.Password = string(pw)
 	}
 	return nil
 }
 
+// hasLineBreak reports whether s holds a CR, LF or NUL: a character that
+// would end an FTP command and start another.
+func hasLineBreak(s string) bool { return strings.ContainsAny(s, "\r\n\x00") }
+
+// listLine is one job of a batch list.
+type listLine struct {
+	url, dst string
+	where    string // FILE:LINE, to name it in errors
+}
+
 // readLines reads a batch list: one URL and an optional destination per
-// line; blank lines and lines starting with # are skipped.
-func readLines(name string) ([][2]string, error) {
+// line; blank lines and lines starting with # are skipped. A destination
+// holding a CR, LF or NUL is refused (the URL is checked by checkURL).
+func readLines(name string) ([]listLine, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
 	defer f.Close()
-	var jobs [][2]string
+	var jobs []listLine
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
+		where := fmt.Sprintf("%s:%d", safeText(name), n)
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || line[0] == '#' {
 			continue
@@ -133,12 +188,18 @@ func readLines(name string) ([][2]string, error) {
 		f := strings.Fields(line)
 		switch len(f) {
 		case 1:
-			jobs = append(jobs, [2]string{f[0], ""})
+			jobs = append(jobs, listLine{f[0], "", where})
 		case 2:
-			jobs = append(jobs, [2]string{f[0], f[1]})
+			if hasLineBreak(f[1]) {
+				return nil, usageError{where + ": the destination holds a CR, LF or NUL"}
+			}
+			jobs = append(jobs, listLine{f[0], f[1], where})
 		default:
-			return nil, usageError{fmt.Sprintf("%s:%d: want a URL and an optional destination", name, n)}
+			return nil, usageError{where + ": want a URL and an optional destination"}
 		}
 	}
-	return jobs, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, usageError{fmt.Sprintf("%s: %v", safeText(name), err)}
+	}
+	return jobs, nil
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/doctor"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/urfave/cli/v2"
 )
 
@@ -20,12 +19,15 @@ func doctorCommand() *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: 15 * time.Second, Usage: "how long each probe waits for an answer"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
+			&cli.StringFlag{Name: "netrc-file", Usage: "credentials file (default ~/.netrc)"},
 		}, tlsFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageError{"doctor takes one URL"}
 			}
-			t, err := resume.ParseURL(c.Args().First())
+			// The login comes the same way as get's: the URL,
+			// KEEPFTP_PASSWORD, the netrc file, or a prompt.
+			t, err := checkURL(newLogins(c.String("netrc-file")), "", c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -35,7 +37,7 @@ func doctorCommand() *cli.Command {
 				MaxIdle:   c.Duration("max-idle"),
 			}
 			if c.Bool("verbose") {
-				o.Config.Logf = stderrLogger().Printf
+				o.Config.Logf = safeLogf(stderrLogger())
 				o.Logf = o.Config.Logf
 			}
 			if o.Config.TLS, err = tlsConfig(c); err != nil {
@@ -48,7 +50,7 @@ func doctorCommand() *cli.Command {
 			if c.Bool("json") {
 				return r.WriteJSON(c.App.Writer)
 			}
-			r.WriteText(c.App.Writer)
+			r.WriteText(safeWriter{c.App.Writer})
 			return nil
 		},
 	}

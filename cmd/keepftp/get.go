@@ -50,8 +50,10 @@ func getCommand() *cli.Command {
 
 func getAction(c *cli.Context) error {
 	var jobs []keepftp.Job
+	var where []string // how to name each job's URL in an error
 	for _, u := range c.Args().Slice() {
 		jobs = append(jobs, keepftp.Job{URL: u})
+		where = append(where, "")
 	}
 	if f := c.String("input-file"); f != "" {
 		lines, err := readLines(f)
@@ -59,12 +61,17 @@ func getAction(c *cli.Context) error {
 			return err
 		}
 		for _, l := range lines {
-			jobs = append(jobs, keepftp.Job{URL: l[0], Dst: l[1]})
+			jobs = append(jobs, keepftp.Job{URL: l.url, Dst: l.dst})
+			where = append(where, l.where)
 		}
 	}
 	if len(jobs) == 0 {
 		return usageError{"get takes at least one URL (or -i FILE)"}
 	}
+	if c.String("output") == "-" && c.Bool("json") {
+		return usageError{"-o - and --json both want standard output: give the events a file of their own with --json-file FILE (--json-file /dev/stderr for the terminal)"}
+	}
+	logins := newLogins(c.String("netrc-file"))
 	dir := "."
 	if out := c.String("output"); out != "" {
 		if len(jobs) == 1 && !isDir(out) {
@@ -76,13 +83,13 @@ func getAction(c *cli.Context) error {
 			dir = out
 		}
 	}
-	for _, j := range jobs {
-		t, err := resume.ParseURL(j.URL)
+	for i, j := range jobs {
+		t, err := checkURL(logins, where[i], j.URL)
 		if err != nil {
 			return err
 		}
 		if j.Dst == "" && !keepftp.SafeName(path.Base(t.Path)) {
-			return usageError{fmt.Sprintf("%s names no file: give -o", t)}
+			return usageError{fmt.Sprintf("%s names no file: give -o", safeText(t.String()))}
 		}
 	}
 	files := len(jobs)
@@ -94,7 +101,7 @@ func getAction(c *cli.Context) error {
 	if n := c.Int("segments"); n < 1 || n > maxSegments {
 		return usageError{fmt.Sprintf("--segments must be from 1 to %d", maxSegments)}
 	}
-	r, err := newRunner(c, files, func(o *resume.Options) {
+	r, err := newRunner(c, files, logins, func(o *resume.Options) {
 		o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")
 		o.Segments = c.Int("segments")
 	})
@@ -115,7 +122,7 @@ func isDir(name string) bool {
 
 func report(name string, out resume.Outcome, took time.Duration) {
 	fmt.Fprintf(os.Stderr, "%s: %s, %d bytes in %.1fs, %d attempt(s), checked by %s\n",
-		name, out.Status, out.Size, took.Seconds(), out.Attempts, out.Verified)
+		safeText(name), safeText(out.Status), out.Size, took.Seconds(), out.Attempts, safeText(out.Verified))
 }
 
 // resumeOptions turns the shared flags into resume.Options.
@@ -142,13 +149,13 @@ func resumeOptions(c *cli.Context) (resume.Options, error) {
 	o.Policy.Retries = c.Int("retries")
 	o.Policy.MaxDelay = c.Duration("retry-max-delay")
 	o.Policy.Deadline = c.Duration("retry-deadline")
-	logger := stderrLogger()
+	logf := safeLogf(stderrLogger())
 	if !c.Bool("quiet") {
-		o.Logf = logger.Printf
-		noop.Default.Logf = logger.Printf
+		o.Logf = logf
+		noop.Default.Logf = logf
 	}
 	if c.Bool("verbose") {
-		o.ProtoLog = logger.Printf
+		o.ProtoLog = logf
 	}
 	tc, err := tlsConfig(c)
 	if err != nil {

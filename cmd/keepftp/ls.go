@@ -8,7 +8,6 @@ import (
 
 	"github.com/keepftp/keepftp"
 	"github.com/keepftp/keepftp/control"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/urfave/cli/v2"
 )
 
@@ -30,8 +29,11 @@ func lsCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			netrc := c.String("netrc-file")
-			client := keepftp.NewClient(keepftp.Options{Transfer: o, Credentials: func(t *resume.Target) error { return fillCredentials(t, netrc) }})
+			logins := newLogins(c.String("netrc-file"))
+			if _, err := checkURL(logins, "", c.Args().First()); err != nil {
+				return err
+			}
+			client := keepftp.NewClient(keepftp.Options{Transfer: o, Credentials: logins.fill})
 			defer client.Close()
 			entries, err := client.List(c.Context, c.Args().First())
 			if err != nil {
@@ -49,14 +51,13 @@ func lsCommand() *cli.Command {
 					if !e.ModTime.IsZero() {
 						t = e.ModTime.UTC().Format(time.DateTime)
 					}
-					name := fmt.Sprintf("%q", e.Name)[1:]
-					name = name[:len(name)-1] // control characters escaped, no quotes
+					name := safeText(e.Name)
 					if e.Target != "" {
-						name += " -> " + e.Target
+						name += " -> " + safeText(e.Target)
 					}
 					fmt.Fprintf(w, "%-4s %12d  %s  %s\n", e.Type, e.Size, t, name)
 				default:
-					fmt.Fprintf(w, "%s\n", e.Name)
+					fmt.Fprintf(w, "%s\n", safeText(e.Name))
 				}
 			}
 			return nil

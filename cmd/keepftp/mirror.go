@@ -14,7 +14,11 @@ func mirrorCommand() *cli.Command {
 			if c.NArg() != 2 {
 				return usageError{"mirror takes a URL and a local directory"}
 			}
-			r, err := newRunner(c, -1, nil)
+			logins := newLogins(c.String("netrc-file"))
+			if _, err := checkURL(logins, "", c.Args().Get(0)); err != nil {
+				return err
+			}
+			r, err := newRunner(c, -1, logins, nil)
 			if err != nil {
 				return err
 			}

@@ -57,7 +57,7 @@ func (b *bars) event(e keepftp.Event) {
 		if fb == nil {
 			fb = &fileBar{bar: progressbar.NewOptions64(max(e.Size, 1),
 				progressbar.OptionSetWriter(io.Discard),
-				progressbar.OptionSetDescription(path.Base(key)),
+				progressbar.OptionSetDescription(safeText(path.Base(key))),
 				progressbar.OptionShowBytes(true),
 				progressbar.OptionSetWidth(30))}
 			b.files[key] = fb

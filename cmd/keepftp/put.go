@@ -33,7 +33,8 @@ func putAction(c *cli.Context) error {
 		return usageError{"put takes FILE... and a URL"}
 	}
 	dest, srcs := args[len(args)-1], args[:len(args)-1]
-	t, err := resume.ParseURL(dest)
+	logins := newLogins(c.String("netrc-file"))
+	t, err := checkURL(logins, "", dest)
 	if err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ func putAction(c *cli.Context) error {
 		}
 		ups = append(ups, upload{src, urlWithPath(dest, u)})
 	}
-	r, err := newRunner(c, len(ups), nil)
+	r, err := newRunner(c, len(ups), logins, nil)
 	if err != nil {
 		return err
 	}
