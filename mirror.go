@@ -19,10 +19,6 @@ import (
 // inside itself forever must not keep us.
 const maxDepth = 64
 
-// listTries is how many times a directory listing is tried when it fails
-// for a reason that may pass (a dropped connection, a 4xx).
-const listTries = 3
-
 // Mirror copies the remote directory tree at rawURL into the local
 // directory dir, par files at a time. Files whose local copy already has
 // the remote size and modification time are skipped; partial downloads
