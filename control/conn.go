@@ -27,6 +27,8 @@ type Conn struct {
 	noEPSV  atomic.Bool // EPSV was refused once: go straight to PASV
 	noEPRT  atomic.Bool // EPRT was refused once: go straight to PORT
 
+	hashSel atomic.Value // string: the algorithm OPTS HASH selected on this connection
+
 	wmu sync.Mutex // one writer at a time, whole lines
 	w   *bufio.Writer
 
