@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh: download speed and memory of keepftp against curl, wget,
-# lftp and a raw TCP copy, all in the same run, from vsftpd on loopback.
-# See bench/README.md. Run as root from anywhere:
+# lftp, dd and a raw TCP copy, all in the same run, from vsftpd on
+# loopback, directly or behind a middlebox that adds latency, a rate cap
+# per connection and cuts. See bench/README.md. Run as root from anywhere:
 #
 #   sudo bench/run.sh
 #
@@ -12,12 +13,27 @@
 #                  OUT_DIR=disk writes beside the served file, on disk
 #   KEEP_WORK=1    keep the work directory (logs, config) at the end
 #   EXTRA=0        skip the extra row "keepftp --keepalive 100ms"
+#   ROWS="base mirror pget disk many"   which tables to run (default all):
+#     base    one big file, every client, tmpfs (or OUT_DIR)
+#     mirror  (a) 100 x 16 KiB at 50 ms RTT, -P 1 and -P 8, keepftp against lftp mirror
+#     pget    (b) the big file behind a 20 MB/s cap per connection, with two
+#             data connections cut: keepftp --segments 4 against lftp pget -n 4
+#     disk    (c) the big file to disk (not tmpfs): keepftp (fsync) against
+#             lftp and against dd conv=fsync of the same file
+#     many    (d) MANY (1000) concurrent downloads of a 1 MiB file by one
+#             keepftp.Client in one process: time and peak RSS
+#   MANY=1000  RTT_DELAY=25ms (each way)  CAP=20000000 (bytes/s per connection)
 set -euo pipefail
 export LC_ALL=C
 
 N=${N:-5}
 SIZE_MIB=${SIZE_MIB:-200}
 EXTRA=${EXTRA:-1}
+ROWS=${ROWS:-base mirror pget disk many}
+MANY=${MANY:-1000}
+RTT_DELAY=${RTT_DELAY:-25ms}
+CAP=${CAP:-20000000}
+row() { [[ " $ROWS " == *" $1 "* ]]; }
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_DIR/.." && pwd)
 SERVERS_DIR=${KEEPFTP_SERVERS_DIR:-/opt/keepftp-servers}
@@ -91,10 +107,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- build ----
-note "building keepftp and rawcopy"
-(cd "$REPO" && go build -o "$WORK/keepftp" ./cmd/keepftp && go build -o "$WORK/rawcopy" ./bench/cmd/rawcopy)
+note "building keepftp, rawcopy, middlebox and many"
+(cd "$REPO" && go build -o "$WORK/keepftp" ./cmd/keepftp && go build -o "$WORK/rawcopy" ./bench/cmd/rawcopy &&
+	go build -o "$WORK/middlebox" ./bench/cmd/middlebox && go build -o "$WORK/many" ./bench/cmd/many)
 KEEPFTP=$WORK/keepftp
 RAWCOPY=$WORK/rawcopy
+MIDDLEBOX=$WORK/middlebox
+MANYBIN=$WORK/many
 
 # ---- the file ----
 ROOT=$WORK/root
@@ -104,6 +123,12 @@ note "writing ${SIZE_MIB} MiB of random data"
 head -c "$SIZE" /dev/urandom >"$ROOT/big.bin"
 chmod 644 "$ROOT/big.bin"
 SUM=$(sha256sum "$ROOT/big.bin" | cut -d' ' -f1)
+mkdir -m 755 "$ROOT/small"
+for ((i = 0; i < 100; i++)); do
+	head -c 16384 /dev/urandom >"$ROOT/small/f$i.bin"
+done
+head -c $((1 << 20)) /dev/urandom >"$ROOT/one.bin"
+chmod 644 "$ROOT"/small/* "$ROOT/one.bin"
 
 # ---- vsftpd ----
 # port_free P: nothing listens on 127.0.0.1:P (the connection is refused).
@@ -125,11 +150,12 @@ start_vsftpd() {
 	for try in 1 2 3 4 5; do
 		# Passive range and control port below the ephemeral range
 		# (32768-60999), so clients' own ports do not take them.
-		lo=$((20000 + (RANDOM % 790) * 16))
+		lo=$((20000 + (RANDOM % ((12700 - PASV_PORTS) / 16)) * 16))
 		PORT=$((20000 + RANDOM % 12700))
-		((PORT < lo || PORT > lo + 15)) || continue
+		((PORT < lo || PORT >= lo + PASV_PORTS)) || continue
 		ok=1
-		for ((i = lo; i <= lo + 15; i++)); do port_free "$i" || { ok=""; break; }; done
+		# Nothing listens in the range (one look at the socket table).
+		if ss -Htln 2>/dev/null | awk -v lo="$lo" -v hi=$((lo + PASV_PORTS - 1)) '{ n = split($4, a, ":"); p = a[n] + 0; if (p >= lo && p <= hi) bad = 1 } END { exit bad }'; then :; else ok=""; fi
 		[[ -n $ok ]] && port_free "$PORT" || continue
 		cat >"$WORK/etc/vsftpd.conf" <<EOF
 listen=YES
@@ -146,7 +172,7 @@ write_enable=NO
 anon_world_readable_only=YES
 pasv_enable=YES
 pasv_min_port=$lo
-pasv_max_port=$((lo + 15))
+pasv_max_port=$((lo + PASV_PORTS - 1))
 port_enable=YES
 connect_from_port_20=NO
 seccomp_sandbox=NO
@@ -162,6 +188,7 @@ syslog_enable=NO
 xferlog_enable=YES
 xferlog_std_format=NO
 vsftpd_log_file=$WORK/etc/vsftpd.log
+log_ftp_protocol=YES
 EOF
 		chmod 600 "$WORK/etc/vsftpd.conf"
 		setsid "$VSFTPD" "$WORK/etc/vsftpd.conf" >"$WORK/etc/vsftpd.out" 2>&1 </dev/null &
@@ -178,10 +205,29 @@ EOF
 	done
 	die "could not start vsftpd"
 }
+PASV_PORTS=16
 start_vsftpd
+mkdir "$WORK/res" "$WORK/cmds"
 URL=ftp://127.0.0.1:$PORT/big.bin
 note "vsftpd $("$VSFTPD" -v 0>&1 2>&1 | head -1 | tr -s ' ') pid $VSFTPD_PID on 127.0.0.1:$PORT"
 
+# stats TOOL: "best median rss_max_kib cpu_median"
+stats() {
+	local walls cpus n
+	walls=$(cut -d' ' -f1 "$WORK/res/$1" | sort -g)
+	cpus=$(cut -d' ' -f3 "$WORK/res/$1" | sort -g)
+	n=$(wc -l <"$WORK/res/$1")
+	awk -v n="$n" -v walls="$walls" -v cpus="$cpus" -v rss="$(cut -d' ' -f2 "$WORK/res/$1" | sort -g | tail -1)" 'BEGIN {
+		split(walls, w, "\n"); split(cpus, c, "\n")
+		med = (n % 2) ? w[(n + 1) / 2] : (w[n / 2] + w[n / 2 + 1]) / 2
+		cmed = (n % 2) ? c[(n + 1) / 2] : (c[n / 2] + c[n / 2 + 1]) / 2
+		printf "%s %s %s %s\n", w[1], med, rss, cmed
+	}'
+}
+
+
+# ==== base: one big file, every client ====
+bench_base() {
 # ---- raw TCP server ----
 setsid "$RAWCOPY" serve -file "$ROOT/big.bin" -addr 127.0.0.1:0 >"$WORK/rawcopy.addr" 2>"$WORK/rawcopy.err" </dev/null &
 RAW_PID=$!
@@ -223,7 +269,6 @@ tool_cmd() {
 	esac
 }
 
-mkdir "$WORK/res"
 # run_one TOOL VERIFY: one download; appends "wall_s rss_kib cpu_s" to
 # $WORK/res/TOOL unless VERIFY (the warm-up run, checked by sha256).
 run_one() {
@@ -260,21 +305,6 @@ for ((r = 0; r < N; r++)); do
 	done
 done
 
-# ---- report ----
-# stats TOOL: "best median rss_max_kib cpu_median"
-stats() {
-	local walls cpus n
-	walls=$(cut -d' ' -f1 "$WORK/res/$1" | sort -g)
-	cpus=$(cut -d' ' -f3 "$WORK/res/$1" | sort -g)
-	n=$(wc -l <"$WORK/res/$1")
-	awk -v n="$n" -v walls="$walls" -v cpus="$cpus" -v rss="$(cut -d' ' -f2 "$WORK/res/$1" | sort -g | tail -1)" 'BEGIN {
-		split(walls, w, "\n"); split(cpus, c, "\n")
-		med = (n % 2) ? w[(n + 1) / 2] : (w[n / 2] + w[n / 2 + 1]) / 2
-		cmed = (n % 2) ? c[(n + 1) / 2] : (c[n / 2] + c[n / 2 + 1]) / 2
-		printf "%s %s %s %s\n", w[1], med, rss, cmed
-	}'
-}
-
 declare -A BEST MED RSS CPU
 for t in "${TOOLS[@]}"; do
 	read -r BEST[$t] MED[$t] RSS[$t] CPU[$t] < <(stats "$t")
@@ -303,3 +333,242 @@ awk -v k="${MED[keepftp]}" -v kb="${BEST[keepftp]}" -v l="${MED[lftp]}" -v lb="$
 	printf "keepftp / raw    time ratio: %.2f median, %.2f best  (goal: approach 1)\n", k / raw, kb / rawb
 	printf "keepalive on / keepalive 0:  %.2f median\n", k / k0
 }'
+}
+
+# ==== rows (a) to (d): cases run in rounds, printed as ratios ====
+# A case is one command line under an id (case_cmd); the cases of a table
+# run once each as a checked warm-up, then in N rounds, each round starting
+# with a different case.
+
+MB_PID=""
+# mb_start ARGS...: a fresh middlebox in front of vsftpd; sets MB_ADDR.
+mb_start() {
+	local i
+	mb_stop
+	: >"$WORK/mb.addr"
+	setsid "$MIDDLEBOX" -target "127.0.0.1:$PORT" "$@" >"$WORK/mb.addr" 2>"$WORK/mb.err" </dev/null &
+	MB_PID=$!
+	PIDS+=("$MB_PID")
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $WORK/mb.addr ]] && break
+		kill -0 "$MB_PID" 2>/dev/null || die "middlebox exited: $(cat "$WORK/mb.err")"
+		sleep 0.02
+	done
+	MB_ADDR=$(head -1 "$WORK/mb.addr")
+	[[ -n $MB_ADDR ]] || die "middlebox printed no address"
+}
+mb_stop() {
+	[[ -n $MB_PID ]] || return 0
+	kill -TERM "$MB_PID" 2>/dev/null || true
+	wait "$MB_PID" 2>/dev/null || true
+	MB_PID=""
+}
+
+LFTP_SET="set ftp:ssl-allow no; set xfer:clobber on; set net:max-retries 10; set net:reconnect-interval-base 1; set net:reconnect-interval-multiplier 1"
+CUTS="-,30M,-,30M" # the 2nd and 4th data connections of a run are reset after 30 MiB
+
+case_label() {
+	case $1 in
+	kmirror1) echo "keepftp mirror -P 1" ;;
+	lmirror1) echo "lftp mirror -P 1" ;;
+	kmirror8) echo "keepftp mirror -P 8" ;;
+	lmirror8) echo "lftp mirror -P 8" ;;
+	kseg) echo "keepftp get --segments 4" ;;
+	lpget) echo "lftp pget -n 4" ;;
+	kdisk) echo "keepftp get (fsync)" ;;
+	ldisk) echo "lftp get (no fsync)" ;;
+	dd) echo "dd conv=fsync (local copy)" ;;
+	many) echo "keepftp: $MANY Gets at once" ;;
+	esac
+}
+
+# case_cmd ID OUT: sets CMD.
+case_cmd() {
+	local id=$1 out=$2
+	case $id in
+	kmirror*) CMD=("$KEEPFTP" mirror -q -P "${id#kmirror}" "ftp://$MB_ADDR/small/" "$out") ;;
+	lmirror*) CMD=(lftp -c "$LFTP_SET; mirror -P ${id#lmirror} ftp://$MB_ADDR/small $out") ;;
+	kseg) CMD=("$KEEPFTP" get -q --segments 4 --retry-max-delay 1s -o "$out" "ftp://$MB_ADDR/big.bin") ;;
+	lpget) CMD=(lftp -c "$LFTP_SET; pget -n 4 ftp://$MB_ADDR/big.bin -o $out") ;;
+	kdisk) CMD=("$KEEPFTP" get -q -o "$out" "$URL") ;;
+	ldisk) CMD=(lftp -c "$LFTP_SET; get $URL -o $out") ;;
+	dd) CMD=(dd if="$ROOT/big.bin" of="$out" bs=1M conv=fsync status=none) ;;
+	many) CMD=("$MANYBIN" -url "ftp://$SERVE_ADDR/one.bin" -n "$MANY" -o "$out") ;;
+	esac
+}
+
+# case_prep ID OUT: untimed set-up before each run.
+case_prep() {
+	case $1 in
+	kseg | lpget) mb_start -rate "$CAP" -cut "$CUTS" ;; # a fresh cut queue per run
+	kdisk | ldisk | dd) sync ;;                         # no write-back left over from the run before
+	many) mkdir -p "$2" ;;
+	esac
+}
+
+# case_check ID OUT VERIFY: the output is complete (and right, on VERIFY).
+case_check() {
+	local id=$1 out=$2 verify=$3 n bytes
+	case $id in
+	*mirror*)
+		n=$(find "$out" -type f -name 'f*.bin' | wc -l)
+		bytes=$(find "$out" -type f -name 'f*.bin' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+		[[ $n == 100 && $bytes == $((100 * 16384)) ]] || die "$(case_label "$id"): $n files, $bytes bytes"
+		if [[ -n $verify ]]; then
+			(cd "$ROOT/small" && sha256sum f*.bin) >"$WORK/small.sum"
+			(cd "$out" && sha256sum -c --quiet "$WORK/small.sum") || die "$(case_label "$id"): files differ"
+		fi
+		;;
+	many)
+		n=$(find "$out" -type f | wc -l)
+		[[ $n == "$MANY" ]] || die "$(case_label "$id"): $n files, want $MANY"
+		;;
+	*)
+		[[ $(stat -c %s "$out" 2>/dev/null) == "$SIZE" ]] || die "$(case_label "$id"): $out is not $SIZE bytes"
+		[[ -z $verify || $(sha256sum "$out" | cut -d' ' -f1) == "$SUM" ]] || die "$(case_label "$id"): sha256 differs"
+		;;
+	esac
+}
+
+# time_case ID DIR VERIFY: one run, output under DIR; appends "wall_s
+# rss_kib cpu_s" to $WORK/res/ID unless VERIFY (the warm-up, which instead
+# counts the FTP commands vsftpd logged during it into $WORK/cmds/ID).
+time_case() {
+	local id=$1 out=$2/$1 verify=$3 t0 t1 rc lines
+	rm -rf "$out" "$out".*
+	case_prep "$id" "$out"
+	case_cmd "$id" "$out"
+	lines=$(wc -l <"$WORK/etc/vsftpd.log")
+	t0=${EPOCHREALTIME/./}
+	rc=0
+	/usr/bin/time -f '%M %U %S' -o "$WORK/time.txt" -- "${CMD[@]}" </dev/null >"$WORK/$id.stdout" 2>"$WORK/$id.stderr" || rc=$?
+	t1=${EPOCHREALTIME/./}
+	if ((rc != 0)); then
+		cat "$WORK/$id.stdout" "$WORK/$id.stderr" >&2
+		die "$(case_label "$id") failed (exit $rc): ${CMD[*]}"
+	fi
+	case_check "$id" "$out" "$verify"
+	if [[ -n $verify ]]; then
+		# vsftpd logs each command as: FTP command: Client "ADDR", "VERB ARGS"
+		tail -n +$((lines + 1)) "$WORK/etc/vsftpd.log" | sed -n 's/.*FTP command: Client "[^"]*", "\([A-Za-z]*\).*/\1/p' | sort | uniq -c | sort -rn >"$WORK/cmds/$id"
+	else
+		tail -1 "$WORK/time.txt" | awk -v us=$((t1 - t0)) '{ printf "%.6f %d %.2f\n", us / 1e6, $1, $2 + $3 }' >>"$WORK/res/$id"
+	fi
+	rm -rf "$out" "$out".*
+	case $id in kseg | lpget) mb_stop ;; esac
+}
+
+# run_cases DIR ROUNDS CASE...: warm-up, then ROUNDS rounds.
+run_cases() {
+	local dir=$1 rounds=$2 r k c
+	shift 2
+	local cases=("$@")
+	for c in "${cases[@]}"; do time_case "$c" "$dir" verify; done
+	for ((r = 0; r < rounds; r++)); do
+		for ((k = 0; k < ${#cases[@]}; k++)); do
+			time_case "${cases[(k + r) % ${#cases[@]}]}" "$dir" ""
+		done
+	done
+}
+
+# median ID: the median wall time.
+median() { stats "$1" | cut -d' ' -f2; }
+
+# report_cases TITLE REF CASE...: a table, each case's median time over REF's.
+report_cases() {
+	local title=$1 ref=$2 c b m r cpu
+	shift 2
+	echo
+	echo "$title"
+	printf '  %-30s %8s %8s %9s %8s %8s\n' case "best s" "median s" "peak RSS" "cpu s" "x $ref"
+	for c in "$@"; do
+		read -r b m r cpu < <(stats "$c")
+		awk -v l="$(case_label "$c")" -v b="$b" -v m="$m" -v r="$r" -v c="$cpu" -v ref="$(median "$ref")" 'BEGIN {
+			printf "  %-30s %8.3f %8.3f %8.1fM %8.2f %8.2f\n", l, b, m, r / 1024, c, m / ref
+		}'
+	done
+}
+
+# commands_per_file ID FILES: the FTP commands of the warm-up run per file.
+commands_per_file() {
+	awk -v f="$2" -v l="$(case_label "$1")" '{ total += $1; list = list sprintf(" %s %.2f", $2, $1 / f) } END {
+		printf "  %-24s %5.2f commands per file:%s\n", l, total / f, list
+	}' "$WORK/cmds/$1"
+}
+
+# goal LABEL VALUE LIMIT UNIT
+goal() {
+	awk -v l="$1" -v v="$2" -v lim="$3" -v u="$4" 'BEGIN {
+		printf "  %-44s %7.2f%s  goal <= %s%s  %s\n", l, v, u, lim, u, (v <= lim ? "met" : "NOT MET")
+	}'
+}
+
+ratio() { awk -v a="$(median "$1")" -v b="$(median "$2")" 'BEGIN { printf "%.3f", a / b }'; }
+
+if row mirror; then
+	note "(a) mirror: 100 x 16 KiB behind a middlebox adding $RTT_DELAY each way"
+	mb_start -delay "$RTT_DELAY"
+	mkdir -p "$OUT/a"
+	run_cases "$OUT/a" "$N" kmirror1 lmirror1 kmirror8 lmirror8
+	mb_stop
+fi
+if row pget; then
+	note "(b) pget: ${SIZE_MIB} MiB behind a cap of $CAP bytes/s per connection, cuts $CUTS"
+	mkdir -p "$OUT/b"
+	run_cases "$OUT/b" "$N" kseg lpget
+fi
+if row disk; then
+	DISK_OUT=$(mktemp -d "$WORK/disk.XXXXXX")
+	note "(c) disk: ${SIZE_MIB} MiB to $DISK_OUT ($(stat -f -c %T "$DISK_OUT"))"
+	[[ $(stat -f -c %T "$DISK_OUT") != tmpfs ]] || note "warning: $DISK_OUT is tmpfs; row (c) wants a disk"
+	run_cases "$DISK_OUT" "$N" kdisk ldisk dd
+fi
+if row many; then
+	# The peer is keepftp's embedded server (`keepftp serve`, another
+	# process), not vsftpd: vsftpd listens with a backlog of 32 and forks
+	# per session, so a thousand logins at once would time its SYN
+	# retransmits, not the client.
+	setsid "$KEEPFTP" serve --root "$ROOT" --listen 127.0.0.1:0 >"$WORK/serve.out" 2>&1 </dev/null &
+	PIDS+=("$!")
+	for ((i = 0; i < 200; i++)); do
+		SERVE_ADDR=$(sed -n 's|.* on ftp://\([^/]*\)/.*|\1|p' "$WORK/serve.out")
+		[[ -z $SERVE_ADDR ]] || break
+		sleep 0.02
+	done
+	[[ -n $SERVE_ADDR ]] || die "keepftp serve did not start: $(cat "$WORK/serve.out")"
+	note "(d) many: $MANY concurrent downloads of 1 MiB in one process, from keepftp serve on $SERVE_ADDR"
+	mkdir -p "$OUT/d"
+	run_cases "$OUT/d" $((N < 3 ? N : 3)) many
+fi
+
+if row base; then bench_base; fi
+
+echo
+echo "rows (a)-(d), $(date -u +%Y-%m-%d), $N timed runs per case (+1 warm-up, checked), $(nproc) CPUs, $(uname -r), lftp $(lftp --version | head -1 | sed 's/^LFTP | Version //; s/ |.*//')"
+if row mirror; then
+	report_cases "(a) 100 x 16 KiB, RTT 2 x $RTT_DELAY, to $(stat -f -c %T "$OUT")" lmirror1 kmirror1 lmirror1
+	report_cases "" lmirror8 kmirror8 lmirror8
+	echo "  FTP commands per file in the warm-up run (vsftpd's log; logins and listings included):"
+	for c in kmirror1 lmirror1 kmirror8 lmirror8; do commands_per_file "$c" 100; done
+fi
+if row pget; then
+	report_cases "(b) ${SIZE_MIB} MiB, $CAP B/s per connection, data connections cut: $CUTS" lpget kseg lpget
+	echo "  FTP commands in the warm-up run:"
+	for c in kseg lpget; do commands_per_file "$c" 1; done
+fi
+if row disk; then
+	report_cases "(c) ${SIZE_MIB} MiB to disk ($(stat -f -c %T "$DISK_OUT"))" dd kdisk ldisk dd
+fi
+if row many; then
+	report_cases "(d) $MANY x 1 MiB at once from keepftp serve, one process, to $(stat -f -c %T "$OUT")" many many
+fi
+echo
+echo "goals:"
+if row mirror; then
+	goal "(a) keepftp / lftp mirror, -P 1" "$(ratio kmirror1 lmirror1)" 0.8 x
+	goal "(a) keepftp / lftp mirror, -P 8" "$(ratio kmirror8 lmirror8)" 0.8 x
+fi
+row pget && goal "(b) keepftp --segments 4 / lftp pget -n 4" "$(ratio kseg lpget)" 1.0 x
+row disk && goal "(c) keepftp / dd conv=fsync" "$(ratio kdisk dd)" 1.1 x
+row many && goal "(d) peak RSS of $MANY Gets at once" "$(stats many | awk '{ printf "%.1f", $3 / 1024 }')" 200 " MiB"
+exit 0

@@ -27,6 +27,8 @@ type Conn struct {
 	noEPSV  atomic.Bool // EPSV was refused once: go straight to PASV
 	noEPRT  atomic.Bool // EPRT was refused once: go straight to PORT
 
+	hashSel atomic.Value // string: the algorithm OPTS HASH selected on this connection
+
 	wmu sync.Mutex // one writer at a time, whole lines
 	w   *bufio.Writer
 
@@ -59,8 +61,9 @@ type Config struct {
 	User     string // "" logs in as anonymous
 	Password string
 
-	// Timeout bounds every wait: no sign of life for this long means
-	// ErrPeerDown. TCP keepalive and TCP_USER_TIMEOUT derive from it.
+	// Timeout bounds every wait: a command's reply not complete this long
+	// after its write, or a transfer with no sign of life for this long,
+	// means ErrPeerDown. TCP keepalive and TCP_USER_TIMEOUT derive from it.
 	// Zero means DefaultTimeout.
 	Timeout time.Duration
 
@@ -398,7 +401,7 @@ func (c *Conn) route(rep Reply) error {
 		c.nc.SetReadDeadline(time.Now().Add(min(c.timeout, closeWait)))
 		return nil
 	}
-	return desyncErr(rep, "anything: no command was waiting")
+	return desyncErr(rep, "")
 }
 
 // Cmd writes the command verb with its argument arg ("" for none) and

@@ -60,8 +60,11 @@ func canAnswer(verb string, code int) bool {
 }
 
 // desyncErr is the error for rep, which cannot answer what it would be
-// matched with.
+// matched with ("" for nothing: no command was waiting).
 func desyncErr(rep Reply, what string) error {
+	if what == "" {
+		return fmt.Errorf("%w: unsolicited reply %d %s (no command was waiting)", ErrDesync, rep.Code, clip(firstLine(rep.Msg)))
+	}
 	return fmt.Errorf("%w: %d %s cannot answer %s", ErrDesync, rep.Code, clip(firstLine(rep.Msg)), what)
 }
 

@@ -38,8 +38,14 @@ func readState(name string) (state, error) {
 	return s, nil
 }
 
-// writeState writes the sidecar atomically (temp, fsync, rename), so a
-// crash leaves the old state or the new one, never half of one.
+// writeState writes the sidecar atomically (temp, rename), so a killed
+// process leaves the old state or the new one, never half of one. It does
+// not fsync: that would cost a journal commit (tens of milliseconds on
+// disk) per file and, for segments, per second. A machine crash can lose
+// the newest state, and every outcome of that is safe: no state or an
+// unreadable one restarts from 0; an older one names the same file with
+// less progress (fetched again), or a remote file that no longer matches
+// (restarted). The data's durability is the final fsync's job.
 func writeState(name string, s state) error {
 	s.Version = stateVersion
 	b, err := json.Marshal(s)
@@ -52,9 +58,6 @@ func writeState(name string, s state) error {
 		return err
 	}
 	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
