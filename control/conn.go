@@ -205,6 +205,9 @@ func (c *Conn) handshake(ctx context.Context) (*replyReader, error) {
 		if err != nil {
 			return nil, ctxErr(ctx, err)
 		}
+		if !canAnswer("AUTH", rep.Code) {
+			return nil, desyncErr(rep, "AUTH TLS")
+		}
 		if rep.Code != 234 {
 			return nil, rep.err("AUTH TLS")
 		}
