@@ -37,6 +37,10 @@ func (c *Client) list(ctx context.Context, t resume.Target) ([]control.Entry, er
 	return entries, nil
 }
 
+// listTries is how many times a directory listing is tried when it fails
+// for a reason that may pass (a dropped connection, a 4xx).
+const listTries = 3
+
 // listRetrying lists t, trying again (at once, on a fresh connection from
 // the pool) when the failure may pass: a dropped connection, a 4xx.
 func (c *Client) listRetrying(ctx context.Context, t resume.Target) ([]control.Entry, error) {

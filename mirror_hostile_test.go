@@ -345,3 +345,30 @@ func TestGetAllPatternKeepsPartialsApart(t *testing.T) {
 		t.Errorf("the staging directory is left behind: %v", err)
 	}
 }
+
+// A tree larger than the walk's bound: what fits is copied, the rest is
+// reported once, and memory stays bounded.
+func TestMirrorBoundsTheWalk(t *testing.T) {
+	defer func(n int) { maxEntries = n }(maxEntries)
+	maxEntries = 10
+	f := ftptest.StartFake(t)
+	for i := range 8 {
+		f.WriteFile(fmt.Sprintf("/w/f%d", i), []byte("x"), mtime)
+		f.WriteFile(fmt.Sprintf("/w/d/g%d", i), []byte("y"), mtime)
+	}
+	c, _ := testClient(t, 2)
+	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/w", t.TempDir(), 2)
+	if err != nil {
+		t.Fatalf("Mirror: %v", err)
+	}
+	lo := leftOutResults(results)
+	done := 0
+	for _, r := range results {
+		if r.Err == nil {
+			done++
+		}
+	}
+	if len(lo) != 1 || !strings.Contains(lo[0].Err.Error(), "more than 10 entries") || done != 9 {
+		t.Errorf("%d copied, left out %+v: want 9 files (10 entries with the directory) and one report", done, lo)
+	}
+}

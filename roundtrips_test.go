@@ -20,16 +20,17 @@ import (
 func TestMirrorRoundTripsPerFile(t *testing.T) {
 	const n = 20
 	for _, tc := range []struct {
-		name string
-		mlst bool
-		max  int
+		name       string
+		mlst, hash bool
+		max        int
 	}{
-		{"MLSD", true, 3},
-		{"LIST", false, 4},
+		{"MLSD", true, false, 3},
+		{"LIST", false, false, 4},
+		{"MLSD and HASH", true, true, 4}, // OPTS HASH once per connection, then HASH per file
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := ftptest.StartFake(t)
-			f.MLST = tc.mlst
+			f.MLST, f.Hash = tc.mlst, tc.hash
 			f.WriteFile("/empty/.keep", nil, mtime) // a directory with one empty file
 			mirrorTrips := func(url string) int {
 				f.ResetCounts()
@@ -56,6 +57,9 @@ func TestMirrorRoundTripsPerFile(t *testing.T) {
 			}
 			if f.Count("TYPE") != 1 || f.Count("FEAT") != 1 || f.Count("USER") != 1 {
 				t.Errorf("TYPE %d, FEAT %d, USER %d: want each once, on the one reused connection", f.Count("TYPE"), f.Count("FEAT"), f.Count("USER"))
+			}
+			if tc.hash && (f.Count("OPTS") != 1 || f.Count("HASH") != n+1) {
+				t.Errorf("OPTS %d, HASH %d: want OPTS HASH once and a HASH per file", f.Count("OPTS"), f.Count("HASH"))
 			}
 		})
 	}

@@ -28,6 +28,8 @@ type Conn struct {
 	noEPRT  atomic.Bool // EPRT was refused once: go straight to PORT
 	noMLSD  atomic.Bool // MLSD was refused once: list with LIST
 
+	hashSel atomic.Value // string: the algorithm OPTS HASH selected on this connection
+
 	wmu sync.Mutex // one writer at a time, whole lines
 	w   *bufio.Writer
 
@@ -63,8 +65,9 @@ type Config struct {
 	User     string // "" logs in as anonymous
 	Password string
 
-	// Timeout bounds every wait: no sign of life for this long means
-	// ErrPeerDown. TCP keepalive and TCP_USER_TIMEOUT derive from it.
+	// Timeout bounds every wait: a command's reply not complete this long
+	// after its write, or a transfer with no sign of life for this long,
+	// means ErrPeerDown. TCP keepalive and TCP_USER_TIMEOUT derive from it.
 	// Zero means DefaultTimeout.
 	Timeout time.Duration
 
@@ -213,6 +216,9 @@ func (c *Conn) handshake(ctx context.Context) (*replyReader, error) {
 		rep, err := r.next()
 		if err != nil {
 			return nil, ctxErr(ctx, err)
+		}
+		if !canAnswer("AUTH", rep.Code) {
+			return nil, desyncErr(rep, "AUTH TLS")
 		}
 		if rep.Code != 234 {
 			return nil, rep.err("AUTH TLS")
@@ -410,7 +416,7 @@ func (c *Conn) route(rep Reply) error {
 		c.nc.SetReadDeadline(time.Now().Add(min(c.timeout, closeWait)))
 		return nil
 	}
-	return desyncErr(rep, "anything: no command was waiting")
+	return desyncErr(rep, "")
 }
 
 // Cmd writes the command verb with its argument arg ("" for none) and

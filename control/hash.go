@@ -51,8 +51,13 @@ func (c *Conn) Hash(ctx context.Context, algo, path string) (string, error) {
 		return "", err // before OPTS HASH, which would be sent for nothing
 	}
 	if c.feats.Has("HASH") && containsAlgo(strings.ToUpper(c.feats["HASH"]), algo) {
-		if _, err = c.Cmd(ctx, 2, "OPTS", "HASH "+algo); err != nil {
-			return "", err
+		// The selection is the session's: it is made once per connection,
+		// not before every file.
+		if sel, _ := c.hashSel.Load().(string); sel != algo {
+			if _, err = c.Cmd(ctx, 2, "OPTS", "HASH "+algo); err != nil {
+				return "", err
+			}
+			c.hashSel.Store(algo)
 		}
 		rep, err = c.Cmd(ctx, 213, "HASH", path)
 	} else if x, ok := xCommand[algo]; ok && c.feats.Has(x) {

@@ -403,6 +403,7 @@ func getStream(ctx context.Context, t Target, w io.Writer, o Options) (Outcome, 
 	var out Outcome
 	var first Remote
 	var written int64
+	sizeUntrusted := false // as in getter: the server sent more than its SIZE
 	err := retry(ctx, &o, &out, func(ctx context.Context, n int) (step, error) {
 		c, err := o.conn(ctx, t)
 		if err != nil {
@@ -421,17 +422,21 @@ func getStream(ctx context.Context, t Target, w io.Writer, o Options) (Outcome, 
 			return step{offset: written}, fmt.Errorf("cannot resume a stream: %s", why)
 		}
 		want := int64(-1)
-		if remote.Size >= 0 {
+		if remote.Size >= 0 && !sizeUntrusted {
 			want = remote.Size - written
 		}
 		res, err := transfer.Download(ctx, c, t.Path, written, want, w, o.transferOptions(written, remote.Size))
 		written += res.Bytes
+		if errors.Is(err, transfer.ErrTooLong) && !sizeUntrusted {
+			sizeUntrusted = true
+			o.warn("%s: the server sent more than its SIZE said: SIZE is not trusted for this file", t)
+		}
 		return step{moved: res.Bytes, progress: res.Bytes, offset: written}, err
 	})
 	out.Size = written
 	if err == nil {
 		out.Status, out.Verified = "complete", "size"
-		if first.Size < 0 {
+		if first.Size < 0 || sizeUntrusted {
 			out.Status, out.Verified = "complete (unverified)", NotVerified
 			o.warn("%s: unverified: the server gave no size to check the %d bytes received", t, written)
 		}

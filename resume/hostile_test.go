@@ -288,3 +288,26 @@ func TestPutWithoutSizeIsUnverified(t *testing.T) {
 		t.Errorf("%+v: want complete (unverified), verified by nothing", out)
 	}
 }
+
+// The same SIZE below the data, to a stream (-o -): the rest comes in the
+// next attempt, once, and the result says it is unverified.
+func TestGetStreamSizeSmallerThanTheData(t *testing.T) {
+	data := ftptest.RandomBytes(64 << 10)
+	f := ftptest.StartFake(t)
+	f.WriteFile("/f", data, fileTime)
+	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+		if verb == "SIZE" {
+			s.Reply(fmt.Sprintf("213 %d", len(data)-10000))
+			return true
+		}
+		return false
+	}
+	var buf bytes.Buffer
+	out, err := getStream(t.Context(), target(t, f.Addr(), "/f"), &buf, Options{Timeout: 5 * time.Second, Policy: tightRetries, Noops: &noop.Registry{}})
+	if err != nil {
+		t.Fatalf("getStream: %v", err)
+	}
+	if !bytes.Equal(buf.Bytes(), data) || f.Count("RETR") != 2 || out.Verified != NotVerified {
+		t.Errorf("%d bytes (want %d) in %d RETRs (want 2), verified %q", buf.Len(), len(data), f.Count("RETR"), out.Verified)
+	}
+}

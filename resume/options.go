@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/keepftp/keepftp/control"
@@ -52,6 +53,10 @@ type Options struct {
 	// Conns, if set, supplies the attempts' control connections (a pool
 	// that reuses them across files). nil dials a fresh one per attempt.
 	Conns Conns
+
+	// DialContext, if set, dials the control and data connections
+	// (control.Config.DialContext): a proxy, or a test's fault injection.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Conns supplies control connections. Release takes back a connection an
@@ -71,6 +76,8 @@ func (o *Options) Config(t Target) control.Config {
 		TLS:      o.TLS,
 		Active:   o.Active,
 		Logf:     o.ProtoLog,
+
+		DialContext: o.DialContext,
 	}
 }
 

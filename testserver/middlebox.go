@@ -39,6 +39,14 @@ type MiddleboxOptions struct {
 	// reset (both sides) once DataCutAfter[k] bytes were forwarded on it,
 	// counting both directions.
 	DataCutAfter []int64
+	// ImplicitTLS says the control connection speaks TLS from its first
+	// byte. Encrypted control traffic (from the start, or after a 234
+	// reply to AUTH TLS) is forwarded as it comes: the middlebox cannot
+	// read it, so passive replies are not rewritten (data connections go
+	// straight to the server) and BlackholeAfterDataEOF cannot see its
+	// moment; idle expiry still works, and BlackholeControl stands in
+	// for the trap.
+	ImplicitTLS bool
 	// Delay is added to every byte's trip in each direction, on the
 	// control flow and on data flows (a round trip gains 2*Delay). Each
 	// direction is a FIFO delay line, so throughput is not reduced.
@@ -59,6 +67,10 @@ type MiddleboxStats struct {
 	// ServerClosed counts control flows the server ended first (an idle
 	// timer's 421, say), as opposed to the client or an expiry.
 	ServerClosed int64
+	// Closed counts control flows that ended, whichever side ended them
+	// (under TLS a server may end a session with an alert and leave the
+	// close to the client).
+	Closed int64
 }
 
 // Middlebox is a TCP proxy for FTP, usable in front of any FTP server, that
@@ -323,6 +335,9 @@ func (s *mbSession) pumpDone(from net.Conn) {
 	if first && !expired && from == s.server {
 		s.m.stats.update(func(st *MiddleboxStats) { st.ServerClosed++ })
 	}
+	if first {
+		s.m.stats.update(func(st *MiddleboxStats) { st.Closed++ })
+	}
 	if expired && !last {
 		from.Close()
 		return
@@ -390,6 +405,10 @@ func (s *mbSession) serverToClient() {
 	defer s.m.wg.Done()
 	defer s.pumpDone(s.server)
 	br := bufio.NewReader(s.server)
+	if s.m.opts.ImplicitTLS {
+		s.forwardRaw(br)
+		return
+	}
 	for {
 		r, err := readReply(br)
 		if r.raw != "" {
@@ -411,6 +430,10 @@ func (s *mbSession) serverToClient() {
 				if _, werr := io.WriteString(s.toClient, text); werr != nil {
 					return
 				}
+			}
+			if r.code == 234 && err == nil { // AUTH TLS accepted: TLS from here on
+				s.forwardRaw(br)
+				return
 			}
 		}
 		if err != nil {

@@ -2,6 +2,7 @@ package ftptest
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net"
@@ -25,6 +26,8 @@ type Fake struct {
 
 	// MLST makes FEAT announce MLST (and so MLSD listings).
 	MLST bool
+	// Hash makes FEAT announce HASH SHA-256 (selected with OPTS HASH).
+	Hash bool
 	// Hook, if set, sees every command first; it returns true when it
 	// answered it. Set it before the first connection.
 	Hook func(s *FakeSession, verb, arg string) bool
@@ -258,6 +261,9 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		if f.MLST {
 			lines = append(lines, " MLST type*;size*;modify*;unique*;")
 		}
+		if f.Hash {
+			lines = append(lines, " HASH SHA-256*")
+		}
 		s.Reply(append(lines, "211 End")...)
 	case "TYPE":
 		s.Reply("200 binary")
@@ -323,6 +329,19 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		}
 		f.WriteFile(arg, data, time.Now())
 		s.Reply("226 stored")
+	case "OPTS":
+		if strings.EqualFold(arg, "HASH SHA-256") && f.Hash {
+			s.Reply("200 SHA-256")
+		} else {
+			s.Reply("501 no such option")
+		}
+	case "HASH":
+		ff, ok := f.File(arg)
+		if !ok || ff.Dir || !f.Hash {
+			s.Reply("550 no such file")
+			break
+		}
+		s.Reply(fmt.Sprintf("213 SHA-256 0-%d %x %s", len(ff.Data), sha256.Sum256(ff.Data), arg))
 	case "SIZE":
 		if ff, ok := f.File(arg); ok && !ff.Dir {
 			s.Reply(fmt.Sprintf("213 %d", len(ff.Data)))

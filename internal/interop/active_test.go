@@ -18,8 +18,8 @@ import (
 
 // activeOpts turns active mode on and records which announcement the
 // server took: "EPRT", or "PORT" after EPRT was refused.
-func activeOpts() (resume.Options, func() string) {
-	o := opts()
+func activeOpts(s *server) (resume.Options, func() string) {
+	o := s.opts()
 	o.Active = true
 	var mu sync.Mutex
 	took := ""
@@ -41,10 +41,10 @@ func activeOpts() (resume.Options, func() string) {
 
 func scActiveGet(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, false, 0)
-	data := ftptest.RandomBytes(8 << 20)
+	data := ftptest.RandomBytes(s.size(8<<20, 2<<20))
 	s.write("/active.bin", data)
 	dst := filepath.Join(t.TempDir(), "active.bin")
-	o, took := activeOpts()
+	o, took := activeOpts(s)
 	out, err := resume.Get(t.Context(), target(t, s.url(s.addr, "/active.bin")), dst, o)
 	if err != nil {
 		t.Fatal(err)
@@ -61,11 +61,11 @@ func scActiveGet(t *testing.T, name string) (int64, string) {
 
 func scActivePut(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, false, 0)
-	data := ftptest.RandomBytes(8 << 20)
+	data := ftptest.RandomBytes(s.size(8<<20, 2<<20))
 	src := filepath.Join(t.TempDir(), "active.bin")
 	os.WriteFile(src, data, 0o644)
 	remote := path.Join(s.uploadDir, "active.bin")
-	o, took := activeOpts()
+	o, took := activeOpts(s)
 	out, err := resume.Put(t.Context(), src, target(t, s.url(s.addr, remote)), o)
 	if err != nil {
 		t.Fatal(err)

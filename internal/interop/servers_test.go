@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/internal/ftptest"
 	"github.com/keepftp/keepftp/internal/realserver"
 	"github.com/keepftp/keepftp/resume"
 	"github.com/keepftp/keepftp/testserver"
@@ -132,4 +133,102 @@ func (s *server) opts() resume.Options {
 	o := opts()
 	o.TLS = s.tlsConfig()
 	return o
+}
+
+// size is a test file's size: smaller under TLS, to keep the matrix lean
+// (the crypto is paid under the race detector too).
+func (s *server) size(plain, overTLS int) int {
+	if s.tls != realserver.NoTLS {
+		return overTLS
+	}
+	return plain
+}
+
+// randCut is where a data connection is cut in the resume scenarios.
+func (s *server) randCut() int64 {
+	if s.tls != realserver.NoTLS {
+		return randCut(512<<10, 2<<20)
+	}
+	return randCut(1<<20, 6<<20)
+}
+
+// netPath is the way between keepftp and the server in a scenario: the
+// NAT-like middlebox for the control connection and, on plain FTP, for
+// the data connections too. Under TLS the middlebox cannot read the
+// control connection (it forwards it as bytes, from the first byte for
+// implicit TLS, after the 234 for AUTH TLS), so data connections go
+// straight to the server through a dialer that counts and cuts them.
+type netPath struct {
+	s  *server
+	mb *testserver.Middlebox
+	df *ftptest.DataFaults // under TLS
+}
+
+// path starts the middlebox; its DataCutAfter move to the dialer under
+// TLS.
+func (s *server) path(t *testing.T, o testserver.MiddleboxOptions) *netPath {
+	t.Helper()
+	p := &netPath{s: s}
+	if s.tls != realserver.NoTLS {
+		p.df = &ftptest.DataFaults{CutAfter: o.DataCutAfter}
+		o.DataCutAfter = nil
+		o.ImplicitTLS = s.tls == realserver.ImplicitTLS
+	}
+	p.mb = s.middlebox(t, o)
+	if p.df != nil {
+		p.df.Control = p.mb.Addr()
+	}
+	return p
+}
+
+// addr is where keepftp connects.
+func (p *netPath) addr() string { return p.mb.Addr() }
+
+// opts are the scenario's resume options over this path.
+func (p *netPath) opts() resume.Options {
+	o := p.s.opts()
+	if p.df != nil {
+		o.DialContext = p.df.DialContext
+	}
+	return o
+}
+
+// dataBytes is the data that crossed: at the middlebox, or at the dialer
+// under TLS (TLS records, handshakes included).
+func (p *netPath) dataBytes() int64 {
+	if p.df != nil {
+		return p.df.Bytes()
+	}
+	return p.mb.Stats().DataBytes
+}
+
+// checkOnce asserts that a file of size bytes crossed exactly once: to the
+// byte on plain FTP; under TLS at least size and less than size plus the
+// TLS overhead (records, handshakes: well under 1% and 64 KiB).
+func (p *netPath) checkOnce(t *testing.T, size int) {
+	t.Helper()
+	n := p.dataBytes()
+	if p.df == nil {
+		if n != int64(size) {
+			t.Errorf("%d bytes crossed the middlebox, want the file once (%d)", n, size)
+		}
+		return
+	}
+	if n < int64(size) || n > int64(size)+int64(size)/100+64<<10 {
+		t.Errorf("%d bytes of TLS crossed the data connections, want the file once (%d plus TLS overhead)", n, size)
+	}
+}
+
+// loseFinalReply makes the control flow lose the final reply of the next
+// download of a file of 2*half bytes: on plain FTP the middlebox drops the
+// first final reply after a data connection's end; under TLS, where it
+// cannot see replies, the control flow is blackholed once half the data
+// was read: the 150 has passed, the 226 cannot.
+func (p *netPath) loseFinalReply(half int64) {
+	if p.df == nil {
+		p.mb.BlackholeAfterDataEOF(1)
+		return
+	}
+	p.df.TriggerAfter = half
+	p.df.Trigger = p.mb.BlackholeControl
 }

@@ -1,0 +1,56 @@
+package keepftp
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keepftp/keepftp/internal/ftptest"
+	"github.com/keepftp/keepftp/noop"
+	"github.com/keepftp/keepftp/resume"
+	"github.com/keepftp/keepftp/testserver"
+)
+
+// The library's segmented download: Options.Transfer.Segments fetches one
+// file over that many connections at once, even with a pool of one, and
+// survives a cut in one of them.
+func TestClientGetSegments(t *testing.T) {
+	payload := ftptest.RandomBytes(12 << 20)
+	srv := ftptest.StartServer(t, testserver.Options{EnableHASH: true, Faults: testserver.Faults{
+		RateLimit: 16 << 20, CutAfter: []int64{-1, 1 << 20},
+	}})
+	srv.WriteFile("/big", payload)
+	var mu sync.Mutex
+	kinds := map[string]int{}
+	c := NewClient(Options{MaxConns: 1, Events: func(e Event) {
+		mu.Lock()
+		kinds[e.Kind]++
+		mu.Unlock()
+	}, Transfer: resume.Options{
+		Segments: 3, Noops: &noop.Registry{},
+		Policy: resume.Policy{Retries: 3, MaxAttempts: 10, BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond},
+	}})
+	defer c.Close()
+	dst := filepath.Join(t.TempDir(), "big")
+	out, err := c.Get(t.Context(), "ftp://"+srv.Addr()+"/big", dst)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if got, _ := os.ReadFile(dst); !bytes.Equal(got, payload) {
+		t.Fatal("file differs")
+	}
+	if out.Verified != "SHA-256" {
+		t.Errorf("verified by %q, want SHA-256", out.Verified)
+	}
+	if st := srv.Stats(); st.MaxActiveConns < 3 || st.Downloads != 4 {
+		t.Errorf("%d connections at once and %d RETRs; want 3 segments at once, one retried", st.MaxActiveConns, st.Downloads)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if kinds["retry"] != 1 || kinds["done"] != 1 {
+		t.Errorf("events %v: want one retry and one done", kinds)
+	}
+}
