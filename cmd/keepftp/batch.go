@@ -83,6 +83,7 @@ func newRunner(c *cli.Context, files int, logins *logins, adjust func(*resume.Op
 		Events:        r.event,
 		ProgressEvery: every,
 		Credentials:   logins.fill,
+		NoProfile:     c.Bool("no-profile"),
 	})
 	return r, nil
 }
