@@ -19,6 +19,7 @@ var ErrDesync = fmt.Errorf("%w: reply out of step with the commands", ErrMalform
 // 3659, RFC 4217), as every real server answers them. Verbs not listed
 // may get any 2xx or 3xx but 225 and 226.
 var positive = map[string][]int{
+	"AUTH": {234, 334},
 	"USER": {230, 331, 332},
 	"PASS": {202, 230, 332},
 	"ACCT": {202, 230},
