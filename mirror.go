@@ -19,6 +19,15 @@ import (
 // inside itself forever must not keep us.
 const maxDepth = 64
 
+// MaxMirrorEntries bounds the entries a mirror walks, all directories
+// together: the walk is held in memory before the files are copied, and a
+// server that lists without end must not grow it without end. Entries past
+// the bound are left out, and reported once.
+const MaxMirrorEntries = 1 << 20
+
+// maxEntries is MaxMirrorEntries, lowered by tests.
+var maxEntries = MaxMirrorEntries
+
 // Mirror copies the remote directory tree at rawURL into the local
 // directory dir, par files at a time. Files whose local copy already has
 // the remote size and modification time are skipped; partial downloads
@@ -65,6 +74,7 @@ type mirror struct {
 	stage    staging
 	files    []mirrorFile
 	problems []FileResult
+	entries  int // walked so far, against maxEntries
 }
 
 type mirrorFile struct {
@@ -90,6 +100,12 @@ func (m *mirror) dir(t resume.Target, local string, entries []control.Entry, lis
 	}
 	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
+		if m.entries++; m.entries > maxEntries {
+			if m.entries == maxEntries+1 {
+				m.problem(t, local, fmt.Errorf("more than %d entries in the tree: the rest is not walked", maxEntries))
+			}
+			return
+		}
 		child := t
 		child.Path = path.Join(t.Path, e.Name)
 		switch {
@@ -133,7 +149,7 @@ func (m *mirror) subdir(t resume.Target, local string, e control.Entry, depth in
 		m.problem(t, local, fmt.Errorf("deeper than %d levels (a directory loop?)", maxDepth))
 		return
 	}
-	if m.ctx.Err() != nil {
+	if m.ctx.Err() != nil || m.entries > maxEntries {
 		return
 	}
 	entries, err := m.c.listRetrying(m.ctx, t)

@@ -289,3 +289,26 @@ func TestLateRepliesAreOwed(t *testing.T) {
 		})
 	})
 }
+
+// TestQuitAndCloseBounded: a server that reads QUIT and never answers
+// nor closes holds Quit for 5s at most (less with a shorter timeout),
+// and Close returns at once.
+func TestQuitAndCloseBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs, dial := ftptest.New(t)
+		c := dialFake(t, fs, Config{Timeout: time.Minute, DialContext: dial})
+		go fs.Expect("QUIT") // and then nothing
+		start := time.Now()
+		if err := c.Quit(t.Context()); err == nil {
+			t.Error("Quit without an answer reported success")
+		}
+		if d := time.Since(start); d != 5*time.Second {
+			t.Errorf("Quit took %v, want 5s", d)
+		}
+		<-c.Done()
+		start = time.Now()
+		if err := c.Close(); err != nil || time.Since(start) != 0 {
+			t.Errorf("Close after Quit: %v after %v", err, time.Since(start))
+		}
+	})
+}

@@ -2,13 +2,15 @@
 // not the policy.
 //
 // A Conn dials a server (plain, explicit AUTH TLS or implicit TLS), logs in and
-// then owns the connection with exactly one reader goroutine that parses
-// replies with net/textproto. Commands are written under one lock, so a
-// keepalive may write NOOP while a transfer runs, and every reply is routed to
-// what is waiting for it:
+// then owns the connection with exactly one reader goroutine. Commands are
+// built here, and only here, from a verb and an argument: an argument with CR,
+// LF or NUL is refused (ErrInvalidArgument) before anything is written, so no
+// path, name or password can smuggle a second command. Commands are written
+// under one lock, so a keepalive may write NOOP while a transfer runs, and
+// every reply is routed to what is waiting for it:
 //
-//   - Outside a transfer, commands run in lockstep (Cmd): one command, one
-//     reply.
+//   - Outside a transfer, commands run in lockstep (Cmd, or a pipelined Batch):
+//     one reply per command, in order.
 //   - During a transfer (Transfer), the reader routes replies itself: a 1xx is
 //     the transfer's preliminary reply, NOOP replies (200, and 500/501/502
 //     while NOOPs are outstanding) go to the keepalive, and only the rest can
@@ -18,10 +20,20 @@
 //     the 226, after it, or never (vsftpd and proftpd after, pyftpdlib and
 //     pure-ftpd at once, pure-ftpd sometimes not at all).
 //
-// Liveness is "the last time anything arrived". A command whose reply does
-// not come while nothing at all arrives for the configured timeout fails with
-// ErrPeerDown; it never hangs. TCP keepalive and TCP_USER_TIMEOUT on every
-// socket are derived from the same timeout.
+// The reader never waits for anyone. A reply that belongs to nothing (one
+// that arrives when no command waits and none is owed, a 226 or a 1xx to
+// SIZE, a 220 to USER, a 2xx to RETR before its 1xx) means the replies are
+// out of step with the commands: the connection ends with ErrDesync, and a
+// fresh one is the way back. A whole reply is capped at 1000 lines and
+// 1 MiB, a line at 64 KiB (ErrMalformedReply names the cap).
+//
+// Every wait is bounded by the timeout. A command's reply must be complete
+// within the timeout of its write, however many bytes of it trickle in; a
+// transfer's data and final reply are bounded by the layer above (transfer),
+// where a silent control connection is normal. A command that misses its
+// deadline fails with ErrPeerDown and closes the connection; it never hangs.
+// TCP keepalive and TCP_USER_TIMEOUT on every socket derive from the same
+// timeout.
 //
 // When to send NOOP, when to retry and what to do with a failure are decided
 // by the packages above (noop, transfer, resume).

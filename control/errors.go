@@ -5,10 +5,11 @@ import (
 	"fmt"
 )
 
-// ErrPeerDown reports that the server showed no sign of life (no byte on the
-// control connection, and for a transfer none on the data connection either)
-// within the timeout while a reply was awaited. The connection is closed.
-var ErrPeerDown = errors.New("peer down: no sign of life within the timeout")
+// ErrPeerDown reports that the server did not answer in time: a command's
+// reply was not complete within the timeout of its write (however many
+// bytes of it trickled in), or, during a transfer, neither connection
+// showed a sign of life for the timeout. The connection is closed.
+var ErrPeerDown = errors.New("peer down: no timely answer")
 
 // ErrClosed reports use of a connection that we closed on purpose (Close or
 // Quit). It is never a reason to reconnect.

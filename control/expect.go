@@ -19,6 +19,7 @@ var ErrDesync = fmt.Errorf("%w: reply out of step with the commands", ErrMalform
 // 3659, RFC 4217), as every real server answers them. Verbs not listed
 // may get any 2xx or 3xx but 225 and 226.
 var positive = map[string][]int{
+	"AUTH": {234, 334},
 	"USER": {230, 331, 332},
 	"PASS": {202, 230, 332},
 	"ACCT": {202, 230},
@@ -60,8 +61,11 @@ func canAnswer(verb string, code int) bool {
 }
 
 // desyncErr is the error for rep, which cannot answer what it would be
-// matched with.
+// matched with ("" for nothing: no command was waiting).
 func desyncErr(rep Reply, what string) error {
+	if what == "" {
+		return fmt.Errorf("%w: unsolicited reply %d %s (no command was waiting)", ErrDesync, rep.Code, clip(firstLine(rep.Msg)))
+	}
 	return fmt.Errorf("%w: %d %s cannot answer %s", ErrDesync, rep.Code, clip(firstLine(rep.Msg)), what)
 }
 

@@ -522,7 +522,10 @@ func FuzzReadReply(f *testing.F) {
 		// Below the caps, the same replies as net/textproto.
 		if lines <= maxReplyLines && len(b) <= maxLine {
 			ref, rerr := fuzzReadAll(textprotoNext(textproto.NewReader(bufio.NewReader(bytes.NewReader(b)))), lines)
-			if len(ref) != len(reps) || fuzzEnd(rerr) != fuzzEnd(err) {
+			// textproto reads on after a first line "ddd-" with a code
+			// below 100 and reports the end of input; we refuse the line.
+			sameEnd := fuzzEnd(rerr) == fuzzEnd(err) || fuzzEnd(err) == "malformed" && fuzzEnd(rerr) == "end"
+			if len(ref) != len(reps) || !sameEnd {
 				t.Fatalf("%q: textproto: %v, %v; ours: %v, %v", b, ref, rerr, reps, err)
 			}
 			for i := range ref {

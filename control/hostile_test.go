@@ -230,3 +230,16 @@ func TestTrickledRepliesOverTCP(t *testing.T) {
 		}
 	})
 }
+
+// TestBannerBeforeAuthTLS: with explicit TLS the second "220" line of a
+// banner would be AUTH TLS's answer: out of step too.
+func TestBannerBeforeAuthTLS(t *testing.T) {
+	addr := ftptest.ServeTCP(t, func(fs *ftptest.Server) {
+		fs.TrySend("220 Welcome", "220 to the server")
+		drain(fs, make(chan struct{}))
+	})
+	_, err := Dial(t.Context(), addr, Config{Timeout: 30 * time.Second, TLSMode: TLSExplicit})
+	if !errors.Is(err, ErrDesync) || !strings.Contains(err.Error(), "AUTH TLS") {
+		t.Fatalf("Dial: err = %v, want ErrDesync at AUTH TLS", err)
+	}
+}

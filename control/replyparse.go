@@ -62,7 +62,7 @@ func (p *replyParser) add(line string) (Reply, bool, error) {
 	p.msg.WriteByte('\n')
 	code, more, text, ok := parseCodeLine(line)
 	if !ok || code != p.code {
-		p.msg.WriteString(line)
+		p.msg.WriteString(strings.TrimRight(line, "\r")) // stray CRs are no text (as textproto)
 		return Reply{}, false, nil
 	}
 	p.msg.WriteString(text)

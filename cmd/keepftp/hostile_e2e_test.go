@@ -151,3 +151,60 @@ func TestGetServerAlwaysShortExhaustsRetries(t *testing.T) {
 		t.Errorf("%d RETRs, want 3: one that moved the data, 2 retries without progress\n%s", n, out)
 	}
 }
+
+// SIGINT while a resume reads its overlap from a server that sends
+// nothing after its 150: keepftp exits 130 at once, not after the 60 s
+// timeout, and the partial file stays as it was.
+func TestInterruptDuringOverlapReadExits130(t *testing.T) {
+	bin := keepftpBinary(t)
+	f := ftptest.StartFake(t)
+	data := ftptest.RandomBytes(64 << 10)
+	mod := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	f.WriteFile("/f", data, mod)
+	retr := make(chan struct{}, 1)
+	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+		if verb != "RETR" {
+			return false
+		}
+		d, err := s.Data()
+		if err != nil {
+			return false
+		}
+		s.Reply("150 here it comes")
+		retr <- struct{}{}
+		ftptest.DiscardData(d) // silent until the client closes it
+		return true
+	}
+	dst := filepath.Join(t.TempDir(), "f")
+	url := "ftp://" + f.Addr() + "/f"
+	os.WriteFile(dst+".part", data[:30000], 0o644)
+	state := fmt.Sprintf(`{"version":1,"url":%q,"remote":{"size":%d,"modtime":%q}}`, url, len(data), mod.Format(time.RFC3339))
+	os.WriteFile(dst+".part.keepftp", []byte(state), 0o644)
+	cmd := exec.Command(bin, "get", "-q", "-o", dst, url) // the default 60 s timeout
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-retr:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("no RETR\n%s", stderr.String())
+	}
+	start := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	took := time.Since(start)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitInterrupted {
+		t.Fatalf("exit %v, want %d\n%s", err, ExitInterrupted, stderr.String())
+	}
+	if took > 15*time.Second {
+		t.Errorf("exit %v after SIGINT: the overlap read ignored it", took)
+	}
+	if st, err := os.Stat(dst + ".part"); err != nil || st.Size() != 30000 {
+		t.Errorf("the partial file changed: %v", err)
+	}
+	t.Logf("exit %d %v after SIGINT", ee.ExitCode(), took)
+}
