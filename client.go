@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/resume"
 )
 
@@ -80,6 +81,11 @@ func NewClient(o Options) *Client {
 	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = time.Second
+	}
+	if o.Transfer.Noops == nil {
+		// The Client's own NOOP knowledge: its pool reads it for the
+		// profiles, and no package global changes.
+		o.Transfer.Noops = &noop.Registry{Logf: o.Transfer.Logf}
 	}
 	c := &Client{o: o}
 	if c.o.Transfer.TLS == nil && !o.TLS.IsZero() {
