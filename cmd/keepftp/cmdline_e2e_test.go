@@ -57,6 +57,7 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"get", url, "-qZ"}, "unknown flag -qZ for get"},
 		{[]string{"get", "-qP", "0", url}, "-P 0: want 1 to 256"},
 		{[]string{"bogus", url}, `unknown command "bogus"`},
+		{[]string{}, "no command (commands: get, put"},
 		{[]string{"--bogus", "get", url}, "unknown flag --bogus"},
 		{[]string{"get", "ftp://" + addr[:strings.LastIndexByte(addr, ':')] + ":0/f"}, "port 0 (want 1-65535)"},
 		{[]string{"get", "ftp://127.0.0.1:99999/f"}, "port 99999 (want 1-65535)"},
