@@ -80,6 +80,7 @@ func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.T
 		Events:        r.event,
 		ProgressEvery: every,
 		Credentials:   logins.fill,
+		NoProfile:     c.Bool("no-profile"),
 	})
 	return r, nil
 }
