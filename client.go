@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/resume"
 )
 
@@ -38,6 +39,15 @@ type Options struct {
 	// --pin-sha256, --insecure and --tls-max. Used when Transfer.TLS is
 	// nil; a file that cannot be read fails every call with the reason.
 	TLS TLSOptions
+
+	// NoProfile turns off the learned server profiles (profiles.go):
+	// nothing is read from or written to ProfileDir. With profiles, what
+	// a run learns about a server (the path's idle limit, NOOP behaviour,
+	// features, TLS version) sets the next run's keepalive and spares it
+	// probes whose answers are known.
+	NoProfile bool
+	// ProfileDir holds the profiles; "" is os.UserCacheDir()/keepftp.
+	ProfileDir string
 }
 
 // parse parses a URL and completes its login.
@@ -70,6 +80,7 @@ type Event struct {
 type Client struct {
 	o      Options
 	pool   *pool
+	prof   *profiles
 	tlsErr error // Options.TLS could not be turned into a config
 }
 
@@ -81,11 +92,17 @@ func NewClient(o Options) *Client {
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = time.Second
 	}
+	if o.Transfer.Noops == nil {
+		// The Client's own NOOP knowledge: its pool reads it for the
+		// profiles, and no package global changes.
+		o.Transfer.Noops = &noop.Registry{Logf: o.Transfer.Logf}
+	}
 	c := &Client{o: o}
 	if c.o.Transfer.TLS == nil && !o.TLS.IsZero() {
 		c.o.Transfer.TLS, c.tlsErr = o.TLS.Config()
 	}
-	c.pool = newPool(o.MaxConns, &c.o.Transfer)
+	c.prof = newProfiles(&c.o)
+	c.pool = newPool(o.MaxConns, &c.o.Transfer, c.prof)
 	return c
 }
 
@@ -107,6 +124,7 @@ func (c *Client) emit(e Event) {
 func (c *Client) options(t resume.Target, local string) resume.Options {
 	o := c.o.Transfer
 	o.Conns = c.pool
+	c.prof.transfer(t, &o)
 	url := t.String()
 	o.Events = func(e resume.Event) {
 		ev := Event{Kind: string(e.Kind), URL: url, Local: local, Offset: e.Offset, Size: max(e.Size, 0), Reason: e.Reason}

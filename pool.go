@@ -16,6 +16,7 @@ import (
 type pool struct {
 	max  int
 	opts *resume.Options
+	prof *profiles
 
 	mu    sync.Mutex
 	hosts map[string]*hostPool
@@ -23,6 +24,7 @@ type pool struct {
 }
 
 type hostPool struct {
+	t     resume.Target  // the first target seen: server and login
 	slots chan struct{}  // one token per connection in use or idle
 	idle  chan *idleConn // idle connections; each holds its slot
 }
@@ -33,8 +35,8 @@ type idleConn struct {
 	done chan struct{}
 }
 
-func newPool(max int, opts *resume.Options) *pool {
-	return &pool{max: max, opts: opts, hosts: map[string]*hostPool{}, owner: map[*control.Conn]*hostPool{}}
+func newPool(max int, opts *resume.Options, prof *profiles) *pool {
+	return &pool{max: max, opts: opts, prof: prof, hosts: map[string]*hostPool{}, owner: map[*control.Conn]*hostPool{}}
 }
 
 func poolKey(t resume.Target) string {
@@ -47,7 +49,7 @@ func (p *pool) host(t resume.Target) *hostPool {
 	k := poolKey(t)
 	h := p.hosts[k]
 	if h == nil {
-		h = &hostPool{slots: make(chan struct{}, p.max), idle: make(chan *idleConn, p.max)}
+		h = &hostPool{t: t, slots: make(chan struct{}, p.max), idle: make(chan *idleConn, p.max)}
 		p.hosts[k] = h
 	}
 	return h
@@ -75,14 +77,18 @@ func (p *pool) Conn(ctx context.Context, t resume.Target) (*control.Conn, error)
 			if ic.c.Err() == nil {
 				return ic.c, nil
 			}
+			p.prof.learn(h.t, ic.c) // found dead while idle
 			p.drop(ic.c, h)
 			continue
 		}
-		c, err := control.Dial(ctx, t.Addr, p.opts.Config(t))
+		cfg := p.opts.Config(t)
+		p.prof.config(t, &cfg)
+		c, err := control.Dial(ctx, t.Addr, cfg)
 		if err != nil {
 			<-h.slots
 			return nil, err
 		}
+		p.prof.dialled(t, c)
 		p.mu.Lock()
 		p.owner[c] = h
 		p.mu.Unlock()
@@ -100,17 +106,16 @@ func (p *pool) Release(c *control.Conn, healthy bool) {
 		c.Close() // not ours
 		return
 	}
+	p.prof.learn(h.t, c)
 	if !healthy {
 		p.drop(c, h)
 		return
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	ic := &idleConn{c: c, stop: stop, done: make(chan struct{})}
-	sched := noop.Schedule{Every: noop.Interval(c.Timeout())}
-	if p.opts.NoKeepalive {
-		sched = noop.Schedule{}
-	} else if p.opts.Keepalive > 0 {
-		sched.Every = p.opts.Keepalive
+	var sched noop.Schedule // the transfers' interval: flags, or the profile's, or timeout/4
+	if every, on := p.prof.keepalive(h.t, p.opts); on {
+		sched.Every = every
 	}
 	go func() {
 		defer close(ic.done)

@@ -13,7 +13,7 @@
 #                  OUT_DIR=disk writes beside the served file, on disk
 #   KEEP_WORK=1    keep the work directory (logs, config) at the end
 #   EXTRA=0        skip the extra row "keepftp --keepalive 100ms"
-#   ROWS="base mirror pget disk many"   which tables to run (default all):
+#   ROWS="base mirror pget disk many ftps"   which tables to run (default all):
 #     base    one big file, every client, tmpfs (or OUT_DIR)
 #     mirror  (a) 100 x 16 KiB at 50 ms RTT, -P 1 and -P 8, keepftp against lftp mirror
 #     pget    (b) the big file behind a 20 MB/s cap per connection, with two
@@ -22,6 +22,8 @@
 #             lftp and against dd conv=fsync of the same file
 #     many    (d) MANY (1000) concurrent downloads of a 1 MiB file by one
 #             keepftp.Client in one process: time and peak RSS
+#     ftps    (e) FTPS (explicit TLS, vsftpd with require_ssl_reuse=YES): the big
+#             file down and up, keepftp against curl and lftp
 #   MANY=1000  RTT_DELAY=25ms (each way)  CAP=20000000 (bytes/s per connection)
 set -euo pipefail
 export LC_ALL=C
@@ -29,7 +31,7 @@ export LC_ALL=C
 N=${N:-5}
 SIZE_MIB=${SIZE_MIB:-200}
 EXTRA=${EXTRA:-1}
-ROWS=${ROWS:-base mirror pget disk many}
+ROWS=${ROWS:-base mirror pget disk many ftps}
 MANY=${MANY:-1000}
 RTT_DELAY=${RTT_DELAY:-25ms}
 CAP=${CAP:-20000000}
@@ -379,6 +381,12 @@ case_label() {
 	ldisk) echo "lftp get (no fsync)" ;;
 	dd) echo "dd conv=fsync (local copy)" ;;
 	many) echo "keepftp: $MANY Gets at once" ;;
+	kftpsget) echo "keepftp get (FTPS)" ;;
+	cftpsget) echo "curl --ssl-reqd (FTPS get)" ;;
+	lftpsget) echo "lftp get (FTPS)" ;;
+	kftpsput) echo "keepftp put (FTPS)" ;;
+	cftpsput) echo "curl --ssl-reqd -T (FTPS put)" ;;
+	lftpsput) echo "lftp put (FTPS)" ;;
 	esac
 }
 
@@ -394,6 +402,12 @@ case_cmd() {
 	ldisk) CMD=(lftp -c "$LFTP_SET; get $URL -o $out") ;;
 	dd) CMD=(dd if="$ROOT/big.bin" of="$out" bs=1M conv=fsync status=none) ;;
 	many) CMD=("$MANYBIN" -url "ftp://$SERVE_ADDR/one.bin" -n "$MANY" -o "$out") ;;
+	kftpsget) CMD=("$KEEPFTP" get -q --ca-file "$TLS_CERT" -o "$out" "ftpes://127.0.0.1:$TLS_PORT/big.bin") ;;
+	cftpsget) CMD=(curl -sS --ssl-reqd --cacert "$TLS_CERT" -o "$out" "ftp://127.0.0.1:$TLS_PORT/big.bin") ;;
+	lftpsget) CMD=(lftp -c "$LFTP_TLS; get ftp://127.0.0.1:$TLS_PORT/big.bin -o $out") ;;
+	kftpsput) CMD=("$KEEPFTP" put -q --ca-file "$TLS_CERT" "$ROOT/big.bin" "ftpes://127.0.0.1:$TLS_PORT/upload/up.bin") ;;
+	cftpsput) CMD=(curl -sS --ssl-reqd --cacert "$TLS_CERT" -T "$ROOT/big.bin" "ftp://127.0.0.1:$TLS_PORT/upload/up.bin") ;;
+	lftpsput) CMD=(lftp -c "$LFTP_TLS; put $ROOT/big.bin -o ftp://127.0.0.1:$TLS_PORT/upload/up.bin") ;;
 	esac
 }
 
@@ -403,6 +417,7 @@ case_prep() {
 	kseg | lpget) mb_start -rate "$CAP" -cut "$CUTS" ;; # a fresh cut queue per run
 	kdisk | ldisk | dd) sync ;;                         # no write-back left over from the run before
 	many) mkdir -p "$2" ;;
+	*ftpsput) rm -f "$TLS_ROOT/upload/up.bin" ;; # anonymous uploads cannot overwrite
 	esac
 }
 
@@ -422,6 +437,11 @@ case_check() {
 	many)
 		n=$(find "$out" -type f | wc -l)
 		[[ $n == "$MANY" ]] || die "$(case_label "$id"): $n files, want $MANY"
+		;;
+	*ftpsput)
+		out=$TLS_ROOT/upload/up.bin
+		[[ $(stat -c %s "$out" 2>/dev/null) == "$SIZE" ]] || die "$(case_label "$id"): the server holds $(stat -c %s "$out" 2>/dev/null || echo no) bytes, want $SIZE"
+		[[ -z $verify || $(sha256sum "$out" | cut -d' ' -f1) == "$SUM" ]] || die "$(case_label "$id"): sha256 at the server differs"
 		;;
 	*)
 		[[ $(stat -c %s "$out" 2>/dev/null) == "$SIZE" ]] || die "$(case_label "$id"): $out is not $SIZE bytes"
@@ -541,6 +561,55 @@ if row many; then
 	run_cases "$OUT/d" $((N < 3 ? N : 3)) many
 fi
 
+if row ftps; then
+	# A second vsftpd with explicit TLS required on control and data,
+	# require_ssl_reuse=YES (its default), a self-signed certificate for
+	# 127.0.0.1 that every client is told to trust, and an upload folder.
+	command -v openssl >/dev/null 2>&1 || need_pkg openssl openssl
+	TLS_ROOT=$WORK/tlsroot
+	mkdir -p -m 755 "$TLS_ROOT" "$WORK/etc-tls"
+	ln "$ROOT/big.bin" "$TLS_ROOT/big.bin"
+	mkdir -m 755 "$TLS_ROOT/upload"
+	chown daemon: "$TLS_ROOT/upload"
+	TLS_CERT=$WORK/etc-tls/cert.pem
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+		-addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+		-keyout "$WORK/etc-tls/key.pem" -out "$TLS_CERT" 2>/dev/null
+	chmod 644 "$TLS_CERT"
+	LFTP_TLS="set ftp:ssl-allow-anonymous true; set ftp:ssl-force true; set ftp:ssl-protect-data true; set ssl:ca-file $TLS_CERT; set ssl:verify-certificate yes; set xfer:clobber on"
+	TLS_PORT=""
+	for try in 1 2 3 4 5; do
+		lo=$((20000 + (RANDOM % ((12700 - PASV_PORTS) / 16)) * 16))
+		port=$((20000 + RANDOM % 12700))
+		((port < lo || port >= lo + PASV_PORTS)) || continue
+		port_free "$port" || continue
+		ss -Htln 2>/dev/null | awk -v lo="$lo" -v hi=$((lo + PASV_PORTS - 1)) '{ n = split($4, a, ":"); p = a[n] + 0; if (p >= lo && p <= hi) bad = 1 } END { exit bad }' || continue
+		sed -e "s|^listen_port=.*|listen_port=$port|" -e "s|^anon_root=.*|anon_root=$TLS_ROOT|" \
+			-e "s|^write_enable=.*|write_enable=YES|" -e "s|^pasv_min_port=.*|pasv_min_port=$lo|" \
+			-e "s|^pasv_max_port=.*|pasv_max_port=$((lo + PASV_PORTS - 1))|" \
+			-e "s|^vsftpd_log_file=.*|vsftpd_log_file=$WORK/etc-tls/vsftpd.log|" "$WORK/etc/vsftpd.conf" >"$WORK/etc-tls/vsftpd.conf"
+		printf '%s\n' anon_upload_enable=YES anon_umask=022 ssl_enable=YES "rsa_cert_file=$TLS_CERT" \
+			"rsa_private_key_file=$WORK/etc-tls/key.pem" allow_anon_ssl=YES force_anon_logins_ssl=YES \
+			force_anon_data_ssl=YES require_ssl_reuse=YES ssl_ciphers=HIGH >>"$WORK/etc-tls/vsftpd.conf"
+		chmod 600 "$WORK/etc-tls/vsftpd.conf"
+		setsid "$VSFTPD" "$WORK/etc-tls/vsftpd.conf" >"$WORK/etc-tls/vsftpd.out" 2>&1 </dev/null &
+		TLS_PID=$!
+		PIDS+=("$TLS_PID")
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$TLS_PID" 2>/dev/null || break
+			if greeted "$port" 2>/dev/null; then TLS_PORT=$port; break; fi
+			sleep 0.1
+		done
+		[[ -z $TLS_PORT ]] || break
+		note "vsftpd (TLS) did not start on port $port (try $try): $(cat "$WORK/etc-tls/vsftpd.out")"
+		kill -KILL -- "-$TLS_PID" 2>/dev/null || true
+	done
+	[[ -n $TLS_PORT ]] || die "could not start vsftpd with TLS"
+	note "(e) FTPS: ${SIZE_MIB} MiB down and up, vsftpd with explicit TLS on 127.0.0.1:$TLS_PORT"
+	mkdir -p "$OUT/e"
+	run_cases "$OUT/e" "$N" kftpsget cftpsget lftpsget kftpsput cftpsput lftpsput
+fi
+
 if row base; then bench_base; fi
 
 echo
@@ -562,6 +631,10 @@ fi
 if row many; then
 	report_cases "(d) $MANY x 1 MiB at once from keepftp serve, one process, to $(stat -f -c %T "$OUT")" many many
 fi
+if row ftps; then
+	report_cases "(e) FTPS download, ${SIZE_MIB} MiB, vsftpd explicit TLS (require_ssl_reuse), to $(stat -f -c %T "$OUT")" kftpsget kftpsget cftpsget lftpsget
+	report_cases "(e) FTPS upload, ${SIZE_MIB} MiB, to vsftpd explicit TLS (require_ssl_reuse), checked at the server" kftpsput kftpsput cftpsput lftpsput
+fi
 echo
 echo "goals:"
 if row mirror; then
@@ -571,4 +644,8 @@ fi
 row pget && goal "(b) keepftp --segments 4 / lftp pget -n 4" "$(ratio kseg lpget)" 1.0 x
 row disk && goal "(c) keepftp / dd conv=fsync" "$(ratio kdisk dd)" 1.1 x
 row many && goal "(d) peak RSS of $MANY Gets at once" "$(stats many | awk '{ printf "%.1f", $3 / 1024 }')" 200 " MiB"
+if row ftps; then
+	goal "(e) keepftp / lftp, FTPS get" "$(ratio kftpsget lftpsget)" 1.0 x
+	goal "(e) keepftp / lftp, FTPS put" "$(ratio kftpsput lftpsput)" 1.0 x
+fi
 exit 0

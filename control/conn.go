@@ -26,6 +26,7 @@ type Conn struct {
 	greet   string      // the greeting's text
 	noEPSV  atomic.Bool // EPSV was refused once: go straight to PASV
 	noEPRT  atomic.Bool // EPRT was refused once: go straight to PORT
+	noMLSD  atomic.Bool // MLSD was refused once: list with LIST
 
 	hashSel atomic.Value // string: the algorithm OPTS HASH selected on this connection
 
@@ -54,6 +55,9 @@ type Conn struct {
 	lastRecv atomic.Int64 // unix nanos of the last byte read on the control connection
 	lastSent atomic.Int64 // unix nanos of the last command written
 	rtt      atomic.Int64 // nanos of the last lockstep command's round trip
+
+	unanswered silence // commands the server has not answered yet (learned.go)
+	worked     worked  // probes that succeeded (learned.go)
 }
 
 // Config says how to dial and log in.
@@ -80,6 +84,12 @@ type Config struct {
 	// EPRT is refused; see active.go), for servers that offer no passive
 	// mode. Only the control connection's peer may connect.
 	Active bool
+
+	// NoEPSV and NoMLSD are what an earlier session with the server
+	// learned (kept by the policy above): EPSV refused, so ask PASV first
+	// over IPv4; MLSD refused, so list with LIST. Each saves a probe.
+	NoEPSV bool
+	NoMLSD bool
 
 	// Logf, if set, receives the protocol log: "> CMD" and "< reply". PASS
 	// arguments are masked.
@@ -163,6 +173,8 @@ func NewConn(ctx context.Context, nc net.Conn, addr string, cfg Config) (*Conn, 
 	now := time.Now().UnixNano()
 	c.lastRecv.Store(now)
 	c.lastSent.Store(now)
+	c.noEPSV.Store(cfg.NoEPSV)
+	c.noMLSD.Store(cfg.NoMLSD)
 	r, err := c.handshake(ctx)
 	if err != nil {
 		nc.Close()
@@ -557,7 +569,7 @@ func (c *Conn) writeLine(cl cmdLine) error {
 		c.closeWith(nil)
 		return fmt.Errorf("%s: %w: %v", cl.show, ErrConnLost, err)
 	}
-	c.lastSent.Store(time.Now().UnixNano())
+	c.noteSent()
 	return nil
 }
 

@@ -32,6 +32,7 @@ func (c *Conn) passive(ctx context.Context) (uint16, string, error) {
 	if !c.noEPSV.Load() || ipv6 {
 		rep, err := c.cmdLocked(ctx, 229, fixedCmd("EPSV", ""))
 		if err == nil {
+			c.worked.epsv.Store(true)
 			port, err := parseEPSV(rep.Msg)
 			return port, peer, err
 		}

@@ -22,21 +22,26 @@ var listingLimit = MaxListing
 // "." and "..". It uses MLSD when the server announced MLST in FEAT, and
 // LIST otherwise, or when MLSD is refused as a command (500, 502 or 504;
 // other refusals, like 550 for a missing directory or 501 for a file, are
-// returned as they are, since LIST would only blur them). A line that
-// cannot be parsed makes List return an error wrapping ErrBadListing that
-// names the line, together with the entries of the lines it could parse
-// (a mirror copies those and reports the rest). Listings larger than
+// returned as they are, since LIST would only blur them); after such a
+// refusal, or with Config.NoMLSD, the connection lists with LIST. A line
+// that cannot be parsed makes List return an error wrapping ErrBadListing
+// that names the line, together with the entries of the lines it could
+// parse (a mirror copies those and reports the rest). Listings larger than
 // MaxListing are refused.
 //
 // The data connection must not stall for the timeout, and the final reply
 // must come within the timeout after the data ended; if either fails, the
 // connection is closed.
 func (c *Conn) List(ctx context.Context, dir string) ([]Entry, error) {
-	if c.feats.Has("MLST") || c.feats.Has("MLSD") {
+	if (c.feats.Has("MLST") || c.feats.Has("MLSD")) && !c.noMLSD.Load() {
 		entries, err := c.list(ctx, "MLSD", dir)
+		if err == nil {
+			c.worked.mlsd.Store(true)
+		}
 		if err == nil || !mlsdRefused(err, withArg("MLSD", dir)) {
 			return entries, err
 		}
+		c.noMLSD.Store(true)
 		c.logf("%v; falling back to LIST", err)
 	}
 	return c.list(ctx, "LIST", dir)

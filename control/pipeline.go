@@ -81,7 +81,7 @@ func (c *Conn) writeLines(lines []cmdLine) error {
 		c.closeWith(nil)
 		return fmt.Errorf("%s: %w: %v", lines[0].show, ErrConnLost, err)
 	}
-	c.lastSent.Store(time.Now().UnixNano())
+	c.noteSent()
 	return nil
 }
 

@@ -74,7 +74,9 @@ func tlsConfigFor(cfg *tls.Config, addr string) *tls.Config {
 			cfg.ServerName = addr
 		}
 	}
-	cfg.SessionTicketsDisabled = false
+	// With session tickets disabled (the user's choice) data connections
+	// cannot resume: servers that require it will refuse them, and
+	// ExplainTLSRefusal says why.
 	cfg.ClientSessionCache = controlSessions{&sessionStore{}}
 	return cfg
 }
@@ -95,6 +97,7 @@ func dataTLSConfig(control *tls.Config) *tls.Config {
 func (c *Conn) secureData(ctx context.Context, nc net.Conn, cmd string) (net.Conn, error) {
 	cfg := dataTLSConfig(c.cfg.TLS)
 	_, offered := cfg.ClientSessionCache.Get(cfg.ServerName)
+	offered = offered && !cfg.SessionTicketsDisabled
 	tc := tls.Client(nc, cfg)
 	hctx, cancel := context.WithTimeout(ctx, c.timeout)
 	err := tc.HandshakeContext(hctx)
@@ -110,7 +113,7 @@ func (c *Conn) secureData(ctx context.Context, nc net.Conn, cmd string) (net.Con
 		c.logf("data connection: %s without resuming the control connection's session (offered: %v); servers that require session reuse refuse it", tls.VersionName(st.Version), offered)
 	}
 	d := newTLSData(tc, c.timeout, isUpload(cmd))
-	d.offered, d.resumed = offered, st.DidResume
+	d.offered, d.resumed, d.ticketsOff = offered, st.DidResume, cfg.SessionTicketsDisabled
 	return d, nil
 }
 
@@ -144,17 +147,21 @@ func (e *DataTLSError) Unwrap() error { return e.Err }
 
 // ExplainTLSRefusal adds to a failed transfer's error what its data
 // connection's TLS says, when it did not resume the control connection's
-// session: servers that require session reuse (vsftpd's
-// require_ssl_reuse, proftpd's mod_tls by default) then drop the data
-// connection, and vsftpd sends no final reply at all. Other errors, and
-// transfers whose data connection resumed, are returned unchanged.
+// session: servers that require session reuse then drop the data
+// connection (vsftpd's require_ssl_reuse: "522 SSL connection failed:
+// session reuse required"; proftpd's mod_tls: "425 Unable to build data
+// connection: Operation not permitted"). Other errors, and transfers whose
+// data connection resumed, are returned unchanged.
 func ExplainTLSRefusal(t *Transfer, err error) error {
 	d, ok := t.Data.(*tlsData)
 	if err == nil || !ok || d.resumed {
 		return err
 	}
 	why := "keepftp offered the control connection's session and the server did not resume it"
-	if !d.offered {
+	switch {
+	case d.ticketsOff:
+		why = "session tickets are disabled in keepftp's TLS config"
+	case !d.offered:
 		why = "the server gave the control connection no session ticket to offer (Go's TLS client resumes only with tickets)"
 	}
 	return fmt.Errorf("%w (the data connection did not resume the control connection's TLS session: %s; servers that require session reuse refuse such data connections)", err, why)

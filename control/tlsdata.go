@@ -27,10 +27,11 @@ import (
 // abort close at once.
 type tlsData struct {
 	*tls.Conn
-	timeout time.Duration
-	upload  bool
-	offered bool // the control connection's session was offered
-	resumed bool // and the server resumed it
+	timeout    time.Duration
+	upload     bool
+	offered    bool // the control connection's session was offered
+	resumed    bool // and the server resumed it
+	ticketsOff bool // the TLS config disables session tickets
 
 	writing  atomic.Int32 // Writes in progress
 	writeErr atomic.Bool  // a Write failed: the stream is broken anyway

@@ -24,6 +24,12 @@ type Options struct {
 	ProbeSize int64          // bytes moved by each transfer probe (default 1 MiB)
 	ProbeTime time.Duration  // how long each transfer probe lasts (default 2s)
 	Logf      func(format string, args ...any)
+
+	// NoProfile leaves the server's learned profile alone (profile.go):
+	// by default the report is remembered for later runs, and an idle
+	// limit learned before is reported when IdleProbe is off.
+	NoProfile  bool
+	ProfileDir string // "" is os.UserCacheDir()/keepftp
 }
 
 func (o *Options) logf(format string, args ...any) {
@@ -128,6 +134,7 @@ func Run(ctx context.Context, addr, filePath string, o Options) (Report, error) 
 		res := o.probeIdle(ctx, addr)
 		r.Idle = &res
 	}
+	o.profile(addr, &r, c.TLSVersion()) // remembered for later runs
 	r.Recommend = recommend(r.Idle)
 	return r, nil
 }
@@ -410,6 +417,9 @@ func recommend(idle *IdleResult) Recommendation {
 		return def
 	}
 	keep := (time.Duration(idle.Survived) / 2).Truncate(100 * time.Millisecond)
+	if idle.Survived == 0 { // only a failure is known (remembered from a dead connection)
+		keep = (time.Duration(idle.Failed) / 4).Truncate(100 * time.Millisecond)
+	}
 	if keep <= 0 {
 		keep = 100 * time.Millisecond
 	}
@@ -417,9 +427,13 @@ func recommend(idle *IdleResult) Recommendation {
 		def.Why = fmt.Sprintf("idle limit above %s: the defaults keep inside it", idle.Survived)
 		return def
 	}
+	why := fmt.Sprintf("a NOOP at half the idle limit (%s survived, %s did not)", idle.Survived, idle.Failed)
+	if idle.Survived == 0 {
+		why = fmt.Sprintf("a NOOP at a quarter of the silence after which a control connection died (%s)", idle.Failed)
+	}
 	return Recommendation{
 		Timeout:   Duration(4 * keep),
 		Keepalive: Duration(keep),
-		Why:       fmt.Sprintf("a NOOP at half the idle limit (%s survived, %s did not)", idle.Survived, idle.Failed),
+		Why:       why,
 	}
 }

@@ -25,6 +25,7 @@ type Report struct {
 	Idle         *IdleResult       `json:"idle,omitempty"`
 	Recommend    Recommendation    `json:"recommend"`
 	Notes        []string          `json:"notes,omitempty"`
+	Profile      string            `json:"profile,omitempty"` // where the findings were remembered
 }
 
 // IdleResult is the path's control-idle limit: a gap of Survived was
@@ -83,7 +84,9 @@ func (r Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "TLS check:            %s\n", r.TLSCheck)
 	}
 	if r.Idle != nil {
-		if r.Idle.Failed == 0 {
+		if r.Idle.Survived == 0 && r.Idle.Failed > 0 {
+			fmt.Fprintf(w, "control idle limit:   at most %s (%s)\n", r.Idle.Failed, r.Idle.How)
+		} else if r.Idle.Failed == 0 {
 			fmt.Fprintf(w, "control idle limit:   none found up to %s\n", r.Idle.Max)
 		} else {
 			fmt.Fprintf(w, "control idle limit:   between %s and %s (%s)\n", r.Idle.Survived, r.Idle.Failed, r.Idle.How)
@@ -93,4 +96,7 @@ func (r Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "note:                 %s\n", n)
 	}
 	fmt.Fprintf(w, "recommended:          --timeout %s --keepalive %s (%s)\n", r.Recommend.Timeout, r.Recommend.Keepalive, r.Recommend.Why)
+	if r.Profile != "" {
+		fmt.Fprintf(w, "remembered in:        %s (later runs use it; doctor --forget removes it)\n", r.Profile)
+	}
 }

@@ -13,5 +13,6 @@
 // reply, with 500, or not at all; none of vsftpd, proftpd, pure-ftpd and
 // pyftpdlib aborts (docs/servers.md). A server that does abort a transfer (or
 // closes the control connection) in answer to a NOOP gets no more
-// in-transfer NOOPs for the life of the process, and it is logged once.
+// in-transfer NOOPs for the life of the process, and it is logged once;
+// Registry.Remember carries that over from an earlier run's profile.
 package noop

@@ -162,3 +162,20 @@ func TestRegistrySuspicionResetBySuccess(t *testing.T) {
 		t.Error("two suspicions separated by a good transfer disabled NOOPs")
 	}
 }
+
+func TestRegistryRemember(t *testing.T) {
+	var r Registry
+	r.Remember("bad:21", Aborts)
+	if r.InTransfer("bad:21") || r.Behaviour("bad:21") != Aborts {
+		t.Error("a server remembered to abort still gets NOOPs during transfers")
+	}
+	r.Remember("good:21", AfterFinal)
+	if !r.InTransfer("good:21") || r.Behaviour("good:21") != AfterFinal {
+		t.Errorf("remembered AfterFinal: in transfer %v, behaviour %v", r.InTransfer("good:21"), r.Behaviour("good:21"))
+	}
+	r.Observe("seen:21", Observation{Sent: 2, During: []int{200, 200}})
+	r.Remember("seen:21", WithError)
+	if r.Behaviour("seen:21") != AtOnce {
+		t.Error("a remembered behaviour overrode this process's observation")
+	}
+}

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/keepftp/keepftp"
+	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/resume"
 	"github.com/urfave/cli/v2"
 )
@@ -57,18 +59,31 @@ func newRunner(c *cli.Context, files int, logins *logins, adjust func(*resume.Op
 			return nil, usageError{fmt.Sprintf("--json-file: %v", err)}
 		}
 		r.enc = json.NewEncoder(w) // closed at exit
-		o.Logf = nil
 	} else if c.Bool("json") {
 		r.enc = json.NewEncoder(c.App.Writer)
 		o.Logf = nil // the events say it, machine-readably
-	} else if !c.Bool("quiet") && isTerminal(os.Stderr) {
+	}
+	every := time.Second
+	if !c.Bool("json") && !c.Bool("quiet") && isTerminal(os.Stderr) {
 		r.bars = newBars(os.Stderr, files)
+		every = drawEvery
+		// Log lines go above the bars, not through them.
+		logf := safeLogf(log.New(r.bars, "keepftp: ", log.Ltime))
+		if o.Logf != nil {
+			o.Logf = logf
+			noop.Default.Logf = logf
+		}
+		if o.ProtoLog != nil {
+			o.ProtoLog = logf
+		}
 	}
 	r.client = keepftp.NewClient(keepftp.Options{
-		Transfer:    o,
-		MaxConns:    par,
-		Events:      r.event,
-		Credentials: logins.fill,
+		Transfer:      o,
+		MaxConns:      par,
+		Events:        r.event,
+		ProgressEvery: every,
+		Credentials:   logins.fill,
+		NoProfile:     c.Bool("no-profile"),
 	})
 	return r, nil
 }

@@ -33,9 +33,9 @@ _keepftp() {
   local cur
   cur=${words[-1]}
   if [[ "$cur" == "-"* ]]; then
-    opts=("${(@f)$(0=zsh ${words[@]:0:#words[@]-1} ${cur} --generate-bash-completion)}")
+    opts=("${(@f)$(env 0=zsh ${words[@]:0:#words[@]-1} ${cur} --generate-bash-completion)}")
   else
-    opts=("${(@f)$(0=zsh ${words[@]:0:#words[@]-1} --generate-bash-completion)}")
+    opts=("${(@f)$(env 0=zsh ${words[@]:0:#words[@]-1} --generate-bash-completion)}")
   fi
   if [[ "${opts[1]}" != "" ]]; then
     _describe 'values' opts

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/keepftp/keepftp/resume"
@@ -34,6 +35,9 @@ func TestParseNetrc(t *testing.T) {
 	}
 }
 
+// FuzzParseNetrc: any file, any host: no panic, no entry invented, and a
+// login or password is always one whole token of the file (never spanning
+// whitespace, so never a CR or LF). Seeds: testdata/fuzz/FuzzParseNetrc.
 func FuzzParseNetrc(f *testing.F) {
 	f.Add(netrcSample, "ftp.example")
 	f.Add("machine", "x")
@@ -42,6 +46,14 @@ func FuzzParseNetrc(f *testing.F) {
 		e, ok := parseNetrc(data, host)
 		if !ok && (e.login != "" || e.password != "") {
 			t.Errorf("no entry but %+v", e)
+		}
+		for _, v := range []string{e.login, e.password} {
+			if strings.ContainsAny(v, " \t\r\n") {
+				t.Errorf("a token with whitespace: %q", v)
+			}
+			if v != "" && !strings.Contains(data, v) {
+				t.Errorf("%q is not in the file", v)
+			}
 		}
 	})
 }

@@ -20,6 +20,9 @@ func doctorCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
 			&cli.StringFlag{Name: "netrc-file", Usage: "credentials file (default ~/.netrc)"},
+			&cli.BoolFlag{Name: "show", Usage: "print what keepftp learned about the server (its profile) and probe nothing"},
+			&cli.BoolFlag{Name: "forget", Usage: "remove what keepftp learned about the server and probe nothing"},
+			&cli.BoolFlag{Name: "no-profile", Usage: "neither read nor update the server's profile"},
 		}, tlsFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -31,10 +34,14 @@ func doctorCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if c.Bool("show") || c.Bool("forget") {
+				return profileAction(c, t.Addr, t.User)
+			}
 			o := doctor.Options{
 				Config:    control.Config{User: t.User, Password: t.Password, TLSMode: t.TLSMode, Timeout: c.Duration("timeout")},
 				IdleProbe: c.Bool("idle-probe"),
 				MaxIdle:   c.Duration("max-idle"),
+				NoProfile: c.Bool("no-profile"),
 			}
 			if c.Bool("verbose") {
 				o.Config.Logf = safeLogf(stderrLogger())

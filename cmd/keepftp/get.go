@@ -28,6 +28,7 @@ func transferFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print errors only"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
 		&cli.BoolFlag{Name: "active", Usage: "active mode: the server connects to us for data (EPRT, or PORT)"},
+		&cli.BoolFlag{Name: "no-profile", Usage: "neither use nor update what keepftp learned about the server (keepftp doctor --show prints it)"},
 	}, tlsFlags()...)
 }
 

@@ -33,7 +33,7 @@ func lsCommand() *cli.Command {
 			if _, err := checkURL(logins, "", c.Args().First()); err != nil {
 				return err
 			}
-			client := keepftp.NewClient(keepftp.Options{Transfer: o, Credentials: logins.fill})
+			client := keepftp.NewClient(keepftp.Options{Transfer: o, Credentials: logins.fill, NoProfile: c.Bool("no-profile")})
 			defer client.Close()
 			entries, err := client.List(c.Context, c.Args().First())
 			if err != nil {

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -55,47 +57,18 @@ func interruptAndWait(t *testing.T, cmd *exec.Cmd, sig syscall.Signal, stderr *b
 	return took
 }
 
-// interruptOrRefused is interruptAndWait for a server that floods the
-// control connection: keepftp may already have refused the flood on its
-// own (a 200 cannot answer PASS: the replies are out of step, exit 5) by
-// the time the signal comes, which is as good as ending at the signal.
-func interruptOrRefused(t *testing.T, cmd *exec.Cmd, sig syscall.Signal, stderr *bytes.Buffer) {
-	t.Helper()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	cmd.Process.Signal(sig) // fails if it has ended already
-	var err error
-	select {
-	case err = <-exited:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-exited
-		t.Fatalf("keepftp still running 30 s after %v\n%s", sig, stderr.String())
-	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		t.Fatalf("after %v: exit %v, want %d\n%s", sig, err, ExitInterrupted, stderr.String())
-	}
-	refused := ee.ExitCode() == ExitGaveUp && bytes.Contains(stderr.Bytes(), []byte("out of step"))
-	if ee.ExitCode() != ExitInterrupted && !refused {
-		t.Fatalf("after %v: exit %d, want %d (or %d refusing the flood)\n%s", sig, ee.ExitCode(), ExitInterrupted, ExitGaveUp, stderr.String())
-	}
-}
-
-// floodServer greets, then sends "200" lines without end: more unsolicited
-// replies than any queue holds.
-func floodServer(t *testing.T) (*fakeFTP, string) {
+// trickleServer answers USER with a multi-line reply that never ends, a
+// line every 100 ms: every byte is a sign of life, and the reply stays
+// within any cap on lines or bytes for minutes.
+func trickleServer(t *testing.T) (*fakeFTP, string) {
 	f := &fakeFTP{handle: func(c *fakeConn, cmd string) bool {
-		if cmd[:4] != "USER" {
+		if !strings.HasPrefix(cmd, "USER") {
 			return false
 		}
-		c.send("331 password please")
-		line := bytes.Repeat([]byte("200 flood\r\n"), 1000)
-		for {
-			if _, err := c.Write(line); err != nil {
-				return true
-			}
+		for c.send("331-still thinking") == nil {
+			time.Sleep(100 * time.Millisecond)
 		}
+		return true
 	}}
 	return f, startFake(t, f)
 }
@@ -114,10 +87,40 @@ func stallServer(t *testing.T) (*fakeFTP, string) {
 	return f, startFake(t, f)
 }
 
+// dataStallServer opens the data connection of a download or listing,
+// says 150, and sends nothing on it.
+func dataStallServer(t *testing.T) (*fakeFTP, string) {
+	f := &fakeFTP{handle: func(c *fakeConn, cmd string) bool {
+		verb, _, _ := strings.Cut(cmd, " ")
+		switch verb {
+		case "SIZE":
+			c.send("213 1000000")
+		case "MDTM":
+			c.send("213 20200101000000")
+		case "MLST":
+			c.send("250-Listing", " type=file;size=1000000;modify=20200101000000; /f", "250 End")
+		case "RETR", "MLSD":
+			d, err := c.acceptData()
+			if err != nil {
+				c.send("425 " + err.Error())
+				return true
+			}
+			defer d.Close()
+			c.send("150 here it comes, slowly")
+			c.srv.cmds <- "STALL " + cmd
+			io.Copy(io.Discard, c) // until keepftp goes
+		default:
+			return false
+		}
+		return true
+	}}
+	return f, startFake(t, f)
+}
+
 // TestSignalEndsEveryCommand: SIGINT or SIGTERM ends get, ls, put, mirror
-// and doctor with exit 130 within 2 s, whether the server floods the
-// control connection with replies or stops answering (--timeout 60s, so
-// only the signal can end it in time).
+// and doctor with exit 130 within 2 s, whether the server trickles an
+// endless reply, stops answering a command, or stalls a data connection
+// (--timeout 60s, so only the signal can end it in time).
 func TestSignalEndsEveryCommand(t *testing.T) {
 	bin := keepftpBinary(t)
 	local := filepath.Join(t.TempDir(), "up.bin")
@@ -129,40 +132,50 @@ func TestSignalEndsEveryCommand(t *testing.T) {
 		"ls":     func(a string) []string { return []string{"ls", "ftp://" + a + "/"} },
 		"put":    func(a string) []string { return []string{"put", local, "ftp://" + a + "/up.bin"} },
 		"mirror": func(a string) []string { return []string{"mirror", "ftp://" + a + "/", t.TempDir()} },
-		"doctor": func(a string) []string { return []string{"doctor", "--timeout", "60s", "ftp://" + a + "/f"} },
+		"doctor": func(a string) []string { return []string{"doctor", "ftp://" + a + "/f"} },
 	}
+	type scenario struct {
+		start func(*testing.T) (*fakeFTP, string)
+		wait  string // the command received when keepftp is stuck
+	}
+	scenarios := map[string]scenario{"trickle": {trickleServer, "USER"}, "stall": {stallServer, "STALL"}}
 	for name, args := range commands {
-		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-			t.Run(name+"/flood/"+sig.String(), func(t *testing.T) {
-				t.Parallel()
-				f, addr := floodServer(t)
-				cmd := exec.Command(bin, append(args(addr), "--timeout", "60s")...)
-				var stderr bytes.Buffer
-				cmd.Stderr = &stderr
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				if !f.waitCmd("USER") {
-					t.Fatalf("keepftp never logged in\n%s", stderr.String())
-				}
-				interruptOrRefused(t, cmd, sig, &stderr)
-			})
-			t.Run(name+"/stall/"+sig.String(), func(t *testing.T) {
-				t.Parallel()
-				f, addr := stallServer(t)
-				cmd := exec.Command(bin, append(args(addr), "--timeout", "60s")...)
-				var stderr bytes.Buffer
-				cmd.Stderr = &stderr
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				if !f.waitCmd("STALL") {
-					t.Fatalf("keepftp never got past the login\n%s", stderr.String())
-				}
-				interruptAndWait(t, cmd, sig, &stderr)
-			})
+		for sname, sc := range scenarios {
+			for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+				t.Run(name+"/"+sname+"/"+sig.String(), func(t *testing.T) {
+					t.Parallel()
+					f, addr := sc.start(t)
+					signalWhenStuck(t, bin, append(args(addr), "--timeout", "60s"), f, sc.wait, sig)
+				})
+			}
 		}
 	}
+	for _, name := range []string{"get", "ls", "mirror"} {
+		t.Run(name+"/data-stall", func(t *testing.T) {
+			t.Parallel()
+			f, addr := dataStallServer(t)
+			signalWhenStuck(t, bin, append(commands[name](addr), "--timeout", "60s"), f, "STALL", syscall.SIGTERM)
+		})
+	}
+}
+
+// signalWhenStuck starts keepftp, waits until the server has received
+// wait, and checks that sig ends it with 130 within the bound.
+func signalWhenStuck(t *testing.T, bin string, args []string, f *fakeFTP, wait string, sig syscall.Signal) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !f.waitCmd(wait) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("keepftp never got stuck at %s\n%s", wait, stderr.String())
+	}
+	took := interruptAndWait(t, cmd, sig, &stderr)
+	t.Logf("exit 130 %v after %v", took.Round(time.Millisecond), sig)
 }
 
 // TestSignalDuringSlowTransfer: SIGTERM in the middle of a slow download

@@ -4,8 +4,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
 	"github.com/keepftp/keepftp/resume"
@@ -54,6 +56,35 @@ func TestTLSUploadOneAttempt(t *testing.T) {
 			}
 			checkSHA(t, got, data)
 			t.Logf("%s: %d bytes in %d attempt(s), verified %s", name, len(got), out.Attempts, out.Verified)
+		})
+	}
+}
+
+// A data connection that does not resume the control connection's session
+// (here: session tickets turned off in keepftp's TLS config) is refused by
+// the servers that require reuse (vsftpd closes it after the handshake and
+// sends no final reply; proftpd the same); the error says so instead of
+// only "no final reply".
+func TestTLSRefusedReuseExplained(t *testing.T) {
+	for _, name := range []string{"vsftpd+tls", "proftpd+tls"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, name, false, 0)
+			s.write("/f.bin", ftptest.RandomBytes(64<<10))
+			o := s.opts()
+			o.TLS.SessionTicketsDisabled = true
+			o.Timeout = 2 * time.Second
+			o.Policy = resume.Policy{Retries: 0, MaxAttempts: 1}
+			_, err := resume.Get(t.Context(), target(t, s.url(s.addr, "/f.bin")), filepath.Join(t.TempDir(), "f.bin"), o)
+			if err == nil {
+				t.Fatal("the server accepted a data connection that did not resume the control session")
+			}
+			for _, want := range []string{"did not resume the control connection's TLS session", "session tickets are disabled"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			t.Logf("%v", err)
 		})
 	}
 }

@@ -1,0 +1,231 @@
+package keepftp
+
+import (
+	"crypto/tls"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/internal/profile"
+	"github.com/keepftp/keepftp/noop"
+	"github.com/keepftp/keepftp/resume"
+)
+
+// profiles applies and feeds the learned server profiles (see
+// internal/profile) for one Client: each server's profile is read once,
+// its keepalive, NOOP behaviour and refused probes are applied to the
+// connections and transfers, and what the connections show is written
+// back when it adds to what is known. A Client with Options.NoProfile, or
+// without a cache directory, has a profiles with no store: it does
+// nothing.
+type profiles struct {
+	store *profile.Store
+	noops *noop.Registry
+	logf  func(format string, args ...any)
+
+	mu     sync.Mutex
+	known  map[profile.Key]profile.Profile // as last read or written
+	logged map[profile.Key]bool            // the keepalive note was logged
+}
+
+func newProfiles(o *Options) *profiles {
+	ps := &profiles{noops: o.Transfer.Noops, logf: o.Transfer.Logf, known: map[profile.Key]profile.Profile{}, logged: map[profile.Key]bool{}}
+	if o.NoProfile {
+		return ps
+	}
+	s, err := profile.Open(o.ProfileDir)
+	if err != nil {
+		ps.note("server profiles off: %v", err)
+		return ps
+	}
+	ps.store = s
+	return ps
+}
+
+func (ps *profiles) note(format string, args ...any) {
+	if ps.logf != nil {
+		ps.logf(format, args...)
+	}
+}
+
+func keyOf(t resume.Target) profile.Key { return profile.Key{Addr: t.Addr, User: t.User} }
+
+// get returns t's profile, read from the store once per Client.
+func (ps *profiles) get(t resume.Target) profile.Profile {
+	if ps.store == nil {
+		return profile.Profile{}
+	}
+	k := keyOf(t)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if p, ok := ps.known[k]; ok {
+		return clone(p)
+	}
+	p, _, err := ps.store.Load(k)
+	if err != nil {
+		ps.note("%v (ignored; it is replaced when keepftp learns something)", err)
+	}
+	ps.known[k] = p
+	return clone(p)
+}
+
+// clone copies what a caller may change in place.
+func clone(p profile.Profile) profile.Profile {
+	if p.Idle != nil {
+		i := *p.Idle
+		p.Idle = &i
+	}
+	if p.Features != nil {
+		f := *p.Features
+		f.Hashes = slices.Clone(f.Hashes)
+		p.Features = &f
+	}
+	return p
+}
+
+// keepalive returns the NOOP interval for t: the user's, or the one the
+// profile's idle limit calls for when that is shorter than the default.
+// The second result is false when NOOPs are off.
+func (ps *profiles) keepalive(t resume.Target, o *resume.Options) (time.Duration, bool) {
+	if o.NoKeepalive {
+		return 0, false
+	}
+	if o.Keepalive > 0 {
+		return o.Keepalive, true
+	}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = control.DefaultTimeout
+	}
+	def := noop.Interval(timeout)
+	p := ps.get(t)
+	k := p.Keepalive()
+	if k <= 0 || k >= def {
+		return def, true
+	}
+	ps.mu.Lock()
+	first := !ps.logged[keyOf(t)]
+	ps.logged[keyOf(t)] = true
+	ps.mu.Unlock()
+	if first {
+		ps.note("%s: NOOP every %v, not %v: the path's control idle limit is %s (learned from %s; --keepalive overrides, doctor --forget removes it)",
+			t.Addr, k, def, idleText(p.Idle), p.Idle.Source)
+	}
+	return k, true
+}
+
+func idleText(i *profile.Idle) string {
+	if i.Survived > 0 && i.Failed > 0 {
+		return "between " + i.Survived.String() + " and " + i.Failed.String()
+	}
+	if i.Failed > 0 {
+		return "at most " + i.Failed.String()
+	}
+	return "above " + i.Survived.String()
+}
+
+// transfer applies t's profile to a file's options.
+func (ps *profiles) transfer(t resume.Target, o *resume.Options) {
+	if k, on := ps.keepalive(t, o); on {
+		o.Keepalive = k
+	}
+}
+
+// config applies the probes t's profile already answered.
+func (ps *profiles) config(t resume.Target, cfg *control.Config) {
+	f := ps.get(t).Features
+	if f == nil {
+		return
+	}
+	cfg.NoEPSV = f.EPSV != nil && !*f.EPSV
+	cfg.NoMLSD = f.MLSD != nil && !*f.MLSD
+}
+
+// dialled tells the NOOP registry what the profile knows of c's server.
+func (ps *profiles) dialled(t resume.Target, c *control.Conn) {
+	if b := ps.get(t).NoopBehaviour(); b != noop.Unknown && ps.noops != nil {
+		ps.noops.Remember(c.RemoteAddr().String(), b)
+	}
+}
+
+// learn records what c showed, when it adds to t's profile: an idle limit
+// if c died after a known silence, the NOOP behaviour, features and TLS.
+func (ps *profiles) learn(t resume.Target, c *control.Conn) {
+	if ps.store == nil {
+		return
+	}
+	silence, dead := c.DeadSilence()
+	behaviour := noop.Unknown
+	if ps.noops != nil {
+		behaviour = ps.noops.Behaviour(c.RemoteAddr().String())
+	}
+	feats := c.Features()
+	seen := profile.Features{RestStream: feats.RestStream(), Hashes: feats.HashAlgos()}
+	if works, known := c.EPSV(); known {
+		seen.EPSV = &works
+	}
+	if works, known := c.MLSD(); known {
+		seen.MLSD = &works
+	} else if !feats.Has("MLST") && !feats.Has("MLSD") {
+		seen.MLSD = new(bool) // not offered: List uses LIST without asking
+	}
+	tlsName := ""
+	if v := c.TLSVersion(); v != 0 {
+		tlsName = tls.VersionName(v)
+	}
+	now := time.Now()
+	change := func(p *profile.Profile) bool {
+		changed := false
+		if dead && p.LearnDead(silence, now) {
+			changed = true
+			ps.note("%s: the control connection died after %v of silence: later runs send NOOPs well inside that", t.Addr, silence.Round(time.Millisecond))
+		}
+		if behaviour != noop.Unknown && p.Noop != behaviour.String() {
+			p.Noop, changed = behaviour.String(), true
+		}
+		if f := merged(p.Features, seen); !sameFeatures(p.Features, &f) {
+			p.Features, changed = &f, true
+		}
+		if tlsName != "" && p.TLS != tlsName {
+			p.TLS, changed = tlsName, true
+		}
+		return changed
+	}
+	k := keyOf(t)
+	p := ps.get(t)
+	if !change(&p) {
+		return
+	}
+	err := ps.store.Update(k, func(p *profile.Profile) {
+		change(p)
+		ps.mu.Lock()
+		ps.known[k] = clone(*p)
+		ps.mu.Unlock()
+	})
+	if err != nil {
+		ps.note("server profile not saved: %v", err)
+	}
+}
+
+// merged is what a connection saw, keeping what it did not try from
+// before.
+func merged(old *profile.Features, seen profile.Features) profile.Features {
+	if old != nil {
+		if seen.EPSV == nil {
+			seen.EPSV = old.EPSV
+		}
+		if seen.MLSD == nil {
+			seen.MLSD = old.MLSD
+		}
+	}
+	return seen
+}
+
+func sameFeatures(a, b *profile.Features) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	eq := func(x, y *bool) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
+	return eq(a.MLSD, b.MLSD) && eq(a.EPSV, b.EPSV) && a.RestStream == b.RestStream && slices.Equal(a.Hashes, b.Hashes)
+}
