@@ -77,7 +77,7 @@ func demoAction(c *cli.Context) error {
 		o := keepftp.TransferOptions{Timeout: timeout, NoKeepalive: !run.keepalive,
 			Policy: keepftp.RetryPolicy{Retries: run.retries, MaxAttempts: run.retries + 1, BaseDelay: 500 * time.Millisecond}}
 		dst := filepath.Join(dir, fmt.Sprintf("big-%d.bin", i))
-		client := keepftp.NewClient(keepftp.Options{Transfer: o, MaxConns: 1}) // a fresh one per run: nothing learned carries over
+		client := keepftp.NewClient(keepftp.Options{Transfer: o, MaxConns: 1, NoProfile: true}) // a fresh one per run: nothing learned carries over
 		start := time.Now()
 		out, err := client.Get(c.Context, url, dst)
 		client.Close()
