@@ -21,7 +21,7 @@ import (
 // TestTLSUploadOneAttempt: a 48 MiB FTPS upload lands in one attempt, with
 // no retry, and the server holds the same bytes (sha256), on every TLS
 // endpoint: vsftpd explicit and implicit with require_ssl_reuse=YES,
-// proftpd's mod_tls (session reuse required too), pure-ftpd -Y 2 and
+// proftpd's mod_tls (session reuse required too), pure-ftpd -Y 3 and
 // pyftpdlib's TLS_FTPHandler. Servers judge a TLS upload by its end: a
 // close without close_notify, or a reset caused by unread TLS 1.3 session
 // tickets, truncates the file (vsftpd 426, pyftpdlib a silent short file).
