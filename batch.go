@@ -23,18 +23,21 @@ type Job struct {
 // destination. It returns one result per file, in job order; a job whose
 // URL cannot be expanded gives one failed result.
 //
-// The files a pattern expands to are named by the server's listing: their
-// partial downloads live in the destination directory's staging directory
-// (see StagingDir), apart from the files themselves, and the listing's
-// facts stand in for SIZE and MDTM before each transfer where they are
-// precise, as in Mirror.
+// One file alone keeps its partial download beside it (NAME.part). In a
+// batch of several, one file's name can be another's partial ("data" and
+// "data.part"): their partial downloads live in each destination
+// directory's staging directory (see StagingDir), apart from the files
+// themselves, and two files with the same destination are reported, not
+// raced. The listing's facts of the files a pattern expands to stand in
+// for SIZE and MDTM before each transfer where they are precise, as in
+// Mirror.
 func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []FileResult {
 	type item struct {
 		t     resume.Target
 		dst   string
 		err   error
 		url   string
-		stage *staging // for files named by a listing
+		stage *staging // in a batch of several
 		rel   string
 		known *resume.Remote
 	}
@@ -72,15 +75,30 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 			}
 			it := item{t: f, dst: dst, url: f.String()}
 			if m.e != nil {
-				if m.e.Name == StagingDir {
-					items = append(items, item{url: f.String(), err: leftOut(fmt.Errorf("the name %q is where keepftp keeps its partial files", m.e.Name))})
-					continue
-				}
-				st := newStaging(filepath.Dir(dst))
-				stages = append(stages, st)
-				it.stage, it.rel, it.known = &st, filepath.Base(dst), listingFacts(*m.e)
+				it.known = listingFacts(*m.e)
 			}
 			items = append(items, it)
+		}
+	}
+	if len(items) > 1 {
+		dsts := map[string]bool{}
+		for i := range items {
+			it := &items[i]
+			if it.err != nil {
+				continue
+			}
+			clean := filepath.Clean(it.dst)
+			switch {
+			case filepath.Base(clean) == StagingDir:
+				it.err = leftOut(fmt.Errorf("the name %q is where keepftp keeps its partial files", StagingDir))
+			case dsts[clean]:
+				it.err = leftOut(fmt.Errorf("%s is the destination of an earlier file too", it.dst))
+			default:
+				dsts[clean] = true
+				st := newStaging(filepath.Dir(clean))
+				stages = append(stages, st)
+				it.stage, it.rel = &st, filepath.Base(clean)
+			}
 		}
 	}
 	results := make([]FileResult, len(items))
@@ -88,12 +106,12 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 		it := items[i]
 		r := FileResult{URL: it.url, Local: it.dst, Err: it.err}
 		var fo fileOpts
+		fo.known = it.known
 		if r.Err == nil && it.stage != nil {
 			if err := it.stage.prepare(it.rel); err != nil {
 				r.Err = &transfer.LocalError{Err: err}
 			}
 			fo.part, fo.state = it.stage.files(it.rel)
-			fo.known = it.known
 		}
 		if r.Err == nil {
 			r.Outcome, r.Err = c.get(ctx, it.t, it.dst, fo)

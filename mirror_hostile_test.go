@@ -372,3 +372,35 @@ func TestMirrorBoundsTheWalk(t *testing.T) {
 		t.Errorf("%d copied, left out %+v: want 9 files (10 entries with the directory) and one report", done, lo)
 	}
 }
+
+// A batch of plain URLs whose names are each other's partial names, at
+// -P 1 and -P 8: every file right, and a destination given twice is
+// reported, not raced.
+func TestGetAllBatchKeepsPartialsApart(t *testing.T) {
+	for _, par := range []int{1, 8} {
+		t.Run(fmt.Sprint("P", par), func(t *testing.T) {
+			f := ftptest.StartFake(t)
+			files := map[string][]byte{}
+			var jobs []Job
+			for _, name := range []string{"data", "data.part", "data.part.keepftp", "data.part.keepftp.tmp"} {
+				files[name] = ftptest.RandomBytes(200000 + len(name))
+				f.WriteFile("/b/"+name, files[name], mtime)
+				jobs = append(jobs, Job{URL: "ftp://" + f.Addr() + "/b/" + name})
+			}
+			jobs = append(jobs, Job{URL: "ftp://" + f.Addr() + "/b/data"})
+			c, _ := testClient(t, par)
+			dir := t.TempDir()
+			results := c.GetAll(t.Context(), jobs, dir, par)
+			for name, data := range files {
+				checkLocal(t, filepath.Join(dir, name), data)
+			}
+			lo := leftOutResults(results)
+			if len(results) != 5 || len(lo) != 1 || !strings.Contains(lo[0].Err.Error(), "destination of an earlier file") {
+				t.Errorf("results %+v: want the second data reported", results)
+			}
+			if _, err := os.Stat(filepath.Join(dir, StagingDir)); !os.IsNotExist(err) {
+				t.Errorf("the staging directory is left behind: %v", err)
+			}
+		})
+	}
+}

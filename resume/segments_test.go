@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
+	"github.com/keepftp/keepftp/internal/realserver"
 	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/testserver"
 )
@@ -197,4 +198,34 @@ func TestGetSegmentsFallBackToOneStream(t *testing.T) {
 			t.Errorf("%+v", out)
 		}
 	})
+}
+
+// On every real server, through a middlebox that resets the second data
+// connection after 1 MiB: four ranges, each stopped with ABOR where it
+// ends, one resumed after the cut; the file is right.
+func TestGetSegmentsRealServers(t *testing.T) {
+	payload := ftptest.RandomBytes(8 << 20)
+	for _, kind := range realserver.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			rs := realserver.Start(t, kind, realserver.Options{Digest: true})
+			if err := rs.WriteFile("/big", payload); err != nil {
+				t.Fatal(err)
+			}
+			mb := ftptest.StartMiddlebox(t, testserver.MiddleboxOptions{Target: rs.Addr, DataCutAfter: []int64{-1, 1 << 20}})
+			user, pass := rs.Login()
+			tg := target(t, mb.Addr(), "/big")
+			tg.User, tg.Password = user, pass
+			dst := filepath.Join(t.TempDir(), "big")
+			var ev eventLog
+			out, err := Get(t.Context(), tg, dst, Options{Timeout: 5 * time.Second, Policy: fastRetries, Noops: &noop.Registry{}, Segments: 4, Events: ev.add})
+			if err != nil {
+				t.Fatalf("Get: %v\n%s", err, rs.Logs())
+			}
+			checkFile(t, dst, payload)
+			if ev.count(EventRetry) != 1 || mb.Stats().DataFlows != 5 {
+				t.Errorf("%d retries over %d data connections; want 1 over 5 (4 ranges, one resumed)", ev.count(EventRetry), mb.Stats().DataFlows)
+			}
+			t.Logf("%s: %+v", kind, out)
+		})
+	}
 }

@@ -72,7 +72,7 @@ func TestDownloadRangeStopsAndKeepsConnection(t *testing.T) {
 		c := dialTCP(t, srv.Addr(), 5*time.Second)
 		check(t, c, func() int64 { return srv.Stats().BytesSent })
 	})
-	for _, kind := range []realserver.Kind{realserver.Vsftpd, realserver.Proftpd, realserver.PureFTPd} {
+	for _, kind := range realserver.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
 			rs := realserver.Start(t, kind, realserver.Options{})
 			if err := rs.WriteFile("/f", payload); err != nil {

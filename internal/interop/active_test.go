@@ -28,6 +28,11 @@ func activeOpts(s *server) (resume.Options, func() string) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
+		case strings.HasPrefix(line, "> EPRT |2|"):
+			took = "EPRT"
+			if !strings.HasPrefix(line, "> EPRT |2|::1|") {
+				took = "EPRT to a foreign address: " + line
+			}
 		case strings.HasPrefix(line, "> EPRT "):
 			took = "EPRT"
 		case strings.HasPrefix(line, "> PORT "):
@@ -82,4 +87,22 @@ func scActivePut(t *testing.T, name string) (int64, string) {
 		t.Errorf("the last data connection was announced by %q, want EPRT or PORT", took())
 	}
 	return int64(len(got)), took() + ", " + out.Verified
+}
+
+// scActiveIPv6Get: over IPv6 only EPRT can carry our address (|2|::1|).
+func scActiveIPv6Get(t *testing.T, name string) (int64, string) {
+	s := startServer(t, name, true, 0)
+	data := ftptest.RandomBytes(4 << 20)
+	s.write("/active6.bin", data)
+	dst := filepath.Join(t.TempDir(), "active6.bin")
+	o, took := activeOpts(s)
+	out, err := resume.Get(t.Context(), target(t, s.url(s.addr, "/active6.bin")), dst, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSHA(t, readLocal(t, dst), data)
+	if took() != "EPRT" {
+		t.Errorf("announced by %q, want EPRT", took())
+	}
+	return out.Received, took()
 }

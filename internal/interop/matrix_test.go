@@ -38,6 +38,7 @@ var scenarios = []scenario{
 	{"put", scPut},
 	{"get (active: EPRT/PORT)", scActiveGet},
 	{"put (active: EPRT/PORT)", scActivePut},
+	{"get (active, IPv6: EPRT)", scActiveIPv6Get},
 	{"put into new dirs (MKD)", scPutMkdir},
 	{"resume get (3 cuts)", scResumeGet},
 	{"resume put (3 cuts)", scResumePut},

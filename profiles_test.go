@@ -1,0 +1,163 @@
+package keepftp
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keepftp/keepftp/internal/ftptest"
+	"github.com/keepftp/keepftp/internal/profile"
+	"github.com/keepftp/keepftp/noop"
+	"github.com/keepftp/keepftp/resume"
+	"github.com/keepftp/keepftp/testserver"
+)
+
+// protoLog collects the protocol log of a Client.
+type protoLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *protoLog) logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(&l.b, format+"\n", args...)
+}
+
+func (l *protoLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// slowServer serves /f (3 MiB at 1 MiB/s: a 3 s download).
+func slowServer(t *testing.T) *testserver.Server {
+	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 1 << 20}})
+	srv.WriteFile("/f", ftptest.RandomBytes(3<<20))
+	return srv
+}
+
+// TestProfileApplied: a remembered idle limit sets the keepalive (a 3 s
+// download with the default 60 s timeout gets NOOPs, as the limit asks),
+// a server remembered to abort on NOOP gets none, and a refused EPSV is
+// not asked again; flags still win over the profile.
+func TestProfileApplied(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		profile  func(*profile.Profile)
+		opts     resume.Options
+		noops    bool // NOOPs expected during the download
+		wantEPSV bool
+	}{
+		{"idle limit", func(p *profile.Profile) { p.LearnIdle(time.Second, 1500*time.Millisecond, time.Now()) }, resume.Options{}, true, true},
+		{"idle limit, --keepalive 0", func(p *profile.Profile) { p.LearnIdle(time.Second, 1500*time.Millisecond, time.Now()) }, resume.Options{NoKeepalive: true}, false, true},
+		{"nothing learned", func(p *profile.Profile) {}, resume.Options{}, false, true},
+		{"aborts on NOOP", func(p *profile.Profile) {
+			p.LearnIdle(time.Second, 1500*time.Millisecond, time.Now())
+			p.Noop = noop.Aborts.String()
+		}, resume.Options{}, false, true},
+		{"EPSV refused", func(p *profile.Profile) {
+			no := false
+			p.Features = &profile.Features{EPSV: &no}
+		}, resume.Options{}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := slowServer(t)
+			dir := t.TempDir()
+			s, _ := profile.Open(dir)
+			if err := s.Update(profile.Key{Addr: srv.Addr()}, tc.profile); err != nil {
+				t.Fatal(err)
+			}
+			var log protoLog
+			o := tc.opts
+			o.ProtoLog = log.logf
+			c := NewClient(Options{Transfer: o, ProfileDir: dir})
+			defer c.Close()
+			if _, err := c.Get(t.Context(), "ftp://"+srv.Addr()+"/f", filepath.Join(t.TempDir(), "f")); err != nil {
+				t.Fatal(err)
+			}
+			if n := srv.Stats().Noops; (n > 0) != tc.noops {
+				t.Errorf("the server saw %d NOOPs; want NOOPs: %v", n, tc.noops)
+			}
+			if got := strings.Contains(log.String(), "> EPSV"); got != tc.wantEPSV {
+				t.Errorf("EPSV asked: %v, want %v\n%s", got, tc.wantEPSV, log.String())
+			}
+		})
+	}
+}
+
+// TestProfileLearned: a download teaches the profile the server's
+// features and NOOP behaviour; --no-profile (Options.NoProfile) writes
+// nothing.
+func TestProfileLearned(t *testing.T) {
+	srv := ftptest.StartServer(t, testserver.Options{EnableHASH: true, Noop: testserver.NoopImmediate500, Faults: testserver.Faults{RateLimit: 1 << 20}})
+	srv.WriteFile("/f", ftptest.RandomBytes(2<<20))
+	for _, off := range []bool{true, false} {
+		dir := t.TempDir()
+		c := NewClient(Options{Transfer: resume.Options{Keepalive: 200 * time.Millisecond}, ProfileDir: dir, NoProfile: off})
+		if _, err := c.Get(t.Context(), "ftp://"+srv.Addr()+"/f", filepath.Join(t.TempDir(), "f")); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		s, _ := profile.Open(dir)
+		p, ok, err := s.Load(profile.Key{Addr: srv.Addr()})
+		if off {
+			if ok || err != nil {
+				t.Errorf("NoProfile: a profile was written (%v, %v)", ok, err)
+			}
+			continue
+		}
+		if !ok || err != nil {
+			t.Fatalf("no profile after a download: %v", err)
+		}
+		if p.NoopBehaviour() != noop.WithError || p.Features == nil || p.Features.EPSV == nil || !*p.Features.EPSV ||
+			!p.Features.RestStream || len(p.Features.Hashes) == 0 || p.Idle != nil {
+			t.Errorf("learned %+v, features %+v", p, p.Features)
+		}
+	}
+}
+
+// TestProfileLearnsDeadConnection: a pooled connection found dead after
+// a silence (a NAT that forgets flows silent for 1.5 s dropped it while
+// the keepalive was set too long, 3 s) teaches the idle limit: at most
+// the silence before the first command that got no answer.
+func TestProfileLearnsDeadConnection(t *testing.T) {
+	srv := ftptest.StartServer(t, testserver.Options{})
+	srv.WriteFile("/a", []byte("first"))
+	const natIdle = 1500 * time.Millisecond
+	mb := ftptest.StartMiddlebox(t, testserver.MiddleboxOptions{Target: srv.Addr(), IdleTimeout: natIdle, Mode: testserver.ExpireBlackhole})
+	dir := t.TempDir()
+	url := "ftp://" + mb.Addr() + "/a"
+	o := resume.Options{Timeout: 2 * time.Second, Keepalive: 3 * time.Second}
+	c := NewClient(Options{Transfer: o, ProfileDir: dir, MaxConns: 1})
+	defer c.Close()
+	if _, err := c.Get(t.Context(), url, filepath.Join(t.TempDir(), "a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mb.WaitStats(t.Context(), func(st testserver.MiddleboxStats) bool { return st.Expired == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	// The pooled connection is dead now. The next Get finds that out (its
+	// first command, or the keepalive's NOOP, gets no answer), learns, and
+	// completes on a new connection.
+	if _, err := c.Get(t.Context(), url, filepath.Join(t.TempDir(), "a")); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := profile.Open(dir)
+	p, _, err := s.Load(profile.Key{Addr: mb.Addr()})
+	if err != nil || p.Idle == nil {
+		t.Fatalf("nothing learned from the dead connection: %+v, %v", p, err)
+	}
+	failed := time.Duration(p.Idle.Failed)
+	if p.Idle.Source != profile.SourceDead || failed < natIdle || failed > o.Keepalive+500*time.Millisecond {
+		t.Errorf("learned %+v; want a failure between the NAT's %v and the keepalive's %v", p.Idle, natIdle, o.Keepalive)
+	}
+	if k := p.Keepalive(); k >= natIdle/2 {
+		t.Errorf("keepalive %v from that, not well inside the %v limit", k, natIdle)
+	}
+	t.Logf("learned: at most %v (keepalive %v)", failed, p.Keepalive())
+}
