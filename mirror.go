@@ -39,8 +39,9 @@ var maxEntries = MaxMirrorEntries
 // walk goes on: a name that cannot be a local path (see SafeName), a
 // subdirectory that cannot be listed, a listing line that cannot be
 // parsed, a directory loop or a tree deeper than 64 levels, a name listed
-// twice in one directory. Only a top directory that cannot be listed at
-// all is an error with no results.
+// twice in one directory, the entries past MaxMirrorEntries. A listing that
+// fails for a reason that may pass is tried again first. Only a top
+// directory that cannot be listed at all is an error with no results.
 //
 // The listing's facts stand in for SIZE and MDTM before each file where
 // they are precise (MLSD's size and modify): the check after each transfer

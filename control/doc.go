@@ -35,6 +35,13 @@
 // TCP keepalive and TCP_USER_TIMEOUT on every socket derive from the same
 // timeout.
 //
+// Data connections are passive (EPSV, then PASV) unless Config.Active:
+// then the server connects to a port we announce with EPRT or PORT, and
+// only the control connection's peer may (active.go). What a connection
+// learned about the server (EPSV or MLSD refused, a death after a known
+// silence, the TLS version) is reported as facts (learned.go); keeping
+// them across sessions is the business of the layers above.
+//
 // When to send NOOP, when to retry and what to do with a failure are decided
 // by the packages above (noop, transfer, resume).
 package control

@@ -35,7 +35,7 @@ var listingLimit = MaxListing
 func (c *Conn) List(ctx context.Context, dir string) ([]Entry, error) {
 	if (c.feats.Has("MLST") || c.feats.Has("MLSD")) && !c.noMLSD.Load() {
 		entries, err := c.list(ctx, "MLSD", dir)
-		if err == nil {
+		if err == nil || errors.Is(err, ErrBadListing) { // the command itself was accepted
 			c.worked.mlsd.Store(true)
 		}
 		if err == nil || !mlsdRefused(err, withArg("MLSD", dir)) {

@@ -19,7 +19,7 @@ import (
 func transferFlags() []cli.Flag {
 	return append([]cli.Flag{
 		&cli.DurationFlag{Name: "timeout", Value: control.DefaultTimeout, Usage: "a peer silent this long is down; also the data-stall deadline"},
-		&cli.DurationFlag{Name: "keepalive", Usage: "NOOP interval on the control connection during transfers (default timeout/4; 0 turns NOOPs off)"},
+		&cli.DurationFlag{Name: "keepalive", Usage: "NOOP interval on the control connection during transfers (default timeout/4, or half the idle limit the server's profile learned if shorter; 0 turns NOOPs off)"},
 		&cli.StringFlag{Name: "limit-rate", Usage: "maximum rate in bytes per second for each transfer, with K, M or G suffix (1024-based, like curl)"},
 		&cli.IntFlag{Name: "retries", Value: resume.DefaultPolicy.Retries, Usage: "give up after this many failed attempts in a row that moved no data"},
 		&cli.DurationFlag{Name: "retry-max-delay", Value: resume.DefaultPolicy.MaxDelay, Usage: "longest wait between attempts (waits double from 1s, with jitter)"},

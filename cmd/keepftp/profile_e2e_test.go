@@ -187,3 +187,24 @@ func TestProfileIdleLimitLearnedByDoctor(t *testing.T) {
 		t.Logf("without a profile: %d attempts (%s)\n%s", n, status, show)
 	})
 }
+
+// TestNoProfileFlag: get --no-profile leaves the cache alone; a plain get
+// remembers the server.
+func TestNoProfileFlag(t *testing.T) {
+	srv := ftptest.StartServer(t, testserver.Options{})
+	srv.WriteFile("/f", []byte("data"))
+	cache := filepath.Join(t.TempDir(), "cache")
+	url := "ftp://" + srv.Addr() + "/f"
+	if _, stderr, code := keepftpIn(t, cache, "get", "--no-profile", "-o", filepath.Join(t.TempDir(), "f"), url); code != 0 {
+		t.Fatalf("get --no-profile: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(cache, "keepftp")); !os.IsNotExist(err) {
+		t.Fatalf("get --no-profile touched the cache: %v", err)
+	}
+	if _, stderr, code := keepftpIn(t, cache, "get", "-o", filepath.Join(t.TempDir(), "f"), url); code != 0 {
+		t.Fatalf("get: exit %d\n%s", code, stderr)
+	}
+	if files, _ := filepath.Glob(filepath.Join(cache, "keepftp", "*.json")); len(files) != 1 {
+		t.Errorf("profiles after a plain get: %v, want one", files)
+	}
+}
