@@ -101,7 +101,9 @@ func (c *Client) Expand(ctx context.Context, rawURL string) ([]string, error) {
 	ms, err := c.expand(ctx, t)
 	var urls []string
 	for _, m := range ms {
-		urls = append(urls, m.t.String())
+		if m.err == nil { // names left out are not files one can fetch
+			urls = append(urls, m.t.String())
+		}
 	}
 	return urls, err
 }
@@ -170,6 +172,10 @@ func (c *Client) MkdirAll(ctx context.Context, rawURL string) error {
 	if err != nil {
 		return err
 	}
+	return c.mkdirAll(ctx, t)
+}
+
+func (c *Client) mkdirAll(ctx context.Context, t resume.Target) error {
 	conn, err := c.pool.Conn(ctx, t)
 	if err != nil {
 		return err

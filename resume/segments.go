@@ -106,6 +106,7 @@ func (g *getter) getSegmented(ctx context.Context) error {
 			g.o.logf("%s: %v; downloading in one stream", g.t, err)
 			if hasSegments(g.state) {
 				// The partial file has holes: one stream cannot continue it.
+				g.o.event(Event{Kind: EventRestart, Offset: 0, Size: -1, Reason: err.Error()})
 				if err := removeFiles(g.part, g.state); err != nil {
 					return &transfer.LocalError{Err: err}
 				}
@@ -145,6 +146,9 @@ func (g *getter) segmentedOnce(ctx context.Context) error {
 	}
 	if !restOK {
 		return fmt.Errorf("%w: the server does not announce REST STREAM", errOneStream)
+	}
+	if remote.Size < 0 {
+		return fmt.Errorf("%w: the server does not say the file's size", errOneStream)
 	}
 	if remote.Size < 2*minSegment {
 		return fmt.Errorf("%w: the file is small (%d bytes)", errOneStream, remote.Size)
@@ -199,6 +203,11 @@ func (g *getter) planSegments(remote Remote) ([]segment, error) {
 	}
 	if local > 0 && why == "" && len(st.Segments) > 0 {
 		return st.Segments, nil
+	}
+	if g.o.Segments <= 1 {
+		// A rerun without Segments found recorded ranges it cannot use:
+		// one stream, as asked.
+		return nil, fmt.Errorf("%w: %s", errOneStream, why)
 	}
 	if why != "" {
 		g.o.logf("restarting %s from 0: %s", g.t, why)

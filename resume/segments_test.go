@@ -194,8 +194,9 @@ func TestGetSegmentsFallBackToOneStream(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkFile(t, dst, payload)
-		if ev.count(EventRestart) != 0 || out.Status != "complete" {
-			t.Errorf("%+v", out)
+		// The ranges' partial file is given up: one restart, in one stream.
+		if ev.count(EventRestart) != 1 || out.Status != "complete" {
+			t.Errorf("%d restarts, %+v; want one restart and a complete file", ev.count(EventRestart), out)
 		}
 	})
 }
@@ -228,4 +229,27 @@ func TestGetSegmentsRealServers(t *testing.T) {
 			t.Logf("%s: %+v", kind, out)
 		})
 	}
+}
+
+// Each segment's transfer keeps its own control connection alive: with a
+// short keepalive, NOOPs go out while the ranges run, and the ranges still
+// complete (their stops with ABOR sort the NOOP answers from the 426).
+func TestGetSegmentsSendNoops(t *testing.T) {
+	payload := ftptest.RandomBytes(6 << 20)
+	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 4 << 20}})
+	srv.WriteFile("/f", payload)
+	dst := filepath.Join(t.TempDir(), "f")
+	out, err := Get(t.Context(), target(t, srv.Addr(), "/f"), dst, Options{
+		Timeout: 5 * time.Second, Keepalive: 100 * time.Millisecond, Policy: fastRetries, Noops: &noop.Registry{}, Segments: 3,
+	})
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	checkFile(t, dst, payload)
+	// Each range takes about 0.5 s at the server's rate: several NOOPs on
+	// each of the three connections.
+	if st := srv.Stats(); st.Noops < 3 || st.Downloads != 3 {
+		t.Errorf("%d NOOPs over %d RETRs; want NOOPs during the 3 ranges", st.Noops, st.Downloads)
+	}
+	t.Logf("%+v; %d NOOPs", out, srv.Stats().Noops)
 }

@@ -29,12 +29,23 @@ func recordedSegments(stateFile string) ([]struct{ Start, End, Done int64 }, err
 	return st.Segments, json.Unmarshal(b, &st)
 }
 
-// TestSegmentedGetKilledResumesEverySegment kills `keepftp get --segments 4`
-// with SIGKILL once every segment has recorded progress; a rerun (without
-// the flag: the state file says it is segmented) resumes all four where
-// they were recorded, counted by the bytes the server sends.
+// TestSegmentedGetKilledResumesEverySegment stops `keepftp get --segments
+// 4` once every segment has recorded progress: with SIGINT (exit 130, the
+// ranges recorded as they stopped) and with SIGKILL (the ranges as last
+// recorded, at most a second old). A rerun (without the flag: the state
+// file says it is segmented) resumes all four where they were recorded,
+// counted by the bytes the server sends.
 func TestSegmentedGetKilledResumesEverySegment(t *testing.T) {
 	bin := keepftpBinary(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			segmentedInterrupted(t, bin, sig)
+		})
+	}
+}
+
+func segmentedInterrupted(t *testing.T, bin string, sig syscall.Signal) {
 	const size = 16 << 20
 	payload := ftptest.RandomBytes(size)
 	srv, err := testserver.Start(testserver.Options{EnableHASH: true, Faults: testserver.Faults{RateLimit: 1 << 20}})
@@ -70,10 +81,13 @@ func TestSegmentedGetKilledResumesEverySegment(t *testing.T) {
 			ready = ready && s.Done > 0
 		}
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Process.Signal(sig)
 	var ee *exec.ExitError
 	if err := cmd.Wait(); !errors.As(err, &ee) {
-		t.Fatalf("keepftp was not killed: %v", err)
+		t.Fatalf("keepftp was not stopped: %v", err)
+	}
+	if sig == syscall.SIGINT && ee.ExitCode() != ExitInterrupted {
+		t.Errorf("exit code %d after SIGINT, want %d", ee.ExitCode(), ExitInterrupted)
 	}
 	segs, err := recordedSegments(state)
 	if err != nil {
