@@ -116,9 +116,9 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 		if r.Err == nil {
 			r.Outcome, r.Err = c.get(ctx, it.t, it.dst, fo)
 		} else {
-			kind := "error"
+			kind := EventError
 			if errors.Is(r.Err, ErrLeftOut) {
-				kind = "warning"
+				kind = EventWarning
 			}
 			c.emit(Event{Kind: kind, URL: it.url, Local: it.dst, Reason: r.Err.Error()})
 		}
