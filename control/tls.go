@@ -103,7 +103,12 @@ func (c *Conn) secureData(ctx context.Context, nc net.Conn, cmd string) (net.Con
 	err := tc.HandshakeContext(hctx)
 	cancel()
 	if err != nil {
-		if ctx.Err() == nil && !isCertError(err) {
+		var rhe tls.RecordHeaderError
+		switch {
+		case ctx.Err() != nil, isCertError(err):
+		case errors.As(err, &rhe):
+			err = fmt.Errorf("the server's data connection does not speak TLS (it sent %q): %w", rhe.RecordHeader[:], err)
+		default:
 			err = &DataTLSError{Offered: offered, Err: err}
 		}
 		return nil, tlsHandshakeError(err)

@@ -230,3 +230,26 @@ func TestGetSegmentsRealServers(t *testing.T) {
 		})
 	}
 }
+
+// Each segment's transfer keeps its own control connection alive: with a
+// short keepalive, NOOPs go out while the ranges run, and the ranges still
+// complete (their stops with ABOR sort the NOOP answers from the 426).
+func TestGetSegmentsSendNoops(t *testing.T) {
+	payload := ftptest.RandomBytes(6 << 20)
+	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 4 << 20}})
+	srv.WriteFile("/f", payload)
+	dst := filepath.Join(t.TempDir(), "f")
+	out, err := Get(t.Context(), target(t, srv.Addr(), "/f"), dst, Options{
+		Timeout: 5 * time.Second, Keepalive: 100 * time.Millisecond, Policy: fastRetries, Noops: &noop.Registry{}, Segments: 3,
+	})
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	checkFile(t, dst, payload)
+	// Each range takes about 0.5 s at the server's rate: several NOOPs on
+	// each of the three connections.
+	if st := srv.Stats(); st.Noops < 3 || st.Downloads != 3 {
+		t.Errorf("%d NOOPs over %d RETRs; want NOOPs during the 3 ranges", st.Noops, st.Downloads)
+	}
+	t.Logf("%+v; %d NOOPs", out, srv.Stats().Noops)
+}

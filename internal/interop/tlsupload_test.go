@@ -1,6 +1,9 @@
 package interop
 
 import (
+	"bytes"
+	"crypto/tls"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -9,14 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/internal/ftptest"
 	"github.com/keepftp/keepftp/resume"
+	"github.com/keepftp/keepftp/transfer"
 )
 
 // TestTLSUploadOneAttempt: a 48 MiB FTPS upload lands in one attempt, with
 // no retry, and the server holds the same bytes (sha256), on every TLS
 // endpoint: vsftpd explicit and implicit with require_ssl_reuse=YES,
-// proftpd's mod_tls (session reuse required too), pure-ftpd -Y 2 and
+// proftpd's mod_tls (session reuse required too), pure-ftpd -Y 3 and
 // pyftpdlib's TLS_FTPHandler. Servers judge a TLS upload by its end: a
 // close without close_notify, or a reset caused by unread TLS 1.3 session
 // tickets, truncates the file (vsftpd 426, pyftpdlib a silent short file).
@@ -86,5 +91,65 @@ func TestTLSRefusedReuseExplained(t *testing.T) {
 			}
 			t.Logf("%v", err)
 		})
+	}
+}
+
+// Many transfers on one control connection of the servers that require
+// session reuse (vsftpd, proftpd), under TLS 1.2 and 1.3: every data
+// connection resumes a session and the servers accept it. These servers
+// also accept a resumption of a ticket issued on an earlier data
+// connection, so which ticket was resumed is checked where the server can
+// tag its tickets: control's TestTLSDataResumesControlSession.
+func TestTLSManyTransfersOneConnection(t *testing.T) {
+	for _, name := range []string{"vsftpd+tls", "vsftpd+ftps", "proftpd+tls"} {
+		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+			t.Run(name+"/"+tls.VersionName(v), func(t *testing.T) {
+				t.Parallel()
+				s := startServer(t, name, false, 0)
+				payload := ftptest.RandomBytes(256 << 10)
+				s.write("/f.bin", payload)
+				cfg := s.controlConfig()
+				cfg.TLS.MaxVersion = v
+				var mu sync.Mutex
+				var notResumed []string
+				cfg.Logf = func(format string, args ...any) {
+					if line := fmt.Sprintf(format, args...); strings.Contains(line, "without resuming") {
+						mu.Lock()
+						notResumed = append(notResumed, line)
+						mu.Unlock()
+					}
+				}
+				c, err := control.Dial(t.Context(), s.addr, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Quit(t.Context())
+				if st, _ := c.TLSState(); st.Version != v {
+					t.Fatalf("control connection %s, want %s", tls.VersionName(st.Version), tls.VersionName(v))
+				}
+				o := transfer.Options{Timeout: 5 * time.Second}
+				for i := range 4 {
+					var got bytes.Buffer
+					if _, err := transfer.Download(t.Context(), c, "/f.bin", 0, int64(len(payload)), &got, o); err != nil {
+						t.Fatalf("download %d: %v", i, err)
+					}
+					checkSHA(t, got.Bytes(), payload)
+					remote := path.Join(s.uploadDir, fmt.Sprintf("up%d.bin", i))
+					if _, err := transfer.Upload(t.Context(), c, remote, 0, bytes.NewReader(payload), int64(len(payload)), o); err != nil {
+						t.Fatalf("upload %d: %v", i, err)
+					}
+					stored, err := s.read(remote)
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkSHA(t, stored, payload)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if len(notResumed) > 0 {
+					t.Errorf("data connections that did not resume: %q", notResumed)
+				}
+			})
+		}
 	}
 }

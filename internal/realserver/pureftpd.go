@@ -41,8 +41,10 @@ func (s *Server) setupPureFTPd(b binaries, host string, port int) ([]string, err
 		if err != nil {
 			return nil, err
 		}
-		// -Y 2: TLS required on control and data connections.
-		args = append(args, "-Y", "2", "-2", f.combined)
+		// -Y 3: TLS required on the control connection and on data
+		// connections (-Y 2 requires it on control only: it accepts
+		// PROT C and sends data in the clear).
+		args = append(args, "-Y", "3", "-2", f.combined)
 	}
 	if s.opts.IdleTimeout > 0 {
 		mins := int((s.opts.IdleTimeout + time.Minute - 1) / time.Minute)
