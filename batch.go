@@ -46,7 +46,7 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 	for _, j := range jobs {
 		t, err := c.parse(j.URL)
 		if err != nil {
-			items = append(items, item{url: j.URL, err: err})
+			items = append(items, item{url: redactURL(j.URL), err: err})
 			continue
 		}
 		ms, err := c.expand(ctx, t)
@@ -102,7 +102,7 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 		}
 	}
 	results := make([]FileResult, len(items))
-	started := forEach(ctx, len(items), par, func(i int) {
+	ran := forEach(ctx, len(items), par, func(i int) {
 		it := items[i]
 		r := FileResult{URL: it.url, Local: it.dst, Err: it.err}
 		var fo fileOpts
@@ -116,15 +116,18 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 		if r.Err == nil {
 			r.Outcome, r.Err = c.get(ctx, it.t, it.dst, fo)
 		} else {
-			kind := "error"
+			kind := EventError
 			if errors.Is(r.Err, ErrLeftOut) {
-				kind = "warning"
+				kind = EventWarning
 			}
 			c.emit(Event{Kind: kind, URL: it.url, Local: it.dst, Reason: r.Err.Error()})
 		}
 		results[i] = r
 	})
-	for i := started; i < len(items); i++ {
+	for i, ok := range ran {
+		if ok {
+			continue
+		}
 		results[i] = FileResult{URL: items[i].url, Local: items[i].dst, Err: ctx.Err()}
 	}
 	for _, st := range stages {

@@ -64,7 +64,7 @@ func (c *Client) parse(rawURL string) (resume.Target, error) {
 
 // Event is something that happened to one file.
 type Event struct {
-	Kind   string    `json:"event"` // start, progress, retry, restart, verified, warning, skip, done, error
+	Kind   EventKind `json:"event"` // start, progress, retry, restart, verified, warning, skip, done, error
 	Time   time.Time `json:"time"`
 	URL    string    `json:"url"` // the remote file, without password
 	Local  string    `json:"local,omitempty"`
@@ -127,7 +127,7 @@ func (c *Client) options(t resume.Target, local string) resume.Options {
 	c.prof.transfer(t, &o)
 	url := t.String()
 	o.Events = func(e resume.Event) {
-		ev := Event{Kind: string(e.Kind), URL: url, Local: local, Offset: e.Offset, Size: max(e.Size, 0), Reason: e.Reason}
+		ev := Event{Kind: e.Kind, URL: url, Local: local, Offset: e.Offset, Size: max(e.Size, 0), Reason: e.Reason}
 		if e.Kind == resume.EventRetry {
 			ev.Delay = e.Delay.Seconds()
 		}
@@ -144,7 +144,7 @@ func (c *Client) options(t resume.Target, local string) resume.Options {
 			}
 			mu.Unlock()
 			if due {
-				c.emit(Event{Kind: "progress", URL: url, Local: local, Bytes: done, Size: max(total, 0)})
+				c.emit(Event{Kind: EventProgress, URL: url, Local: local, Bytes: done, Size: max(total, 0)})
 			}
 		}
 	}
@@ -189,8 +189,8 @@ func (c *Client) Put(ctx context.Context, src, rawURL string) (resume.Outcome, e
 
 func (c *Client) done(t resume.Target, local string, out resume.Outcome, err error) {
 	if err != nil {
-		c.emit(Event{Kind: "error", URL: t.String(), Local: local, Reason: err.Error()})
+		c.emit(Event{Kind: EventError, URL: t.String(), Local: local, Reason: err.Error()})
 		return
 	}
-	c.emit(Event{Kind: "done", URL: t.String(), Local: local, Bytes: out.Size, Size: out.Size, Status: out.Status, Reason: out.Verified})
+	c.emit(Event{Kind: EventDone, URL: t.String(), Local: local, Bytes: out.Size, Size: out.Size, Status: out.Status, Reason: out.Verified})
 }

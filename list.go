@@ -172,6 +172,10 @@ func (c *Client) MkdirAll(ctx context.Context, rawURL string) error {
 	if err != nil {
 		return err
 	}
+	return c.mkdirAll(ctx, t)
+}
+
+func (c *Client) mkdirAll(ctx context.Context, t resume.Target) error {
 	conn, err := c.pool.Conn(ctx, t)
 	if err != nil {
 		return err

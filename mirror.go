@@ -59,8 +59,11 @@ func (c *Client) Mirror(ctx context.Context, rawURL, dir string, par int) ([]Fil
 	m := &mirror{c: c, ctx: ctx, top: dir, stage: newStaging(dir)}
 	m.dir(root, dir, entries, err, 0, nil)
 	out := make([]FileResult, len(m.files))
-	started := forEach(ctx, len(m.files), par, func(i int) { out[i] = m.copy(m.files[i]) })
-	for i := started; i < len(m.files); i++ {
+	ran := forEach(ctx, len(m.files), par, func(i int) { out[i] = m.copy(m.files[i]) })
+	for i, ok := range ran {
+		if ok {
+			continue
+		}
 		out[i] = FileResult{URL: m.files[i].t.String(), Local: m.files[i].local, Err: ctx.Err()}
 	}
 	m.stage.cleanup()
@@ -89,7 +92,7 @@ type mirrorFile struct {
 func (m *mirror) problem(t resume.Target, local string, err error) {
 	err = leftOut(err)
 	m.problems = append(m.problems, FileResult{URL: t.String(), Local: local, Err: err})
-	m.c.emit(Event{Kind: "warning", URL: t.String(), Local: local, Reason: err.Error()})
+	m.c.emit(Event{Kind: EventWarning, URL: t.String(), Local: local, Reason: err.Error()})
 }
 
 // dir walks one remote directory t, listed as entries (listErr: what went
@@ -178,17 +181,17 @@ func (m *mirror) copy(f mirrorFile) FileResult {
 	if upToDate(f.local, f.e) {
 		r.Skipped = true
 		r.Outcome.Size = f.e.Size
-		m.c.emit(Event{Kind: "skip", URL: r.URL, Local: r.Local, Size: f.e.Size})
+		m.c.emit(Event{Kind: EventSkip, URL: r.URL, Local: r.Local, Size: f.e.Size})
 		return r
 	}
 	if err := os.MkdirAll(filepath.Dir(f.local), 0o755); err != nil {
 		r.Err = &transfer.LocalError{Err: err}
-		m.c.emit(Event{Kind: "error", URL: r.URL, Local: r.Local, Reason: err.Error()})
+		m.c.emit(Event{Kind: EventError, URL: r.URL, Local: r.Local, Reason: err.Error()})
 		return r
 	}
 	if err := m.stage.prepare(f.rel); err != nil {
 		r.Err = &transfer.LocalError{Err: err}
-		m.c.emit(Event{Kind: "error", URL: r.URL, Local: r.Local, Reason: err.Error()})
+		m.c.emit(Event{Kind: EventError, URL: r.URL, Local: r.Local, Reason: err.Error()})
 		return r
 	}
 	part, state := m.stage.files(f.rel)

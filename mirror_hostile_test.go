@@ -27,7 +27,7 @@ type events struct {
 }
 
 func (e *events) add(ev Event) { e.mu.Lock(); e.ev = append(e.ev, ev); e.mu.Unlock() }
-func (e *events) kinds(k string) (out []Event) {
+func (e *events) kinds(k EventKind) (out []Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, ev := range e.ev {

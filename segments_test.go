@@ -24,7 +24,7 @@ func TestClientGetSegments(t *testing.T) {
 	}})
 	srv.WriteFile("/big", payload)
 	var mu sync.Mutex
-	kinds := map[string]int{}
+	kinds := map[EventKind]int{}
 	c := NewClient(Options{MaxConns: 1, Events: func(e Event) {
 		mu.Lock()
 		kinds[e.Kind]++

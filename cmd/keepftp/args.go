@@ -24,7 +24,7 @@ import (
 // The result is: program, command, flags as --name=value, "--", operands.
 func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 	if len(args) < 2 {
-		return args, nil
+		return nil, usageError{fmt.Sprintf("no command (commands: %s; keepftp --help tells more)", commandNames(app))}
 	}
 	if args[len(args)-1] == "--generate-bash-completion" {
 		return args, nil // shell completion of a line being typed: urfave answers it

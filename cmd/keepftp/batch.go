@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp"
-	"github.com/keepftp/keepftp/noop"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/urfave/cli/v2"
 )
 
@@ -40,7 +38,7 @@ type runner struct {
 
 // newRunner makes the runner; adjust, if not nil, sets the command's own
 // transfer options.
-func newRunner(c *cli.Context, files int, logins *logins, adjust func(*resume.Options)) (*runner, error) {
+func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.TransferOptions)) (*runner, error) {
 	o, err := resumeOptions(c)
 	if err != nil {
 		return nil, err
@@ -71,7 +69,6 @@ func newRunner(c *cli.Context, files int, logins *logins, adjust func(*resume.Op
 		logf := safeLogf(log.New(r.bars, "keepftp: ", log.Ltime))
 		if o.Logf != nil {
 			o.Logf = logf
-			noop.Default.Logf = logf
 		}
 		if o.ProtoLog != nil {
 			o.ProtoLog = logf

@@ -57,6 +57,7 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"get", url, "-qZ"}, "unknown flag -qZ for get"},
 		{[]string{"get", "-qP", "0", url}, "-P 0: want 1 to 256"},
 		{[]string{"bogus", url}, `unknown command "bogus"`},
+		{[]string{}, "no command (commands: get, put"},
 		{[]string{"--bogus", "get", url}, "unknown flag --bogus"},
 		{[]string{"get", "ftp://" + addr[:strings.LastIndexByte(addr, ':')] + ":0/f"}, "port 0 (want 1-65535)"},
 		{[]string{"get", "ftp://127.0.0.1:99999/f"}, "port 99999 (want 1-65535)"},
@@ -194,5 +195,35 @@ func TestJSONEventsBesideDataOnStdout(t *testing.T) {
 	}
 	if kinds := checkJSONEvents(t, data); kinds["done"] != 1 || kinds["error"] != 0 {
 		t.Errorf("events %v, want one done", kinds)
+	}
+}
+
+// TestDoctorCredentials: doctor logs in the way get does: the URL,
+// KEEPFTP_PASSWORD, --netrc-file; with none of them the login is refused
+// (exit 3).
+func TestDoctorCredentials(t *testing.T) {
+	const user, pass = "carol", "doctor-pw-51"
+	srv := ftptest.StartServer(t, testserver.Options{Users: map[string]string{user: pass}})
+	srv.WriteFile("/f.bin", ftptest.RandomBytes(4096))
+	netrc := filepath.Join(t.TempDir(), "netrc")
+	os.WriteFile(netrc, []byte("machine 127.0.0.1 login "+user+" password "+pass+"\n"), 0o600)
+	empty := filepath.Join(t.TempDir(), "empty-netrc")
+	os.WriteFile(empty, nil, 0o600)
+	for _, c := range []struct {
+		env  []string
+		args []string
+		want int
+	}{
+		{nil, []string{"ftp://" + user + ":" + pass + "@" + srv.Addr() + "/f.bin", "--netrc-file", empty}, ExitOK},
+		{[]string{"KEEPFTP_PASSWORD=" + pass}, []string{"ftp://" + user + "@" + srv.Addr() + "/f.bin", "--netrc-file", empty}, ExitOK},
+		{nil, []string{"ftp://" + srv.Addr() + "/f.bin", "--netrc-file", netrc}, ExitOK},
+		{nil, []string{"--netrc-file", netrc, "ftp://" + user + "@" + srv.Addr() + "/f.bin"}, ExitOK},
+		{nil, []string{"ftp://" + srv.Addr() + "/f.bin", "--netrc-file", empty}, ExitLogin},
+		{[]string{"KEEPFTP_PASSWORD=wrong"}, []string{"ftp://" + user + "@" + srv.Addr() + "/f.bin", "--netrc-file", netrc}, ExitLogin},
+	} {
+		code, stdout, stderr := runKeepftp(t, c.env, append([]string{"doctor", "--timeout", "5s"}, c.args...)...)
+		if code != c.want {
+			t.Errorf("doctor %v (env %v): exit %d, want %d\n%s%s", c.args, c.env, code, c.want, stdout, stderr)
+		}
 	}
 }

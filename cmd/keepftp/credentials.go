@@ -10,8 +10,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/keepftp/keepftp/resume"
 	"golang.org/x/term"
+
+	"github.com/keepftp/keepftp"
 )
 
 // netrcEntry is one machine's login from a .netrc file.
@@ -82,15 +83,15 @@ func parseNetrc(data, host string) (netrcEntry, bool) {
 type logins struct {
 	netrcFile string
 	mu        sync.Mutex
-	known     map[string]resume.Target // by Addr and the URL's own user
+	known     map[string]keepftp.Target // by Addr and the URL's own user
 }
 
 func newLogins(netrcFile string) *logins {
-	return &logins{netrcFile: netrcFile, known: map[string]resume.Target{}}
+	return &logins{netrcFile: netrcFile, known: map[string]keepftp.Target{}}
 }
 
 // fill completes t's login; it is Options.Credentials.
-func (l *logins) fill(t *resume.Target) error {
+func (l *logins) fill(t *keepftp.Target) error {
 	key := t.Addr + "\x00" + t.User
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -107,7 +108,7 @@ func (l *logins) fill(t *resume.Target) error {
 
 // fillCredentials completes t's login from the environment, the netrc
 // file or a prompt (see logins).
-func fillCredentials(t *resume.Target, netrcFile string) error {
+func fillCredentials(t *keepftp.Target, netrcFile string) error {
 	if t.User != "" && t.Password != "" {
 		return nil
 	}

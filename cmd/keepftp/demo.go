@@ -10,9 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/keepftp/keepftp/control"
-	"github.com/keepftp/keepftp/noop"
-	"github.com/keepftp/keepftp/resume"
+	"github.com/keepftp/keepftp"
 	"github.com/keepftp/keepftp/testserver"
 	"github.com/urfave/cli/v2"
 )
@@ -72,16 +70,17 @@ func demoAction(c *cli.Context) error {
 		keepalive bool
 		retries   int
 	}{
-		{fmt.Sprintf("keepalive on (NOOP every %v)", noop.Interval(timeout)), true, 0},
+		{fmt.Sprintf("keepalive on (NOOP every %v)", keepftp.KeepaliveInterval(timeout)), true, 0},
 		{"keepalive off, one attempt", false, 0},
 		{"keepalive off, with resume", false, 3},
 	} {
-		o := resume.Options{Timeout: timeout, NoKeepalive: !run.keepalive, Noops: &noop.Registry{},
-			Policy: resume.Policy{Retries: run.retries, MaxAttempts: run.retries + 1, BaseDelay: 500 * time.Millisecond}}
+		o := keepftp.TransferOptions{Timeout: timeout, NoKeepalive: !run.keepalive,
+			Policy: keepftp.RetryPolicy{Retries: run.retries, MaxAttempts: run.retries + 1, BaseDelay: 500 * time.Millisecond}}
 		dst := filepath.Join(dir, fmt.Sprintf("big-%d.bin", i))
-		t, _ := resume.ParseURL(url)
+		client := keepftp.NewClient(keepftp.Options{Transfer: o, MaxConns: 1, NoProfile: true}) // a fresh one per run: nothing learned carries over
 		start := time.Now()
-		out, err := resume.Get(c.Context, t, dst, o)
+		out, err := client.Get(c.Context, url, dst)
+		client.Close()
 		took := time.Since(start).Round(100 * time.Millisecond)
 		switch {
 		case c.Context.Err() != nil:
@@ -94,7 +93,7 @@ func demoAction(c *cli.Context) error {
 				continue
 			}
 			fmt.Fprintf(w, "%-34s %s in %v after %d attempt(s), sha256 %x... matches\n", run.label, out.Status, took, out.Attempts, want[:8])
-		case !run.keepalive && run.retries == 0 && errors.Is(err, control.ErrPeerDown):
+		case !run.keepalive && run.retries == 0 && errors.Is(err, keepftp.ErrPeerDown):
 			fmt.Fprintf(w, "%-34s failed as expected after %v: %v\n", run.label, took, err)
 		default:
 			failed = true

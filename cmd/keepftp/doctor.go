@@ -3,7 +3,7 @@ package main
 import (
 	"time"
 
-	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp"
 	"github.com/keepftp/keepftp/doctor"
 	"github.com/urfave/cli/v2"
 )
@@ -38,7 +38,7 @@ func doctorCommand() *cli.Command {
 				return profileAction(c, t.Addr, t.User)
 			}
 			o := doctor.Options{
-				Config:    control.Config{User: t.User, Password: t.Password, TLSMode: t.TLSMode, Timeout: c.Duration("timeout")},
+				Config:    keepftp.ConnConfig{User: t.User, Password: t.Password, TLSMode: t.TLSMode, Timeout: c.Duration("timeout")},
 				IdleProbe: c.Bool("idle-probe"),
 				MaxIdle:   c.Duration("max-idle"),
 				NoProfile: c.Bool("no-profile"),

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/keepftp/keepftp"
-	"github.com/keepftp/keepftp/resume"
 )
 
 // Exit codes: one per class of outcome, stable for scripts (README lists
@@ -31,7 +30,7 @@ func (e usageError) Error() string { return e.msg }
 
 func exitCode(ctx context.Context, err error) int {
 	var ue usageError
-	if errors.As(err, &ue) || errors.Is(err, resume.ErrBadURL) {
+	if errors.As(err, &ue) || errors.Is(err, keepftp.ErrBadURL) {
 		return ExitUsage
 	}
 	if ctx.Err() != nil {
@@ -40,20 +39,20 @@ func exitCode(ctx context.Context, err error) int {
 	if isBatchError(err) || errors.Is(err, keepftp.ErrLeftOut) {
 		return ExitPartial
 	}
-	switch resume.Classify(err) {
-	case resume.Intentional:
+	switch keepftp.Classify(err) {
+	case keepftp.Intentional:
 		return ExitInterrupted
-	case resume.Login:
+	case keepftp.LoginFailed:
 		return ExitLogin
-	case resume.NotFound:
+	case keepftp.NotFound:
 		return ExitNotFound
-	case resume.Local:
+	case keepftp.LocalFailed:
 		return ExitLocal
-	case resume.Verify:
+	case keepftp.VerifyFailed:
 		return ExitVerify
-	case resume.Transient:
+	case keepftp.Transient:
 		return ExitGaveUp
-	case resume.Permanent:
+	case keepftp.Permanent:
 		return ExitRefused
 	}
 	return ExitFailure

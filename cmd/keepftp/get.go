@@ -9,20 +9,17 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp"
-	"github.com/keepftp/keepftp/control"
-	"github.com/keepftp/keepftp/noop"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/urfave/cli/v2"
 )
 
 // transferFlags are shared by the commands that move files.
 func transferFlags() []cli.Flag {
 	return append([]cli.Flag{
-		&cli.DurationFlag{Name: "timeout", Value: control.DefaultTimeout, Usage: "a peer silent this long is down; also the data-stall deadline"},
+		&cli.DurationFlag{Name: "timeout", Value: keepftp.DefaultTimeout, Usage: "a peer silent this long is down; also the data-stall deadline"},
 		&cli.DurationFlag{Name: "keepalive", Usage: "NOOP interval on the control connection during transfers (default timeout/4, or half the idle limit the server's profile learned if shorter; 0 turns NOOPs off)"},
 		&cli.StringFlag{Name: "limit-rate", Usage: "maximum rate in bytes per second for each transfer, with K, M or G suffix (1024-based, like curl)"},
-		&cli.IntFlag{Name: "retries", Value: resume.DefaultPolicy.Retries, Usage: "give up after this many failed attempts in a row that moved no data"},
-		&cli.DurationFlag{Name: "retry-max-delay", Value: resume.DefaultPolicy.MaxDelay, Usage: "longest wait between attempts (waits double from 1s, with jitter)"},
+		&cli.IntFlag{Name: "retries", Value: keepftp.DefaultPolicy.Retries, Usage: "give up after this many failed attempts in a row that moved no data"},
+		&cli.DurationFlag{Name: "retry-max-delay", Value: keepftp.DefaultPolicy.MaxDelay, Usage: "longest wait between attempts (waits double from 1s, with jitter)"},
 		&cli.DurationFlag{Name: "retry-deadline", Usage: "give up when retrying would run past this long in all (default: no deadline)"},
 		&cli.BoolFlag{Name: "no-verify", Usage: "skip the hash check at the end (sizes are always checked)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print errors only"},
@@ -41,7 +38,7 @@ func getCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "local file for one URL (- for stdout), or the directory for several (default: the remote names, here)"},
 			&cli.StringFlag{Name: "input-file", Aliases: []string{"i"}, Usage: "read URLs from FILE: one URL and an optional destination per line; # comments"},
 			&cli.BoolFlag{Name: "fresh", Usage: "ignore any partial download and start from 0"},
-			&cli.StringFlag{Name: "part-suffix", Value: resume.DefaultPartSuffix, Usage: "suffix of the partial file while downloading"},
+			&cli.StringFlag{Name: "part-suffix", Value: keepftp.DefaultPartSuffix, Usage: "suffix of the partial file while downloading"},
 			&cli.BoolFlag{Name: "no-mtime", Usage: "do not set the file's time from the server's"},
 			&cli.IntFlag{Name: "segments", Value: 1, Usage: "download each file in N ranges at once, one connection each (like lftp pget -n); files under 2 MiB go in one stream"},
 		),
@@ -102,7 +99,7 @@ func getAction(c *cli.Context) error {
 	if n := c.Int("segments"); n < 1 || n > maxSegments {
 		return usageError{fmt.Sprintf("--segments must be from 1 to %d", maxSegments)}
 	}
-	r, err := newRunner(c, files, logins, func(o *resume.Options) {
+	r, err := newRunner(c, files, logins, func(o *keepftp.TransferOptions) {
 		o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")
 		o.Segments = c.Int("segments")
 	})
@@ -121,14 +118,14 @@ func isDir(name string) bool {
 	return err == nil && st.IsDir()
 }
 
-func report(name string, out resume.Outcome, took time.Duration) {
+func report(name string, out keepftp.Outcome, took time.Duration) {
 	fmt.Fprintf(os.Stderr, "%s: %s, %d bytes in %.1fs, %d attempt(s), checked by %s\n",
 		safeText(name), safeText(out.Status), out.Size, took.Seconds(), out.Attempts, safeText(out.Verified))
 }
 
-// resumeOptions turns the shared flags into resume.Options.
-func resumeOptions(c *cli.Context) (resume.Options, error) {
-	o := resume.Options{Timeout: c.Duration("timeout"), NoVerify: c.Bool("no-verify"), Active: c.Bool("active")}
+// resumeOptions turns the shared flags into keepftp.TransferOptions.
+func resumeOptions(c *cli.Context) (keepftp.TransferOptions, error) {
+	o := keepftp.TransferOptions{Timeout: c.Duration("timeout"), NoVerify: c.Bool("no-verify"), Active: c.Bool("active")}
 	if o.Timeout <= 0 {
 		return o, usageError{"--timeout must be positive"}
 	}
@@ -146,14 +143,13 @@ func resumeOptions(c *cli.Context) (resume.Options, error) {
 	if c.Int("retries") < 0 {
 		return o, usageError{"--retries must not be negative"}
 	}
-	o.Policy = resume.DefaultPolicy
+	o.Policy = keepftp.DefaultPolicy
 	o.Policy.Retries = c.Int("retries")
 	o.Policy.MaxDelay = c.Duration("retry-max-delay")
 	o.Policy.Deadline = c.Duration("retry-deadline")
 	logf := safeLogf(stderrLogger())
 	if !c.Bool("quiet") {
 		o.Logf = logf
-		noop.Default.Logf = logf
 	}
 	if c.Bool("verbose") {
 		o.ProtoLog = logf

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp"
-	"github.com/keepftp/keepftp/control"
 	"github.com/urfave/cli/v2"
 )
 
@@ -73,7 +72,7 @@ type entryJSON struct {
 	Target  string     `json:"target,omitempty"`
 }
 
-func jsonEntry(e control.Entry) entryJSON {
+func jsonEntry(e keepftp.Entry) entryJSON {
 	j := entryJSON{Name: e.Name, Type: e.Type.String(), Size: e.Size, Target: e.Target}
 	if !e.ModTime.IsZero() {
 		t := e.ModTime.UTC()

@@ -71,7 +71,7 @@ func (b *bars) event(e keepftp.Event) {
 	}
 	tr := b.active[key]
 	switch e.Kind {
-	case "start", "progress":
+	case keepftp.EventStart, keepftp.EventProgress:
 		if tr == nil {
 			label := e.Local
 			if label == "" || label == "-" {
@@ -84,21 +84,21 @@ func (b *bars) event(e keepftp.Event) {
 		if e.Size > 0 {
 			tr.size = e.Size
 		}
-		if e.Kind == "progress" {
+		if e.Kind == keepftp.EventProgress {
 			tr.done = e.Bytes
 		} else {
 			tr.done = e.Offset
 		}
-	case "done", "error", "skip":
+	case keepftp.EventDone, keepftp.EventError, keepftp.EventSkip:
 		if tr != nil {
 			delete(b.active, key)
 			b.order = remove(b.order, key)
 		}
 		b.ended++
-		if e.Kind == "error" {
+		if e.Kind == keepftp.EventError {
 			b.failed++
 		}
-		if e.Kind == "done" {
+		if e.Kind == keepftp.EventDone {
 			b.bytes += e.Bytes
 		}
 	}

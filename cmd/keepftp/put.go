@@ -6,10 +6,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sync"
 
 	"github.com/keepftp/keepftp"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/urfave/cli/v2"
 )
 
@@ -25,8 +23,6 @@ func putCommand() *cli.Command {
 	}
 }
 
-type upload struct{ src, url string }
-
 func putAction(c *cli.Context) error {
 	args := c.Args().Slice()
 	if len(args) < 2 {
@@ -39,7 +35,7 @@ func putAction(c *cli.Context) error {
 		return err
 	}
 	toDir := len(srcs) > 1 || c.Bool("recursive") || t.Path[len(t.Path)-1] == '/'
-	var ups []upload
+	var ups []keepftp.Upload
 	for _, src := range srcs {
 		st, err := os.Stat(src)
 		if err != nil {
@@ -57,7 +53,7 @@ func putAction(c *cli.Context) error {
 				rel, _ := filepath.Rel(src, p)
 				u := t
 				u.Path = path.Join(t.Path, base, filepath.ToSlash(rel))
-				ups = append(ups, upload{p, urlWithPath(dest, u.Path)})
+				ups = append(ups, keepftp.Upload{Src: p, URL: urlWithPath(dest, u.Path)})
 				return nil
 			})
 			if err != nil {
@@ -69,40 +65,13 @@ func putAction(c *cli.Context) error {
 		if toDir {
 			u = path.Join(t.Path, filepath.Base(src))
 		}
-		ups = append(ups, upload{src, urlWithPath(dest, u)})
+		ups = append(ups, keepftp.Upload{Src: src, URL: urlWithPath(dest, u)})
 	}
 	r, err := newRunner(c, len(ups), logins, nil)
 	if err != nil {
 		return err
 	}
-	// Directories first, in order, so that parallel uploads find them.
-	dirs := map[string]bool{}
-	for _, up := range ups {
-		u, _ := url.Parse(up.url)
-		if d := path.Dir(u.Path); d != "/" && !dirs[d] {
-			dirs[d] = true
-			if err := r.client.MkdirAll(c.Context, urlWithPath(up.url, d)); err != nil {
-				r.client.Close()
-				return err
-			}
-		}
-	}
-	results := make([]keepftp.FileResult, len(ups))
-	sem := make(chan struct{}, r.par)
-	var wg sync.WaitGroup
-	for i, up := range ups {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			out, err := r.client.Put(c.Context, up.src, up.url)
-			tg, _ := resume.ParseURL(up.url)
-			results[i] = keepftp.FileResult{URL: tg.String(), Local: up.src, Outcome: out, Err: err}
-		}()
-	}
-	wg.Wait()
-	return r.finish(results)
+	return r.finish(r.client.PutAll(c.Context, ups, r.par))
 }
 
 // urlWithPath replaces the path of a raw URL, keeping its login.

@@ -4,7 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 
-	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp"
 	"github.com/urfave/cli/v2"
 )
 
@@ -24,7 +24,7 @@ func tlsFlags() []cli.Flag {
 // (the defaults: system roots, certificates verified). Bad flags or
 // unreadable files are usage errors.
 func tlsConfig(c *cli.Context) (*tls.Config, error) {
-	o := control.TLSOptions{
+	o := keepftp.TLSOptions{
 		Insecure:  c.Bool("insecure"),
 		CAFile:    c.String("ca-file"),
 		CertFile:  c.String("cert"),

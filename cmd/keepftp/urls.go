@@ -4,18 +4,18 @@ import (
 	"fmt"
 	"net/url"
 
-	"github.com/keepftp/keepftp/resume"
+	"github.com/keepftp/keepftp"
 )
 
 // checkURL parses a URL of the command line and completes its login,
 // before anything connects. A bad URL, port, user, password or netrc entry
 // is a usageError (exit 2) that names the argument (as where, or the URL
 // with its password hidden) and what is wrong, never the password.
-func checkURL(l *logins, where, raw string) (resume.Target, error) {
+func checkURL(l *logins, where, raw string) (keepftp.Target, error) {
 	if where == "" {
 		where = redactURL(raw)
 	}
-	t, err := resume.ParseURL(raw)
+	t, err := keepftp.ParseURL(raw)
 	if err != nil {
 		return t, usageError{fmt.Sprintf("%s: %v", where, err)}
 	}

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"os"
 	"os/signal"
 	"strconv"
@@ -75,7 +76,7 @@ func parseCuts(s string) ([]int64, error) {
 			mult, f = 1<<20, strings.TrimSuffix(f, "M")
 		}
 		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil || n < 0 {
+		if err != nil || n < 0 || n > math.MaxInt64/mult {
 			return nil, fmt.Errorf("-cut: bad entry %q", f)
 		}
 		if n == 0 {

@@ -1,0 +1,21 @@
+package keepftp
+
+import "github.com/keepftp/keepftp/resume"
+
+// EventKind names what happened to a file; it is the "event" of --json.
+type EventKind = resume.EventKind
+
+// The kinds of Event. The ones of a single attempt come from the retry
+// loop; the others are the Client's own.
+const (
+	EventStart    = resume.EventStart    // an attempt begins (Offset: where)
+	EventRetry    = resume.EventRetry    // an attempt failed; the next comes after Delay, from Offset
+	EventRestart  = resume.EventRestart  // the local partial cannot be continued: from 0 (Reason)
+	EventVerified = resume.EventVerified // the result matched the remote file (Reason: how)
+	EventWarning  = resume.EventWarning  // something is off, the work goes on (Reason)
+	EventDone     = resume.EventDone     // the file is complete (Status, Reason: how it was checked)
+
+	EventProgress EventKind = "progress" // bytes done so far (Bytes, Size)
+	EventSkip     EventKind = "skip"     // mirror: the local copy is up to date
+	EventError    EventKind = "error"    // the file failed for good (Reason)
+)
