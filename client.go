@@ -14,8 +14,10 @@ import (
 type Options struct {
 	// Transfer holds the per-transfer settings: timeout, keepalive, rate
 	// limit (per transfer), retry policy, TLS, verification. Its Progress
-	// and Events fields are ignored: use Events below.
-	Transfer resume.Options
+	// and Events fields are ignored (use Events below), and so is Conns
+	// (the Client's pool supplies the connections); its Logf is used only
+	// when Logf below is nil.
+	Transfer TransferOptions
 
 	// MaxConns bounds the control connections per server, in use or idle
 	// (default 4).
@@ -39,7 +41,7 @@ type Options struct {
 
 	// Credentials, if set, completes the login of every URL before use
 	// (from a netrc file, the environment, a prompt).
-	Credentials func(*resume.Target) error
+	Credentials func(*Target) error
 
 	// TLS holds the FTPS certificate settings (CA file, client
 	// certificate, public key pins, no verification, a TLS version cap),
@@ -164,7 +166,7 @@ func (c *Client) options(t resume.Target, local string) resume.Options {
 
 // Get downloads the file at rawURL to the local path dst, resuming after
 // failures and verifying the result.
-func (c *Client) Get(ctx context.Context, rawURL, dst string) (resume.Outcome, error) {
+func (c *Client) Get(ctx context.Context, rawURL, dst string) (Outcome, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {
 		return resume.Outcome{}, err
@@ -188,7 +190,7 @@ func (c *Client) get(ctx context.Context, t resume.Target, dst string, fo fileOp
 
 // Put uploads the local file src to rawURL, resuming after failures and
 // verifying the result.
-func (c *Client) Put(ctx context.Context, src, rawURL string) (resume.Outcome, error) {
+func (c *Client) Put(ctx context.Context, src, rawURL string) (Outcome, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {
 		return resume.Outcome{}, err

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-
-	"github.com/keepftp/keepftp/resume"
 )
 
 // The results that GetAll and Mirror share.
@@ -15,7 +13,7 @@ import (
 type FileResult struct {
 	URL     string // without password
 	Local   string
-	Outcome resume.Outcome
+	Outcome Outcome
 	Skipped bool  // mirror: already up to date
 	Err     error // nil when done
 }

@@ -29,7 +29,9 @@ type Fake struct {
 	// Hash makes FEAT announce HASH SHA-256 (selected with OPTS HASH).
 	Hash bool
 	// Hook, if set, sees every command first; it returns true when it
-	// answered it. Set it before the first connection.
+	// answered it. Set it, like MLST and Hash, before the first
+	// connection and before WriteFile, whose lock publishes them to the
+	// sessions (the race detector sees no order in a TCP connect).
 	Hook func(s *FakeSession, verb, arg string) bool
 
 	mu     sync.Mutex
