@@ -21,6 +21,14 @@ type Options struct {
 	// (default 4).
 	MaxConns int
 
+	// Logf, if set, receives notes for a human from everything the
+	// Client does: the transfers' retries and warnings, what it learns
+	// about a server's NOOPs during transfers, the profiles it applies.
+	// It takes the place of Transfer.Logf (used when Logf is nil). No
+	// package-level logger is involved: each Client keeps its own NOOP
+	// knowledge, which logs here.
+	Logf func(format string, args ...any)
+
 	// Events, if set, receives what happens to every file, from the
 	// transfers' goroutines (it must be safe for concurrent use).
 	Events func(Event)
@@ -91,6 +99,9 @@ func NewClient(o Options) *Client {
 	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = time.Second
+	}
+	if o.Logf != nil {
+		o.Transfer.Logf = o.Logf
 	}
 	if o.Transfer.Noops == nil {
 		// The Client's own NOOP knowledge: its pool reads it for the

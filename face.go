@@ -49,6 +49,11 @@ const (
 	DefaultPartSuffix = resume.DefaultPartSuffix
 )
 
+// NotVerified is Outcome.Verified when nothing checked the result: the
+// server gave no size and no hash (Outcome.Status then ends in
+// "(unverified)").
+const NotVerified = resume.NotVerified
+
 // DefaultPolicy is the retry policy used when none is given.
 var DefaultPolicy = resume.DefaultPolicy
 

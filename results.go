@@ -3,6 +3,7 @@ package keepftp
 import (
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/keepftp/keepftp/resume"
 )
@@ -34,3 +35,14 @@ func errUnsafeName(name string) error { return fmt.Errorf("%w %q", ErrUnsafeName
 var ErrLeftOut = errors.New("left out")
 
 func leftOut(err error) error { return fmt.Errorf("%w: %w", ErrLeftOut, err) }
+
+// redactURL is a URL that did not parse, as a result or an event shows it:
+// without its password, in its escaped form (control characters stay
+// percent-encoded), or "URL" when even that cannot be told apart.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "URL"
+	}
+	return u.Redacted()
+}
