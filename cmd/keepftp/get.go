@@ -66,7 +66,7 @@ func getAction(c *cli.Context) error {
 	if len(jobs) == 0 {
 		return usageError{"get takes at least one URL (or -i FILE)"}
 	}
-	if c.String("output") == "-" && c.Bool("json") {
+	if c.String("output") == "-" && c.Bool("json") && c.String("json-file") == "" {
 		return usageError{"-o - and --json both want standard output: give the events a file of their own with --json-file FILE (--json-file /dev/stderr for the terminal)"}
 	}
 	logins := newLogins(c.String("netrc-file"))

@@ -23,6 +23,12 @@ func TestMirrorHostileTreeExits9(t *testing.T) {
 	f.MLST = true
 	mod := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 	files := map[string][]byte{}
+	for _, name := range []string{"data", "data.part", "data.part.keepftp", "sub/b"} {
+		files[name] = ftptest.RandomBytes(5000 + len(name))
+		f.WriteFile("/t/"+name, files[name], mod)
+	}
+	f.WriteFile("/t/victim", []byte("must survive"), mod)
+	f.WriteFile("/t/denied/x", []byte("x"), mod)
 	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
 		switch {
 		case verb == "MLSD" && arg == "/t/denied":
@@ -41,13 +47,6 @@ func TestMirrorHostileTreeExits9(t *testing.T) {
 		}
 		return false
 	}
-	// The files after the Hook: WriteFile's lock publishes it to the sessions.
-	for _, name := range []string{"data", "data.part", "data.part.keepftp", "sub/b"} {
-		files[name] = ftptest.RandomBytes(5000 + len(name))
-		f.WriteFile("/t/"+name, files[name], mod)
-	}
-	f.WriteFile("/t/victim", []byte("must survive"), mod)
-	f.WriteFile("/t/denied/x", []byte("x"), mod)
 	for _, mode := range []string{"text", "json"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
@@ -97,6 +96,7 @@ func TestGetTruncatedWithoutFactsSaysUnverified(t *testing.T) {
 	bin := keepftpBinary(t)
 	f := ftptest.StartFake(t)
 	data := ftptest.RandomBytes(50000)
+	f.WriteFile("/f", data, time.Now())
 	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
 		switch verb {
 		case "SIZE", "MDTM":
@@ -108,8 +108,6 @@ func TestGetTruncatedWithoutFactsSaysUnverified(t *testing.T) {
 		}
 		return false
 	}
-	// The files after the Hook: WriteFile's lock publishes it to the sessions.
-	f.WriteFile("/f", data, time.Now())
 	dst := filepath.Join(t.TempDir(), "f")
 	out, err := exec.Command(bin, "get", "--timeout", "5s", "-o", dst, "ftp://"+f.Addr()+"/f").CombinedOutput()
 	if err != nil {
@@ -135,6 +133,7 @@ func TestGetServerAlwaysShortExhaustsRetries(t *testing.T) {
 	bin := keepftpBinary(t)
 	f := ftptest.StartFake(t)
 	data := ftptest.RandomBytes(50000)
+	f.WriteFile("/f", data, time.Now())
 	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
 		if verb == "SIZE" {
 			s.Reply(fmt.Sprintf("213 %d", len(data)+5000))
@@ -142,8 +141,6 @@ func TestGetServerAlwaysShortExhaustsRetries(t *testing.T) {
 		}
 		return false
 	}
-	// The files after the Hook: WriteFile's lock publishes it to the sessions.
-	f.WriteFile("/f", data, time.Now())
 	dst := filepath.Join(t.TempDir(), "f")
 	out, err := exec.Command(bin, "get", "--timeout", "5s", "--retries", "2", "--retry-max-delay", "10ms", "-o", dst, "ftp://"+f.Addr()+"/f").CombinedOutput()
 	var ee *exec.ExitError
@@ -163,6 +160,7 @@ func TestInterruptDuringOverlapReadExits130(t *testing.T) {
 	f := ftptest.StartFake(t)
 	data := ftptest.RandomBytes(64 << 10)
 	mod := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	f.WriteFile("/f", data, mod)
 	retr := make(chan struct{}, 1)
 	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
 		if verb != "RETR" {
@@ -177,8 +175,6 @@ func TestInterruptDuringOverlapReadExits130(t *testing.T) {
 		ftptest.DiscardData(d) // silent until the client closes it
 		return true
 	}
-	// The files after the Hook: WriteFile's lock publishes it to the sessions.
-	f.WriteFile("/f", data, mod)
 	dst := filepath.Join(t.TempDir(), "f")
 	url := "ftp://" + f.Addr() + "/f"
 	os.WriteFile(dst+".part", data[:30000], 0o644)

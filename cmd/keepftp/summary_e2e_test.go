@@ -25,7 +25,7 @@ func TestSummaryCountsUnverified(t *testing.T) {
 		}
 		return false
 	}
-	f.WriteFile("/checked", checked, time.Now()) // after the Hook: its lock publishes it
+	f.WriteFile("/checked", checked, time.Now())
 	f.WriteFile("/bare", bare, time.Now())
 	urls := []string{"ftp://" + f.Addr() + "/checked", "ftp://" + f.Addr() + "/bare"}
 
