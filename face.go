@@ -33,6 +33,9 @@ type (
 	RetryPolicy = resume.Policy
 	// TLSMode says whether and how a connection uses TLS.
 	TLSMode = control.TLSMode
+	// CertError is how a server certificate that fails the TLS options
+	// is refused: the cause and the certificate's SHA-256 fingerprint.
+	CertError = control.CertError
 	// ConnConfig is one control connection's login and settings (for
 	// doctor, which probes a single connection).
 	ConnConfig = control.Config
