@@ -46,7 +46,7 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 	for _, j := range jobs {
 		t, err := c.parse(j.URL)
 		if err != nil {
-			items = append(items, item{url: j.URL, err: err})
+			items = append(items, item{url: redactURL(j.URL), err: err})
 			continue
 		}
 		ms, err := c.expand(ctx, t)
@@ -102,7 +102,7 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 		}
 	}
 	results := make([]FileResult, len(items))
-	started := forEach(ctx, len(items), par, func(i int) {
+	ran := forEach(ctx, len(items), par, func(i int) {
 		it := items[i]
 		r := FileResult{URL: it.url, Local: it.dst, Err: it.err}
 		var fo fileOpts
@@ -124,7 +124,10 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 		}
 		results[i] = r
 	})
-	for i := started; i < len(items); i++ {
+	for i, ok := range ran {
+		if ok {
+			continue
+		}
 		results[i] = FileResult{URL: items[i].url, Local: items[i].dst, Err: ctx.Err()}
 	}
 	for _, st := range stages {

@@ -14,12 +14,22 @@ import (
 type Options struct {
 	// Transfer holds the per-transfer settings: timeout, keepalive, rate
 	// limit (per transfer), retry policy, TLS, verification. Its Progress
-	// and Events fields are ignored: use Events below.
-	Transfer resume.Options
+	// and Events fields are ignored (use Events below), and so is Conns
+	// (the Client's pool supplies the connections); its Logf is used only
+	// when Logf below is nil.
+	Transfer TransferOptions
 
 	// MaxConns bounds the control connections per server, in use or idle
 	// (default 4).
 	MaxConns int
+
+	// Logf, if set, receives notes for a human from everything the
+	// Client does: the transfers' retries and warnings, what it learns
+	// about a server's NOOPs during transfers, the profiles it applies.
+	// It takes the place of Transfer.Logf (used when Logf is nil). No
+	// package-level logger is involved: each Client keeps its own NOOP
+	// knowledge, which logs here.
+	Logf func(format string, args ...any)
 
 	// Events, if set, receives what happens to every file, from the
 	// transfers' goroutines (it must be safe for concurrent use).
@@ -31,7 +41,7 @@ type Options struct {
 
 	// Credentials, if set, completes the login of every URL before use
 	// (from a netrc file, the environment, a prompt).
-	Credentials func(*resume.Target) error
+	Credentials func(*Target) error
 
 	// TLS holds the FTPS certificate settings (CA file, client
 	// certificate, public key pins, no verification, a TLS version cap),
@@ -91,6 +101,9 @@ func NewClient(o Options) *Client {
 	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = time.Second
+	}
+	if o.Logf != nil {
+		o.Transfer.Logf = o.Logf
 	}
 	if o.Transfer.Noops == nil {
 		// The Client's own NOOP knowledge: its pool reads it for the
@@ -153,7 +166,7 @@ func (c *Client) options(t resume.Target, local string) resume.Options {
 
 // Get downloads the file at rawURL to the local path dst, resuming after
 // failures and verifying the result.
-func (c *Client) Get(ctx context.Context, rawURL, dst string) (resume.Outcome, error) {
+func (c *Client) Get(ctx context.Context, rawURL, dst string) (Outcome, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {
 		return resume.Outcome{}, err
@@ -177,7 +190,7 @@ func (c *Client) get(ctx context.Context, t resume.Target, dst string, fo fileOp
 
 // Put uploads the local file src to rawURL, resuming after failures and
 // verifying the result.
-func (c *Client) Put(ctx context.Context, src, rawURL string) (resume.Outcome, error) {
+func (c *Client) Put(ctx context.Context, src, rawURL string) (Outcome, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {
 		return resume.Outcome{}, err

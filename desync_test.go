@@ -127,7 +127,7 @@ func TestDuplicate226DoesNotLoseFiles(t *testing.T) {
 	defer evMu.Unlock()
 	desyncs := 0
 	for _, e := range events {
-		if e.Kind == "retry" && strings.Contains(e.Reason, "out of step") {
+		if e.Kind == EventRetry && strings.Contains(e.Reason, "out of step") {
 			desyncs++
 		}
 	}

@@ -18,7 +18,11 @@
 // files it copies, and copies everything it can: what it cannot is
 // reported as a result wrapping ErrLeftOut.
 //
-// The packages below it are the layers: resume (attempts, backoff,
+// A program imports this package alone: the types it needs (Target,
+// Outcome, Entry, Event and its EventKind, TransferOptions, RetryPolicy,
+// TLSOptions) are here, Classify sorts every error into an ErrorClass,
+// and Options.Logf takes a Client's notes (no package-level state is
+// changed). The packages below it are the layers: resume (attempts, backoff,
 // verification), transfer (one attempt), noop (keepalive policy) and
 // control (the FTP control connection).
 package keepftp

@@ -118,3 +118,32 @@ func ExampleClient_GetAll() {
 	// b.csv complete
 	// missing.txt failed
 }
+
+func ExampleClient_PutAll() {
+	srv := exampleServer()
+	defer srv.Close()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	var ups []keepftp.Upload
+	for _, name := range []string{"one.txt", "two.txt"} {
+		os.WriteFile(filepath.Join(dir, name), []byte(name+"\n"), 0o644)
+		ups = append(ups, keepftp.Upload{Src: filepath.Join(dir, name), URL: "ftp://" + srv.Addr() + "/incoming/" + name})
+	}
+	ups = append(ups, keepftp.Upload{Src: filepath.Join(dir, "missing.txt"), URL: "ftp://" + srv.Addr() + "/incoming/missing.txt"})
+
+	c := keepftp.NewClient(keepftp.Options{MaxConns: 2})
+	defer c.Close()
+	// The directory is made first; then two uploads at a time. Cancelling
+	// the context would start no more.
+	for _, r := range c.PutAll(context.Background(), ups, 2) {
+		if r.Err != nil {
+			fmt.Println(filepath.Base(r.Local), "failed:", keepftp.Classify(r.Err))
+			continue
+		}
+		fmt.Println(filepath.Base(r.Local), r.Outcome.Status, "checked by", r.Outcome.Verified)
+	}
+	// Output:
+	// one.txt complete checked by SHA-256
+	// two.txt complete checked by SHA-256
+	// missing.txt failed: local
+}

@@ -9,8 +9,14 @@ import (
 )
 
 // The types and values a program using keepftp needs, so that it imports
-// this package alone (as net/http's users need no other). They are the
-// lower layers' own, under the names users see here.
+// this package alone (as net/http's users need no other).
+//
+// They are aliases of the lower layers' own types, not copies: a Target
+// that ParseURL returns, an Outcome of a transfer, an Entry of a listing
+// pass through the layers unchanged, with their methods (Target.String,
+// EntryType.String), and no layer converts them at its boundary. Users
+// never need the lower packages' names. ErrorClass is the one type of its
+// own (classify.go): it has classes the retry loop does not know.
 type (
 	// Target is a remote file: server, login, path (ParseURL).
 	Target = resume.Target
@@ -19,28 +25,35 @@ type (
 	Outcome = resume.Outcome
 	// Entry is one name of a remote directory listing.
 	Entry = control.Entry
+	// EntryType is an Entry's kind: File, Dir, Link or Other.
+	EntryType = control.EntryType
 	// TransferOptions are the per-transfer settings of Options.Transfer.
 	TransferOptions = resume.Options
 	// RetryPolicy says how often and how long failed attempts are retried.
 	RetryPolicy = resume.Policy
 	// TLSMode says whether and how a connection uses TLS.
 	TLSMode = control.TLSMode
+	// CertError is how a server certificate that fails the TLS options
+	// is refused: the cause and the certificate's SHA-256 fingerprint.
+	CertError = control.CertError
 	// ConnConfig is one control connection's login and settings (for
 	// doctor, which probes a single connection).
 	ConnConfig = control.Config
-	// ErrorClass is what an error means for what to do next (Classify).
-	ErrorClass = resume.Class
 )
 
-// The classes of Classify.
+// The kinds of Entry.
 const (
-	Transient    = resume.Transient   // network errors, peer down, stalls, 4xx: worth another attempt
-	Intentional  = resume.Intentional // cancelled on purpose (Ctrl-C, Close)
-	Permanent    = resume.Permanent   // 5xx, TLS verification: the same thing would fail again
-	LoginFailed  = resume.Login       // the server refused the credentials
-	NotFound     = resume.NotFound    // the remote file does not exist
-	LocalFailed  = resume.Local       // the local side failed (disk full, permission)
-	VerifyFailed = resume.Verify      // the result did not verify
+	File  = control.File
+	Dir   = control.Dir
+	Link  = control.Link
+	Other = control.Other // devices, pipes, unknown types: never taken for a file
+)
+
+// The TLS modes of a Target (from its URL's scheme).
+const (
+	TLSNone     = control.TLSNone     // ftp://
+	TLSExplicit = control.TLSExplicit // ftpes://: AUTH TLS on the plain port
+	TLSImplicit = control.TLSImplicit // ftps://: TLS from the first byte
 )
 
 // Defaults of the transfer settings.
@@ -48,6 +61,11 @@ const (
 	DefaultTimeout    = control.DefaultTimeout
 	DefaultPartSuffix = resume.DefaultPartSuffix
 )
+
+// NotVerified is Outcome.Verified when nothing checked the result: the
+// server gave no size and no hash (Outcome.Status then ends in
+// "(unverified)").
+const NotVerified = resume.NotVerified
 
 // DefaultPolicy is the retry policy used when none is given.
 var DefaultPolicy = resume.DefaultPolicy
@@ -61,10 +79,6 @@ var (
 // ParseURL parses ftp://[user[:pass]@]host[:port]/path (ftps:// implicit
 // TLS, ftpes:// explicit), refusing anything that could not go on the wire.
 func ParseURL(raw string) (Target, error) { return resume.ParseURL(raw) }
-
-// Classify says what err means: the one place errors are sorted into
-// classes (a program maps them to exit codes, a retry loop to decisions).
-func Classify(err error) ErrorClass { return resume.Classify(err) }
 
 // KeepaliveInterval is the NOOP interval used during transfers for a
 // timeout when none is given.

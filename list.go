@@ -15,7 +15,7 @@ import (
 // List returns the entries of the remote directory at rawURL (MLSD, or
 // LIST where the server has no MLSD). Names are as the server sent them:
 // see SafeName before using one as a local path.
-func (c *Client) List(ctx context.Context, rawURL string) ([]control.Entry, error) {
+func (c *Client) List(ctx context.Context, rawURL string) ([]Entry, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {
 		return nil, err

@@ -59,8 +59,11 @@ func (c *Client) Mirror(ctx context.Context, rawURL, dir string, par int) ([]Fil
 	m := &mirror{c: c, ctx: ctx, top: dir, stage: newStaging(dir)}
 	m.dir(root, dir, entries, err, 0, nil)
 	out := make([]FileResult, len(m.files))
-	started := forEach(ctx, len(m.files), par, func(i int) { out[i] = m.copy(m.files[i]) })
-	for i := started; i < len(m.files); i++ {
+	ran := forEach(ctx, len(m.files), par, func(i int) { out[i] = m.copy(m.files[i]) })
+	for i, ok := range ran {
+		if ok {
+			continue
+		}
 		out[i] = FileResult{URL: m.files[i].t.String(), Local: m.files[i].local, Err: ctx.Err()}
 	}
 	m.stage.cleanup()

@@ -283,7 +283,6 @@ func TestMirrorResumesFromStaging(t *testing.T) {
 	os.WriteFile(part, data[:60000], 0o644)
 	// The state as an interrupted run leaves it.
 	rf := resume.Remote{Size: int64(len(data)), ModTime: mtime, Unique: fmt.Sprintf("%x", "/s/big")}
-	writeTestState(t, state, "ftp://"+f.Addr()+"/s/big", rf)
 	var rest []string
 	var mu sync.Mutex
 	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
@@ -294,6 +293,7 @@ func TestMirrorResumesFromStaging(t *testing.T) {
 		}
 		return false
 	}
+	writeTestState(t, state, "ftp://"+f.Addr()+"/s/big", rf)
 	c, _ := testClient(t, 1)
 	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/s", dir, 1)
 	if err != nil {

@@ -26,7 +26,7 @@ func (c *Client) PutAll(ctx context.Context, ups []Upload, par int) []FileResult
 	targets := make([]resume.Target, len(ups))
 	made := map[string]error{}
 	for i, up := range ups {
-		results[i] = FileResult{URL: up.URL, Local: up.Src}
+		results[i] = FileResult{URL: redactURL(up.URL), Local: up.Src}
 		t, err := c.parse(up.URL)
 		if err != nil {
 			results[i].Err = err
@@ -36,14 +36,14 @@ func (c *Client) PutAll(ctx context.Context, ups []Upload, par int) []FileResult
 		dir := t
 		dir.Path = path.Dir(t.Path)
 		key := poolKey(t) + dir.Path
-		if _, done := made[key]; !done && dir.Path != "/" {
+		if _, done := made[key]; !done && dir.Path != "/" && ctx.Err() == nil {
 			made[key] = c.mkdirAll(ctx, dir)
 		}
 		if err := made[key]; err != nil {
 			results[i].Err = fmt.Errorf("making %s: %w", dir, err)
 		}
 	}
-	started := forEach(ctx, len(ups), par, func(i int) {
+	ran := forEach(ctx, len(ups), par, func(i int) {
 		if results[i].Err != nil {
 			c.emit(Event{Kind: EventError, URL: results[i].URL, Local: results[i].Local, Reason: results[i].Err.Error()})
 			return
@@ -52,7 +52,10 @@ func (c *Client) PutAll(ctx context.Context, ups []Upload, par int) []FileResult
 		c.done(targets[i], ups[i].Src, out, err)
 		results[i].Outcome, results[i].Err = out, err
 	})
-	for i := started; i < len(ups); i++ {
+	for i, ok := range ran {
+		if ok {
+			continue
+		}
 		if results[i].Err == nil {
 			results[i].Err = ctx.Err()
 		}

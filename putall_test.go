@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync/atomic"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
 	"github.com/keepftp/keepftp/noop"
@@ -49,35 +50,90 @@ func TestPutAll(t *testing.T) {
 	}
 }
 
-// Once the context is cancelled PutAll starts no more uploads: the ones
-// left report the cancellation and never reach the server.
+// Once the context is cancelled PutAll starts no more uploads. The cancel
+// lands while both workers are mid-upload (data flowing: their STORs have
+// reached the server), after two files are done; from then on the server
+// sees no STOR, the Client reports no start, and the uploads never started
+// report the cancellation and leave nothing on the server.
 func TestPutAllStopsOnCancel(t *testing.T) {
 	srv := ftptest.StartServer(t, testserver.Options{})
 	dir := t.TempDir()
 	var ups []Upload
 	for i := range 40 {
 		name := filepath.Join(dir, fmt.Sprintf("f%02d", i))
-		os.WriteFile(name, ftptest.RandomBytes(64<<10), 0o644)
+		os.WriteFile(name, ftptest.RandomBytes(128<<10), 0o644)
 		ups = append(ups, Upload{Src: name, URL: fmt.Sprintf("ftp://%s/up/f%02d", srv.Addr(), i)})
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var done atomic.Int32
-	c := NewClient(Options{MaxConns: 2, Transfer: resume.Options{Noops: &noop.Registry{}, RateLimit: 256 << 10},
-		Events: func(e Event) {
-			if e.Kind == EventDone && done.Add(1) == 2 {
-				cancel() // as Ctrl-C would, after two files
+	var (
+		mu                sync.Mutex
+		flowing           = map[string]bool{} // uploads whose data is moving
+		started           = map[string]bool{}
+		done              int
+		cancelled         bool
+		storsAtCancel     int64
+		startsAfterCancel []string
+	)
+	events := func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Kind {
+		case EventStart:
+			started[e.Local] = true
+			if cancelled {
+				startsAfterCancel = append(startsAfterCancel, e.Local)
 			}
-		}})
-	defer c.Close()
-	results := c.PutAll(ctx, ups, 2)
-	cancelled := 0
-	for _, r := range results {
-		if errors.Is(r.Err, context.Canceled) {
-			cancelled++
+		case EventProgress:
+			if e.Bytes > 0 {
+				flowing[e.Local] = true
+			}
+		case EventDone, EventError:
+			delete(flowing, e.Local)
+			if e.Kind == EventDone {
+				done++
+			}
+		}
+		if !cancelled && done >= 2 && len(flowing) == 2 {
+			cancelled = true
+			storsAtCancel = srv.Stats().Uploads
+			cancel() // as Ctrl-C would
 		}
 	}
-	if uploads := srv.Stats().Uploads; uploads > 6 || cancelled < len(ups)-6 {
-		t.Errorf("after cancel: %d uploads reached the server, %d of %d reported cancelled", uploads, cancelled, len(ups))
+	c := NewClient(Options{MaxConns: 2, ProgressEvery: time.Millisecond, Events: events,
+		Transfer: resume.Options{RateLimit: 256 << 10}}) // half a second a file
+	defer c.Close()
+	results := c.PutAll(ctx, ups, 2)
+	c.Close()
+	wait, stop := context.WithTimeout(t.Context(), 10*time.Second) // a bound, not a measure
+	defer stop()
+	srv.WaitStats(wait, func(st testserver.Stats) bool { return st.ActiveConns == 0 })
+
+	mu.Lock()
+	defer mu.Unlock()
+	if !cancelled {
+		t.Fatalf("never two uploads flowing at once after two done: %d done", done)
+	}
+	if n := srv.Stats().Uploads; n != storsAtCancel {
+		t.Errorf("the server saw %d STORs, %d of them after the cancel", n, n-storsAtCancel)
+	}
+	if len(startsAfterCancel) > 0 {
+		t.Errorf("uploads started after the cancel: %v", startsAfterCancel)
+	}
+	notStarted := 0
+	for i, r := range results {
+		if started[ups[i].Src] {
+			continue
+		}
+		notStarted++
+		if !errors.Is(r.Err, context.Canceled) {
+			t.Errorf("%s, never started: %v, want the cancellation", ups[i].URL, r.Err)
+		}
+		if _, err := srv.Fs().Stat(fmt.Sprintf("/up/f%02d", i)); err == nil {
+			t.Errorf("%s, never started, is on the server", ups[i].URL)
+		}
+	}
+	if notStarted < len(ups)-int(storsAtCancel) {
+		t.Errorf("%d uploads never started, want %d (%d STORs before the cancel)", notStarted, len(ups)-int(storsAtCancel), storsAtCancel)
 	}
 }

@@ -3,8 +3,7 @@ package keepftp
 import (
 	"errors"
 	"fmt"
-
-	"github.com/keepftp/keepftp/resume"
+	"net/url"
 )
 
 // The results that GetAll and Mirror share.
@@ -14,7 +13,7 @@ import (
 type FileResult struct {
 	URL     string // without password
 	Local   string
-	Outcome resume.Outcome
+	Outcome Outcome
 	Skipped bool  // mirror: already up to date
 	Err     error // nil when done
 }
@@ -34,3 +33,14 @@ func errUnsafeName(name string) error { return fmt.Errorf("%w %q", ErrUnsafeName
 var ErrLeftOut = errors.New("left out")
 
 func leftOut(err error) error { return fmt.Errorf("%w: %w", ErrLeftOut, err) }
+
+// redactURL is a URL that did not parse, as a result or an event shows it:
+// without its password, in its escaped form (control characters stay
+// percent-encoded), or "URL" when even that cannot be told apart.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "URL"
+	}
+	return u.Redacted()
+}

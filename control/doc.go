@@ -42,6 +42,16 @@
 // silence, the TLS version) is reported as facts (learned.go); keeping
 // them across sessions is the business of the layers above.
 //
+// Under FTPS (tls.go, tlsdata.go, certs.go) every control connection holds
+// its own TLS session store: data connections resume the control
+// connection's session, as servers requiring session reuse demand, and a
+// ticket that arrives on a data connection never replaces it. An upload's
+// data connection ends with close_notify and a bounded read to the
+// server's end, so that the server sees neither a truncation nor a reset.
+// A refused certificate is a *CertError naming the cause and the
+// certificate's SHA-256 fingerprint; TLSOptions builds the tls.Config from
+// a CA file, a client certificate, public key pins and a version cap.
+//
 // When to send NOOP, when to retry and what to do with a failure are decided
 // by the packages above (noop, transfer, resume).
 package control

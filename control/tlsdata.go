@@ -73,8 +73,10 @@ func (d *tlsData) Close() error {
 	}
 	d.drained = make(chan struct{})
 	d.mu.Unlock()
-	// close_notify: bounded by crypto/tls's own 5 s write deadline.
+	// close_notify: bounded by crypto/tls's own 5 s write deadline. The
+	// drain's deadline is set here, before a later Close can cut it short.
 	err := d.Conn.CloseWrite()
+	d.Conn.SetReadDeadline(time.Now().Add(d.timeout))
 	go d.drain()
 	return err
 }
@@ -93,13 +95,13 @@ func (d *tlsData) abort() {
 	d.hardClose(drained)
 }
 
-// hardClose ends a drain in progress and closes the socket.
+// hardClose closes the socket, which ends a drain in progress, and waits
+// for the drain to be over.
 func (d *tlsData) hardClose(drained chan struct{}) {
-	d.NetConn().SetReadDeadline(time.Unix(1, 0))
+	d.NetConn().Close()
 	if drained != nil {
 		<-drained
 	}
-	d.NetConn().Close()
 }
 
 // drain reads until the server's side ends (its close_notify, its close,
@@ -107,7 +109,6 @@ func (d *tlsData) hardClose(drained chan struct{}) {
 func (d *tlsData) drain() {
 	defer close(d.drained)
 	defer d.NetConn().Close()
-	d.Conn.SetReadDeadline(time.Now().Add(d.timeout))
 	buf := make([]byte, 4<<10)
 	for {
 		if _, err := d.Conn.Read(buf); err != nil { // io.EOF after the server's close_notify

@@ -39,12 +39,12 @@ type runner struct {
 // newRunner makes the runner; adjust, if not nil, sets the command's own
 // transfer options.
 func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.TransferOptions)) (*runner, error) {
-	o, err := resumeOptions(c)
+	o, err := clientOptions(c)
 	if err != nil {
 		return nil, err
 	}
 	if adjust != nil {
-		adjust(&o)
+		adjust(&o.Transfer)
 	}
 	par := c.Int("parallel")
 	if par < 1 {
@@ -70,18 +70,12 @@ func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.T
 		if o.Logf != nil {
 			o.Logf = logf
 		}
-		if o.ProtoLog != nil {
-			o.ProtoLog = logf
+		if o.Transfer.ProtoLog != nil {
+			o.Transfer.ProtoLog = logf
 		}
 	}
-	r.client = keepftp.NewClient(keepftp.Options{
-		Transfer:      o,
-		MaxConns:      par,
-		Events:        r.event,
-		ProgressEvery: every,
-		Credentials:   logins.fill,
-		NoProfile:     c.Bool("no-profile"),
-	})
+	o.MaxConns, o.Events, o.ProgressEvery, o.Credentials = par, r.event, every, logins.fill
+	r.client = keepftp.NewClient(o)
 	return r, nil
 }
 
@@ -94,6 +88,25 @@ func (r *runner) event(e keepftp.Event) {
 	if r.bars != nil {
 		r.bars.event(e)
 	}
+}
+
+// eventSummary is the kind of the last --json line of get, put and
+// mirror: the counts of the summary line.
+const eventSummary keepftp.EventKind = "summary"
+
+// summary is what a run did, in counts. A file is done when it is complete
+// and was checked (by size or hash); unverified when it is complete but
+// nothing could check it (no size, no hash from the server).
+type summary struct {
+	Kind       keepftp.EventKind `json:"event"`
+	Time       time.Time         `json:"time"`
+	Files      int               `json:"files"`
+	Done       int               `json:"done"`
+	Unverified int               `json:"unverified"`
+	UpToDate   int               `json:"up_to_date"`
+	Failed     int               `json:"failed"`
+	Bytes      int64             `json:"bytes"` // of the files done or unverified
+	Seconds    float64           `json:"seconds"`
 }
 
 // batchError is a batch in which some files failed.
@@ -119,18 +132,28 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 		r.bars.close()
 	}
 	var failed []keepftp.FileResult
-	var done, skipped int
-	var bytes int64
+	sum := summary{Kind: eventSummary, Files: len(results)}
 	for _, f := range results {
 		switch {
 		case f.Err != nil:
 			failed = append(failed, f)
 		case f.Skipped:
-			skipped++
+			sum.UpToDate++
+		case f.Outcome.Verified == keepftp.NotVerified:
+			sum.Unverified++ // complete, but never called done: nothing checked it
+			sum.Bytes += f.Outcome.Size
 		default:
-			done++
-			bytes += f.Outcome.Size
+			sum.Done++
+			sum.Bytes += f.Outcome.Size
 		}
+	}
+	sum.Failed = len(failed)
+	sum.Seconds = time.Since(r.start).Seconds()
+	if r.enc != nil {
+		sum.Time = time.Now()
+		r.jmu.Lock()
+		r.enc.Encode(sum)
+		r.jmu.Unlock()
 	}
 	if r.c.Context.Err() != nil {
 		return r.c.Context.Err()
@@ -147,8 +170,8 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 		return nil
 	}
 	if !quiet || len(failed) > 0 {
-		fmt.Fprintf(os.Stderr, "%d files: %d done (%d bytes), %d up to date, %d failed in %.1fs\n",
-			len(results), done, bytes, skipped, len(failed), time.Since(r.start).Seconds())
+		fmt.Fprintf(os.Stderr, "%d files: %d done, %d unverified, %d up to date, %d failed; %d bytes in %.1fs\n",
+			sum.Files, sum.Done, sum.Unverified, sum.UpToDate, sum.Failed, sum.Bytes, sum.Seconds)
 		for _, f := range failed {
 			fmt.Fprintf(os.Stderr, "failed: %s: %s\n", safeText(f.URL), safeText(f.Err.Error()))
 		}

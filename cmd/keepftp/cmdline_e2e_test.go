@@ -182,7 +182,7 @@ func TestJSONEventsBesideDataOnStdout(t *testing.T) {
 	payload := ftptest.RandomBytes(300 << 10)
 	srv.WriteFile("/f.bin", payload)
 	events := filepath.Join(t.TempDir(), "events.jsonl")
-	code, stdout, stderr := runKeepftp(t, nil, "get", "-o", "-", "--json-file", events, "ftp://"+srv.Addr()+"/f.bin")
+	code, stdout, stderr := runKeepftp(t, nil, "get", "-o", "-", "--json", "--json-file", events, "ftp://"+srv.Addr()+"/f.bin")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}

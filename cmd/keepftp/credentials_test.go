@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keepftp/keepftp/resume"
+	"github.com/keepftp/keepftp"
 )
 
 const netrcSample = `machine other.example login bob password bobpw
@@ -62,12 +62,12 @@ func TestFillCredentials(t *testing.T) {
 	dir := t.TempDir()
 	netrc := filepath.Join(dir, "netrc")
 	os.WriteFile(netrc, []byte("machine h login carol password carolpw\n"), 0o600)
-	tg := resume.Target{Addr: "h:21", Path: "/f"}
+	tg := keepftp.Target{Addr: "h:21", Path: "/f"}
 	if err := fillCredentials(&tg, netrc); err != nil || tg.User != "carol" || tg.Password != "carolpw" {
 		t.Errorf("netrc: %+v %v", tg, err)
 	}
 	t.Setenv("KEEPFTP_PASSWORD", "envpw")
-	tg = resume.Target{Addr: "h:21", User: "dave"}
+	tg = keepftp.Target{Addr: "h:21", User: "dave"}
 	if err := fillCredentials(&tg, netrc); err != nil || tg.Password != "envpw" {
 		t.Errorf("env: %+v %v", tg, err)
 	}

@@ -28,20 +28,26 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// exitCode maps an error to the exit code of its class. The classes are
+// the library's (keepftp.Classify); the command line adds its own two: a
+// usageError, and a batch in which some files failed.
 func exitCode(ctx context.Context, err error) int {
 	var ue usageError
-	if errors.As(err, &ue) || errors.Is(err, keepftp.ErrBadURL) {
+	class := keepftp.Classify(err)
+	if errors.As(err, &ue) || class == keepftp.BadURL {
 		return ExitUsage
 	}
 	if ctx.Err() != nil {
 		return ExitInterrupted
 	}
-	if isBatchError(err) || errors.Is(err, keepftp.ErrLeftOut) {
+	if isBatchError(err) {
 		return ExitPartial
 	}
-	switch keepftp.Classify(err) {
+	switch class {
 	case keepftp.Intentional:
 		return ExitInterrupted
+	case keepftp.LeftOut:
+		return ExitPartial
 	case keepftp.LoginFailed:
 		return ExitLogin
 	case keepftp.NotFound:

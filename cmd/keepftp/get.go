@@ -66,7 +66,7 @@ func getAction(c *cli.Context) error {
 	if len(jobs) == 0 {
 		return usageError{"get takes at least one URL (or -i FILE)"}
 	}
-	if c.String("output") == "-" && c.Bool("json") {
+	if c.String("output") == "-" && c.Bool("json") && c.String("json-file") == "" {
 		return usageError{"-o - and --json both want standard output: give the events a file of their own with --json-file FILE (--json-file /dev/stderr for the terminal)"}
 	}
 	logins := newLogins(c.String("netrc-file"))
@@ -123,8 +123,19 @@ func report(name string, out keepftp.Outcome, took time.Duration) {
 		safeText(name), safeText(out.Status), out.Size, took.Seconds(), out.Attempts, safeText(out.Verified))
 }
 
-// resumeOptions turns the shared flags into keepftp.TransferOptions.
-func resumeOptions(c *cli.Context) (keepftp.TransferOptions, error) {
+// clientOptions turns the shared flags into the Client's options: the
+// transfer settings, the log (unless --quiet), the profiles' switch.
+func clientOptions(c *cli.Context) (keepftp.Options, error) {
+	to, err := transferOptions(c)
+	co := keepftp.Options{Transfer: to, NoProfile: c.Bool("no-profile")}
+	if !c.Bool("quiet") {
+		co.Logf = safeLogf(stderrLogger())
+	}
+	return co, err
+}
+
+// transferOptions turns the shared flags into keepftp.TransferOptions.
+func transferOptions(c *cli.Context) (keepftp.TransferOptions, error) {
 	o := keepftp.TransferOptions{Timeout: c.Duration("timeout"), NoVerify: c.Bool("no-verify"), Active: c.Bool("active")}
 	if o.Timeout <= 0 {
 		return o, usageError{"--timeout must be positive"}
@@ -147,12 +158,8 @@ func resumeOptions(c *cli.Context) (keepftp.TransferOptions, error) {
 	o.Policy.Retries = c.Int("retries")
 	o.Policy.MaxDelay = c.Duration("retry-max-delay")
 	o.Policy.Deadline = c.Duration("retry-deadline")
-	logf := safeLogf(stderrLogger())
-	if !c.Bool("quiet") {
-		o.Logf = logf
-	}
 	if c.Bool("verbose") {
-		o.ProtoLog = logf
+		o.ProtoLog = safeLogf(stderrLogger())
 	}
 	tc, err := tlsConfig(c)
 	if err != nil {

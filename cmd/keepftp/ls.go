@@ -24,7 +24,7 @@ func lsCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usageError{"ls takes one URL"}
 			}
-			o, err := resumeOptions(c)
+			o, err := clientOptions(c)
 			if err != nil {
 				return err
 			}
@@ -32,7 +32,8 @@ func lsCommand() *cli.Command {
 			if _, err := checkURL(logins, "", c.Args().First()); err != nil {
 				return err
 			}
-			client := keepftp.NewClient(keepftp.Options{Transfer: o, Credentials: logins.fill, NoProfile: c.Bool("no-profile")})
+			o.Credentials = logins.fill
+			client := keepftp.NewClient(o)
 			defer client.Close()
 			entries, err := client.List(c.Context, c.Args().First())
 			if err != nil {

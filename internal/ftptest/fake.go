@@ -29,9 +29,14 @@ type Fake struct {
 	// Hash makes FEAT announce HASH SHA-256 (selected with OPTS HASH).
 	Hash bool
 	// Hook, if set, sees every command first; it returns true when it
-	// answered it. Set it before the first connection.
+	// answered it.
 	Hook func(s *FakeSession, verb, arg string) bool
+	// MLST, Hash and Hook are set before the first call of Addr: the Fake
+	// starts accepting connections then, so that what the test set
+	// happens before any session reads it (for the race detector too: a
+	// client in another process gives no happens-before edge).
 
+	start  sync.Once
 	mu     sync.Mutex
 	files  map[string]FakeFile
 	counts map[string]int
@@ -66,14 +71,18 @@ func StartFake(t testing.TB) *Fake {
 		t.Fatal(err)
 	}
 	f := &Fake{t: t, ln: ln, files: map[string]FakeFile{}, counts: map[string]int{}, conns: map[net.Conn]struct{}{}}
-	f.wg.Add(1)
-	go f.accept()
 	t.Cleanup(f.Close)
 	return f
 }
 
 // Addr is the control address.
-func (f *Fake) Addr() string { return f.ln.Addr().String() }
+func (f *Fake) Addr() string {
+	f.start.Do(func() {
+		f.wg.Add(1)
+		go f.accept()
+	})
+	return f.ln.Addr().String()
+}
 
 // WriteFile adds or replaces a file (its directories appear in listings).
 func (f *Fake) WriteFile(name string, data []byte, mod time.Time) {

@@ -48,6 +48,16 @@ var scenarios = []scenario{
 	{"IPv6 (::1, EPSV)", scIPv6},
 }
 
+// skipWhy holds, by test name, why a cell was skipped: the table says it.
+var skipWhy sync.Map
+
+// skipCell skips a scenario and records the reason for its cell.
+func skipCell(t *testing.T, why string) {
+	t.Helper()
+	skipWhy.Store(t.Name(), why)
+	t.Skip(why)
+}
+
 // results collects the table printed at the end.
 var results = struct {
 	sync.Mutex
@@ -76,6 +86,9 @@ func TestMatrix(t *testing.T) {
 					defer func() {
 						if t.Skipped() {
 							cell = "skip"
+							if why, ok := skipWhy.Load(t.Name()); ok {
+								cell += " (" + why.(string) + ")"
+							}
 						}
 						record(sc.name, name, cell)
 					}()
@@ -362,7 +375,7 @@ func scLostFinal(t *testing.T, name string) (int64, string) {
 func scIdle421(t *testing.T, name string) (int64, string) {
 	kind, _ := endpoint(name)
 	if kind == "pure-ftpd" {
-		t.Skip("pure-ftpd's idle timeout is in whole minutes")
+		skipCell(t, "idle timeout in whole minutes")
 	}
 	const idle = 2 * time.Second
 	s := startServer(t, name, false, idle)

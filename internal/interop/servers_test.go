@@ -56,7 +56,7 @@ func startServer(t *testing.T, name string, ipv6 bool, idle time.Duration) *serv
 	kind, mode := endpoint(name)
 	if name == embedded {
 		if ipv6 {
-			t.Skip("testserver listens on 127.0.0.1 only")
+			skipCell(t, "listens on 127.0.0.1 only")
 		}
 		srv, err := testserver.Start(testserver.Options{IdleTimeout: idle, EnableHASH: true})
 		if err != nil {

@@ -9,6 +9,12 @@
 // the test, or fails it when CI=true. vsftpd, proftpd and pure-ftpd need
 // root; without it Start skips (fails under CI=true) as well.
 //
+// With Options.TLS each server requires FTPS on the control connection and
+// on every data connection (vsftpd explicit or implicit with
+// require_ssl_reuse, proftpd's mod_tls, pure-ftpd -Y 3, pyftpdlib's
+// TLS_FTPHandler), presenting a certificate of a CA made in the test
+// (TestPKI). One file per server holds its configuration.
+//
 // How the servers behave (NOOP during a transfer, the end of a transfer,
 // timeouts) is recorded in docs/servers.md; the tests here check it.
 package realserver
