@@ -112,6 +112,7 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 				r.Err = &transfer.LocalError{Err: err}
 			}
 			fo.part, fo.state = it.stage.files(it.rel)
+			fo.stateTemp = it.stage.temp()
 		}
 		if r.Err == nil {
 			r.Outcome, r.Err = c.get(ctx, it.t, it.dst, fo)

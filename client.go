@@ -177,12 +177,13 @@ func (c *Client) Get(ctx context.Context, rawURL, dst string) (Outcome, error) {
 // fileOpts are the settings of one file of a batch or a mirror.
 type fileOpts struct {
 	part, state string         // where its partial and state files live; "" for beside it
+	stateTemp   string         // where the state file's temporaries are made; "" for beside it
 	known       *resume.Remote // what the listing said about it, if anything
 }
 
 func (c *Client) get(ctx context.Context, t resume.Target, dst string, fo fileOpts) (resume.Outcome, error) {
 	o := c.options(t, dst)
-	o.PartName, o.StateName, o.Known = fo.part, fo.state, fo.known
+	o.PartName, o.StateName, o.StateTemp, o.Known = fo.part, fo.state, fo.stateTemp, fo.known
 	out, err := resume.Get(ctx, t, dst, o)
 	c.done(t, dst, out, err)
 	return out, err

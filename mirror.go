@@ -195,7 +195,7 @@ func (m *mirror) copy(f mirrorFile) FileResult {
 		return r
 	}
 	part, state := m.stage.files(f.rel)
-	r.Outcome, r.Err = m.c.get(m.ctx, f.t, f.local, fileOpts{part: part, state: state, known: listingFacts(f.e)})
+	r.Outcome, r.Err = m.c.get(m.ctx, f.t, f.local, fileOpts{part: part, state: state, stateTemp: m.stage.temp(), known: listingFacts(f.e)})
 	return r
 }
 

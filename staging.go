@@ -10,7 +10,9 @@ import (
 // StagingDir is the directory, at the top of a mirror's target (or of a
 // batch's destination directory), where keepftp keeps its partial
 // downloads and their state files: part/REL and state/REL for the file
-// that will be REL. They live apart from the copied files, so that no
+// that will be REL, and tmp/, where a state file's next version is
+// written before it is renamed into place (beside it, a remote file named
+// like that temporary could be clobbered). They live apart from the copied files, so that no
 // remote file can share a name with them: a remote "data.part" or
 // "data.part.keepftp" next to "data" is just another file. The name is
 // reserved: a remote entry of that name at the top is reported and left
@@ -30,13 +32,20 @@ func (s staging) files(rel string) (part, state string) {
 	return filepath.Join(s.dir, "part", rel), filepath.Join(s.dir, "state", rel)
 }
 
-// prepare creates the directories of rel's partial and state files.
+// temp is the directory of the state files' temporaries: no remote name
+// maps into it.
+func (s staging) temp() string { return filepath.Join(s.dir, "tmp") }
+
+// prepare creates the directories of rel's partial and state files and of
+// the temporaries.
 func (s staging) prepare(rel string) error {
 	part, state := s.files(rel)
-	if err := os.MkdirAll(filepath.Dir(part), 0o755); err != nil {
-		return err
+	for _, d := range []string{filepath.Dir(part), filepath.Dir(state), s.temp()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
 	}
-	return os.MkdirAll(filepath.Dir(state), 0o755)
+	return nil
 }
 
 // cleanup removes the staging directories left empty, deepest first, and

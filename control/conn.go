@@ -559,7 +559,8 @@ func (c *Conn) writeLine(cl cmdLine) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.logf("> %s", cl.show)
-	c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
+	sent := time.Now() // before the flush: the reply may be read before it returns
+	c.nc.SetWriteDeadline(sent.Add(c.timeout))
 	c.w.WriteString(cl.line)
 	c.w.WriteString("\r\n")
 	if err := c.w.Flush(); err != nil {
@@ -569,7 +570,7 @@ func (c *Conn) writeLine(cl cmdLine) error {
 		c.closeWith(nil)
 		return fmt.Errorf("%s: %w: %v", cl.show, ErrConnLost, err)
 	}
-	c.noteSent()
+	c.noteSent(sent)
 	return nil
 }
 

@@ -57,10 +57,12 @@ func (c *Conn) DeadSilence() (silence time.Duration, ok bool) {
 	return c.unanswered.dead(c.lastRecv.Load(), c.timeout)
 }
 
-// noteSent records that commands were just written: the time for liveness
-// and keepalive, and for DeadSilence.
-func (c *Conn) noteSent() {
-	now := time.Now().UnixNano()
+// noteSent records that commands were written, starting at sent: the time
+// for liveness and keepalive, and for DeadSilence. sent is taken before
+// the write, so that a reply read before the write call returned is seen
+// as coming after its command.
+func (c *Conn) noteSent(sent time.Time) {
+	now := sent.UnixNano()
 	c.unanswered.wrote(now, c.lastRecv.Load(), c.lastSent.Load())
 	c.lastSent.Store(now)
 }

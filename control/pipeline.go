@@ -68,7 +68,8 @@ func (c *Conn) Batch(ctx context.Context, cmds ...Command) ([]BatchReply, error)
 func (c *Conn) writeLines(lines []cmdLine) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
+	sent := time.Now() // before the flush: a reply may be read before it returns
+	c.nc.SetWriteDeadline(sent.Add(c.timeout))
 	for _, cl := range lines {
 		c.logf("> %s", cl.show)
 		c.w.WriteString(cl.line)
@@ -81,7 +82,7 @@ func (c *Conn) writeLines(lines []cmdLine) error {
 		c.closeWith(nil)
 		return fmt.Errorf("%s: %w: %v", lines[0].show, ErrConnLost, err)
 	}
-	c.noteSent()
+	c.noteSent(sent)
 	return nil
 }
 

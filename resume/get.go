@@ -300,7 +300,7 @@ func (g *getter) plan(remote Remote) (int64, error) {
 	if err := os.Truncate(g.part, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return 0, &transfer.LocalError{Err: err}
 	}
-	if err := writeState(g.state, state{URL: g.t.String(), Remote: remote}); err != nil {
+	if err := writeState(g.state, g.o.StateTemp, state{URL: g.t.String(), Remote: remote}); err != nil {
 		return 0, &transfer.LocalError{Err: err}
 	}
 	return 0, nil

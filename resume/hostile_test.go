@@ -238,7 +238,7 @@ func TestGetCancelDuringOverlapReadIsPrompt(t *testing.T) {
 	dst := filepath.Join(dir, "f")
 	tg := target(t, f.Addr(), "/f")
 	os.WriteFile(dst+DefaultPartSuffix, data[:30000], 0o644)
-	if err := writeState(dst+DefaultPartSuffix+stateSuffix, state{URL: tg.String(), Remote: Remote{Size: int64(len(data)), ModTime: fileTime}}); err != nil {
+	if err := writeState(dst+DefaultPartSuffix+stateSuffix, "", state{URL: tg.String(), Remote: Remote{Size: int64(len(data)), ModTime: fileTime}}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -309,5 +309,33 @@ func TestGetStreamSizeSmallerThanTheData(t *testing.T) {
 	}
 	if !bytes.Equal(buf.Bytes(), data) || f.Count("RETR") != 2 || out.Verified != NotVerified {
 		t.Errorf("%d bytes (want %d) in %d RETRs (want 2), verified %q", buf.Len(), len(data), f.Count("RETR"), out.Verified)
+	}
+}
+
+// A file named like a state file's temporary (a remote "data.part.keepftp.tmp"
+// mirrored beside "data.part.keepftp") is never written, moved or removed
+// by the state's update, with or without a directory of temporaries.
+func TestWriteStateLeavesLookalikeTemporaries(t *testing.T) {
+	for _, tmpDir := range []string{"", t.TempDir()} {
+		dir := t.TempDir()
+		name := filepath.Join(dir, "data.part.keepftp")
+		lookalike := name + ".tmp"
+		if err := os.WriteFile(lookalike, []byte("a remote file"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := writeState(name, tmpDir, state{URL: "ftp://h/data.part.keepftp"}); err != nil {
+				t.Fatalf("writeState(tmp %q): %v", tmpDir, err)
+			}
+		}
+		if b, err := os.ReadFile(lookalike); err != nil || string(b) != "a remote file" {
+			t.Errorf("tmp %q: the look-alike holds %q, %v; want it untouched", tmpDir, b, err)
+		}
+		if s, err := readState(name); err != nil || s.URL != "ftp://h/data.part.keepftp" {
+			t.Errorf("tmp %q: state %+v, %v", tmpDir, s, err)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+			t.Errorf("tmp %q: %d files beside the state, want the state and the look-alike", tmpDir, len(ents))
+		}
 	}
 }

@@ -43,6 +43,11 @@ type Options struct {
 	// name+".keepftp" beside dst. A mirror uses a place of its own, so that
 	// no remote file can share a name with them.
 	PartName, StateName string
+	// StateTemp, if set, is the directory where the state file's next
+	// version is written before it is renamed into place. By default that
+	// is beside the state file; a mirror gives a directory no remote name
+	// maps to, so that no file's state can be another file's temporary.
+	StateTemp string
 
 	Progress func(done, total int64)          // bytes of the file done so far, and its size (-1 unknown)
 	Events   func(Event)                      // what happens, for logs and JSON events

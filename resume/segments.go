@@ -233,7 +233,7 @@ func (g *getter) planSegments(remote Remote) ([]segment, error) {
 	if err != nil {
 		return nil, &transfer.LocalError{Err: err}
 	}
-	if err := writeState(g.state, state{URL: g.t.String(), Remote: remote, Segments: segs}); err != nil {
+	if err := writeState(g.state, g.o.StateTemp, state{URL: g.t.String(), Remote: remote, Segments: segs}); err != nil {
 		return nil, &transfer.LocalError{Err: err}
 	}
 	return segs, nil
@@ -328,7 +328,7 @@ func (s *segmented) save() error {
 	if slices.Equal(segs, s.saved) {
 		return nil
 	}
-	if err := writeState(s.g.state, state{URL: s.g.t.String(), Remote: s.remote, Segments: segs}); err != nil {
+	if err := writeState(s.g.state, s.g.o.StateTemp, state{URL: s.g.t.String(), Remote: s.remote, Segments: segs}); err != nil {
 		return err
 	}
 	s.saved = segs

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // state is the sidecar file kept beside NAME.part: what the remote file
@@ -46,17 +47,20 @@ func readState(name string) (state, error) {
 // unreadable one restarts from 0; an older one names the same file with
 // less progress (fetched again), or a remote file that no longer matches
 // (restarted). The data's durability is the final fsync's job.
-func writeState(name string, s state) error {
+func writeState(name, tmpDir string, s state) error {
 	s.Version = stateVersion
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	tmp := name + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if tmpDir == "" {
+		tmpDir = filepath.Dir(name)
+	}
+	f, err := os.CreateTemp(tmpDir, filepath.Base(name)+".*.tmp")
 	if err != nil {
 		return err
 	}
+	tmp := f.Name()
 	_, err = f.Write(b)
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/keepftp/keepftp/doctor"
 	"github.com/urfave/cli/v2"
@@ -29,7 +30,13 @@ func profileAction(c *cli.Context, addr, user string) error {
 		}
 		return nil
 	}
-	found, err := doctor.ShowProfile(c.App.Writer, addr, user, "", c.Bool("json"))
+	// The profile is a file anyone with the user's rights may have edited:
+	// its text is shown with control characters escaped.
+	var w io.Writer = safeWriter{c.App.Writer}
+	if c.Bool("json") {
+		w = c.App.Writer // encoding/json escapes them
+	}
+	found, err := doctor.ShowProfile(w, addr, user, "", c.Bool("json"))
 	if err == nil && !found {
 		fmt.Fprintf(c.App.Writer, "nothing learned about %q yet (keepftp doctor --idle-probe measures the path)\n", who)
 	}

@@ -182,7 +182,7 @@ func TestProfileIdleLimitLearnedByDoctor(t *testing.T) {
 		// The dead control connection taught this run the path's limit.
 		show, _, _ := keepftpIn(t, cache, "doctor", "--show", "ftp://"+mb.Addr()+"/")
 		if !strings.Contains(show, "control idle limit:   at most ") || !strings.Contains(show, "found dead after a silence") {
-			t.Errorf("after the failed attempt, the profile says:\n%s", show)
+			t.Errorf("after the failed attempt, the profile says:\n%s\n%s", show, stderr)
 		}
 		t.Logf("without a profile: %d attempts (%s)\n%s", n, status, show)
 	})
