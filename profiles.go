@@ -79,6 +79,7 @@ func clone(p profile.Profile) profile.Profile {
 	if p.Features != nil {
 		f := *p.Features
 		f.Hashes = slices.Clone(f.Hashes)
+		f.HashRefused = slices.Clone(f.HashRefused)
 		p.Features = &f
 	}
 	return p
@@ -140,6 +141,7 @@ func (ps *profiles) config(t resume.Target, cfg *control.Config) {
 	}
 	cfg.NoEPSV = f.EPSV != nil && !*f.EPSV
 	cfg.NoMLSD = f.MLSD != nil && !*f.MLSD
+	cfg.NoHash = f.HashRefused
 }
 
 // dialled tells the NOOP registry what the profile knows of c's server.
@@ -161,7 +163,7 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 		behaviour = ps.noops.Behaviour(c.RemoteAddr().String())
 	}
 	feats := c.Features()
-	seen := profile.Features{RestStream: feats.RestStream(), Hashes: feats.HashAlgos()}
+	seen := profile.Features{RestStream: feats.RestStream(), Hashes: feats.HashAlgos(), HashRefused: c.HashRefused()}
 	if works, known := c.EPSV(); known {
 		seen.EPSV = &works
 	}
@@ -218,6 +220,12 @@ func merged(old *profile.Features, seen profile.Features) profile.Features {
 		if seen.MLSD == nil {
 			seen.MLSD = old.MLSD
 		}
+		for _, cmd := range old.HashRefused { // a connection that was told need not refuse again
+			if !slices.Contains(seen.HashRefused, cmd) {
+				seen.HashRefused = append(seen.HashRefused, cmd)
+			}
+		}
+		slices.Sort(seen.HashRefused)
 	}
 	return seen
 }
@@ -227,5 +235,6 @@ func sameFeatures(a, b *profile.Features) bool {
 		return a == b
 	}
 	eq := func(x, y *bool) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
-	return eq(a.MLSD, b.MLSD) && eq(a.EPSV, b.EPSV) && a.RestStream == b.RestStream && slices.Equal(a.Hashes, b.Hashes)
+	return eq(a.MLSD, b.MLSD) && eq(a.EPSV, b.EPSV) && a.RestStream == b.RestStream &&
+		slices.Equal(a.Hashes, b.Hashes) && slices.Equal(a.HashRefused, b.HashRefused)
 }

@@ -28,7 +28,8 @@ type Conn struct {
 	noEPRT  atomic.Bool // EPRT was refused once: go straight to PORT
 	noMLSD  atomic.Bool // MLSD was refused once: list with LIST
 
-	hashSel atomic.Value // string: the algorithm OPTS HASH selected on this connection
+	hashSel     atomic.Value // string: the algorithm OPTS HASH selected on this connection
+	hashRefused commandSet   // hash commands refused as not implemented (hash.go)
 
 	wmu sync.Mutex // one writer at a time, whole lines
 	w   *bufio.Writer
@@ -90,6 +91,11 @@ type Config struct {
 	// over IPv4; MLSD refused, so list with LIST. Each saves a probe.
 	NoEPSV bool
 	NoMLSD bool
+
+	// NoHash names hash commands ("HASH", "XSHA256", ...) an earlier
+	// session found refused although FEAT announced them: Hash does not
+	// send them (see Conn.HashRefused).
+	NoHash []string
 
 	// Logf, if set, receives the protocol log: "> CMD" and "< reply". PASS
 	// arguments are masked.
@@ -175,6 +181,9 @@ func NewConn(ctx context.Context, nc net.Conn, addr string, cfg Config) (*Conn, 
 	c.lastSent.Store(now)
 	c.noEPSV.Store(cfg.NoEPSV)
 	c.noMLSD.Store(cfg.NoMLSD)
+	for _, cmd := range cfg.NoHash {
+		c.hashRefused.add(cmd)
+	}
 	r, err := c.handshake(ctx)
 	if err != nil {
 		nc.Close()

@@ -27,6 +27,10 @@ var ErrConnLost = errors.New("control connection lost")
 // cannot start at an offset, only at 0.
 var ErrRestRefused = errors.New("REST refused")
 
+// ErrHashRefused marks a hash command the server announced but refused as
+// not implemented: the connection does not send it again (Conn.Hash).
+var ErrHashRefused = errors.New("hash command refused")
+
 // ReplyError is a reply whose code says the command failed.
 type ReplyError struct {
 	Cmd  string // the command, with any password masked

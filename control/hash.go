@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -41,34 +42,89 @@ func containsAlgo(list, algo string) bool {
 	return false
 }
 
+// HashAlgos returns the hash algorithms this connection can still ask
+// for, strongest first: those the server offers (Features.HashAlgos)
+// through a command it has not refused (see HashRefused).
+func (c *Conn) HashAlgos() []string {
+	var usable []string
+	for _, algo := range c.feats.HashAlgos() {
+		if _, ok := c.hashCommand(algo); ok {
+			usable = append(usable, algo)
+		}
+	}
+	return usable
+}
+
+// hashCommand returns the command that asks for algo: HASH where FEAT
+// lists algo under it, else the X command, skipping a refused one.
+func (c *Conn) hashCommand(algo string) (string, bool) {
+	if c.feats.Has("HASH") && containsAlgo(strings.ToUpper(c.feats["HASH"]), algo) && !c.hashRefused.has("HASH") {
+		return "HASH", true
+	}
+	if x, ok := xCommand[algo]; ok && c.feats.Has(x) && !c.hashRefused.has(x) {
+		return x, true
+	}
+	return "", false
+}
+
 // Hash asks the server for the hash of a whole remote file, as lower-case
 // hex: HASH (after OPTS HASH selects algo) where FEAT lists algo under
 // HASH, else the X command (XSHA256, XSHA1, XMD5, XCRC).
+//
+// A server may announce a hash command and then refuse it as not
+// implemented (500, 502, 504, or 202 "superfluous"; 501 too for OPTS HASH,
+// whose argument is only the algorithm). The connection then remembers
+// the command as refused (HashRefused) and never sends it again; the
+// error wraps ErrHashRefused. Replies about the file (550, 450, ...) are
+// not remembered: the next file may hash fine.
 func (c *Conn) Hash(ctx context.Context, algo, path string) (string, error) {
 	var rep Reply
 	var err error
 	if err := CheckArg("path", path); err != nil {
 		return "", err // before OPTS HASH, which would be sent for nothing
 	}
-	if c.feats.Has("HASH") && containsAlgo(strings.ToUpper(c.feats["HASH"]), algo) {
+	cmd, ok := c.hashCommand(algo)
+	switch {
+	case !ok:
+		return "", fmt.Errorf("%s: server offers no usable %s hash", path, algo)
+	case cmd == "HASH":
 		// The selection is the session's: it is made once per connection,
 		// not before every file.
 		if sel, _ := c.hashSel.Load().(string); sel != algo {
 			if _, err = c.Cmd(ctx, 2, "OPTS", "HASH "+algo); err != nil {
-				return "", err
+				return "", c.noteHashRefusal("HASH", err, 501)
 			}
 			c.hashSel.Store(algo)
 		}
 		rep, err = c.Cmd(ctx, 213, "HASH", path)
-	} else if x, ok := xCommand[algo]; ok && c.feats.Has(x) {
-		rep, err = c.Cmd(ctx, 2, x, path)
-	} else {
-		return "", fmt.Errorf("%s: server offers no %s hash", path, algo)
+	default:
+		rep, err = c.Cmd(ctx, 2, cmd, path)
+		if err == nil && rep.Code == 202 {
+			err = rep.err(cmd + " " + path)
+		}
 	}
 	if err != nil {
-		return "", err
+		return "", c.noteHashRefusal(cmd, err)
 	}
 	return parseHash(rep.Msg, algo)
+}
+
+// noteHashRefusal remembers cmd as refused when err is a reply saying the
+// command is not implemented (or one of also's codes), and returns err,
+// marked with ErrHashRefused if so.
+func (c *Conn) noteHashRefusal(cmd string, err error, also ...int) error {
+	re, ok := asReplyError(err)
+	if !ok {
+		return err
+	}
+	switch {
+	case re.Code == 500, re.Code == 502, re.Code == 504, re.Code == 202, slices.Contains(also, re.Code):
+	default:
+		return err
+	}
+	c.hashRefused.add(cmd)
+	c.logf("%v: not asking for %s again on this connection", err, cmd)
+	return fmt.Errorf("%w: %w", ErrHashRefused, err)
 }
 
 // hexLen is the length in hex digits of each algorithm's digest.

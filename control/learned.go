@@ -2,6 +2,7 @@ package control
 
 import (
 	"crypto/tls"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,38 @@ func (c *Conn) MLSD() (works, known bool) {
 		return false, true
 	}
 	return c.worked.mlsd.Load(), c.worked.mlsd.Load()
+}
+
+// HashRefused returns the hash commands ("HASH", "XSHA256", ...) the
+// server announced but refused as not implemented on this connection, or
+// that Config.NoHash named, sorted.
+func (c *Conn) HashRefused() []string { return c.hashRefused.list() }
+
+// commandSet is a small set of command names, safe for concurrent use.
+type commandSet struct {
+	mu   sync.Mutex
+	cmds []string
+}
+
+func (s *commandSet) add(cmd string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Contains(s.cmds, cmd) {
+		s.cmds = append(s.cmds, cmd)
+		slices.Sort(s.cmds)
+	}
+}
+
+func (s *commandSet) has(cmd string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Contains(s.cmds, cmd)
+}
+
+func (s *commandSet) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.cmds)
 }
 
 // worked records probes that succeeded.

@@ -50,6 +50,9 @@ func (o *Options) profile(addr string, r *Report, tlsVersion uint16) {
 		} else if p.Features != nil {
 			f.MLSD = p.Features.MLSD
 		}
+		if p.Features != nil { // doctor does not ask for hashes: keep what transfers learned
+			f.HashRefused = p.Features.HashRefused
+		}
 		p.Features = f
 		if tlsVersion != 0 {
 			p.TLS = tls.VersionName(tlsVersion)

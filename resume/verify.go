@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"hash/crc32"
@@ -32,19 +33,29 @@ func newHash(algo string) hash.Hash {
 }
 
 // verifyHash compares the remote file's hash, in the strongest algorithm
-// the server offers, with the local file's. It returns how it verified
-// ("" if the server offers no hash), or an error wrapping ErrVerify on a
-// mismatch. A server that offers a hash but fails to compute it is not a
-// mismatch: that is reported as an ordinary error.
+// the connection can still ask for, with the local file's. It returns how
+// it verified ("" if the server offers no usable hash), or an error
+// wrapping ErrVerify on a mismatch. A server that offers a hash but fails
+// to compute it is not a mismatch: that is reported as an ordinary error.
+// A hash command refused as not implemented is not asked again on the
+// connection (control.ErrHashRefused): the next algorithm, if any, is
+// tried instead.
 func verifyHash(ctx context.Context, c *control.Conn, remotePath, localPath string) (string, error) {
-	algos := c.Features().HashAlgos()
-	if len(algos) == 0 {
-		return "", nil
-	}
-	algo := algos[0]
-	remote, err := c.Hash(ctx, algo, remotePath)
-	if err != nil {
-		return "", err
+	var algo, remote string
+	var err error
+	for {
+		algos := c.HashAlgos()
+		if len(algos) == 0 {
+			return "", err // the last refusal, if this call saw one
+		}
+		algo = algos[0]
+		remote, err = c.Hash(ctx, algo, remotePath)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, control.ErrHashRefused) {
+			return "", err
+		}
 	}
 	local, err := hashFile(localPath, algo)
 	if err != nil {

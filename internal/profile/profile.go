@@ -86,6 +86,9 @@ type Features struct {
 	EPSV       *bool    `json:"epsv,omitempty"`
 	RestStream bool     `json:"rest_stream"`
 	Hashes     []string `json:"hashes,omitempty"` // the HASH algorithms offered, strongest first
+	// HashRefused names the hash commands ("HASH", "XSHA256", ...) the
+	// server announced but refused as not implemented: not sent again.
+	HashRefused []string `json:"hash_refused,omitempty"`
 }
 
 // Duration marshals as a Go duration string ("1.5s").
@@ -207,6 +210,9 @@ func (p Profile) WriteText(w interface{ Write([]byte) (int, error) }) {
 		hashes := "none"
 		if len(f.Hashes) > 0 {
 			hashes = strings.Join(f.Hashes, ", ")
+		}
+		if len(f.HashRefused) > 0 {
+			hashes += " (refused: " + strings.Join(f.HashRefused, ", ") + ")"
 		}
 		fmt.Fprintf(w, "hashes:               %s\n", hashes)
 	}
