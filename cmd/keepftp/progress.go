@@ -36,13 +36,19 @@ type bars struct {
 	active map[string]*transfer // by local name
 	order  []string             // in the order the transfers started
 	files  int                  // files in all; -1 while unknown (patterns, mirror)
-	ended  int                  // files done, failed or skipped
-	failed int
-	bytes  int64 // bytes of the files that ended
+	ended  int                  // files done, unverified, up to date or failed
+	ndone  notDone              // those of them that are not done
+	bytes  int64                // bytes of the files that ended
 	start  time.Time
 	lines  int // lines of the last drawing, to move back over
 	stop   chan struct{}
 	done   chan struct{}
+}
+
+// notDone counts the files that ended without being done, apart, as the
+// summary does: an unverified file is complete but nothing checked it.
+type notDone struct {
+	unverified, upToDate, failed int
 }
 
 // transfer is one active file.
@@ -95,8 +101,13 @@ func (b *bars) event(e keepftp.Event) {
 			b.order = remove(b.order, key)
 		}
 		b.ended++
-		if e.Kind == keepftp.EventError {
-			b.failed++
+		switch {
+		case e.Kind == keepftp.EventError:
+			b.ndone.failed++
+		case e.Kind == keepftp.EventSkip:
+			b.ndone.upToDate++
+		case e.Reason == keepftp.NotVerified:
+			b.ndone.unverified++
 		}
 		if e.Kind == keepftp.EventDone {
 			b.bytes += e.Bytes
@@ -220,15 +231,26 @@ func fileLine(tr *transfer, labelWidth, w int) string {
 	return fit(label, right, w)
 }
 
-// totalLine: "total  3 of 10 files (1 failed), 2 active  120.5 MiB  25.3 MiB/s  0:12".
+// totalLine: "total  3 of 10 files (1 unverified, 1 failed), 2 active  120.5 MiB
+// 25.3 MiB/s  0:12": the files that ended, with those that are not done
+// named as the summary names them.
 func (b *bars) totalLine(activeBytes int64, now time.Time, w int) string {
 	files := "?"
 	if b.files >= 0 {
 		files = fmt.Sprint(b.files)
 	}
 	s := fmt.Sprintf("total  %d of %s files", b.ended, files)
-	if b.failed > 0 {
-		s += fmt.Sprintf(" (%d failed)", b.failed)
+	var labels []string
+	for _, n := range []struct {
+		count int
+		what  string
+	}{{b.ndone.unverified, "unverified"}, {b.ndone.upToDate, "up to date"}, {b.ndone.failed, "failed"}} {
+		if n.count > 0 {
+			labels = append(labels, fmt.Sprintf("%d %s", n.count, n.what))
+		}
+	}
+	if len(labels) > 0 {
+		s += " (" + strings.Join(labels, ", ") + ")"
 	}
 	all := b.bytes + activeBytes
 	took := now.Sub(b.start)
