@@ -213,12 +213,19 @@ func TestMirrorInterruptedAndRerun(t *testing.T) {
 		t.Fatalf("%d of %d files complete after the interrupt: the test did not interrupt midway", complete, len(sizes))
 	}
 	srv.SetFaults(testserver.Faults{})
+	// The interrupted sessions' last writes may still be counted after
+	// their connections are gone: wait for their end, and allow one copy
+	// buffer per session below.
+	if _, err := srv.WaitStats(ctx, func(s testserver.Stats) bool { return s.ActiveConns == 0 }); err != nil {
+		t.Fatal(err)
+	}
 	before := srv.Stats().BytesSent
 	if out, err := exec.Command(bin, "mirror", "-q", "-P", "4", url, dst).CombinedOutput(); err != nil {
 		t.Fatalf("rerun: %v\n%s", err, out)
 	}
-	if sent := srv.Stats().BytesSent - before; sent != missing {
-		t.Errorf("rerun fetched %d bytes, want exactly the %d missing (%d files were complete)", sent, missing, complete)
+	const lateWrites = 4 * 64 << 10
+	if sent := srv.Stats().BytesSent - before; sent < missing || sent > missing+lateWrites {
+		t.Errorf("rerun fetched %d bytes, want the %d missing (%d files were complete; up to %d more from the interrupted sessions' last writes)", sent, missing, complete, lateWrites)
 	}
 	n := 0
 	filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {

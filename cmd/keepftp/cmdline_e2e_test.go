@@ -56,6 +56,7 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"get", url, "-Z"}, "unknown flag -Z for get"},
 		{[]string{"get", url, "-qZ"}, "unknown flag -qZ for get"},
 		{[]string{"get", "-qP", "0", url}, "-P 0: want 1 to 256"},
+		{[]string{"get", "--segments", "4", "-o", "-", url}, "--segments and -o - do not go together"},
 		{[]string{"bogus", url}, `unknown command "bogus"`},
 		{[]string{}, "no command (commands: get, put"},
 		{[]string{"--bogus", "get", url}, "unknown flag --bogus"},

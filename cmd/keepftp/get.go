@@ -98,6 +98,10 @@ func getAction(c *cli.Context) error {
 	}
 	if n := c.Int("segments"); n < 1 || n > maxSegments {
 		return usageError{fmt.Sprintf("--segments must be from 1 to %d", maxSegments)}
+	} else if n > 1 && c.String("output") == "-" {
+		// A stream is written in order: ranges fetched at once have
+		// nowhere to go. Saying so beats ignoring the flag.
+		return usageError{"--segments and -o - do not go together: standard output is written in order, one stream"}
 	}
 	r, err := newRunner(c, files, logins, func(o *keepftp.TransferOptions) {
 		o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")

@@ -70,6 +70,12 @@ func TestInterruptedGetResumes(t *testing.T) {
 			}
 
 			srv.SetFaults(testserver.Faults{})
+			// The killed session's last write may still be counted after
+			// its control connection is gone: wait for that, and allow one
+			// copy buffer of it below.
+			if _, err := srv.WaitStats(ctx, func(s testserver.Stats) bool { return s.ActiveConns == 0 }); err != nil {
+				t.Fatal(err)
+			}
 			sentBefore := srv.Stats().BytesSent
 			rerun := exec.Command(bin, "get", "-q", "--timeout", "5s", "-o", dst, url)
 			if out, err := rerun.CombinedOutput(); err != nil {
@@ -80,8 +86,9 @@ func TestInterruptedGetResumes(t *testing.T) {
 				t.Fatal("resumed file differs")
 			}
 			const overlap = 4 << 10
-			if sent, want := srv.Stats().BytesSent-sentBefore, size-part.Size()+overlap; sent != want {
-				t.Errorf("rerun fetched %d bytes, want %d (the missing %d + the overlap)", sent, want, size-part.Size())
+			const lateWrite = 64 << 10 // at most one of the server's copy buffers
+			if sent, want := srv.Stats().BytesSent-sentBefore, size-part.Size()+overlap; sent < want || sent > want+lateWrite {
+				t.Errorf("rerun fetched %d bytes, want %d (the missing %d + the overlap; up to %d more from the killed session's last write)", sent, want, size-part.Size(), lateWrite)
 			}
 		})
 	}
