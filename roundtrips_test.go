@@ -25,7 +25,7 @@ func TestMirrorRoundTripsPerFile(t *testing.T) {
 		max        int
 	}{
 		{"MLSD", true, false, 3},
-		{"LIST", false, false, 4},
+		{"LIST", false, false, 3},
 		{"MLSD and HASH", true, true, 4}, // OPTS HASH once per connection, then HASH per file
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -44,13 +44,14 @@ type Conn struct {
 	// out of step, and ends the connection (ErrDesync): the reader never
 	// waits for anyone, so no number of replies can block it.
 	mu       sync.Mutex
-	xfer     *Transfer // the transfer replies are routed to, if any
-	waiters  []*waiter // lockstep commands whose replies are due, in order (several in a Batch)
-	late     int       // replies still owed after a transfer's final reply (NOOP and ABOR answers)
-	closing  error     // an unsolicited 421 came: the server is about to close
-	lateSeen []Reply   // those that came before the resync that takes them
-	err      error     // why the connection ended, once done is closed
-	closeErr error     // set by us before closing the socket on purpose
+	xfer     *Transfer    // the transfer replies are routed to, if any
+	waiters  []*waiter    // lockstep commands whose replies are due, in order (several in a Batch)
+	late     int          // replies still owed after a transfer's final reply (NOOP and ABOR answers)
+	closing  error        // an unsolicited 421 came: the server is about to close
+	lateSeen []Reply      // those that came before the resync that takes them
+	ahead    *passivePort // a passive port opened by an EPSV written ahead (StatPassive); any command written forgets it
+	err      error        // why the connection ended, once done is closed
+	closeErr error        // set by us before closing the socket on purpose
 
 	quitting atomic.Bool  // QUIT was sent: the server's close is ours
 	lastRecv atomic.Int64 // unix nanos of the last byte read on the control connection
@@ -495,6 +496,7 @@ func (c *Conn) send(cl cmdLine, resync bool) (*waiter, error) {
 func (c *Conn) sendAll(cls []cmdLine, resync bool) ([]*waiter, error) {
 	ws := make([]*waiter, len(cls))
 	c.mu.Lock()
+	c.ahead = nil // a command written after the EPSV: its port may not be the next transfer's
 	now := time.Now()
 	for i, cl := range cls {
 		ws[i] = &waiter{verb: cl.verb, show: cl.show, resync: resync, sent: now, reply: make(chan Reply, 1)}

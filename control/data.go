@@ -14,6 +14,19 @@ import (
 // Config.UsePASVAddress: the control connection's peer is dialled. Called
 // with the command slot held.
 func (c *Conn) openData(ctx context.Context) (net.Conn, error) {
+	if p, ok := c.takePassive(); ok {
+		// A port from an EPSV written ahead (StatPassive). If it cannot be
+		// reached (the server dropped an idle listener), ask for a new one.
+		addr := net.JoinHostPort(p.host, strconv.Itoa(int(p.port)))
+		nc, err := c.cfg.dial(ctx, addr)
+		if err == nil {
+			return nc, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("data connection to %s: %w", addr, err)
+		}
+		c.logf("data connection to %s (opened ahead): %v; asking for another port", addr, err)
+	}
 	port, host, err := c.passive(ctx)
 	if err != nil {
 		return nil, err
@@ -24,6 +37,47 @@ func (c *Conn) openData(ctx context.Context) (net.Conn, error) {
 		return nil, fmt.Errorf("data connection to %s: %w", addr, err)
 	}
 	return nc, nil
+}
+
+// passivePort is a passive data port the server opened for the next
+// transfer, from an EPSV written together with other commands.
+type passivePort struct {
+	port uint16
+	host string
+}
+
+// keepPassive keeps the port an EPSV written ahead opened, for the next
+// transfer; an EPSV refused for good is learned as in passive. Called with
+// the command slot held, after the batch that wrote the EPSV.
+func (c *Conn) keepPassive(rep BatchReply) {
+	ipv6 := c.peer.To4() == nil
+	if rep.Err != nil {
+		if !ipv6 && IsPermanent(rep.Err) {
+			c.noEPSV.Store(true)
+		}
+		return
+	}
+	port, err := parseEPSV(rep.Msg)
+	if err != nil {
+		return // StartTransfer asks again, and reports it
+	}
+	c.worked.epsv.Store(true)
+	c.mu.Lock()
+	c.ahead = &passivePort{port: port, host: c.peer.String()}
+	c.mu.Unlock()
+}
+
+// takePassive takes the port kept by keepPassive, if no command was
+// written since.
+func (c *Conn) takePassive() (passivePort, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.ahead
+	c.ahead = nil
+	if p == nil {
+		return passivePort{}, false
+	}
+	return *p, true
 }
 
 func (c *Conn) passive(ctx context.Context) (uint16, string, error) {

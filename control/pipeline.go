@@ -11,7 +11,9 @@ import (
 // trip instead of one per command, which is what a far server costs. Only
 // for commands that get exactly one reply and change no session state
 // (SIZE, MDTM, MLST): a transfer command is never pipelined, and a reply
-// is matched to its command by order alone.
+// is matched to its command by order alone. The one exception is the EPSV
+// that StatPassive writes last: it changes only the data port, and the
+// port it opens is kept for the next transfer.
 
 // Command is one command of a Batch: a verb, an argument ("" for none) and
 // the reply code it expects (as Cmd's expectCode; 0 takes any).
@@ -45,6 +47,11 @@ func (c *Conn) Batch(ctx context.Context, cmds ...Command) ([]BatchReply, error)
 		return nil, err
 	}
 	defer c.release()
+	return c.batchLocked(ctx, cmds, lines)
+}
+
+// batchLocked is Batch with the command slot held.
+func (c *Conn) batchLocked(ctx context.Context, cmds []Command, lines []cmdLine) ([]BatchReply, error) {
 	ws, err := c.sendAll(lines, false)
 	if err != nil {
 		return nil, err
@@ -102,6 +109,44 @@ func (c *Conn) Stat(ctx context.Context, path string) (FileStat, error) {
 	if err != nil {
 		return FileStat{}, err
 	}
+	return fileStat(reps), nil
+}
+
+// StatPassive is Stat for a file about to be transferred: it also writes
+// EPSV in the same round trip, and the passive port the server opens is
+// the one the next StartTransfer uses, if no other command is written
+// first (any other command forgets it). The port is only a listener on the
+// server: if the transfer does not follow (the file changed or vanished),
+// nothing waits on it, and the next EPSV or PASV replaces it. Where EPSV
+// is not written alone either (active mode, EPSV refused before) this is
+// Stat; a refused or garbled EPSV here is left to StartTransfer, which
+// asks again and falls back to PASV as it always does.
+func (c *Conn) StatPassive(ctx context.Context, path string) (FileStat, error) {
+	if c.cfg.Active || c.noEPSV.Load() && c.peer.To4() != nil {
+		return c.Stat(ctx, path)
+	}
+	cmds := []Command{{Verb: "SIZE", Arg: path, Expect: 213}, {Verb: "MDTM", Arg: path, Expect: 213}, {Verb: "EPSV", Expect: 229}}
+	lines := make([]cmdLine, len(cmds))
+	for i, cmd := range cmds {
+		cl, err := newCmd(cmd.Verb, cmd.Arg)
+		if err != nil {
+			return FileStat{}, err
+		}
+		lines[i] = cl
+	}
+	if err := c.acquire(ctx); err != nil {
+		return FileStat{}, err
+	}
+	defer c.release()
+	reps, err := c.batchLocked(ctx, cmds, lines)
+	if err != nil {
+		return FileStat{}, err
+	}
+	c.keepPassive(reps[2])
+	return fileStat(reps[:2]), nil
+}
+
+func fileStat(reps []BatchReply) FileStat {
 	var st FileStat
 	if st.SizeErr = reps[0].Err; st.SizeErr == nil {
 		st.Size, st.SizeErr = parseSize(reps[0].Msg)
@@ -109,5 +154,5 @@ func (c *Conn) Stat(ctx context.Context, path string) (FileStat, error) {
 	if st.ModTimeErr = reps[1].Err; st.ModTimeErr == nil {
 		st.ModTime, st.ModTimeErr = ParseTime(reps[1].Msg)
 	}
-	return st, nil
+	return st
 }

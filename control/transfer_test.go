@@ -306,3 +306,45 @@ func TestRestRefused(t *testing.T) {
 		}
 	})
 }
+
+// An EPSV written ahead by StatPassive and refused for good is learned as
+// when written alone: the transfer goes to PASV, and the next StatPassive
+// writes no EPSV.
+func TestStatPassiveEPSVRefusedLearnsPASV(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs, dial := ftptest.New(t)
+		c := dialFake(t, fs, Config{Timeout: time.Minute, DialContext: dial})
+		go func() {
+			fs.Serve("SIZE /f", "213 3")
+			fs.Serve("MDTM /f", "213 20240506070809")
+			fs.Serve("EPSV", "500 EPSV not understood")
+			fs.Serve("PASV", "227 Entering Passive Mode (127,0,0,1,156,64).")
+			d := <-fs.Data
+			fs.Serve("RETR /f", "150 ok")
+			d.Write([]byte("abc"))
+			d.Close()
+			fs.Send("226 ok")
+			fs.Serve("SIZE /f", "213 3")
+			fs.Serve("MDTM /f", "213 20240506070809")
+			fs.Serve("PWD", `257 "/"`) // not EPSV: it was learned
+		}()
+		if st, err := c.StatPassive(t.Context(), "/f"); err != nil || st.Size != 3 {
+			t.Fatalf("StatPassive: %+v, %v", st, err)
+		}
+		tr, err := c.StartTransfer(t.Context(), "RETR", "/f", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data, err := io.ReadAll(tr.Data); err != nil || string(data) != "abc" {
+			t.Fatalf("data %q, %v", data, err)
+		}
+		<-tr.Final()
+		tr.End(t.Context(), true)
+		if st, err := c.StatPassive(t.Context(), "/f"); err != nil || st.Size != 3 {
+			t.Fatalf("second StatPassive: %+v, %v", st, err)
+		}
+		if _, err := c.Pwd(t.Context()); err != nil {
+			t.Fatalf("PWD: %v", err)
+		}
+	})
+}

@@ -10,14 +10,7 @@ func (r *Registry) Remember(server string, b Behaviour) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.hosts == nil {
-		r.hosts = map[string]*hostState{}
-	}
-	h := r.hosts[server]
-	if h == nil {
-		h = &hostState{}
-		r.hosts[server] = h
-	}
+	h := r.hostLocked(server)
 	if h.behaviour != Unknown {
 		return // this process knows better
 	}

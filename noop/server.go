@@ -85,14 +85,7 @@ func (r *Registry) Behaviour(server string) Behaviour {
 func (r *Registry) Observe(server string, o Observation) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.hosts == nil {
-		r.hosts = map[string]*hostState{}
-	}
-	h := r.hosts[server]
-	if h == nil {
-		h = &hostState{}
-		r.hosts[server] = h
-	}
+	h := r.hostLocked(server)
 	if o.Suspicious {
 		h.suspicions++
 		if h.suspicions >= abortConfirmations && !h.disabled {
@@ -132,4 +125,17 @@ func classify(o Observation) Behaviour {
 	default:
 		return AfterFinal
 	}
+}
+
+// hostLocked returns server's state, made on first use; r.mu is held.
+func (r *Registry) hostLocked(server string) *hostState {
+	if r.hosts == nil {
+		r.hosts = map[string]*hostState{}
+	}
+	h := r.hosts[server]
+	if h == nil {
+		h = &hostState{}
+		r.hosts[server] = h
+	}
+	return h
 }

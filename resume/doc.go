@@ -21,7 +21,10 @@
 // a different size, time or unique id: the download starts over from the
 // server's new facts. A LIST time, to the minute in the server's zone, is
 // not precise enough to stand in for MDTM; with LIST the look before the
-// transfer is made too.
+// transfer is made too, and it costs no round trip of its own: SIZE and
+// MDTM go with the EPSV that opens the data port (control.Conn.StatPassive),
+// and the RETR that follows uses that port. If the look shows the file
+// changed or gone, the port is left unused: nothing waits on it.
 //
 // # Progress and retries
 //

@@ -45,8 +45,10 @@ func UsableTime(t time.Time) bool {
 // facts a server does not offer stay unknown, and so do facts it garbles
 // (a SIZE that is not a number, negative or overflowing; a time that is no
 // time or that no local file can carry): those are warned about, and the
-// transfer goes on, checked by what remains.
-func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string) (Remote, error) {
+// transfer goes on, checked by what remains. When a transfer of path
+// follows at once (transferNext), SIZE and MDTM go with the EPSV that
+// opens its data port (control.Conn.StatPassive): the same round trip.
+func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, transferNext bool) (Remote, error) {
 	r := Remote{Size: -1}
 	needSize, needTime := true, true
 	if c.Features().Has("MLST") {
@@ -82,7 +84,11 @@ func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string) 
 	if !needSize && !needTime {
 		return r, nil
 	}
-	st, err := c.Stat(ctx, path)
+	stat := c.Stat
+	if transferNext {
+		stat = c.StatPassive
+	}
+	st, err := stat(ctx, path)
 	if err != nil {
 		return r, err
 	}

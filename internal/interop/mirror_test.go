@@ -2,9 +2,12 @@ package interop
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/keepftp/keepftp"
@@ -91,6 +94,72 @@ func TestPipelinedStatOnRealServers(t *testing.T) {
 			}
 			t.Logf("%s: 100 pipelined SIZE+MDTM pairs answered in order", name)
 		})
+	}
+}
+
+// SIZE, MDTM and EPSV written together, and the RETR that follows on the
+// port that EPSV opened, on every real server, over IPv4 and IPv6: the
+// data is the file's. A StatPassive whose file is missing leaves its port
+// unused, and the next one replaces it.
+func TestStatPassiveOnRealServers(t *testing.T) {
+	for _, name := range serverNames {
+		for _, ipv6 := range []bool{false, true} {
+			if ipv6 && name == embedded {
+				continue // it listens on 127.0.0.1 only
+			}
+			t.Run(fmt.Sprintf("%s/ipv6=%v", name, ipv6), func(t *testing.T) {
+				t.Parallel()
+				s := startServer(t, name, ipv6, 0)
+				p := path.Join(s.uploadDir, "statpasv.bin")
+				body := ftptest.RandomBytes(12345)
+				if err := s.write(p, body); err != nil {
+					t.Fatal(err)
+				}
+				cfg := s.controlConfig()
+				var passives atomic.Int32 // EPSV and PASV written
+				cfg.Logf = func(f string, a ...any) {
+					if l := fmt.Sprintf(f, a...); l == "> EPSV" || l == "> PASV" {
+						passives.Add(1)
+					}
+				}
+				c, err := control.Dial(t.Context(), s.addr, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				for i := range 10 {
+					if i%3 == 2 {
+						missing, err := c.StatPassive(t.Context(), p+".missing")
+						if err != nil || !control.IsPermanent(missing.SizeErr) {
+							t.Fatalf("StatPassive %d of a missing file: %+v, %v", i, missing, err)
+						}
+					}
+					st, err := c.StatPassive(t.Context(), p)
+					if err != nil || st.SizeErr != nil || st.Size != 12345 || st.ModTimeErr != nil {
+						t.Fatalf("StatPassive %d: %+v, %v", i, st, err)
+					}
+					tr, err := c.StartTransfer(t.Context(), "RETR", p, 0)
+					if err != nil {
+						t.Fatalf("RETR %d: %v", i, err)
+					}
+					got, rerr := io.ReadAll(tr.Data)
+					tr.Data.Close() // proftpd sends its 226 once the client closed
+					rep := <-tr.Final()
+					if _, err := tr.End(t.Context(), true); err != nil {
+						t.Fatal(err)
+					}
+					if rerr != nil || !rep.OK() || !bytes.Equal(got, body) {
+						t.Fatalf("RETR %d: %d bytes, %v, final %d %s", i, len(got), rerr, rep.Code, rep.Msg)
+					}
+				}
+				if _, err := c.Pwd(t.Context()); err != nil {
+					t.Errorf("PWD after the transfers: %v", err)
+				}
+				if n := passives.Load(); n != 13 {
+					t.Errorf("%d EPSV or PASV written, want 13 (one per StatPassive): each RETR takes the port opened ahead", n)
+				}
+			})
+		}
 	}
 }
 
