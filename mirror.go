@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/keepftp/keepftp/control"
@@ -44,9 +45,11 @@ var maxEntries = MaxMirrorEntries
 // directory that cannot be listed at all is an error with no results.
 //
 // The listing's facts stand in for SIZE and MDTM before each file where
-// they are precise (MLSD's size and modify): the check after each transfer
-// still asks the server, so a file that changed since the listing, or
-// during its transfer, is caught and fetched again.
+// they are precise (MLSD's size and modify); with LIST, the check after
+// each transfer asks the next file's SIZE and MDTM in the same round trip.
+// The check after each transfer always asks the server, so a file that
+// changed since the listing, or during its transfer, is caught and fetched
+// again.
 func (c *Client) Mirror(ctx context.Context, rawURL, dir string, par int) ([]FileResult, error) {
 	root, err := c.parse(rawURL)
 	if err != nil {
@@ -58,8 +61,7 @@ func (c *Client) Mirror(ctx context.Context, rawURL, dir string, par int) ([]Fil
 	}
 	m := &mirror{c: c, ctx: ctx, top: dir, stage: newStaging(dir)}
 	m.dir(root, dir, entries, err, 0, nil)
-	out := make([]FileResult, len(m.files))
-	ran := forEach(ctx, len(m.files), par, func(i int) { out[i] = m.copy(m.files[i]) })
+	out, ran := m.copyAll(par)
 	for i, ok := range ran {
 		if ok {
 			continue
@@ -175,8 +177,67 @@ func copyAdd(set map[string]bool, id string) map[string]bool {
 	return out
 }
 
-// copy downloads one file of the tree, or skips it when up to date.
-func (m *mirror) copy(f mirrorFile) FileResult {
+// copyAll copies the files with par workers and reports which ran. A
+// worker takes its next file when it starts one, so that where the
+// listing's facts are not precise (LIST), the check after each transfer
+// asks the next file's SIZE and MDTM too and opens its data port, in the
+// same round trip (resume.Options.Ahead): those facts stand in for the
+// next file's own look before its transfer, and its check after the
+// transfer still asks the server.
+func (m *mirror) copyAll(par int) ([]FileResult, []bool) {
+	out := make([]FileResult, len(m.files))
+	ran := make([]bool, len(m.files))
+	var mu sync.Mutex
+	next := 0
+	take := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= len(m.files) || m.ctx.Err() != nil {
+			return -1
+		}
+		next++
+		return next - 1
+	}
+	var wg sync.WaitGroup
+	for range max(par, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var known *resume.Remote // from the look ahead taken with the last file's check
+			for i := take(); i >= 0 && m.ctx.Err() == nil; {
+				j := take()
+				var ahead *resume.Ahead
+				if j >= 0 && m.lookAhead(m.files[i], m.files[j]) {
+					ahead = &resume.Ahead{Path: m.files[j].t.Path}
+				}
+				ran[i] = true // each index is taken by one worker only
+				out[i] = m.copy(m.files[i], known, ahead)
+				known = nil
+				if ahead != nil {
+					known = ahead.Facts
+				}
+				i = j
+			}
+		}()
+	}
+	wg.Wait()
+	return out, ran
+}
+
+// lookAhead reports whether the check after f's transfer should look at
+// next too: when the listing's facts cannot stand in for next's look
+// before its transfer, and both are to be fetched.
+func (m *mirror) lookAhead(f, next mirrorFile) bool {
+	if k := listingFacts(next.e); k != nil && k.Complete() {
+		return false
+	}
+	return !upToDate(f.local, f.e) && !upToDate(next.local, next.e)
+}
+
+// copy downloads one file of the tree, or skips it when up to date. known,
+// if set, is what the server said about it in the look ahead; ahead is the
+// next file to look at with its check.
+func (m *mirror) copy(f mirrorFile, known *resume.Remote, ahead *resume.Ahead) FileResult {
 	r := FileResult{URL: f.t.String(), Local: f.local}
 	if upToDate(f.local, f.e) {
 		r.Skipped = true
@@ -195,7 +256,10 @@ func (m *mirror) copy(f mirrorFile) FileResult {
 		return r
 	}
 	part, state := m.stage.files(f.rel)
-	r.Outcome, r.Err = m.c.get(m.ctx, f.t, f.local, fileOpts{part: part, state: state, stateTemp: m.stage.temp(), known: listingFacts(f.e)})
+	if known == nil {
+		known = listingFacts(f.e)
+	}
+	r.Outcome, r.Err = m.c.get(m.ctx, f.t, f.local, fileOpts{part: part, state: state, stateTemp: m.stage.temp(), known: known, ahead: ahead})
 	return r
 }
 

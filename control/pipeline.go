@@ -112,38 +112,49 @@ func (c *Conn) Stat(ctx context.Context, path string) (FileStat, error) {
 	return fileStat(reps), nil
 }
 
-// StatPassive is Stat for a file about to be transferred: it also writes
-// EPSV in the same round trip, and the passive port the server opens is
-// the one the next StartTransfer uses, if no other command is written
-// first (any other command forgets it). The port is only a listener on the
-// server: if the transfer does not follow (the file changed or vanished),
-// nothing waits on it, and the next EPSV or PASV replaces it. Where EPSV
-// is not written alone either (active mode, EPSV refused before) this is
-// Stat; a refused or garbled EPSV here is left to StartTransfer, which
-// asks again and falls back to PASV as it always does.
-func (c *Conn) StatPassive(ctx context.Context, path string) (FileStat, error) {
-	if c.cfg.Active || c.noEPSV.Load() && c.peer.To4() != nil {
-		return c.Stat(ctx, path)
+// StatPassive is Stat for files about to be transferred: SIZE and MDTM of
+// each path, in order, then EPSV, all in one round trip. The passive port
+// the server opens is the one the next StartTransfer uses, if no other
+// command is written first (any other command forgets it). The port is
+// only a listener on the server: if the transfer does not follow (the file
+// changed or vanished), nothing waits on it, and the next EPSV or PASV
+// replaces it. Where EPSV is not written alone either (active mode, EPSV
+// refused before) no EPSV is written; a refused or garbled EPSV here is
+// left to StartTransfer, which asks again and falls back to PASV as it
+// always does. The error is for the connection only.
+func (c *Conn) StatPassive(ctx context.Context, paths ...string) ([]FileStat, error) {
+	cmds := make([]Command, 0, 2*len(paths)+1)
+	for _, p := range paths {
+		cmds = append(cmds, Command{Verb: "SIZE", Arg: p, Expect: 213}, Command{Verb: "MDTM", Arg: p, Expect: 213})
 	}
-	cmds := []Command{{Verb: "SIZE", Arg: path, Expect: 213}, {Verb: "MDTM", Arg: path, Expect: 213}, {Verb: "EPSV", Expect: 229}}
+	epsv := !c.cfg.Active && !(c.noEPSV.Load() && c.peer.To4() != nil)
+	if epsv {
+		cmds = append(cmds, Command{Verb: "EPSV", Expect: 229})
+	}
 	lines := make([]cmdLine, len(cmds))
 	for i, cmd := range cmds {
 		cl, err := newCmd(cmd.Verb, cmd.Arg)
 		if err != nil {
-			return FileStat{}, err
+			return nil, err
 		}
 		lines[i] = cl
 	}
 	if err := c.acquire(ctx); err != nil {
-		return FileStat{}, err
+		return nil, err
 	}
 	defer c.release()
 	reps, err := c.batchLocked(ctx, cmds, lines)
 	if err != nil {
-		return FileStat{}, err
+		return nil, err
 	}
-	c.keepPassive(reps[2])
-	return fileStat(reps[:2]), nil
+	if epsv {
+		c.keepPassive(reps[len(reps)-1])
+	}
+	out := make([]FileStat, len(paths))
+	for i := range out {
+		out[i] = fileStat(reps[2*i : 2*i+2])
+	}
+	return out, nil
 }
 
 func fileStat(reps []BatchReply) FileStat {

@@ -91,9 +91,9 @@ func TestStatPassiveOpensTheNextTransfersPort(t *testing.T) {
 	defer c.Close()
 
 	f.ResetCounts()
-	st, err := c.StatPassive(t.Context(), "/f")
-	if err != nil || st.SizeErr != nil || st.ModTimeErr != nil || st.Size != 5000 || !st.ModTime.Equal(mod) {
-		t.Fatalf("StatPassive: %+v, %v", st, err)
+	sts, err := c.StatPassive(t.Context(), "/f")
+	if err != nil || len(sts) != 1 || sts[0].SizeErr != nil || sts[0].ModTimeErr != nil || sts[0].Size != 5000 || !sts[0].ModTime.Equal(mod) {
+		t.Fatalf("StatPassive: %+v, %v", sts, err)
 	}
 	if n, rt := f.Count(""), f.RoundTrips(); n != 3 || rt != 1 {
 		t.Errorf("%d commands in %d round trips, want SIZE, MDTM, EPSV in 1", n, rt)
@@ -120,9 +120,12 @@ func TestStatPassiveOpensTheNextTransfersPort(t *testing.T) {
 	}
 
 	f.ResetCounts()
-	st, err = c.StatPassive(t.Context(), "/gone")
-	if err != nil || !control.IsCode(st.SizeErr, 550) {
-		t.Fatalf("StatPassive of a missing file: %+v, %v", st, err)
+	sts, err = c.StatPassive(t.Context(), "/gone", "/f")
+	if err != nil || len(sts) != 2 || !control.IsCode(sts[0].SizeErr, 550) || sts[1].Size != 5000 || !sts[1].ModTime.Equal(mod) {
+		t.Fatalf("StatPassive of a missing file and /f: %+v, %v", sts, err)
+	}
+	if n, rt := f.Count(""), f.RoundTrips(); n != 5 || rt != 1 {
+		t.Errorf("%d commands in %d round trips, want SIZE, MDTM twice and EPSV in 1", n, rt)
 	}
 	if _, err := c.Stat(t.Context(), "/f"); err != nil {
 		t.Fatal(err)

@@ -328,7 +328,7 @@ func TestStatPassiveEPSVRefusedLearnsPASV(t *testing.T) {
 			fs.Serve("MDTM /f", "213 20240506070809")
 			fs.Serve("PWD", `257 "/"`) // not EPSV: it was learned
 		}()
-		if st, err := c.StatPassive(t.Context(), "/f"); err != nil || st.Size != 3 {
+		if st, err := c.StatPassive(t.Context(), "/f"); err != nil || st[0].Size != 3 {
 			t.Fatalf("StatPassive: %+v, %v", st, err)
 		}
 		tr, err := c.StartTransfer(t.Context(), "RETR", "/f", 0)
@@ -340,7 +340,7 @@ func TestStatPassiveEPSVRefusedLearnsPASV(t *testing.T) {
 		}
 		<-tr.Final()
 		tr.End(t.Context(), true)
-		if st, err := c.StatPassive(t.Context(), "/f"); err != nil || st.Size != 3 {
+		if st, err := c.StatPassive(t.Context(), "/f"); err != nil || st[0].Size != 3 {
 			t.Fatalf("second StatPassive: %+v, %v", st, err)
 		}
 		if _, err := c.Pwd(t.Context()); err != nil {

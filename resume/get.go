@@ -158,7 +158,7 @@ func (g *getter) remote(ctx context.Context, c *control.Conn, n int) (Remote, er
 		r = *k
 	} else {
 		var err error
-		if r, err = g.o.statRemote(ctx, c, g.t.Path, true); err != nil {
+		if r, err = g.o.statRemote(ctx, c, g.t.Path, true, nil); err != nil {
 			return r, err
 		}
 	}
@@ -345,7 +345,7 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 	if remote.Size >= 0 && st.Size() != remote.Size {
 		return fmt.Errorf("%w: %s has %d bytes, the server's %d", ErrVerify, g.part, st.Size(), remote.Size)
 	}
-	now, err := g.o.statRemote(ctx, c, g.t.Path, false)
+	now, err := g.o.statRemote(ctx, c, g.t.Path, false, g.o.Ahead)
 	if err != nil {
 		return err
 	}
@@ -413,7 +413,7 @@ func getStream(ctx context.Context, t Target, w io.Writer, o Options) (Outcome, 
 		var remote Remote
 		if k := o.Known; n == 1 && k != nil && k.Complete() {
 			remote = *k
-		} else if remote, err = o.statRemote(ctx, c, t.Path, true); err != nil {
+		} else if remote, err = o.statRemote(ctx, c, t.Path, true, nil); err != nil {
 			return step{offset: written}, err
 		}
 		if n == 1 {

@@ -38,6 +38,14 @@ type Options struct {
 	// changed since the listing or during the transfer is caught.
 	Known *Remote
 
+	// Ahead, if set, names the file the caller fetches next (a mirror's
+	// next file): where the check after this transfer asks SIZE and MDTM,
+	// it asks them of that file too, with the EPSV that opens the next
+	// data port, in the same round trip. Get records what the server said
+	// in it; the caller passes that as the next file's Known, and that
+	// file's own check after its transfer still asks the server.
+	Ahead *Ahead
+
 	// PartName and StateName, if set, are where Get keeps the partial
 	// download and its state file, instead of dst+PartSuffix and that
 	// name+".keepftp" beside dst. A mirror uses a place of its own, so that

@@ -19,6 +19,13 @@ type Remote struct {
 	Unique  string    `json:"unique,omitempty"` // MLST unique
 }
 
+// Ahead is a look at the next file, taken with the check after a
+// transfer (Options.Ahead).
+type Ahead struct {
+	Path  string
+	Facts *Remote // the server's size and time of Path; nil until they came complete
+}
+
 // Complete reports whether r holds the facts a transfer can start from
 // without asking the server again: a size and a modification time to the
 // second (MLSD gives both; a LIST time is only to the minute and is not
@@ -48,7 +55,9 @@ func UsableTime(t time.Time) bool {
 // transfer goes on, checked by what remains. When a transfer of path
 // follows at once (transferNext), SIZE and MDTM go with the EPSV that
 // opens its data port (control.Conn.StatPassive): the same round trip.
-func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, transferNext bool) (Remote, error) {
+// With ahead, SIZE and MDTM of ahead.Path go in that round trip too, with
+// the EPSV for its transfer.
+func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, transferNext bool, ahead *Ahead) (Remote, error) {
 	r := Remote{Size: -1}
 	needSize, needTime := true, true
 	if c.Features().Has("MLST") {
@@ -84,13 +93,29 @@ func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, 
 	if !needSize && !needTime {
 		return r, nil
 	}
-	stat := c.Stat
-	if transferNext {
-		stat = c.StatPassive
-	}
-	st, err := stat(ctx, path)
-	if err != nil {
-		return r, err
+	var st control.FileStat
+	switch {
+	case ahead != nil:
+		ahead.Facts = nil
+		sts, err := c.StatPassive(ctx, path, ahead.Path)
+		if err != nil {
+			return r, err
+		}
+		st = sts[0]
+		if next := sts[1]; next.SizeErr == nil && next.ModTimeErr == nil && next.Size >= 0 && UsableTime(next.ModTime) {
+			ahead.Facts = &Remote{Size: next.Size, ModTime: next.ModTime}
+		}
+	case transferNext:
+		sts, err := c.StatPassive(ctx, path)
+		if err != nil {
+			return r, err
+		}
+		st = sts[0]
+	default:
+		var err error
+		if st, err = c.Stat(ctx, path); err != nil {
+			return r, err
+		}
 	}
 	if needSize {
 		switch err := st.SizeErr; {

@@ -136,7 +136,7 @@ func (g *getter) segmentedOnce(ctx context.Context) error {
 			return step{offset: -1}, err
 		}
 		defer g.o.release(ctx, c)
-		remote, err = g.o.statRemote(ctx, c, g.t.Path, false)
+		remote, err = g.o.statRemote(ctx, c, g.t.Path, false, nil)
 		restOK = c.Features().RestStream()
 		return step{offset: -1}, err
 	})
@@ -388,7 +388,7 @@ func (s *segmented) attempt(ctx context.Context, i, n int, f *os.File, overlapBu
 	}()
 	if n > 1 {
 		// A retry: the file must still be the one the ranges are of.
-		now, err := s.g.o.statRemote(ctx, c, s.g.t.Path, false)
+		now, err := s.g.o.statRemote(ctx, c, s.g.t.Path, false, nil)
 		if err != nil {
 			return 0, pos, err
 		}

@@ -130,13 +130,13 @@ func TestStatPassiveOnRealServers(t *testing.T) {
 				for i := range 10 {
 					if i%3 == 2 {
 						missing, err := c.StatPassive(t.Context(), p+".missing")
-						if err != nil || !control.IsPermanent(missing.SizeErr) {
+						if err != nil || !control.IsPermanent(missing[0].SizeErr) {
 							t.Fatalf("StatPassive %d of a missing file: %+v, %v", i, missing, err)
 						}
 					}
-					st, err := c.StatPassive(t.Context(), p)
-					if err != nil || st.SizeErr != nil || st.Size != 12345 || st.ModTimeErr != nil {
-						t.Fatalf("StatPassive %d: %+v, %v", i, st, err)
+					sts, err := c.StatPassive(t.Context(), p)
+					if err != nil || sts[0].SizeErr != nil || sts[0].Size != 12345 || sts[0].ModTimeErr != nil {
+						t.Fatalf("StatPassive %d: %+v, %v", i, sts, err)
 					}
 					tr, err := c.StartTransfer(t.Context(), "RETR", p, 0)
 					if err != nil {
