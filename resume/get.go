@@ -373,7 +373,11 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 		case errors.Is(err, ErrVerify):
 			return err
 		case err != nil:
-			g.o.logf("%s: the server could not hash the file (%v); checked by size only", g.t, err)
+			if g.out.Verified == NotVerified {
+				g.o.logf("%s: the server could not hash the file (%v), and gave no size", g.t, err)
+			} else {
+				g.o.logf("%s: the server could not hash the file (%v); checked by size only", g.t, err)
+			}
 		case how != "":
 			g.out.Verified = how
 		}
