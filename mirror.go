@@ -178,12 +178,13 @@ func copyAdd(set map[string]bool, id string) map[string]bool {
 }
 
 // copyAll copies the files with par workers and reports which ran. A
-// worker takes its next file when it starts one, so that where the
-// listing's facts are not precise (LIST), the check after each transfer
-// asks the next file's SIZE and MDTM too and opens its data port, in the
-// same round trip (resume.Options.Ahead): those facts stand in for the
-// next file's own look before its transfer, and its check after the
-// transfer still asks the server.
+// worker takes its next file when the check after its transfer is made
+// (resume.Ahead.Next), the moment it is about to be free, so that no file
+// waits on a busy worker while another is idle. Where the listing's facts
+// are not precise (LIST), that check asks the next file's SIZE and MDTM
+// too and opens its data port, in the same round trip: those facts stand
+// in for the next file's own look before its transfer, and its check
+// after the transfer still asks the server.
 func (m *mirror) copyAll(par int) ([]FileResult, []bool) {
 	out := make([]FileResult, len(m.files))
 	ran := make([]bool, len(m.files))
@@ -205,16 +206,22 @@ func (m *mirror) copyAll(par int) ([]FileResult, []bool) {
 			defer wg.Done()
 			var known *resume.Remote // from the look ahead taken with the last file's check
 			for i := take(); i >= 0 && m.ctx.Err() == nil; {
-				j := take()
-				var ahead *resume.Ahead
-				if j >= 0 && m.lookAhead(m.files[i], m.files[j]) {
-					ahead = &resume.Ahead{Path: m.files[j].t.Path}
-				}
+				j, looked := -1, false
+				ahead := &resume.Ahead{Next: func() string {
+					if j = take(); j >= 0 && m.lookAhead(m.files[i], m.files[j]) {
+						looked = true
+						return m.files[j].t.Path
+					}
+					return ""
+				}}
 				ran[i] = true // each index is taken by one worker only
 				out[i] = m.copy(m.files[i], known, ahead)
 				known = nil
-				if ahead != nil {
+				if looked {
 					known = ahead.Facts
+				}
+				if ahead.Next != nil { // no check asked for the next file: take it now
+					j = take()
 				}
 				i = j
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -112,6 +113,54 @@ func TestMirrorCatchesFileChangedSinceListing(t *testing.T) {
 			}
 			if len(ev.kinds("restart")) != 1 && len(ev.kinds("retry")) == 0 {
 				t.Errorf("no retry or restart event said the file changed")
+			}
+		})
+	}
+}
+
+// The look ahead takes no file away from an idle worker: a mirror of as
+// many files as workers runs them all at once, with LIST (which looks
+// ahead) and with MLSD (which does not). Each RETR waits, boundedly, for
+// the others to arrive, so a worker holding two files shows as fewer at
+// once.
+func TestMirrorLookAheadKeepsWorkersBusy(t *testing.T) {
+	const par = 3
+	for _, mlst := range []bool{false, true} {
+		t.Run(fmt.Sprint("MLST=", mlst), func(t *testing.T) {
+			f := ftptest.StartFake(t)
+			f.MLST = mlst
+			for i := range par {
+				f.WriteFile(fmt.Sprintf("/w/f%d", i), ftptest.RandomBytes(1000+i), mtime)
+			}
+			var mu sync.Mutex
+			arrived, waitedOut := 0, 0
+			all := make(chan struct{})
+			f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+				if verb != "RETR" {
+					return false
+				}
+				mu.Lock()
+				if arrived++; arrived == par {
+					close(all)
+				}
+				mu.Unlock()
+				select {
+				case <-all:
+				case <-time.After(5 * time.Second): // serialised: go on, and fail below
+					mu.Lock()
+					waitedOut++
+					mu.Unlock()
+				}
+				return false
+			}
+			c, _ := testClient(t, par)
+			if _, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/w", t.TempDir(), par); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if arrived != par || waitedOut > 0 {
+				t.Errorf("%d RETRs, %d of them waited in vain for all %d at once", arrived, waitedOut, par)
 			}
 		})
 	}

@@ -22,8 +22,21 @@ type Remote struct {
 // Ahead is a look at the next file, taken with the check after a
 // transfer (Options.Ahead).
 type Ahead struct {
-	Path  string
+	// Next names the next file when the check after the transfer is
+	// made, and only then: a caller with several workers hands out its
+	// next file at the moment this worker is about to be free, not while
+	// others are idle. It is called at most once; "" means no look.
+	Next  func() string
+	Path  string  // what Next named
 	Facts *Remote // the server's size and time of Path; nil until they came complete
+}
+
+// path returns the file to look at, asking Next the first time.
+func (a *Ahead) path() string {
+	if a.Next != nil {
+		a.Path, a.Next = a.Next(), nil
+	}
+	return a.Path
 }
 
 // Complete reports whether r holds the facts a transfer can start from
@@ -95,7 +108,7 @@ func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, 
 	}
 	var st control.FileStat
 	switch {
-	case ahead != nil:
+	case ahead != nil && ahead.path() != "":
 		ahead.Facts = nil
 		sts, err := c.StatPassive(ctx, path, ahead.Path)
 		if err != nil {
