@@ -35,6 +35,19 @@ type BatchReply struct {
 // ErrInvalidArgument for a command that cannot be sent, in which case
 // nothing is written; a refused command shows in its BatchReply.
 func (c *Conn) Batch(ctx context.Context, cmds ...Command) ([]BatchReply, error) {
+	lines, err := newCmds(cmds)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer c.release()
+	return c.batchLocked(ctx, cmds, lines)
+}
+
+// newCmds builds every command's line, or refuses them all.
+func newCmds(cmds []Command) ([]cmdLine, error) {
 	lines := make([]cmdLine, len(cmds))
 	for i, cmd := range cmds {
 		cl, err := newCmd(cmd.Verb, cmd.Arg)
@@ -43,11 +56,7 @@ func (c *Conn) Batch(ctx context.Context, cmds ...Command) ([]BatchReply, error)
 		}
 		lines[i] = cl
 	}
-	if err := c.acquire(ctx); err != nil {
-		return nil, err
-	}
-	defer c.release()
-	return c.batchLocked(ctx, cmds, lines)
+	return lines, nil
 }
 
 // batchLocked is Batch with the command slot held.
@@ -131,13 +140,9 @@ func (c *Conn) StatPassive(ctx context.Context, paths ...string) ([]FileStat, er
 	if epsv {
 		cmds = append(cmds, Command{Verb: "EPSV", Expect: 229})
 	}
-	lines := make([]cmdLine, len(cmds))
-	for i, cmd := range cmds {
-		cl, err := newCmd(cmd.Verb, cmd.Arg)
-		if err != nil {
-			return nil, err
-		}
-		lines[i] = cl
+	lines, err := newCmds(cmds)
+	if err != nil {
+		return nil, err
 	}
 	if err := c.acquire(ctx); err != nil {
 		return nil, err
