@@ -206,20 +206,16 @@ func (m *mirror) copyAll(par int) ([]FileResult, []bool) {
 			defer wg.Done()
 			var known *resume.Remote // from the look ahead taken with the last file's check
 			for i := take(); i >= 0 && m.ctx.Err() == nil; {
-				j, looked := -1, false
+				j := -1
 				ahead := &resume.Ahead{Next: func() string {
 					if j = take(); j >= 0 && m.lookAhead(m.files[i], m.files[j]) {
-						looked = true
 						return m.files[j].t.Path
 					}
 					return ""
 				}}
 				ran[i] = true // each index is taken by one worker only
 				out[i] = m.copy(m.files[i], known, ahead)
-				known = nil
-				if looked {
-					known = ahead.Facts
-				}
+				known = ahead.Facts    // nil unless the check looked at file j
 				if ahead.Next != nil { // no check asked for the next file: take it now
 					j = take()
 				}
