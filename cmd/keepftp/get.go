@@ -35,7 +35,7 @@ func getCommand() *cli.Command {
 		Usage:     "download files, resuming after failures",
 		ArgsUsage: "URL... (the last path element may be a pattern: ftp://h/data/*.csv)",
 		Flags: append(append(transferFlags(), batchFlags()...),
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "local file for one URL (- for stdout), or the directory for several (default: the remote names, here)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "local file for one URL (- for stdout), or the directory for several (default: the remote names, here); one that is not a regular file (/dev/null, /dev/stdout, a FIFO) is written in place, never replaced"},
 			&cli.StringFlag{Name: "input-file", Aliases: []string{"i"}, Usage: "read URLs from FILE: one URL and an optional destination per line; # comments"},
 			&cli.BoolFlag{Name: "fresh", Usage: "ignore any partial download and start from 0"},
 			&cli.StringFlag{Name: "part-suffix", Value: keepftp.DefaultPartSuffix, Usage: "suffix of the partial file while downloading"},
