@@ -133,6 +133,7 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 	}
 	var files []match
 	seen := map[string]bool{}
+	filtered := 0 // matched, and left out by Options.Filter
 	for _, e := range entries {
 		if e.Type != control.File {
 			continue
@@ -150,6 +151,9 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 			files = append(files, match{t: f, err: leftOut(errUnsafeName(e.Name))})
 		case seen[e.Name]:
 			files = append(files, match{t: f, err: leftOut(fmt.Errorf("%q is listed more than once", e.Name))})
+		case !c.takesListed(e):
+			seen[e.Name] = true
+			filtered++
 		default:
 			seen[e.Name] = true
 			files = append(files, match{t: f, e: &e})
@@ -158,6 +162,14 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 	if len(files) == 0 {
 		if err != nil {
 			return nil, err
+		}
+		if filtered > 0 {
+			// The pattern matched; the filter chose none of it. That is
+			// what was asked, not a missing file.
+			if logf := c.o.Transfer.Logf; logf != nil {
+				logf("%s: %d files match, and the filters leave out all of them", t, filtered)
+			}
+			return nil, nil
 		}
 		return nil, fmt.Errorf("%s: %w: no file matches", t, resume.ErrNotFound)
 	}
