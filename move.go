@@ -2,12 +2,19 @@ package keepftp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/keepftp/keepftp/resume"
 )
+
+// ErrNotRemoved reports a copy that was made and verified, but whose
+// source could not be removed (Options.RemoveSource): the server refused
+// the DELE, or the local file could not be removed. It is never
+// NotFound: a 550 to DELE is a refusal (Permanent).
+var ErrNotRemoved = errors.New("the source was not removed")
 
 // source is the file a copy was made from, as removeSource needs it.
 type source struct {
@@ -83,7 +90,7 @@ func (c *Client) removeSource(ctx context.Context, s source, r *FileResult) {
 		err = os.Remove(s.local)
 	}
 	if err != nil {
-		r.Err = fmt.Errorf("copied and verified, but the source %s was not removed: %w", name, err)
+		r.Err = fmt.Errorf("copied and verified, but %w: %s: %w", ErrNotRemoved, name, err)
 		c.warn(r, r.Err.Error())
 		return
 	}
