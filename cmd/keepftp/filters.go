@@ -18,7 +18,7 @@ func filterFlags() []cli.Flag {
 	rules := &filterRules{} // --include and --exclude append to one list, in the order typed
 	return []cli.Flag{
 		&cli.GenericFlag{Name: "exclude", Value: &ruleFlag{rules: rules, exclude: true},
-			Usage: "leave out names matching `GLOB` (repeatable): *.tmp matches at any depth, a/*.tmp from the top, ** crosses folders, a trailing / is folders only; the first --include or --exclude that matches decides"},
+			Usage: "leave out names matching `GLOB` (repeatable): a GLOB without / matches a name at any depth, one with / the path from the top, ** crosses folders, a trailing / is folders only; the first --include or --exclude that matches decides"},
 		&cli.GenericFlag{Name: "include", Value: &ruleFlag{rules: rules},
 			Usage: "take names matching `GLOB` (repeatable); with any --include, what no rule matches is left out: --include '*.csv' takes CSV files at any depth"},
 		&cli.StringFlag{Name: "newer-than", Usage: "take only files modified at or after `WHEN`: a date (2026-01-31, 2026-01-31T08:00:00, RFC 3339) or an age (90m, 36h, 7d, 2w)"},
