@@ -91,8 +91,10 @@ func SafeName(name string) bool {
 func hasGlob(p string) bool { return strings.ContainsAny(path.Base(p), "*?[") }
 
 // Expand returns the files a pattern URL ("ftp://h/data/*.csv") matches:
-// the regular files of its directory whose names match path.Match, as
-// URLs without the password. A URL without a pattern is returned as it is.
+// the regular files of its directory whose names match path.Match and
+// that Options.Filter takes, as URLs without the password (none, and no
+// error, when the pattern matches and the Filter leaves out all). A URL
+// without a pattern is returned as it is.
 func (c *Client) Expand(ctx context.Context, rawURL string) ([]string, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {
