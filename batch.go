@@ -31,9 +31,9 @@ type Job struct {
 // raced. Destinations are taken as Get takes them (resume.LocalDest): a
 // symbolic link is written through, and its target's partial file is
 // staged beside the target; a device, a FIFO or a socket is written in
-// place, never replaced. The listing's facts of the files a pattern expands to stand in
-// for SIZE and MDTM before each transfer where they are precise, as in
-// Mirror.
+// place, never replaced. The listing's facts of the files a pattern
+// expands to stand in for SIZE and MDTM before each transfer where they
+// are precise, as in Mirror.
 func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []FileResult {
 	type item struct {
 		t     resume.Target
