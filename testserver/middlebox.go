@@ -55,7 +55,9 @@ type MiddleboxOptions struct {
 	// direction, like a server or link that limits every connection;
 	// 0 is no cap.
 	DataRate int64
-	Logf     func(format string, args ...any)
+	// Chaos, if set, injects random faults, seeded (see Chaos).
+	Chaos *Chaos
+	Logf  func(format string, args ...any)
 }
 
 // MiddleboxStats counts what the middlebox saw.
@@ -71,6 +73,8 @@ type MiddleboxStats struct {
 	// (under TLS a server may end a session with an alert and leave the
 	// close to the client).
 	Closed int64
+	// Chaos counts the faults of MiddleboxOptions.Chaos.
+	Chaos ChaosStats
 }
 
 // Middlebox is a TCP proxy for FTP, usable in front of any FTP server, that
@@ -95,6 +99,8 @@ type Middlebox struct {
 	sessions map[*mbSession]struct{}
 	cutQueue []int64
 	eofArmed int // >0: the eofArmed-th data flow to reach server EOF blackholes its control flow
+	verbs    map[string]int64 // commands seen on plain control flows, by verb
+	seen     map[string]int64 // transfer command lines seen, for Chaos's keyed draws
 
 	wg sync.WaitGroup
 }
@@ -125,6 +131,8 @@ func NewMiddlebox(opts MiddleboxOptions) (*Middlebox, error) {
 		stats:    newNotifier[MiddleboxStats](),
 		sessions: make(map[*mbSession]struct{}),
 		cutQueue: slices.Clone(opts.DataCutAfter),
+		verbs:    make(map[string]int64),
+		seen:     make(map[string]int64),
 	}
 	m.wg.Add(1)
 	go m.accept()
@@ -254,11 +262,15 @@ type mbSession struct {
 	// Delay).
 	toClient, toServer     io.Writer
 	clientLine, serverLine *delayLine
+	encrypted              atomic.Bool // TLS from here on: commands can no longer be read
+	cmdBuf                 []byte      // a command line not yet complete (clientToServer only)
 
 	mu        sync.Mutex
 	expired   bool // blackholed or reset: nothing is forwarded any more
 	trapped   bool // BlackholeAfterDataEOF fired on one of this session's flows
 	pumps     int  // control pumps finished
+	lastXfer  string // the last transfer command line ("RETR /a"), for Chaos
+	lastNth   int64  // how many times lastXfer was seen before
 	flows     map[*mbFlow]struct{}
 	listeners map[net.Listener]struct{}
 	closeOnce sync.Once
@@ -386,6 +398,9 @@ func (s *mbSession) clientToServer() {
 		n, err := s.client.Read(buf)
 		if n > 0 {
 			s.touch()
+			if !s.m.opts.ImplicitTLS && !s.encrypted.Load() {
+				s.commands(buf[:n])
+			}
 			if !s.isExpired() {
 				if _, werr := s.toServer.Write(buf[:n]); werr != nil {
 					return
@@ -427,6 +442,9 @@ func (s *mbSession) serverToClient() {
 				}
 			}
 			if !s.isExpired() {
+				if r.code == 234 {
+					s.encrypted.Store(true) // before the client can answer it
+				}
 				if _, werr := io.WriteString(s.toClient, text); werr != nil {
 					return
 				}
@@ -540,7 +558,7 @@ func (s *mbSession) acceptData(ln net.Listener, dataAddr string) {
 	if err != nil {
 		return
 	}
-	f := &mbFlow{sess: s, client: c, serverEOF: make(chan struct{}), gone: make(chan struct{}), cutAt: -1}
+	f := &mbFlow{sess: s, client: c, serverEOF: make(chan struct{}), gone: make(chan struct{}), cutAt: -1, stallAt: -1, pauseAt: -1}
 	s.m.mu.Lock()
 	if len(s.m.cutQueue) > 0 {
 		f.cutAt = s.m.cutQueue[0]
@@ -672,23 +690,61 @@ type mbFlow struct {
 	cutAt     int64 // -1: no cut
 	closed    bool
 	lines     []*delayLine
+
+	// Chaos's draw (decide): at most one fault, at a byte count.
+	decideOnce sync.Once
+	drawn      bool          // a fault was drawn (for ChaosStats.Escaped)
+	struck     bool          // and it struck
+	chaosCut   bool          // cutAt is Chaos's
+	stallAt    int64         // -1: no stall
+	pauseAt    int64         // -1: no pause
+	pauseFor   time.Duration //
+	hold       time.Duration // how long a stall is held at most
+	stalled    bool
 }
 
-// take reserves up to n bytes of forwarding budget before the cut point.
-func (f *mbFlow) take(n int) (allowed int, cut bool) {
+// flowEvent is what take reports when the budget it granted ends at a
+// fault's byte count.
+type flowEvent int
+
+const (
+	evNone flowEvent = iota
+	evCut
+	evStall
+	evPause
+)
+
+// take reserves up to n bytes of forwarding budget before the next fault
+// point (a cut, a stall or a pause), and says which fault, if any, comes
+// right after them. A stall or a pause fires once.
+func (f *mbFlow) take(n int) (allowed int, ev flowEvent) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.cutAt < 0 {
+	next, at := evNone, int64(-1)
+	for _, p := range []struct {
+		ev flowEvent
+		at int64
+	}{{evCut, f.cutAt}, {evStall, f.stallAt}, {evPause, f.pauseAt}} {
+		if p.at >= 0 && (at < 0 || p.at < at) {
+			next, at = p.ev, p.at
+		}
+	}
+	if next == evNone || int64(n) < at-f.forwarded {
 		f.forwarded += int64(n)
-		return n, false
+		return n, evNone
 	}
-	left := f.cutAt - f.forwarded
-	if int64(n) >= left {
-		f.forwarded = f.cutAt
-		return int(left), true
+	allowed = int(at - f.forwarded)
+	f.forwarded = at
+	switch next {
+	case evStall:
+		f.stallAt, f.stalled = -1, true
+	case evPause:
+		f.pauseAt = -1
 	}
-	f.forwarded += int64(n)
-	return n, false
+	if next != evCut || f.chaosCut {
+		f.struck = true
+	}
+	return allowed, next
 }
 
 func (f *mbFlow) pump(src net.Conn, dst *direction, fromServer bool) {
@@ -698,24 +754,62 @@ func (f *mbFlow) pump(src net.Conn, dst *direction, fromServer bool) {
 		}
 	}()
 	buf := make([]byte, mbBufSize)
+	m := f.sess.m
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			if !dst.pace(n, f.gone) {
+			f.decide()
+		}
+		if f.isStalled() {
+			// Nothing passes a stalled flow; a side that ends it ends it
+			// for both (a server's data timeout is minutes long).
+			if err != nil {
+				f.reset()
 				return
 			}
-			allowed, cut := f.take(n)
+			continue
+		}
+		for p := buf[:n]; len(p) > 0; {
+			if !dst.pace(len(p), f.gone) {
+				return
+			}
+			allowed, ev := f.take(len(p))
 			if allowed > 0 {
-				if werr := dst.write(buf[:allowed]); werr != nil {
+				if werr := dst.write(p[:allowed]); werr != nil {
 					f.close()
 					return
 				}
-				f.sess.m.stats.update(func(st *MiddleboxStats) { st.DataBytes += int64(allowed) })
+				m.stats.update(func(st *MiddleboxStats) { st.DataBytes += int64(allowed) })
 			}
-			if cut {
-				f.sess.m.logf("middlebox: cutting data flow after %d bytes", f.cutAt)
+			p = p[allowed:]
+			switch ev {
+			case evCut:
+				f.mu.Lock()
+				at, chaos := f.cutAt, f.chaosCut
+				f.mu.Unlock()
+				if chaos {
+					m.stats.update(func(st *MiddleboxStats) { st.Chaos.Cuts++ })
+				}
+				m.logf("middlebox: cutting data flow after %d bytes", at)
 				dst.then(f.reset) // after the bytes before the cut arrived
 				return
+			case evStall:
+				m.stats.update(func(st *MiddleboxStats) { st.Chaos.Stalls++ })
+				m.logf("middlebox: chaos: data flow stalled")
+				f.holdStalled()
+				return
+			case evPause:
+				f.mu.Lock()
+				d := f.pauseFor
+				f.mu.Unlock()
+				m.stats.update(func(st *MiddleboxStats) { st.Chaos.Pauses++ })
+				t := time.NewTimer(d)
+				select {
+				case <-t.C:
+				case <-f.gone:
+					t.Stop()
+					return
+				}
 			}
 		}
 		if err != nil {
@@ -759,7 +853,11 @@ func (f *mbFlow) close() {
 	f.closed = true
 	srv := f.server
 	lines := f.lines
+	escaped := f.drawn && !f.struck
 	f.mu.Unlock()
+	if escaped {
+		f.sess.m.stats.update(func(st *MiddleboxStats) { st.Chaos.Escaped++ })
+	}
 	close(f.gone)
 	for _, l := range lines {
 		l.close()

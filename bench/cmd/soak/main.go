@@ -1,0 +1,178 @@
+// Command soak runs a tree of files through keepftp in both directions, at
+// -P 8, behind a middlebox that injects random faults (testserver.Chaos:
+// data connections cut, stalled and paused, control flows lost at a
+// transfer command or when idle, latency added), against the embedded test
+// server and the real servers, and checks that nothing is lost:
+//
+//   - the upload (PutAll, as put -r) puts every file on the server, checked
+//     by sha256 on the server's disk, with no temporary left beside them;
+//   - the download (Mirror) copies every file, checked by sha256, with no
+//     partial or state file left (no .keepftp folder, no .part);
+//   - a rerun of the mirror transfers nothing (no RETR or STOR passes the
+//     middlebox, nor reaches the test server) and leaves the copy intact.
+//
+// The tree (names, sizes from 0 B to -max-size, bytes) and the faults come
+// from -seed: each fault is drawn from the seed and the command it
+// strikes, so a run can be repeated. It prints one line per server and
+// direction, and a total:
+//
+//	soak: total files=... bytes=... faults=... retries=... lost=0 ... peak_rss_mib=... wall=...
+//
+// and exits 1 if any file is lost, wrong or left behind, or if the rerun
+// transferred anything; 2 on bad flags; 3 if a server could not be run.
+//
+//	soak -short                          # CI: testserver and pure-ftpd, well under a minute
+//	soak -long                           # bench: 10,000 files, all servers, rounds for 30 min
+//	soak -servers testserver,vsftpd -files 500 -seed 7
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/keepftp/keepftp/testserver"
+)
+
+// shortConfig is the CI soak: under a minute, under -race too.
+func shortConfig() config {
+	return config{
+		Seed: 1, Files: 120, MaxSize: 3 << 20, Par: 8,
+		Servers: []string{"testserver", "pure-ftpd"},
+		Timeout: 2 * time.Second,
+		Chaos: testserver.Chaos{
+			Cut: 0.06, Stall: 0.015, Pause: 0.04, Expire: 0.015,
+			Within: 4 << 20, MaxPause: 300 * time.Millisecond, StallHold: 5 * time.Second,
+		},
+		Delay: 200 * time.Microsecond,
+	}
+}
+
+// longConfig is the bench soak: at least 10,000 files on every real
+// server, in rounds until 30 minutes have passed.
+func longConfig() config {
+	return config{
+		Seed: 1, Files: 10000, MaxSize: 8 << 20, Par: 8,
+		Servers:  []string{"vsftpd", "proftpd", "pure-ftpd", "pyftpdlib"},
+		Timeout:  4 * time.Second,
+		Duration: 30 * time.Minute,
+		Chaos: testserver.Chaos{
+			Cut: 0.03, Stall: 0.005, Pause: 0.02, Expire: 0.005,
+			Within: 8 << 20, MaxPause: time.Second, StallHold: 10 * time.Second,
+		},
+		Idle:  30 * time.Second,
+		Delay: 500 * time.Microsecond,
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("soak", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	short := fl.Bool("short", false, "the CI soak: testserver and pure-ftpd, 120 files (flags below override)")
+	long := fl.Bool("long", false, "the bench soak: 10,000 files, the four real servers, rounds until -duration (30m)")
+	seed := fl.Uint64("seed", 0, "seed of the tree and the faults (0: the preset's)")
+	files := fl.Int("files", 0, "files in the tree")
+	maxSize := fl.Int64("max-size", 0, "largest file, bytes")
+	par := fl.Int("P", 0, "files at a time (and connections)")
+	servers := fl.String("servers", "", "comma-separated: testserver, vsftpd, proftpd, pure-ftpd, pyftpdlib")
+	timeout := fl.Duration("timeout", 0, "keepftp's liveness timeout")
+	duration := fl.Duration("duration", -1, "start new rounds (seed+1, ...) until this much time passed")
+	maxWall := fl.Duration("max-wall", 0, "stop whatever runs after this long (0: 3 x -duration + 10m)")
+	work := fl.String("work", "", "folder for the trees and the test server's root (default $TMPDIR)")
+	verbose := fl.Bool("v", false, "print every failed file")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if fl.NArg() > 0 || (*short && *long) {
+		fmt.Fprintln(stderr, "soak: takes flags only, and one of -short and -long")
+		return 2
+	}
+	cfg := shortConfig()
+	if *long {
+		cfg = longConfig()
+	}
+	if *seed != 0 {
+		cfg.Seed = *seed
+	}
+	if *files > 0 {
+		cfg.Files = *files
+	}
+	if *maxSize > 0 {
+		cfg.MaxSize = *maxSize
+	}
+	if *par > 0 {
+		cfg.Par = *par
+	}
+	if *servers != "" {
+		cfg.Servers = strings.Split(*servers, ",")
+	}
+	if *timeout > 0 {
+		cfg.Timeout = *timeout
+	}
+	if *duration >= 0 {
+		cfg.Duration = *duration
+	}
+	cfg.Work, cfg.Verbose = *work, *verbose
+	limit := *maxWall
+	if limit <= 0 {
+		limit = 3*cfg.Duration + 10*time.Minute
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+
+	total, err := soak(ctx, cfg, stdout)
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	fmt.Fprintf(stdout, "soak: total %s peak_rss_mib=%.1f\n", total, float64(ru.Maxrss)/1024)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "soak: %v\n", err)
+		if ctx.Err() != nil && context.Cause(ctx) != nil && errorsIsSignal(ctx) {
+			return 130
+		}
+		return 3
+	case total.failed():
+		fmt.Fprintln(stderr, "soak: FAILED: files lost, left behind or transferred again")
+		return 1
+	}
+	return 0
+}
+
+func errorsIsSignal(ctx context.Context) bool {
+	return ctx.Err() == context.Canceled
+}
+
+// soak runs rounds over the servers until cfg.Duration has passed (one
+// round at least), and returns the figures of all of them.
+func soak(ctx context.Context, cfg config, out io.Writer) (figures, error) {
+	var total figures
+	start := time.Now()
+	for round := 0; round == 0 || time.Since(start) < cfg.Duration; round++ {
+		seed := cfg.Seed + uint64(round)
+		for _, name := range cfg.Servers {
+			up, down, err := soakOne(ctx, cfg, seed, name, out)
+			fmt.Fprintf(out, "soak: round %d seed %d %-10s upload   %s\n", round, seed, name, up)
+			fmt.Fprintf(out, "soak: round %d seed %d %-10s download %s\n", round, seed, name, down)
+			total.add(up)
+			total.add(down)
+			if err != nil {
+				total.Wall = time.Since(start)
+				return total, fmt.Errorf("%s (round %d, seed %d): %w", name, round, seed, err)
+			}
+		}
+	}
+	total.Wall = time.Since(start)
+	return total, nil
+}

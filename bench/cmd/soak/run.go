@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/keepftp/keepftp"
+	"github.com/keepftp/keepftp/internal/realserver"
+	"github.com/keepftp/keepftp/testserver"
+)
+
+// config is one soak: the tree, the faults, the client's settings.
+type config struct {
+	Seed     uint64
+	Files    int
+	MaxSize  int64
+	Par      int
+	Servers  []string // "testserver" or a realserver.Kind
+	Timeout  time.Duration
+	Chaos    testserver.Chaos
+	Idle     time.Duration // the middlebox expires control flows idle this long (0: never)
+	Delay    time.Duration // added to every byte's trip, each way
+	Work     string        // where trees are written ("" = os.TempDir())
+	Duration time.Duration // go on with new rounds (new seeds) until this much time passed
+	Verbose  bool
+}
+
+// figures are what a soak counts, per server and direction or in all.
+type figures struct {
+	Files, Bytes int64
+	Faults       testserver.ChaosStats
+	IdleExpired  int64 // control flows expired by the middlebox's idle limit
+	Retries      int64 // retry events (a failed attempt followed by another)
+	Restarts     int64 // restart events (a partial that could not be continued)
+	Lost         int64 // files missing or wrong at the destination, or failed
+	Leftover     int64 // partial, temporary or state files left behind
+	Rerun        int64 // transfers a rerun made (RETR or STOR seen); want 0
+	Wall         time.Duration
+}
+
+func (f *figures) add(g figures) {
+	f.Files += g.Files
+	f.Bytes += g.Bytes
+	f.Faults.Cuts += g.Faults.Cuts
+	f.Faults.Stalls += g.Faults.Stalls
+	f.Faults.Pauses += g.Faults.Pauses
+	f.Faults.Expiries += g.Faults.Expiries
+	f.Faults.Escaped += g.Faults.Escaped
+	f.IdleExpired += g.IdleExpired
+	f.Retries += g.Retries
+	f.Restarts += g.Restarts
+	f.Lost += g.Lost
+	f.Leftover += g.Leftover
+	f.Rerun += g.Rerun
+	f.Wall += g.Wall
+}
+
+func (f figures) failed() bool { return f.Lost > 0 || f.Leftover > 0 || f.Rerun > 0 }
+
+func (f figures) String() string {
+	return fmt.Sprintf("files=%d bytes=%d faults=%d (cuts=%d stalls=%d pauses=%d expiries=%d idle_expired=%d escaped=%d) retries=%d restarts=%d lost=%d leftover=%d rerun_transfers=%d wall=%s",
+		f.Files, f.Bytes, f.Faults.Total()+f.IdleExpired, f.Faults.Cuts, f.Faults.Stalls, f.Faults.Pauses, f.Faults.Expiries, f.IdleExpired, f.Faults.Escaped,
+		f.Retries, f.Restarts, f.Lost, f.Leftover, f.Rerun, f.Wall.Round(time.Millisecond))
+}
+
+// server is an FTP server the soak runs against, with the local folder
+// it serves.
+type server struct {
+	name      string
+	addr      string
+	user      *url.Userinfo
+	root      string // local folder served as "/"
+	uploadDir string // remote folder where uploads may go
+	ts        *testserver.Server
+	close     func()
+}
+
+func startServer(name, work string) (*server, error) {
+	if name == "testserver" {
+		root, err := os.MkdirTemp(work, "soak-testserver-")
+		if err != nil {
+			return nil, err
+		}
+		ts, err := testserver.Start(testserver.Options{Root: root})
+		if err != nil {
+			os.RemoveAll(root)
+			return nil, err
+		}
+		return &server{name: name, addr: ts.Addr(), user: url.User("anonymous"), root: root, uploadDir: "/", ts: ts,
+			close: func() { ts.Close(); os.RemoveAll(root) }}, nil
+	}
+	s, err := realserver.Run(realserver.Kind(name), realserver.Options{})
+	if err != nil {
+		return nil, err
+	}
+	u, p := s.Login()
+	return &server{name: name, addr: s.Addr, user: url.UserPassword(u, p), root: s.Root, uploadDir: s.UploadDir, close: s.Close}, nil
+}
+
+// local maps a remote folder to the served folder on disk.
+func (s *server) local(remote string) string {
+	return filepath.Join(s.root, filepath.FromSlash(path.Clean("/"+remote)))
+}
+
+// soakOne runs the tree through one server, both ways, behind a chaotic
+// middlebox: the upload (put -r), the download (mirror), each checked by
+// sha256 with nothing left behind, then a rerun of the mirror that must
+// transfer nothing.
+func soakOne(ctx context.Context, cfg config, seed uint64, srvName string, out io.Writer) (up, down figures, err error) {
+	work, err := os.MkdirTemp(cfg.Work, "soak-")
+	if err != nil {
+		return up, down, err
+	}
+	defer os.RemoveAll(work)
+	src := filepath.Join(work, "src")
+	t, err := makeTree(src, seed, cfg.Files, cfg.MaxSize)
+	if err != nil {
+		return up, down, fmt.Errorf("making the tree: %w", err)
+	}
+	srv, err := startServer(srvName, cfg.Work)
+	if err != nil {
+		return up, down, fmt.Errorf("starting %s: %w", srvName, err)
+	}
+	defer srv.close()
+	// The download's source, served as /soak-down.
+	if err := linkTree(src, srv.local("/soak-down"), t); err != nil {
+		return up, down, err
+	}
+
+	chaos := cfg.Chaos
+	chaos.Seed = seed
+	mb, err := testserver.NewMiddlebox(testserver.MiddleboxOptions{
+		Target: srv.addr, Chaos: &chaos, IdleTimeout: cfg.Idle, Delay: cfg.Delay,
+	})
+	if err != nil {
+		return up, down, err
+	}
+	defer mb.Close()
+	base := &url.URL{Scheme: "ftp", User: srv.user, Host: mb.Addr()}
+	profiles := filepath.Join(work, "profiles")
+
+	// Upload: put -r of the tree.
+	upRemote := path.Join(srv.uploadDir, "soak-up")
+	before := mb.Stats()
+	up, err = phase(ctx, cfg, profiles, func(c *keepftp.Client) (int64, error) {
+		ups := make([]keepftp.Upload, len(t.Files))
+		for i, f := range t.Files {
+			u := *base
+			u.Path = path.Join(upRemote, f.Rel)
+			ups[i] = keepftp.Upload{Src: filepath.Join(src, filepath.FromSlash(f.Rel)), URL: u.String()}
+		}
+		return failures(c.PutAll(ctx, ups, cfg.Par), cfg.Verbose, out), nil
+	})
+	if err != nil {
+		return up, down, err
+	}
+	faultsSince(&up, before, mb.Stats())
+	if err := tally(&up, "upload", srv.local(upRemote), t, out); err != nil {
+		return up, down, err
+	}
+
+	// Download: mirror of /soak-down.
+	dst := filepath.Join(work, "dst")
+	mirrorURL := *base
+	mirrorURL.Path = "/soak-down/"
+	before = mb.Stats()
+	down, err = phase(ctx, cfg, profiles, func(c *keepftp.Client) (int64, error) {
+		res, err := c.Mirror(ctx, mirrorURL.String(), dst, cfg.Par)
+		return failures(res, cfg.Verbose, out), err
+	})
+	if err != nil {
+		return up, down, err
+	}
+	faultsSince(&down, before, mb.Stats())
+	if err := tally(&down, "download", dst, t, out); err != nil {
+		return up, down, err
+	}
+
+	// The rerun, faults still on: nothing may be fetched again.
+	cmds := mb.Commands()
+	var tsBefore testserver.Stats
+	if srv.ts != nil {
+		tsBefore = srv.ts.Stats()
+	}
+	before = mb.Stats()
+	again, err := phase(ctx, cfg, profiles, func(c *keepftp.Client) (int64, error) {
+		res, err := c.Mirror(ctx, mirrorURL.String(), dst, cfg.Par)
+		return failures(res, cfg.Verbose, out), err
+	})
+	if err != nil {
+		return up, down, err
+	}
+	faultsSince(&again, before, mb.Stats())
+	after := mb.Commands()
+	down.Rerun = after["RETR"] - cmds["RETR"] + after["STOR"] - cmds["STOR"]
+	if srv.ts != nil {
+		st := srv.ts.Stats()
+		down.Rerun = max(down.Rerun, st.Downloads-tsBefore.Downloads+st.Uploads-tsBefore.Uploads)
+	}
+	down.Lost += again.Lost
+	down.Retries += again.Retries
+	down.Restarts += again.Restarts
+	down.Faults.Cuts += again.Faults.Cuts
+	down.Faults.Stalls += again.Faults.Stalls
+	down.Faults.Pauses += again.Faults.Pauses
+	down.Faults.Expiries += again.Faults.Expiries
+	down.Faults.Escaped += again.Faults.Escaped
+	down.IdleExpired += again.IdleExpired
+	down.Wall += again.Wall
+	if c, err := verify(dst, t); err != nil {
+		return up, down, err
+	} else if c.lost() > 0 || len(c.Leftover) > 0 {
+		fmt.Fprintf(out, "soak: %s download rerun damaged the copy:\n%s", srvName, c)
+		down.Lost += int64(c.lost())
+		down.Leftover += int64(len(c.Leftover))
+	}
+	if down.Rerun > 0 {
+		fmt.Fprintf(out, "soak: %s: the rerun transferred %d files (want 0)\n", srvName, down.Rerun)
+	}
+	// The download's source must be as it was: a download writes nothing
+	// on the server.
+	if c, err := verify(srv.local("/soak-down"), t); err != nil {
+		return up, down, err
+	} else if c.lost() > 0 || len(c.Leftover) > 0 {
+		fmt.Fprintf(out, "soak: %s: the served tree changed:\n%s", srvName, c)
+		down.Lost += int64(c.lost())
+		down.Leftover += int64(len(c.Leftover))
+	}
+	return up, down, nil
+}
+
+// phase runs one transfer step with a fresh Client and counts its
+// retries and its failed files.
+func phase(ctx context.Context, cfg config, profiles string, run func(*keepftp.Client) (int64, error)) (figures, error) {
+	var retries, restarts atomic.Int64
+	c := keepftp.NewClient(keepftp.Options{
+		MaxConns: cfg.Par,
+		Transfer: keepftp.TransferOptions{
+			Timeout: cfg.Timeout,
+			// Generous: the soak counts lost files, and the faults are
+			// many; a file is lost only when these run out.
+			Policy: keepftp.RetryPolicy{Retries: 30, BaseDelay: 20 * time.Millisecond, MaxDelay: 500 * time.Millisecond, MaxAttempts: 500},
+		},
+		ProfileDir: profiles,
+		Events: func(e keepftp.Event) {
+			switch e.Kind {
+			case keepftp.EventRetry:
+				retries.Add(1)
+			case keepftp.EventRestart:
+				restarts.Add(1)
+			}
+		},
+	})
+	defer c.Close()
+	start := time.Now()
+	failed, err := run(c)
+	f := figures{Lost: failed, Retries: retries.Load(), Restarts: restarts.Load(), Wall: time.Since(start)}
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return f, err
+	}
+	return f, ctx.Err()
+}
+
+// failures counts the results that failed and prints the first few.
+func failures(res []keepftp.FileResult, verbose bool, out io.Writer) int64 {
+	var n int64
+	for _, r := range res {
+		if r.Err == nil {
+			continue
+		}
+		n++
+		if n <= 10 || verbose {
+			fmt.Fprintf(out, "soak: failed: %s -> %s: %v\n", r.URL, r.Local, r.Err)
+		}
+	}
+	return n
+}
+
+func faultsSince(f *figures, before, after testserver.MiddleboxStats) {
+	f.Faults.Cuts = after.Chaos.Cuts - before.Chaos.Cuts
+	f.Faults.Stalls = after.Chaos.Stalls - before.Chaos.Stalls
+	f.Faults.Pauses = after.Chaos.Pauses - before.Chaos.Pauses
+	f.Faults.Expiries = after.Chaos.Expiries - before.Chaos.Expiries
+	f.Faults.Escaped = after.Chaos.Escaped - before.Chaos.Escaped
+	f.IdleExpired = after.Expired - before.Expired
+}
+
+// tally checks a destination against the tree and adds the verdict to f.
+// A file that failed is not counted twice: lost is what the destination
+// lacks or has wrong, or the failures, whichever is more.
+func tally(f *figures, what, dir string, t *tree, out io.Writer) error {
+	c, err := verify(dir, t)
+	if err != nil {
+		return fmt.Errorf("checking the %s: %w", what, err)
+	}
+	f.Files, f.Bytes = int64(len(t.Files)), t.Bytes
+	f.Lost = max(f.Lost, int64(c.lost()))
+	f.Leftover = int64(len(c.Leftover))
+	if c.lost() > 0 || len(c.Leftover) > 0 {
+		fmt.Fprintf(out, "soak: %s in %s:\n%s", what, dir, c)
+	}
+	return nil
+}
