@@ -71,6 +71,7 @@ func (p *putter) try(ctx context.Context, n int) (start, moved, next int64, err 
 		return 0, 0, 0, err
 	}
 	defer p.o.release(ctx, c)
+	held := false // the server said it holds the file, and how much
 	if n > 1 {
 		// Nothing is assumed about how much arrived: ask.
 		remote, err := c.Size(ctx, p.t.Path)
@@ -82,10 +83,12 @@ func (p *putter) try(ctx context.Context, n int) (start, moved, next int64, err 
 		case remote > p.size:
 			p.o.logf("the remote file is larger (%d) than %s (%d): uploading it again from 0", remote, p.src, p.size)
 		default:
-			offset = remote
+			offset, held = remote, true
 		}
 	}
-	if n > 1 && offset == p.size {
+	// Only a file the server holds whole is done: an empty file whose
+	// first STOR never arrived (its control flow lost) is not there at all.
+	if held && offset == p.size {
 		if err := p.verify(ctx, c); err != nil {
 			return offset, 0, offset, err
 		}

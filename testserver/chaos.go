@@ -296,4 +296,3 @@ func (f *mbFlow) isStalled() bool {
 	defer f.mu.Unlock()
 	return f.stalled
 }
-

@@ -98,7 +98,7 @@ type Middlebox struct {
 	closed   bool
 	sessions map[*mbSession]struct{}
 	cutQueue []int64
-	eofArmed int // >0: the eofArmed-th data flow to reach server EOF blackholes its control flow
+	eofArmed int              // >0: the eofArmed-th data flow to reach server EOF blackholes its control flow
 	verbs    map[string]int64 // commands seen on plain control flows, by verb
 	seen     map[string]int64 // transfer command lines seen, for Chaos's keyed draws
 
@@ -266,9 +266,9 @@ type mbSession struct {
 	cmdBuf                 []byte      // a command line not yet complete (clientToServer only)
 
 	mu        sync.Mutex
-	expired   bool // blackholed or reset: nothing is forwarded any more
-	trapped   bool // BlackholeAfterDataEOF fired on one of this session's flows
-	pumps     int  // control pumps finished
+	expired   bool   // blackholed or reset: nothing is forwarded any more
+	trapped   bool   // BlackholeAfterDataEOF fired on one of this session's flows
+	pumps     int    // control pumps finished
 	lastXfer  string // the last transfer command line ("RETR /a"), for Chaos
 	lastNth   int64  // how many times lastXfer was seen before
 	flows     map[*mbFlow]struct{}

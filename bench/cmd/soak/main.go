@@ -58,13 +58,13 @@ func shortConfig() config {
 // server, in rounds until 30 minutes have passed.
 func longConfig() config {
 	return config{
-		Seed: 1, Files: 10000, MaxSize: 8 << 20, Par: 8,
+		Seed: 1, Files: 10000, MaxSize: 6 << 20, Par: 8,
 		Servers:  []string{"vsftpd", "proftpd", "pure-ftpd", "pyftpdlib"},
 		Timeout:  4 * time.Second,
 		Duration: 30 * time.Minute,
 		Chaos: testserver.Chaos{
 			Cut: 0.03, Stall: 0.005, Pause: 0.02, Expire: 0.005,
-			Within: 8 << 20, MaxPause: time.Second, StallHold: 10 * time.Second,
+			Within: 6 << 20, MaxPause: time.Second, StallHold: 10 * time.Second,
 		},
 		Idle:  30 * time.Second,
 		Delay: 500 * time.Microsecond,
@@ -90,6 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	maxWall := fl.Duration("max-wall", 0, "stop whatever runs after this long (0: 3 x -duration + 10m)")
 	work := fl.String("work", "", "folder for the trees and the test server's root (default $TMPDIR)")
 	verbose := fl.Bool("v", false, "print every failed file")
+	logFile := fl.String("log", "", "write the client's and the middlebox's notes to this file")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -123,6 +124,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg.Duration = *duration
 	}
 	cfg.Work, cfg.Verbose = *work, *verbose
+	if *logFile != "" {
+		f, err := os.Create(*logFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "soak: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		cfg.Log = f
+	}
 	limit := *maxWall
 	if limit <= 0 {
 		limit = 3*cfg.Duration + 10*time.Minute
@@ -155,22 +165,34 @@ func errorsIsSignal(ctx context.Context) bool {
 }
 
 // soak runs rounds over the servers until cfg.Duration has passed (one
-// round at least), and returns the figures of all of them.
+// round at least), and returns the figures of all of them. A server's run
+// is not started when, as long as the longest one so far, it would end
+// past the deadline.
 func soak(ctx context.Context, cfg config, out io.Writer) (figures, error) {
 	var total figures
 	start := time.Now()
-	for round := 0; round == 0 || time.Since(start) < cfg.Duration; round++ {
+	deadline, hasDeadline := ctx.Deadline()
+	var longest time.Duration
+	for i := 0; ; i++ {
+		round, name := i/len(cfg.Servers), cfg.Servers[i%len(cfg.Servers)]
+		if round > 0 && time.Since(start) >= cfg.Duration {
+			break
+		}
+		if round > 0 && hasDeadline && time.Now().Add(longest+longest/4).After(deadline) {
+			fmt.Fprintf(out, "soak: no time left before -max-wall for another run\n")
+			break
+		}
 		seed := cfg.Seed + uint64(round)
-		for _, name := range cfg.Servers {
-			up, down, err := soakOne(ctx, cfg, seed, name, out)
-			fmt.Fprintf(out, "soak: round %d seed %d %-10s upload   %s\n", round, seed, name, up)
-			fmt.Fprintf(out, "soak: round %d seed %d %-10s download %s\n", round, seed, name, down)
-			total.add(up)
-			total.add(down)
-			if err != nil {
-				total.Wall = time.Since(start)
-				return total, fmt.Errorf("%s (round %d, seed %d): %w", name, round, seed, err)
-			}
+		t0 := time.Now()
+		up, down, err := soakOne(ctx, cfg, seed, name, out)
+		longest = max(longest, time.Since(t0))
+		fmt.Fprintf(out, "soak: round %d seed %d %-10s upload   %s\n", round, seed, name, up)
+		fmt.Fprintf(out, "soak: round %d seed %d %-10s download %s\n", round, seed, name, down)
+		total.add(up)
+		total.add(down)
+		if err != nil {
+			total.Wall = time.Since(start)
+			return total, fmt.Errorf("%s (round %d, seed %d): %w", name, round, seed, err)
 		}
 	}
 	total.Wall = time.Since(start)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,7 @@ type config struct {
 	Work     string        // where trees are written ("" = os.TempDir())
 	Duration time.Duration // go on with new rounds (new seeds) until this much time passed
 	Verbose  bool
+	Log      io.Writer // if set, receives the client's and the middlebox's notes
 }
 
 // figures are what a soak counts, per server and direction or in all.
@@ -69,6 +71,19 @@ func (f figures) String() string {
 	return fmt.Sprintf("files=%d bytes=%d faults=%d (cuts=%d stalls=%d pauses=%d expiries=%d idle_expired=%d escaped=%d) retries=%d restarts=%d lost=%d leftover=%d rerun_transfers=%d wall=%s",
 		f.Files, f.Bytes, f.Faults.Total()+f.IdleExpired, f.Faults.Cuts, f.Faults.Stalls, f.Faults.Pauses, f.Faults.Expiries, f.IdleExpired, f.Faults.Escaped,
 		f.Retries, f.Restarts, f.Lost, f.Leftover, f.Rerun, f.Wall.Round(time.Millisecond))
+}
+
+// logf returns a logger for cfg.Log, or nil.
+func (cfg config) logf(who string) func(string, ...any) {
+	if cfg.Log == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(cfg.Log, "%s %s: %s\n", time.Now().Format("15:04:05.000"), who, fmt.Sprintf(format, args...))
+	}
 }
 
 // server is an FTP server the soak runs against, with the local folder
@@ -138,7 +153,7 @@ func soakOne(ctx context.Context, cfg config, seed uint64, srvName string, out i
 	chaos := cfg.Chaos
 	chaos.Seed = seed
 	mb, err := testserver.NewMiddlebox(testserver.MiddleboxOptions{
-		Target: srv.addr, Chaos: &chaos, IdleTimeout: cfg.Idle, Delay: cfg.Delay,
+		Target: srv.addr, Chaos: &chaos, IdleTimeout: cfg.Idle, Delay: cfg.Delay, Logf: cfg.logf("middlebox"),
 	})
 	if err != nil {
 		return up, down, err
@@ -250,7 +265,11 @@ func phase(ctx context.Context, cfg config, profiles string, run func(*keepftp.C
 			Policy: keepftp.RetryPolicy{Retries: 30, BaseDelay: 20 * time.Millisecond, MaxDelay: 500 * time.Millisecond, MaxAttempts: 500},
 		},
 		ProfileDir: profiles,
+		Logf:       cfg.logf("client"),
 		Events: func(e keepftp.Event) {
+			if cfg.Log != nil && e.Kind != keepftp.EventProgress {
+				cfg.logf("event")("%s %s %s off=%d %s", e.Kind, e.URL, e.Local, e.Offset, e.Reason)
+			}
 			switch e.Kind {
 			case keepftp.EventRetry:
 				retries.Add(1)

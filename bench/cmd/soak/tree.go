@@ -58,22 +58,22 @@ func contentReader(seed uint64, i int) *rand.ChaCha8 {
 }
 
 // makeTree writes n files under dir and returns what it wrote. Folders are
-// up to three deep, a few dozen files each, so that a mirror lists many of
-// them.
-func makeTree(dir string, seed uint64, n int, max int64) (*tree, error) {
+// up to three deep, a few dozen files each (n/400 at the top, at least 3,
+// each with 8 below), so that a mirror lists many of them.
+func makeTree(dir string, seed uint64, n int, maxSize int64) (*tree, error) {
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
 	t := &tree{}
 	buf := make([]byte, 256<<10)
 	for i := range n {
-		size := sizeOf(r, max)
+		size := sizeOf(r, maxSize)
 		var rel string
 		switch d := r.IntN(10); {
 		case d == 0:
 			rel = fmt.Sprintf("f%05d.bin", i)
 		case d < 4:
-			rel = fmt.Sprintf("d%02d/f%05d.bin", r.IntN(max1(n/40)), i)
+			rel = fmt.Sprintf("d%02d/f%05d.bin", r.IntN(max(n/400, 3)), i)
 		default:
-			rel = fmt.Sprintf("d%02d/e%02d/f%05d.bin", r.IntN(max1(n/200)), r.IntN(max1(n/80)), i)
+			rel = fmt.Sprintf("d%02d/e%d/f%05d.bin", r.IntN(max(n/400, 3)), r.IntN(8), i)
 		}
 		p := filepath.Join(dir, filepath.FromSlash(rel))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -98,8 +98,6 @@ func makeTree(dir string, seed uint64, n int, max int64) (*tree, error) {
 	}
 	return t, nil
 }
-
-func max1(n int) int { return max(n, 1) }
 
 // check is what a destination holds against the tree.
 type check struct {
