@@ -189,6 +189,12 @@ func soakOne(ctx context.Context, cfg config, seed uint64, srvName string, out i
 	before = mb.Stats()
 	down, err = phase(ctx, cfg, profiles, func(c *keepftp.Client) (int64, error) {
 		res, err := c.Mirror(ctx, mirrorURL.String(), dst, cfg.Par)
+		if err != nil && ctx.Err() == nil {
+			// The top could not be listed: every file is lost (tally
+			// counts them), and the soak goes on.
+			fmt.Fprintf(out, "soak: %s: mirror: %v\n", srvName, err)
+			err = nil
+		}
 		return failures(res, cfg.Verbose, out), err
 	})
 	if err != nil {
@@ -208,6 +214,10 @@ func soakOne(ctx context.Context, cfg config, seed uint64, srvName string, out i
 	before = mb.Stats()
 	again, err := phase(ctx, cfg, profiles, func(c *keepftp.Client) (int64, error) {
 		res, err := c.Mirror(ctx, mirrorURL.String(), dst, cfg.Par)
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintf(out, "soak: %s: mirror rerun: %v\n", srvName, err)
+			return failures(res, cfg.Verbose, out) + 1, nil
+		}
 		return failures(res, cfg.Verbose, out), err
 	})
 	if err != nil {
