@@ -37,7 +37,8 @@ type Chaos struct {
 	Pause float64
 	// Expire loses a control flow's state just as a transfer command
 	// (RETR, STOR, APPE, STOU, LIST, NLST, MLSD) passes: the command is
-	// dropped, and the flow is blackholed or reset, with even odds.
+	// dropped, and the flow is blackholed or reset, with even odds. A
+	// blackholed flow's server side is reset after StallHold.
 	Expire float64
 	// Within bounds the byte count at which a data fault strikes
 	// (default 1 MiB); the count is drawn log-uniformly below it, so that
@@ -46,9 +47,10 @@ type Chaos struct {
 	Within int64
 	// MaxPause bounds a pause (default 1s).
 	MaxPause time.Duration
-	// StallHold is how long a stalled flow is kept open at most before it
-	// is reset (default 30s): a server whose own data timeout is minutes
-	// long must not keep its passive port, or its session, that long.
+	// StallHold is how long a stalled flow, or the server's side of a
+	// blackholed control flow, is kept open at most before it is reset
+	// (default 30s): a server whose own timeouts are minutes long must not
+	// keep its passive port, or its session, that long.
 	StallHold time.Duration
 }
 
@@ -203,6 +205,13 @@ func (s *mbSession) command(line string) {
 		m.stats.update(func(st *MiddleboxStats) { st.Chaos.Expiries++ })
 		m.logf("middlebox: chaos: control flow lost at %q (reset=%v)", line, reset)
 		s.expire(reset, false)
+		if !reset {
+			// The server's side of a blackholed flow ends after StallHold,
+			// as if by the server's idle timer: a real server's is minutes
+			// long, and its sessions left waiting would fill its
+			// per-client limit. The client's side stays silent.
+			time.AfterFunc(c.stallHold(), func() { resetConn(s.server) })
+		}
 	}
 }
 
