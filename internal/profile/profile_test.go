@@ -23,7 +23,7 @@ func TestUpdateLoadRoundTrip(t *testing.T) {
 	now := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
 	err := s.Update(k, func(p *Profile) {
 		p.LearnIdle(1750*time.Millisecond, 2*time.Second, now)
-		p.Noop = noop.Aborts.String()
+		p.LearnNoop(noop.Aborts, SourceTransfers, now)
 		p.Features = &Features{MLSD: &yes, RestStream: true, Hashes: []string{"SHA-256"}}
 		p.TLS = "TLS 1.3"
 	})
@@ -49,7 +49,7 @@ func TestUpdateLoadRoundTrip(t *testing.T) {
 	}
 	var text bytes.Buffer
 	p.WriteText(&text)
-	for _, want := range []string{"between 1.75s and 2s", "keepalive used:       800ms", "aborts the transfer (no NOOPs during transfers)", "MLSD:                 yes", "EPSV:                 not known", "TLS 1.3"} {
+	for _, want := range []string{"between 1.75s and 2s", "keepalive used:       800ms", "aborts the transfer (no NOOPs during transfers; from transfers, seen once", "MLSD:                 yes", "EPSV:                 not known", "TLS 1.3"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, text.String())
 		}
