@@ -77,4 +77,3 @@ func TestNoopFactsOnRealServers(t *testing.T) {
 		})
 	}
 }
-
