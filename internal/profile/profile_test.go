@@ -200,6 +200,7 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"idle":{"survived":"1h","failed":"x"}}`))
+	f.Add([]byte(`{"noop_during_transfers":"aborts the transfer","noop_evidence":{"source":"transfers","seen":-3},"connection_limit":{"max":-1,"seen":2}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := &Store{Dir: t.TempDir()}
 		k := Key{Addr: "h:21"}
@@ -210,6 +211,9 @@ func FuzzLoad(f *testing.F) {
 		}
 		p.Keepalive()
 		p.NoopBehaviour()
+		p.NoopFact(time.Now())
+		p.ConnsFact(time.Now())
+		p.Expire(time.Now())
 		p.WriteText(&bytes.Buffer{})
 		if p.Idle != nil && (p.Idle.Survived < 0 || p.Idle.Failed < 0) {
 			t.Fatalf("negative duration loaded: %+v", p.Idle)
