@@ -133,16 +133,15 @@ type mux struct {
 	timeout time.Duration
 	want    int64
 
-	res        Result
-	dataDone   bool
-	dataErr    error
-	lost       bool
-	lastData   time.Time
-	dataEnd    time.Time
-	firstNoop  time.Time // zero: no NOOP written
-	lastNoop   time.Time // the last NOOP written before the final reply
-	firstFault time.Time
-	during     []int
+	res       Result
+	dataDone  bool
+	dataErr   error
+	lost      bool
+	lastData  time.Time
+	dataEnd   time.Time
+	firstNoop time.Time // zero: no NOOP written
+	lastNoop  time.Time // the last NOOP written before the final reply
+	during    []int
 
 	// What the NOOP policy learns from (noop.Ending), taken as they
 	// happen: when the data broke before the final reply, when a failure
@@ -243,7 +242,6 @@ loop:
 			m.res.Final, m.res.GotFinal = rep, true
 			if !rep.OK() {
 				m.failAt, m.failData = time.Now(), m.dataSeen(p, download)
-				m.fault()
 				t.Data.Close() // a failed transfer: stop the data side too
 			}
 			// An OK final reply may come before the last megabytes were
@@ -251,7 +249,6 @@ loop:
 		case <-lost:
 			lost, tick = nil, nil
 			m.lost = true
-			m.fault()
 			if m.dataDone {
 				err = fmt.Errorf("%w: %w", ErrNoFinalReply, c.Err())
 				break loop
@@ -316,12 +313,6 @@ func (m *mux) progress(p *pump) {
 	}
 }
 
-func (m *mux) fault() {
-	if m.firstFault.IsZero() {
-		m.firstFault = time.Now()
-	}
-}
-
 // checkDeadline handles the deadline timer: before the data's end it is
 // the stall deadline; after it, the final reply must come within one
 // timeout of the data's end. That bound is absolute: a server that keeps
@@ -333,14 +324,12 @@ func (m *mux) checkDeadline(deadline *time.Timer) error {
 			deadline.Reset(left)
 			return nil
 		}
-		m.fault()
 		return fmt.Errorf("%s: %w (%d bytes in)", m.t.Cmd(), ErrStalled, m.res.Bytes)
 	}
 	if left := m.dataEnd.Add(m.timeout).Sub(now); left > 0 {
 		deadline.Reset(left)
 		return nil
 	}
-	m.fault()
 	return fmt.Errorf("%s: %w after the data ended: %w", m.t.Cmd(), ErrNoFinalReply, control.ErrPeerDown)
 }
 
@@ -349,7 +338,6 @@ func (m *mux) checkDeadline(deadline *time.Timer) error {
 // with it, when it broke by itself rather than because a failure reply
 // made us close it (both were in flight at once).
 func (m *mux) dataFailed(derr error) {
-	m.fault()
 	switch {
 	case !m.dataFault.IsZero():
 	case !m.res.GotFinal:
@@ -405,7 +393,6 @@ func (m *mux) observe(e observation) {
 				Unanswered: len(m.during)+e.after < sent,
 				Window:     window,
 				Quiet:      m.timeout / 4, // a stall lasts a whole timeout
-
 			}.ServerAborted()
 		}
 		o.Clean = e.complete && !m.firstNoop.IsZero() && m.dataEnd.Sub(m.firstNoop) > window
