@@ -19,7 +19,9 @@ import (
 // failing (the refusal counts against no file's retries). The limit is
 // remembered in the profile; the next run starts at it, and tries one
 // connection more when the fact is due for a retest, so that a raised
-// limit is found at the cost of one refusal.
+// limit is found at the cost of one refusal. That one more is dialled
+// alone, once the others are open: proftpd counts sessions still logging
+// in, so two dials at once past the limit can both be refused.
 
 // connLimit is one server's share of it, guarded by its own lock.
 type connLimit struct {
@@ -27,25 +29,22 @@ type connLimit struct {
 	open     int  // connections logged in and not dropped
 	dialling int  // dials in flight
 	blocked  int  // slots held back: the limit, as known
-	known    int  // the profile's limit at the start (0: none)
+	known    int  // the limit as known: the profile's, then raised by probes (0: none)
 	probing  bool // trying more than known: a raised limit is found by success
+	probeOut bool // a slot was let go for one dial past known, not yet decided
 	refused  bool // a refusal in this run showed the limit
 	noted    bool // the refusal was logged
 	peak     int  // the most connections open at once in this run
 }
 
-// start holds back the slots above the profile's limit (one fewer when
-// it is retested). It runs before the host pool hands out any slot.
+// start holds back the slots above the profile's limit; a retest lets
+// one go later (opened). It runs before the host pool hands out any slot.
 func (l *connLimit) start(slots chan struct{}, max, known int, retest bool) {
 	if known <= 0 || known >= max {
 		return
 	}
-	l.known = known
-	allow := known
-	if retest {
-		allow, l.probing = known+1, true
-	}
-	for range max - allow {
+	l.known, l.probing = known, retest
+	for range max - known {
 		slots <- struct{}{}
 		l.blocked++
 	}
@@ -58,18 +57,23 @@ func (l *connLimit) dial() {
 	l.mu.Unlock()
 }
 
-// opened counts a connection that logged in. While probing, one more
-// than the remembered limit got in: the limit was raised, so one more
-// slot is let go for the next probe (it returns true when it did).
+// opened counts a connection that logged in. While probing: once as many
+// as known are open and no other dial is in flight, one held-back slot
+// is let go for one dial past the limit (it returns true when the caller
+// must free it); when that dial gets in, the limit was raised, and the
+// next one is let go the same way.
 func (l *connLimit) opened() (release bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.dialling--
 	l.open++
 	l.peak = max(l.peak, l.open)
-	if l.probing && l.open > l.known && l.blocked > 0 {
-		l.known = l.open
+	if l.probeOut && l.open > l.known {
+		l.known, l.probeOut = l.open, false
+	}
+	if l.probing && !l.probeOut && l.open >= l.known && l.dialling == 0 && l.blocked > 0 {
 		l.blocked--
+		l.probeOut = true
 		return true
 	}
 	return false
@@ -86,7 +90,7 @@ func (l *connLimit) failed(err error) (limit bool, open int) {
 		return false, l.open
 	}
 	l.blocked++
-	l.refused, l.probing = true, false
+	l.refused, l.probing, l.probeOut = true, false, false
 	return true, l.open
 }
 
