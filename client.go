@@ -183,7 +183,9 @@ func (c *Client) options(t resume.Target, local string) resume.Options {
 }
 
 // Get downloads the file at rawURL to the local path dst, resuming after
-// failures and verifying the result.
+// failures and verifying the result. A dst that is not a regular file
+// ("-", a device, a FIFO, /dev/stdout) is written in place, as a stream,
+// and a symbolic link is written through (see LocalDest).
 func (c *Client) Get(ctx context.Context, rawURL, dst string) (Outcome, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {

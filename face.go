@@ -39,6 +39,8 @@ type (
 	// ConnConfig is one control connection's login and settings (for
 	// doctor, which probes a single connection).
 	ConnConfig = control.Config
+	// Dest is a local destination as keepftp writes it (LocalDest).
+	Dest = resume.Dest
 )
 
 // The kinds of Entry.
@@ -74,7 +76,18 @@ var DefaultPolicy = resume.DefaultPolicy
 var (
 	ErrBadURL   = resume.ErrBadURL    // a URL keepftp cannot use
 	ErrPeerDown = control.ErrPeerDown // the server stopped answering within the timeout
+	// ErrStreamResume: a download into a stream (standard output, a
+	// device, a FIFO) failed after bytes went into it, and no retry could
+	// be shown to continue them (VerifyFailed).
+	ErrStreamResume = resume.ErrStreamResume
 )
+
+// LocalDest says how a download writes the local name: a regular file
+// (or none yet) atomically, through NAME.part and a rename; a symbolic link
+// through to the file it leads to; anything else that exists ("-", a
+// device, a FIFO, a socket, /dev/stdout) in place, as a stream, never
+// replaced.
+func LocalDest(name string) (Dest, error) { return resume.LocalDest(name) }
 
 // ParseURL parses ftp://[user[:pass]@]host[:port]/path (ftps:// implicit
 // TLS, ftpes:// explicit), refusing anything that could not go on the wire.

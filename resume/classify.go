@@ -20,7 +20,7 @@ const (
 	Login                    // the server refused the credentials (530)
 	NotFound                 // the remote file does not exist (550)
 	Local                    // the local side failed (disk full, permission)
-	Verify                   // the result did not verify
+	Verify                   // the result did not verify, or a stream could not be continued
 )
 
 func (c Class) String() string {
@@ -48,6 +48,8 @@ func Classify(err error) Class {
 		return Local
 	case errors.Is(err, errRestart):
 		return Transient
+	case errors.Is(err, ErrStreamResume):
+		return Verify // what the stream holds cannot be shown to go on
 	case errors.Is(err, ErrVerify):
 		return Verify
 	case errors.Is(err, ErrNotFound):
