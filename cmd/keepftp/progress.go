@@ -81,7 +81,7 @@ type bars struct {
 func newBars(ctx context.Context, f *os.File, files int) *bars {
 	b := &bars{
 		f:     f,
-		p:     mpb.New(mpb.WithOutput(f), mpb.WithRefreshRate(drawEvery), mpb.WithWidth(barWidth)),
+		p:     mpb.New(mpb.WithOutput(f), mpb.WithRefreshRate(drawEvery)),
 		lines: map[string]*mpb.Bar{},
 		t:     tally{files: files, active: map[string]int64{}, start: time.Now()},
 	}
@@ -90,7 +90,7 @@ func newBars(ctx context.Context, f *os.File, files int) *bars {
 		mpb.PrependDecorators(decor.Any(func(s decor.Statistics) string {
 			b.mu.Lock()
 			defer b.mu.Unlock()
-			return fit(b.t.line(time.Now()), "", s.AvailableWidth-1)
+			return cutRight(b.t.line(time.Now()), s.AvailableWidth-1)
 		})))
 	context.AfterFunc(ctx, b.close)
 	return b
@@ -155,6 +155,7 @@ func (b *bars) event(e keepftp.Event) {
 // (the file is done when its event says so, after verification).
 func fileBar(label string, start int64) []mpb.BarOption {
 	return []mpb.BarOption{
+		mpb.BarWidth(barWidth),
 		mpb.BarFillerMiddleware(barFiller),
 		mpb.PrependDecorators(decor.Any(func(s decor.Statistics) string {
 			return shortenLeft(label, max(8, s.AvailableWidth/3))
@@ -361,15 +362,13 @@ func shortenLeft(s string, n int) string {
 	return s
 }
 
-// fit joins a label and the rest of a line within w columns, shortening
-// the label from the left when it must.
-func fit(label, rest string, w int) string {
-	label = shortenLeft(label, max(8, w-utf8.RuneCountInString(rest)))
-	line := label + rest
-	if r := []rune(line); len(r) > w {
-		line = string(r[:max(w, 0)])
+// cutRight cuts s to at most n runes, from the right ("total  3 of 1…"):
+// the total line's start says most.
+func cutRight(s string, n int) string {
+	if c := utf8.RuneCountInString(s); c > n {
+		return string([]rune(s)[:max(n-1, 0)]) + "…"
 	}
-	return line
+	return s
 }
 
 func sizeText(n int64) string {
