@@ -46,6 +46,7 @@ var scenarios = []scenario{
 	{"lost final reply", scLostFinal},
 	{"421 between transfers", scIdle421},
 	{"IPv6 (::1, EPSV)", scIPv6},
+	{"filtered mirror, moves (DELE)", scMoveFilter},
 }
 
 // skipWhy holds, by test name, why a cell was skipped: the table says it.
