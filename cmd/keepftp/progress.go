@@ -104,8 +104,8 @@ func (b *bars) event(e keepftp.Event) {
 	b.opMu.Lock()
 	defer b.opMu.Unlock()
 	if b.closing {
-		// A transfer winding down after the batch returned (Ctrl-C):
-		// the bars are going.
+		// The bars went (Ctrl-C) while the transfers wind down: no
+		// more lines.
 		return
 	}
 	b.mu.Lock()
