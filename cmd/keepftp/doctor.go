@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/keepftp/keepftp"
@@ -54,11 +56,23 @@ func doctorCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			// The report starts with the version line: pasted into a
+			// bug report, it says which keepftp probed.
 			if c.Bool("json") {
-				return r.WriteJSON(c.App.Writer)
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(versionedReport{Keepftp: versionLine(), Report: r})
 			}
+			fmt.Fprintln(c.App.Writer, versionLine())
 			r.WriteText(safeWriter{c.App.Writer})
 			return nil
 		},
 	}
+}
+
+// versionedReport is doctor's JSON report with the version line as its
+// first field ("keepftp"), before the report's own.
+type versionedReport struct {
+	Keepftp string `json:"keepftp"`
+	doctor.Report
 }
