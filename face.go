@@ -39,6 +39,11 @@ type (
 	// ConnConfig is one control connection's login and settings (for
 	// doctor, which probes a single connection).
 	ConnConfig = control.Config
+	// Proxy is a SOCKS5 or HTTP CONNECT proxy a connection is tunnelled
+	// through (ProxyOptions.For chooses it; ConnConfig.Proxy takes it).
+	Proxy = control.Proxy
+	// ProxyError is a tunnel the proxy did not open, and why.
+	ProxyError = control.ProxyError
 )
 
 // The kinds of Entry.
@@ -74,6 +79,10 @@ var DefaultPolicy = resume.DefaultPolicy
 var (
 	ErrBadURL   = resume.ErrBadURL    // a URL keepftp cannot use
 	ErrPeerDown = control.ErrPeerDown // the server stopped answering within the timeout
+	// ErrBadProxy: a proxy URL keepftp cannot use (ProxyOptions).
+	ErrBadProxy = control.ErrBadProxy
+	// ErrProxyActive: active mode was asked for through a proxy.
+	ErrProxyActive = control.ErrProxyActive
 )
 
 // ParseURL parses ftp://[user[:pass]@]host[:port]/path (ftps:// implicit
@@ -83,3 +92,8 @@ func ParseURL(raw string) (Target, error) { return resume.ParseURL(raw) }
 // KeepaliveInterval is the NOOP interval used during transfers for a
 // timeout when none is given.
 func KeepaliveInterval(timeout time.Duration) time.Duration { return noop.Interval(timeout) }
+
+// ParseProxy parses a proxy URL (socks5://, socks5h:// or http://, with
+// an optional user:password@ and port); errors wrap ErrBadProxy and never
+// show the password.
+func ParseProxy(raw string) (*Proxy, error) { return control.ParseProxy(raw) }
