@@ -97,9 +97,9 @@ type Event struct {
 
 // Client transfers files. It is safe for concurrent use.
 type Client struct {
-	o      Options
-	pool   *pool
-	prof   *profiles
+	o        Options
+	pool     *pool
+	prof     *profiles
 	tlsErr   error // Options.TLS could not be turned into a config
 	proxyErr error // Options.Proxy.URL cannot be used
 }
