@@ -110,8 +110,8 @@ func (p *Proxy) connectReadError(ctx context.Context, addr string, err error) er
 	return pe
 }
 
-// connectStatus refuses an answer other than 2xx: 407 is the proxy's
-// login, 5xx (and 408, 429) its failure to reach the server or a passing
+// connectStatus refuses an answer other than 2xx: 407 (and 401) is the
+// proxy's login, 5xx (and 408, 429) its failure to reach the server or a passing
 // state, other codes a refusal that asking again would not change.
 func (p *Proxy) connectStatus(addr string, resp *http.Response) error {
 	code := resp.StatusCode
@@ -121,7 +121,7 @@ func (p *Proxy) connectStatus(addr string, resp *http.Response) error {
 	status := escapeText(p.mask(resp.Status))
 	pe := p.fail(addr, "the proxy answered "+status, nil)
 	switch {
-	case code == http.StatusProxyAuthRequired:
+	case code == http.StatusProxyAuthRequired, code == http.StatusUnauthorized: // tinyproxy answers a wrong login 401
 		pe.Auth = true
 		if p.User == "" {
 			pe.Reason += " (it wants a user name and password: http://user:password@host:port)"
