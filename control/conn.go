@@ -166,8 +166,11 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	dialAddr := addr
 	if cfg.Proxy != nil {
 		cfg.logf("connecting to %s through proxy %s", addr, cfg.Proxy)
+		rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 		var err error
-		if dialAddr, err = cfg.Proxy.resolve(ctx, addr); err != nil {
+		dialAddr, err = cfg.Proxy.resolve(rctx, addr)
+		cancel()
+		if err != nil {
 			return nil, fmt.Errorf("dial %s: %w", addr, err)
 		}
 	}
