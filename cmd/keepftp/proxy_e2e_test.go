@@ -113,6 +113,7 @@ func TestProxyEnvironment(t *testing.T) {
 		{"--noproxy *", []string{"ALL_PROXY=" + all.URL("", "")}, []string{"--noproxy", "*"}, nil, ""},
 		{"--noproxy over NO_PROXY", []string{"ALL_PROXY=" + all.URL("", ""), "NO_PROXY=127.0.0.1"}, []string{"--noproxy", "example.com"}, all, ""},
 		{"--proxy \"\"", []string{"ALL_PROXY=" + all.URL("", "")}, []string{"--proxy", ""}, nil, ""},
+		{"--noproxy \"\" over NO_PROXY", []string{"ALL_PROXY=" + all.URL("", ""), "NO_PROXY=127.0.0.1"}, []string{"--noproxy", ""}, all, ""},
 		{"--proxy over ALL_PROXY", []string{"ALL_PROXY=" + all.URL("", "")}, []string{"--proxy", ftpPx.URL("", "")}, ftpPx, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
