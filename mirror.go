@@ -130,6 +130,9 @@ func (m *mirror) dir(t resume.Target, local string, entries []control.Entry, lis
 		}
 		seen[e.Name] = true
 		lp := filepath.Join(local, e.Name)
+		if !m.takes(lp, e) {
+			continue // left out by Options.Filter: not walked, not copied
+		}
 		switch e.Type {
 		case control.Dir:
 			m.subdir(child, lp, e, depth+1, ancestors)
@@ -263,6 +266,7 @@ func (m *mirror) copy(f mirrorFile, known *resume.Remote, ahead *resume.Ahead) F
 		known = listingFacts(f.e)
 	}
 	r.Outcome, r.Err = m.c.get(m.ctx, f.t, f.local, fileOpts{part: part, state: state, stateTemp: m.stage.temp(), known: known, ahead: ahead})
+	m.c.removeSource(m.ctx, downloadSource(f.t, f.local), &r)
 	return r
 }
 
