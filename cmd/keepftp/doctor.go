@@ -25,7 +25,7 @@ func doctorCommand() *cli.Command {
 			&cli.BoolFlag{Name: "show", Usage: "print what keepftp learned about the server (its profile) and probe nothing"},
 			&cli.BoolFlag{Name: "forget", Usage: "remove what keepftp learned about the server and probe nothing"},
 			&cli.BoolFlag{Name: "no-profile", Usage: "neither read nor update the server's profile"},
-		}, tlsFlags()...),
+		}, append(tlsFlags(), proxyFlags()...)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageError{"doctor takes one URL"}
@@ -50,6 +50,13 @@ func doctorCommand() *cli.Command {
 				o.Logf = o.Config.Logf
 			}
 			if o.Config.TLS, err = tlsConfig(c); err != nil {
+				return err
+			}
+			proxy, err := proxyOptions(c)
+			if err != nil {
+				return err
+			}
+			if o.Config.Proxy, err = proxy.For(t); err != nil {
 				return err
 			}
 			r, err := doctor.Run(c.Context, t.Addr, t.Path, o)
