@@ -41,6 +41,11 @@ type (
 	ConnConfig = control.Config
 	// Dest is a local destination as keepftp writes it (LocalDest).
 	Dest = resume.Dest
+	// Proxy is a SOCKS5 or HTTP CONNECT proxy a connection is tunnelled
+	// through (ProxyOptions.For chooses it; ConnConfig.Proxy takes it).
+	Proxy = control.Proxy
+	// ProxyError is a tunnel the proxy did not open, and why.
+	ProxyError = control.ProxyError
 )
 
 // The kinds of Entry.
@@ -80,6 +85,10 @@ var (
 	// device, a FIFO) failed after bytes went into it, and no retry could
 	// be shown to continue them (VerifyFailed).
 	ErrStreamResume = resume.ErrStreamResume
+	// ErrBadProxy: a proxy URL keepftp cannot use (ProxyOptions).
+	ErrBadProxy = control.ErrBadProxy
+	// ErrProxyActive: active mode was asked for through a proxy.
+	ErrProxyActive = control.ErrProxyActive
 )
 
 // LocalDest says how a download writes the local name: a regular file
@@ -96,3 +105,8 @@ func ParseURL(raw string) (Target, error) { return resume.ParseURL(raw) }
 // KeepaliveInterval is the NOOP interval used during transfers for a
 // timeout when none is given.
 func KeepaliveInterval(timeout time.Duration) time.Duration { return noop.Interval(timeout) }
+
+// ParseProxy parses a proxy URL (socks5://, socks5h:// or http://, with
+// an optional user:password@ and port); errors wrap ErrBadProxy and never
+// show the password.
+func ParseProxy(raw string) (*Proxy, error) { return control.ParseProxy(raw) }

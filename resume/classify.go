@@ -39,6 +39,7 @@ func Classify(err error) Class {
 	var uae x509.UnknownAuthorityError
 	var hne x509.HostnameError
 	var ce *control.CertError
+	var pe *control.ProxyError
 	switch {
 	case err == nil:
 		return Transient
@@ -54,8 +55,16 @@ func Classify(err error) Class {
 		return Verify
 	case errors.Is(err, ErrNotFound):
 		return NotFound
-	case errors.Is(err, ErrBadURL):
+	case errors.Is(err, ErrBadURL), errors.Is(err, control.ErrBadProxy), errors.Is(err, control.ErrProxyActive):
 		return Permanent
+	case errors.As(err, &pe):
+		switch {
+		case pe.Auth:
+			return Login // the proxy refused the login: as the server's, asking again fails the same way
+		case pe.Permanent:
+			return Permanent
+		}
+		return Transient // the proxy unreachable, or unable to reach the server, or silent
 	case errors.As(err, &cve), errors.As(err, &uae), errors.As(err, &hne), errors.As(err, &ce):
 		return Permanent
 	case errors.As(err, &re):

@@ -272,7 +272,9 @@ func (f *mbFlow) decide() {
 				f.cutAt, f.chaosCut = at, true
 			}
 		case faultStall:
-			f.stallAt = at
+			if f.stallAt < 0 || at < f.stallAt {
+				f.stallAt, f.chaosStall = at, true
+			}
 		case faultPause:
 			f.pauseAt, f.pauseFor = at, pause
 		}
@@ -282,20 +284,29 @@ func (f *mbFlow) decide() {
 	})
 }
 
-// holdStalled keeps a stalled flow open and silent until it is closed, or
-// until its hold time is over, then resets it.
-func (f *mbFlow) holdStalled() {
+// holdStalled keeps a stalled flow open and silent, both sockets open,
+// until the client gives up (its side ends: seen by the other pump while
+// a download stalls; an upload's stalled pump no longer reads it), or
+// until a Chaos stall's hold time is over, then ends it.
+func (f *mbFlow) holdStalled(fromServer bool) {
 	f.mu.Lock()
 	hold := f.hold
 	f.mu.Unlock()
-	if hold <= 0 {
-		hold = 30 * time.Second
+	var timeout <-chan time.Time
+	if hold > 0 {
+		t := time.NewTimer(hold)
+		defer t.Stop()
+		timeout = t.C
 	}
-	t := time.NewTimer(hold)
-	defer t.Stop()
+	clientDone := f.clientDone
+	if !fromServer {
+		clientDone = nil // this pump is the client's: nobody reads it now
+	}
 	select {
 	case <-f.gone:
-	case <-t.C:
+	case <-clientDone:
+		f.close()
+	case <-timeout:
 		f.reset()
 	}
 }

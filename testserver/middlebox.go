@@ -39,6 +39,12 @@ type MiddleboxOptions struct {
 	// reset (both sides) once DataCutAfter[k] bytes were forwarded on it,
 	// counting both directions.
 	DataCutAfter []int64
+	// DataStallAfter is a queue like DataCutAfter: the k-th data flow
+	// stops forwarding, both ways, once DataStallAfter[k] bytes were
+	// forwarded on it, and holds both sockets open, silent (a blackholed
+	// flow), until the client closes its side; then it closes the
+	// server's. An entry of 0 or less never stalls.
+	DataStallAfter []int64
 	// ImplicitTLS says the control connection speaks TLS from its first
 	// byte. Encrypted control traffic (from the start, or after a 234
 	// reply to AUTH TLS) is forwarded as it comes: the middlebox cannot
@@ -101,6 +107,7 @@ type Middlebox struct {
 	eofArmed int              // >0: the eofArmed-th data flow to reach server EOF blackholes its control flow
 	verbs    map[string]int64 // commands seen on plain control flows, by verb
 	seen     map[string]int64 // transfer command lines seen, for Chaos's keyed draws
+	stallQ   []int64
 
 	wg sync.WaitGroup
 }
@@ -133,6 +140,7 @@ func NewMiddlebox(opts MiddleboxOptions) (*Middlebox, error) {
 		cutQueue: slices.Clone(opts.DataCutAfter),
 		verbs:    make(map[string]int64),
 		seen:     make(map[string]int64),
+		stallQ:   slices.Clone(opts.DataStallAfter),
 	}
 	m.wg.Add(1)
 	go m.accept()
@@ -558,11 +566,17 @@ func (s *mbSession) acceptData(ln net.Listener, dataAddr string) {
 	if err != nil {
 		return
 	}
-	f := &mbFlow{sess: s, client: c, serverEOF: make(chan struct{}), gone: make(chan struct{}), cutAt: -1, stallAt: -1, pauseAt: -1}
+	f := &mbFlow{sess: s, client: c, serverEOF: make(chan struct{}), gone: make(chan struct{}), clientDone: make(chan struct{}), cutAt: -1, stallAt: -1, pauseAt: -1}
 	s.m.mu.Lock()
 	if len(s.m.cutQueue) > 0 {
 		f.cutAt = s.m.cutQueue[0]
 		s.m.cutQueue = s.m.cutQueue[1:]
+	}
+	if len(s.m.stallQ) > 0 {
+		if s.m.stallQ[0] > 0 {
+			f.stallAt = s.m.stallQ[0]
+		}
+		s.m.stallQ = s.m.stallQ[1:]
 	}
 	s.m.mu.Unlock()
 	// Registered before dialing: the server sends its 150 only after it
@@ -600,7 +614,7 @@ func (s *mbSession) acceptData(ln net.Listener, dataAddr string) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); f.pump(up, toClient, true) }()
-	go func() { defer wg.Done(); f.pump(c, toServer, false) }()
+	go func() { defer wg.Done(); defer close(f.clientDone); f.pump(c, toServer, false) }()
 	wg.Wait()
 	f.close()
 }
@@ -683,11 +697,15 @@ type mbFlow struct {
 	serverEOF chan struct{} // closed when the server->client direction ended
 	eofOnce   sync.Once
 	gone      chan struct{} // closed by close
+	// clientDone is closed when the client->server direction ended.
+	clientDone chan struct{}
 
 	mu        sync.Mutex
 	server    net.Conn
 	forwarded int64
 	cutAt     int64 // -1: no cut
+	stallAt   int64 // -1: no stall
+	stalled   bool
 	closed    bool
 	lines     []*delayLine
 
@@ -696,11 +714,10 @@ type mbFlow struct {
 	drawn      bool          // a fault was drawn (for ChaosStats.Escaped)
 	struck     bool          // and it struck
 	chaosCut   bool          // cutAt is Chaos's
-	stallAt    int64         // -1: no stall
+	chaosStall bool          // stallAt is Chaos's
 	pauseAt    int64         // -1: no pause
-	pauseFor   time.Duration //
-	hold       time.Duration // how long a stall is held at most
-	stalled    bool
+	pauseFor   time.Duration // how long the pause lasts
+	hold       time.Duration // how long a Chaos stall is held at most (0: until the client ends it)
 }
 
 // flowEvent is what take reports when the budget it granted ends at a
@@ -761,10 +778,10 @@ func (f *mbFlow) pump(src net.Conn, dst *direction, fromServer bool) {
 			f.decide()
 		}
 		if f.isStalled() {
-			// Nothing passes a stalled flow; a side that ends it ends it
-			// for both (a server's data timeout is minutes long).
+			// Nothing passes a stalled flow; the client's end ends it for
+			// both (a server's data timeout is minutes long).
 			if err != nil {
-				f.reset()
+				f.close()
 				return
 			}
 			continue
@@ -794,9 +811,20 @@ func (f *mbFlow) pump(src net.Conn, dst *direction, fromServer bool) {
 				dst.then(f.reset) // after the bytes before the cut arrived
 				return
 			case evStall:
-				m.stats.update(func(st *MiddleboxStats) { st.Chaos.Stalls++ })
-				m.logf("middlebox: chaos: data flow stalled")
-				f.holdStalled()
+				f.mu.Lock()
+				at, chaos, hold := f.forwarded, f.chaosStall, f.hold
+				f.mu.Unlock()
+				if chaos {
+					m.stats.update(func(st *MiddleboxStats) { st.Chaos.Stalls++ })
+				}
+				m.logf("middlebox: stalling data flow after %d bytes", at)
+				if !fromServer && hold <= 0 {
+					// The client's bytes go nowhere either; its end still
+					// ends the flow (read on, at the top of the loop).
+					p = nil
+					continue
+				}
+				f.holdStalled(fromServer)
 				return
 			case evPause:
 				f.mu.Lock()
@@ -813,7 +841,10 @@ func (f *mbFlow) pump(src net.Conn, dst *direction, fromServer bool) {
 			}
 		}
 		if err != nil {
-			if errors.Is(err, io.EOF) {
+			f.mu.Lock()
+			stalled := f.stalled
+			f.mu.Unlock()
+			if errors.Is(err, io.EOF) && !stalled { // a stalled flow passes nothing on, its end neither
 				if fromServer && f.sess.m.dataEOF() {
 					f.sess.mu.Lock()
 					f.sess.trapped = true

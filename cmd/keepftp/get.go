@@ -26,7 +26,7 @@ func transferFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
 		&cli.BoolFlag{Name: "active", Usage: "active mode: the server connects to us for data (EPRT, or PORT)"},
 		&cli.BoolFlag{Name: "no-profile", Usage: "neither use nor update what keepftp learned about the server (keepftp doctor --show prints it)"},
-	}, tlsFlags()...)
+	}, append(tlsFlags(), proxyFlags()...)...)
 }
 
 func getCommand() *cli.Command {
@@ -150,7 +150,11 @@ func report(name string, out keepftp.Outcome, took time.Duration) {
 // transfer settings, the log (unless --quiet), the profiles' switch.
 func clientOptions(c *cli.Context) (keepftp.Options, error) {
 	to, err := transferOptions(c)
-	co := keepftp.Options{Transfer: to, NoProfile: c.Bool("no-profile")}
+	if err != nil {
+		return keepftp.Options{}, err
+	}
+	proxy, err := proxyOptions(c)
+	co := keepftp.Options{Transfer: to, NoProfile: c.Bool("no-profile"), Proxy: proxy}
 	if !c.Bool("quiet") {
 		co.Logf = safeLogf(stderrLogger())
 	}
