@@ -47,7 +47,7 @@ func shortConfig() config {
 		Servers: []string{"testserver", "pure-ftpd"},
 		Timeout: 2 * time.Second,
 		Chaos: testserver.Chaos{
-			Cut: 0.06, Stall: 0.015, Pause: 0.04, Expire: 0.015,
+			Cut: 0.06, Stall: 0.03, Pause: 0.04, Expire: 0.02,
 			Within: 4 << 20, MaxPause: 300 * time.Millisecond, StallHold: 5 * time.Second,
 		},
 		Delay: 200 * time.Microsecond,
