@@ -19,7 +19,9 @@
 //	soak: total files=... bytes=... faults=... retries=... lost=0 ... peak_rss_mib=... wall=...
 //
 // and exits 1 if any file is lost, wrong or left behind, or if the rerun
-// transferred anything; 2 on bad flags; 3 if a server could not be run.
+// transferred anything; 2 on bad flags; 3 if a server could not be run or
+// -max-wall passed; 130 on SIGINT or SIGTERM (the servers are stopped and
+// the trees removed).
 //
 //	soak -short                          # CI: testserver and pure-ftpd, well under a minute
 //	soak -long                           # bench: 10,000 files, all servers, rounds for 30 min
@@ -28,6 +30,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -149,7 +152,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err != nil:
 		fmt.Fprintf(stderr, "soak: %v\n", err)
-		if ctx.Err() != nil && context.Cause(ctx) != nil && errorsIsSignal(ctx) {
+		if errors.Is(ctx.Err(), context.Canceled) { // SIGINT or SIGTERM
 			return 130
 		}
 		return 3
@@ -158,10 +161,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func errorsIsSignal(ctx context.Context) bool {
-	return ctx.Err() == context.Canceled
 }
 
 // soak runs rounds over the servers until cfg.Duration has passed (one

@@ -306,6 +306,9 @@ func failures(res []keepftp.FileResult, verbose bool, out io.Writer) int64 {
 			continue
 		}
 		n++
+		if errors.Is(r.Err, context.Canceled) {
+			continue // interrupted: not worth a line each
+		}
 		if n <= 10 || verbose {
 			fmt.Fprintf(out, "soak: failed: %s -> %s: %v\n", r.URL, r.Local, r.Err)
 		}
