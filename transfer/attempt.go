@@ -53,6 +53,11 @@ func DownloadRange(ctx context.Context, c *control.Conn, path string, offset, le
 	return run(ctx, t, w, t.Data, length, dlRange, o)
 }
 
+// progressEvery is the least time between two wake-ups of an attempt's
+// multiplexer for progress: its stall deadline and its Progress calls are
+// that much behind the data at most.
+const progressEvery = 10 * time.Millisecond
+
 // mode is what an attempt moves.
 type mode int
 
@@ -182,14 +187,27 @@ func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader,
 		tick = ticker.C
 	}
 	final, lost, answers := t.Final(), t.Lost(), t.NoopAnswers()
+	// The pump notifies at every chunk (a TLS record: 16 KiB); waking for
+	// each costs more CPU than the data (a thread woken and put back to
+	// sleep per record). After one notification the multiplexer stops
+	// listening for progressEvery; what moved meanwhile is reported when
+	// it listens again, or at the data's end.
+	notify := p.notify
+	settle := time.NewTimer(progressEvery)
+	settle.Stop()
+	defer settle.Stop()
 
 	var err error
 loop:
 	for !(m.dataDone && m.res.GotFinal) {
 		select {
-		case <-p.notify:
+		case <-notify:
 			m.progress(p)
 			m.lastData = time.Now()
+			notify = nil
+			settle.Reset(progressEvery)
+		case <-settle.C:
+			notify = p.notify
 		case derr := <-p.done:
 			m.progress(p)
 			m.dataDone, m.dataEnd = true, time.Now()
@@ -251,6 +269,12 @@ loop:
 			}
 			ticker.Reset(keep.Every)
 		case <-deadline.C:
+			select { // data that moved while notify was off is not a stall
+			case <-p.notify:
+				m.progress(p)
+				m.lastData = time.Now()
+			default:
+			}
 			if err = m.checkDeadline(deadline); err != nil {
 				break loop
 			}
