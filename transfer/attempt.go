@@ -33,7 +33,7 @@ func Download(ctx context.Context, c *control.Conn, path string, offset, want in
 	if res, err := resumed(ctx, t, path, offset, o); err != nil {
 		return res, err
 	}
-	return run(ctx, t, w, t.Data, want, dlWhole, o)
+	return run(ctx, t, w, t.Data, offset, want, dlWhole, o)
 }
 
 // DownloadRange runs one attempt at the bytes [offset, offset+length) of
@@ -50,7 +50,7 @@ func DownloadRange(ctx context.Context, c *control.Conn, path string, offset, le
 	if res, err := resumed(ctx, t, path, offset, o); err != nil {
 		return res, err
 	}
-	return run(ctx, t, w, t.Data, length, dlRange, o)
+	return run(ctx, t, w, t.Data, offset, length, dlRange, o)
 }
 
 // progressEvery is the least time between two wake-ups of an attempt's
@@ -127,7 +127,7 @@ func Upload(ctx context.Context, c *control.Conn, path string, offset int64, r i
 	if err != nil {
 		return Result{}, err
 	}
-	return run(ctx, t, t.Data, r, want, upload, o)
+	return run(ctx, t, t.Data, r, offset, want, upload, o)
 }
 
 // mux is the state of the multiplexer of one attempt.
@@ -148,7 +148,9 @@ type mux struct {
 	during     []int
 }
 
-func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader, want int64, md mode, o Options) (Result, error) {
+// run runs the attempt's multiplexer; offset is the file offset of the
+// data's first byte.
+func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader, offset, want int64, md mode, o Options) (Result, error) {
 	download := md != upload
 	c := t.Conn()
 	m := &mux{t: t, o: o, timeout: o.Timeout, want: want}
@@ -174,6 +176,9 @@ func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader,
 	}
 	p := newPump()
 	p.moved.Store(overlap)
+	if download {
+		p.bound, p.base = o.Bound, offset
+	}
 	go p.run(ctx, dst, src, o.Limiter, m.timeout, download, limit, md == dlRange)
 
 	m.lastData = time.Now()
@@ -212,7 +217,10 @@ loop:
 			m.progress(p)
 			m.dataDone, m.dataEnd = true, time.Now()
 			m.dataErr = derr
-			if md == dlRange && derr == nil && m.res.Bytes == want && !m.res.GotFinal {
+			if derr == nil && p.ended {
+				m.want = m.res.Bytes // the bound moved the end here
+			}
+			if (md == dlRange || p.ended) && derr == nil && m.res.Bytes == m.want && !m.res.GotFinal {
 				// The range is here and the server is still sending: stop it.
 				// A failed ABOR exchange closes the connection; the data is
 				// complete all the same.
@@ -227,7 +235,7 @@ loop:
 				m.fault()
 			} else {
 				m.res.DataEOF = true
-				if want >= 0 && m.res.Bytes != want {
+				if m.want >= 0 && m.res.Bytes != m.want {
 					m.fault()
 				}
 			}

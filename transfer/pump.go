@@ -38,6 +38,14 @@ type pump struct {
 	moved  atomic.Int64
 	notify chan struct{}
 	done   chan error
+
+	// bound, if set, is asked before each read how far the data may go;
+	// base is the file offset of the data's first byte (moved counts from
+	// there). ended says the bound ended the data: set before done is
+	// sent, read after it is received.
+	bound Bound
+	base  int64
+	ended bool
 }
 
 func newPump() *pump {
@@ -68,7 +76,7 @@ func (p *pump) run(ctx context.Context, dst io.Writer, src io.Reader, lim *rate.
 	} else {
 		err = p.buffered(ctx, dst, src, lim, download, wb)
 	}
-	if err == nil && limit >= 0 {
+	if err == nil && limit >= 0 && !p.ended {
 		if lr := src.(*io.LimitedReader); stop && lr.N > 0 {
 			err = fmt.Errorf("%w: the data ended %d bytes before the range's end", ErrShort, lr.N)
 		} else if !stop {
@@ -127,6 +135,9 @@ func (p *pump) chunked(dst io.Writer, src io.Reader, timeout time.Duration, wb *
 			}
 			n = min(n, lr.N)
 		}
+		if n = p.grant(n); n <= 0 {
+			return nil
+		}
 		start := time.Now()
 		got, err := io.CopyN(dst, src, n)
 		if limited {
@@ -159,7 +170,15 @@ func (p *pump) buffered(ctx context.Context, dst io.Writer, src io.Reader, lim *
 		buf = buf[:min(len(buf), lim.Burst())]
 	}
 	for {
-		n, rerr := src.Read(buf)
+		rb := buf
+		if p.bound != nil {
+			g := p.grant(int64(len(buf)))
+			if g <= 0 {
+				return nil
+			}
+			rb = buf[:g]
+		}
+		n, rerr := src.Read(rb)
 		if n > 0 {
 			if lim != nil {
 				if err := lim.WaitN(ctx, n); err != nil {
@@ -185,6 +204,20 @@ func (p *pump) buffered(ctx context.Context, dst io.Writer, src io.Reader, lim *
 			return rerr
 		}
 	}
+}
+
+// grant asks the bound, if any, how many of the next want bytes may be
+// read; 0 ends the data there (ended).
+func (p *pump) grant(want int64) int64 {
+	if p.bound == nil {
+		return want
+	}
+	g := min(p.bound.Grant(p.base+p.moved.Load(), want), want)
+	if g <= 0 {
+		p.ended = true
+		return 0
+	}
+	return g
 }
 
 // classify attributes a zero-copy error. splice and sendfile report the
