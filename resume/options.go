@@ -70,6 +70,17 @@ type Options struct {
 	// DialContext, if set, dials the control and data connections
 	// (control.Config.DialContext): a proxy, or a test's fault injection.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// stepHook, if set (by tests), is called at named steps of a
+	// segmented download: "split" (a span split in memory, not yet
+	// recorded) and "recorded" (the split in the state file).
+	stepHook func(step string)
+}
+
+func (o *Options) hook(step string) {
+	if o.stepHook != nil {
+		o.stepHook(step)
+	}
 }
 
 // Conns supplies control connections. Release takes back a connection an
