@@ -17,13 +17,14 @@
 #     base    one big file, every client, tmpfs (or OUT_DIR)
 #     mirror  (a) 100 x 16 KiB at 50 ms RTT, -P 1 and -P 8, keepftp against lftp mirror
 #     pget    (b) the big file behind a 20 MB/s cap per connection, with two
-#             data connections cut: keepftp --segments 4 against lftp pget -n 4
+#             data connections cut: keepftp --segments 4 against lftp pget -n 4,
+#             with the same cuts and without any
 #     disk    (c) the big file to disk (not tmpfs): keepftp (fsync) against
 #             lftp and against dd conv=fsync of the same file
 #     many    (d) MANY (1000) concurrent downloads of a 1 MiB file by one
 #             keepftp.Client in one process: time and peak RSS
 #     ftps    (e) FTPS (explicit TLS, vsftpd with require_ssl_reuse=YES): the big
-#             file down and up, keepftp against curl and lftp
+#             file down and up, keepftp against curl and lftp, wall and CPU time
 #   MANY=1000  RTT_DELAY=25ms (each way)  CAP=20000000 (bytes/s per connection)
 set -euo pipefail
 export LC_ALL=C
@@ -377,6 +378,7 @@ case_label() {
 	lmirror8) echo "lftp mirror -P 8" ;;
 	kseg) echo "keepftp get --segments 4" ;;
 	lpget) echo "lftp pget -n 4" ;;
+	lpget0) echo "lftp pget -n 4, no cuts" ;;
 	kdisk) echo "keepftp get (fsync)" ;;
 	ldisk) echo "lftp get (no fsync)" ;;
 	dd) echo "dd conv=fsync (local copy)" ;;
@@ -397,7 +399,7 @@ case_cmd() {
 	kmirror*) CMD=("$KEEPFTP" mirror -q -P "${id#kmirror}" "ftp://$MB_ADDR/small/" "$out") ;;
 	lmirror*) CMD=(lftp -c "$LFTP_SET; mirror -P ${id#lmirror} ftp://$MB_ADDR/small $out") ;;
 	kseg) CMD=("$KEEPFTP" get -q --segments 4 --retry-max-delay 1s -o "$out" "ftp://$MB_ADDR/big.bin") ;;
-	lpget) CMD=(lftp -c "$LFTP_SET; pget -n 4 ftp://$MB_ADDR/big.bin -o $out") ;;
+	lpget | lpget0) CMD=(lftp -c "$LFTP_SET; pget -n 4 ftp://$MB_ADDR/big.bin -o $out") ;;
 	kdisk) CMD=("$KEEPFTP" get -q -o "$out" "$URL") ;;
 	ldisk) CMD=(lftp -c "$LFTP_SET; get $URL -o $out") ;;
 	dd) CMD=(dd if="$ROOT/big.bin" of="$out" bs=1M conv=fsync status=none) ;;
@@ -415,6 +417,7 @@ case_cmd() {
 case_prep() {
 	case $1 in
 	kseg | lpget) mb_start -rate "$CAP" -cut "$CUTS" ;; # a fresh cut queue per run
+	lpget0) mb_start -rate "$CAP" ;;
 	kdisk | ldisk | dd) sync ;;                         # no write-back left over from the run before
 	many) mkdir -p "$2" ;;
 	*ftpsput) rm -f "$TLS_ROOT/upload/up.bin" ;; # anonymous uploads cannot overwrite
@@ -475,7 +478,7 @@ time_case() {
 		tail -1 "$WORK/time.txt" | awk -v us=$((t1 - t0)) '{ printf "%.6f %d %.2f\n", us / 1e6, $1, $2 + $3 }' >>"$WORK/res/$id"
 	fi
 	rm -rf "$out" "$out".*
-	case $id in kseg | lpget) mb_stop ;; esac
+	case $id in kseg | lpget*) mb_stop ;; esac
 }
 
 # run_cases DIR ROUNDS CASE...: warm-up, then ROUNDS rounds.
@@ -525,6 +528,9 @@ goal() {
 
 ratio() { awk -v a="$(median "$1")" -v b="$(median "$2")" 'BEGIN { printf "%.3f", a / b }'; }
 
+# cpu_ratio A B: A's median CPU time (user+sys) over B's.
+cpu_ratio() { awk -v a="$(stats "$1" | cut -d' ' -f4)" -v b="$(stats "$2" | cut -d' ' -f4)" 'BEGIN { printf "%.3f", a / b }'; }
+
 if row mirror; then
 	note "(a) mirror: 100 x 16 KiB behind a middlebox adding $RTT_DELAY each way"
 	mb_start -delay "$RTT_DELAY"
@@ -535,7 +541,7 @@ fi
 if row pget; then
 	note "(b) pget: ${SIZE_MIB} MiB behind a cap of $CAP bytes/s per connection, cuts $CUTS"
 	mkdir -p "$OUT/b"
-	run_cases "$OUT/b" "$N" kseg lpget
+	run_cases "$OUT/b" "$N" kseg lpget lpget0
 fi
 if row disk; then
 	DISK_OUT=$(mktemp -d "$WORK/disk.XXXXXX")
@@ -621,9 +627,9 @@ if row mirror; then
 	for c in kmirror1 lmirror1 kmirror8 lmirror8; do commands_per_file "$c" 100; done
 fi
 if row pget; then
-	report_cases "(b) ${SIZE_MIB} MiB, $CAP B/s per connection, data connections cut: $CUTS" lpget kseg lpget
+	report_cases "(b) ${SIZE_MIB} MiB, $CAP B/s per connection, data connections cut: $CUTS (lftp also without cuts)" lpget0 kseg lpget lpget0
 	echo "  FTP commands in the warm-up run:"
-	for c in kseg lpget; do commands_per_file "$c" 1; done
+	for c in kseg lpget lpget0; do commands_per_file "$c" 1; done
 fi
 if row disk; then
 	report_cases "(c) ${SIZE_MIB} MiB to disk ($(stat -f -c %T "$DISK_OUT"))" dd kdisk ldisk dd
@@ -634,6 +640,11 @@ fi
 if row ftps; then
 	report_cases "(e) FTPS download, ${SIZE_MIB} MiB, vsftpd explicit TLS (require_ssl_reuse), to $(stat -f -c %T "$OUT")" kftpsget kftpsget cftpsget lftpsget
 	report_cases "(e) FTPS upload, ${SIZE_MIB} MiB, to vsftpd explicit TLS (require_ssl_reuse), checked at the server" kftpsput kftpsput cftpsput lftpsput
+	echo "  keepftp over curl and lftp, medians of wall and of CPU (user+sys) time:"
+	for op in get put; do
+		printf '  %-8s wall %.2fx curl, %.2fx lftp; cpu %.2fx curl, %.2fx lftp\n' "FTPS $op" \
+			"$(ratio kftps$op cftps$op)" "$(ratio kftps$op lftps$op)" "$(cpu_ratio kftps$op cftps$op)" "$(cpu_ratio kftps$op lftps$op)"
+	done
 fi
 echo
 echo "goals:"
@@ -641,11 +652,18 @@ if row mirror; then
 	goal "(a) keepftp / lftp mirror, -P 1" "$(ratio kmirror1 lmirror1)" 0.8 x
 	goal "(a) keepftp / lftp mirror, -P 8" "$(ratio kmirror8 lmirror8)" 0.8 x
 fi
-row pget && goal "(b) keepftp --segments 4 / lftp pget -n 4" "$(ratio kseg lpget)" 1.0 x
+if row pget; then
+	goal "(b) keepftp --segments 4 / lftp pget -n 4" "$(ratio kseg lpget)" 1.0 x
+	goal "(b) same, 2 cuts / lftp pget -n 4 without cuts" "$(ratio kseg lpget0)" 1.1 x
+fi
 row disk && goal "(c) keepftp / dd conv=fsync" "$(ratio kdisk dd)" 1.1 x
 row many && goal "(d) peak RSS of $MANY Gets at once" "$(stats many | awk '{ printf "%.1f", $3 / 1024 }')" 200 " MiB"
 if row ftps; then
 	goal "(e) keepftp / lftp, FTPS get" "$(ratio kftpsget lftpsget)" 1.0 x
 	goal "(e) keepftp / lftp, FTPS put" "$(ratio kftpsput lftpsput)" 1.0 x
+	for op in get put; do
+		goal "(e) keepftp / curl, FTPS $op, wall" "$(ratio kftps$op cftps$op)" 1.0 x
+		goal "(e) keepftp / curl, FTPS $op, CPU" "$(cpu_ratio kftps$op cftps$op)" 1.0 x
+	done
 fi
 exit 0

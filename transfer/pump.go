@@ -46,6 +46,9 @@ type pump struct {
 	bound Bound
 	base  int64
 	ended bool
+
+	lw     *lowWater     // nil unless the data connection offers it
+	lwFast time.Duration // tests: the low-water window's time (0: lowWaterTime)
 }
 
 func newPump() *pump {
@@ -71,6 +74,16 @@ func (p *pump) run(ctx context.Context, dst io.Writer, src io.Reader, lim *rate.
 		src = &io.LimitedReader{R: src, N: limit}
 	}
 	wb := newWriteBack(dst)
+	if lr, ok := src.(*io.LimitedReader); download && lim == nil {
+		r := src
+		if ok {
+			r = lr.R
+		}
+		if c, ok := r.(lowWaterConn); ok {
+			p.lw = newLowWater(c, p.lwFast)
+			defer p.lw.stop()
+		}
+	}
 	if lim == nil && zeroCopy(dst, src) {
 		err = p.chunked(dst, src, timeout, wb)
 	} else {
@@ -191,6 +204,11 @@ func (p *pump) buffered(ctx context.Context, dst io.Writer, src io.Reader, lim *
 				}
 				return err
 			}
+			left := int64(-1)
+			if lr, ok := src.(*io.LimitedReader); ok {
+				left = lr.N
+			}
+			p.lw.moved(n, left)
 			p.add(int64(n))
 			wb.add(int64(n))
 		}
@@ -218,6 +236,125 @@ func (p *pump) grant(want int64) int64 {
 		return 0
 	}
 	return g
+}
+
+// lowWaterConn is a data connection whose reader can be woken only once
+// many bytes are queued (control's TLS data connections, on Linux).
+type lowWaterConn interface {
+	SetReadLowWater(n int) error
+}
+
+// Low-water mark of a fast download: raised when a window of lowWaterWindow
+// bytes came within lowWaterTime (10 MiB/s or more: 128 KiB then comes well
+// within lowWaterIdle), so that the reader wakes per 128 KiB (8 TLS
+// records) rather than per record: on a 2-CPU machine that took about a
+// tenth off the CPU time of an FTPS download from vsftpd. Lowered when no
+// data came for lowWaterIdle, and for good near the data's known end.
+const (
+	lowWaterBytes  = 128 << 10
+	lowWaterWindow = 1 << 20
+	lowWaterTime   = 100 * time.Millisecond
+	lowWaterIdle   = 50 * time.Millisecond
+)
+
+// lowWater raises a download's low-water mark while data comes fast, and
+// lowers it when the data stops, so that bytes below the mark are never
+// held back for long: at the data's end a server may wait for the client
+// before it closes (TLS shutdown), and a slowed-down link must still show
+// progress.
+type lowWater struct {
+	conn lowWaterConn
+	fast time.Duration // lowWaterTime; tests lengthen it
+
+	winStart time.Time // the pump's window
+	winBytes int
+	total    atomic.Int64 // bytes read
+
+	mu      sync.Mutex
+	high    bool
+	seen    int64       // total when the idle timer last looked
+	idle    *time.Timer // while high: looks for a lowWaterIdle without data
+	stopped bool
+}
+
+func newLowWater(c lowWaterConn, fast time.Duration) *lowWater {
+	if fast <= 0 {
+		fast = lowWaterTime
+	}
+	return &lowWater{conn: c, fast: fast}
+}
+
+// moved notes n bytes read by the pump, left more expected (-1: unknown),
+// and raises the mark when they came fast. Near the end it lowers the mark
+// for good: the last bytes must not wait for the idle timer.
+func (l *lowWater) moved(n int, left int64) {
+	if l == nil || l.conn == nil {
+		return
+	}
+	l.total.Add(int64(n))
+	if left >= 0 && left < 2*lowWaterBytes {
+		l.stop()
+		l.conn = nil
+		return
+	}
+	if l.winBytes += n; l.winBytes < lowWaterWindow {
+		return
+	}
+	now := time.Now()
+	fast := !l.winStart.IsZero() && now.Sub(l.winStart) <= l.fast
+	l.winStart, l.winBytes = now, 0
+	if !fast {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.high || l.stopped {
+		return
+	}
+	if l.conn.SetReadLowWater(lowWaterBytes) != nil {
+		l.conn = nil // not offered: never again
+		return
+	}
+	l.high, l.seen = true, l.total.Load()
+	if l.idle == nil {
+		l.idle = time.AfterFunc(lowWaterIdle, l.check)
+	} else {
+		l.idle.Reset(lowWaterIdle)
+	}
+}
+
+// check runs lowWaterIdle after the mark went up, and again every
+// lowWaterIdle while data comes; it lowers the mark when none came.
+func (l *lowWater) check() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.high || l.stopped {
+		return
+	}
+	if t := l.total.Load(); t != l.seen {
+		l.seen = t
+		l.idle.Reset(lowWaterIdle)
+		return
+	}
+	l.conn.SetReadLowWater(1)
+	l.high = false
+}
+
+// stop lowers the mark if it is up, for good, and stops the idle timer.
+func (l *lowWater) stop() {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stopped = true
+	if l.idle != nil {
+		l.idle.Stop()
+	}
+	if l.high {
+		l.conn.SetReadLowWater(1)
+		l.high = false
+	}
 }
 
 // classify attributes a zero-copy error. splice and sendfile report the
