@@ -62,7 +62,6 @@ need_pkg lftp lftp
 need_pkg curl curl
 need_pkg wget wget
 need_pkg sha256sum coreutils
-[[ -x /usr/bin/time ]] || need_pkg /usr/bin/time time
 command -v go >/dev/null 2>&1 || die "go not found"
 
 VSFTPD=""
@@ -110,13 +109,15 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- build ----
-note "building keepftp, rawcopy, middlebox and many"
+note "building keepftp, rawcopy, middlebox, many and rusage"
 (cd "$REPO" && go build -o "$WORK/keepftp" ./cmd/keepftp && go build -o "$WORK/rawcopy" ./bench/cmd/rawcopy &&
-	go build -o "$WORK/middlebox" ./bench/cmd/middlebox && go build -o "$WORK/many" ./bench/cmd/many)
+	go build -o "$WORK/middlebox" ./bench/cmd/middlebox && go build -o "$WORK/many" ./bench/cmd/many &&
+	go build -o "$WORK/rusage" ./bench/cmd/rusage)
 KEEPFTP=$WORK/keepftp
 RAWCOPY=$WORK/rawcopy
 MIDDLEBOX=$WORK/middlebox
 MANYBIN=$WORK/many
+RUSAGE=$WORK/rusage # peak RSS and CPU time of each run, to the microsecond
 
 # ---- the file ----
 ROOT=$WORK/root
@@ -281,7 +282,7 @@ run_one() {
 	tool_cmd "$tool" "$f"
 	t0=${EPOCHREALTIME/./}
 	rc=0
-	/usr/bin/time -f '%M %U %S' -o "$WORK/time.txt" -- "${CMD[@]}" </dev/null >"$WORK/$tool.stdout" 2>"$WORK/$tool.stderr" || rc=$?
+	"$RUSAGE" -o "$WORK/time.txt" -- "${CMD[@]}" </dev/null >"$WORK/$tool.stdout" 2>"$WORK/$tool.stderr" || rc=$?
 	t1=${EPOCHREALTIME/./}
 	if ((rc != 0)); then
 		cat "$WORK/$tool.stderr" >&2
@@ -292,8 +293,8 @@ run_one() {
 	if [[ -n $verify ]]; then
 		[[ $(sha256sum "$f" | cut -d' ' -f1) == "$SUM" ]] || die "$(label "$tool"): sha256 differs"
 	else
-		# /usr/bin/time's last line: "%M %U %S" (it may print a notice first).
-		tail -1 "$WORK/time.txt" | awk -v us=$((t1 - t0)) '{ printf "%.6f %d %.2f\n", us / 1e6, $1, $2 + $3 }' >>"$WORK/res/$tool"
+		# rusage's line: peak RSS KiB, user s, system s.
+		tail -1 "$WORK/time.txt" | awk -v us=$((t1 - t0)) '{ printf "%.6f %d %.4f\n", us / 1e6, $1, $2 + $3 }' >>"$WORK/res/$tool"
 	fi
 	rm -f "$f"
 }
@@ -325,7 +326,7 @@ printf '%s\n' "-----------------------------------------------------------------
 for t in "${TOOLS[@]}"; do
 	awk -v l="$(label "$t")" -v b="${BEST[$t]}" -v m="${MED[$t]}" -v r="${RSS[$t]}" -v c="${CPU[$t]}" \
 		-v k="${MED[keepftp]}" -v mib="$SIZE_MIB" 'BEGIN {
-		printf "%-30s %8.3f %8.3f %8.0f %9.1f %8.2f %10.2f\n", l, b, m, mib / m, r / 1024, c, m / k
+		printf "%-30s %8.3f %8.3f %8.0f %9.1f %8.3f %10.2f\n", l, b, m, mib / m, r / 1024, c, m / k
 	}'
 done
 echo
@@ -464,7 +465,7 @@ time_case() {
 	lines=$(wc -l <"$WORK/etc/vsftpd.log")
 	t0=${EPOCHREALTIME/./}
 	rc=0
-	/usr/bin/time -f '%M %U %S' -o "$WORK/time.txt" -- "${CMD[@]}" </dev/null >"$WORK/$id.stdout" 2>"$WORK/$id.stderr" || rc=$?
+	"$RUSAGE" -o "$WORK/time.txt" -- "${CMD[@]}" </dev/null >"$WORK/$id.stdout" 2>"$WORK/$id.stderr" || rc=$?
 	t1=${EPOCHREALTIME/./}
 	if ((rc != 0)); then
 		cat "$WORK/$id.stdout" "$WORK/$id.stderr" >&2
@@ -475,7 +476,7 @@ time_case() {
 		# vsftpd logs each command as: FTP command: Client "ADDR", "VERB ARGS"
 		tail -n +$((lines + 1)) "$WORK/etc/vsftpd.log" | sed -n 's/.*FTP command: Client "[^"]*", "\([A-Za-z]*\).*/\1/p' | sort | uniq -c | sort -rn >"$WORK/cmds/$id"
 	else
-		tail -1 "$WORK/time.txt" | awk -v us=$((t1 - t0)) '{ printf "%.6f %d %.2f\n", us / 1e6, $1, $2 + $3 }' >>"$WORK/res/$id"
+		tail -1 "$WORK/time.txt" | awk -v us=$((t1 - t0)) '{ printf "%.6f %d %.4f\n", us / 1e6, $1, $2 + $3 }' >>"$WORK/res/$id"
 	fi
 	rm -rf "$out" "$out".*
 	case $id in kseg | lpget*) mb_stop ;; esac
@@ -507,7 +508,7 @@ report_cases() {
 	for c in "$@"; do
 		read -r b m r cpu < <(stats "$c")
 		awk -v l="$(case_label "$c")" -v b="$b" -v m="$m" -v r="$r" -v c="$cpu" -v ref="$(median "$ref")" 'BEGIN {
-			printf "  %-30s %8.3f %8.3f %8.1fM %8.2f %8.2f\n", l, b, m, r / 1024, c, m / ref
+			printf "  %-30s %8.3f %8.3f %8.1fM %8.3f %8.2f\n", l, b, m, r / 1024, c, m / ref
 		}'
 	done
 }
