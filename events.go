@@ -19,4 +19,5 @@ const (
 	EventProgress EventKind = "progress" // bytes done so far (Bytes, Size)
 	EventSkip     EventKind = "skip"     // mirror: the local copy is up to date
 	EventError    EventKind = "error"    // the file failed for good (Reason)
+	EventRemoved  EventKind = "removed"  // the source of a verified copy was removed (Reason: which, and how the copy was checked)
 )

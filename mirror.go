@@ -130,6 +130,9 @@ func (m *mirror) dir(t resume.Target, local string, entries []control.Entry, lis
 		}
 		seen[e.Name] = true
 		lp := filepath.Join(local, e.Name)
+		if !m.takes(lp, e) {
+			continue // left out by Options.Filter: not walked, not copied
+		}
 		switch e.Type {
 		case control.Dir:
 			m.subdir(child, lp, e, depth+1, ancestors)
@@ -156,6 +159,10 @@ func (m *mirror) subdir(t resume.Target, local string, e control.Entry, depth in
 		return
 	}
 	if m.ctx.Err() != nil || m.entries > maxEntries {
+		return
+	}
+	if st, err := os.Lstat(local); err == nil && st.Mode()&os.ModeSymlink != 0 {
+		m.problem(t, local, fmt.Errorf("local %s is a symbolic link: a mirror does not follow local links, nor replace them", local))
 		return
 	}
 	entries, err := m.c.listRetrying(m.ctx, t)
@@ -242,6 +249,11 @@ func (m *mirror) lookAhead(f, next mirrorFile) bool {
 // next file to look at with its check.
 func (m *mirror) copy(f mirrorFile, known *resume.Remote, ahead *resume.Ahead) FileResult {
 	r := FileResult{URL: f.t.String(), Local: f.local}
+	if err := notRegular(f.local); err != nil {
+		r.Err = leftOut(err)
+		m.c.emit(Event{Kind: EventWarning, URL: r.URL, Local: r.Local, Reason: r.Err.Error()})
+		return r
+	}
 	if upToDate(f.local, f.e) {
 		r.Skipped = true
 		r.Outcome.Size = f.e.Size
@@ -263,7 +275,25 @@ func (m *mirror) copy(f mirrorFile, known *resume.Remote, ahead *resume.Ahead) F
 		known = listingFacts(f.e)
 	}
 	r.Outcome, r.Err = m.c.get(m.ctx, f.t, f.local, fileOpts{part: part, state: state, stateTemp: m.stage.temp(), known: known, ahead: ahead})
+	m.c.removeSource(m.ctx, downloadSource(f.t, f.local), &r)
 	return r
+}
+
+// notRegular says why a mirror leaves the local name alone: it exists and
+// is not a regular file. A symbolic link is not followed (it could lead
+// out of the folder) nor replaced; a device, a FIFO or a socket is never
+// replaced, and a mirror does not pour files into one.
+func notRegular(local string) error {
+	d, err := resume.LocalDest(local)
+	switch {
+	case err != nil:
+		return nil // resume.Get reports it
+	case d.Stream != "":
+		return fmt.Errorf("local %s is %s: a mirror writes only regular files, and leaves it as it is", local, d.Stream)
+	case d.Path != local:
+		return fmt.Errorf("local %s is a symbolic link: a mirror does not follow local links, nor replace them", local)
+	}
+	return nil
 }
 
 // upToDate reports whether the local file matches a remote entry: same

@@ -15,6 +15,7 @@ type FileResult struct {
 	Local   string
 	Outcome Outcome
 	Skipped bool  // mirror: already up to date
+	Removed bool  // the source was removed after the copy was verified (Options.RemoveSource)
 	Err     error // nil when done
 }
 

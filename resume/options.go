@@ -68,8 +68,14 @@ type Options struct {
 	Conns Conns
 
 	// DialContext, if set, dials the control and data connections
-	// (control.Config.DialContext): a proxy, or a test's fault injection.
+	// (control.Config.DialContext): a test's fault injection; with a
+	// proxy, it dials the proxy.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Proxy, if set, returns the proxy a target's connections are
+	// tunnelled through (nil: directly). The Client sets it from its
+	// Options.Proxy.
+	Proxy func(Target) (*control.Proxy, error)
 
 	// stepHook, if set (by tests), is called at named steps of a
 	// segmented download: "split" (a span split in memory, not yet
@@ -90,8 +96,16 @@ type Conns interface {
 	Release(c *control.Conn, healthy bool)
 }
 
-// Config returns the control.Config for t under these options.
-func (o *Options) Config(t Target) control.Config {
+// Config returns the control.Config for t under these options; an error
+// is a proxy that cannot be used.
+func (o *Options) Config(t Target) (control.Config, error) {
+	var proxy *control.Proxy
+	if o.Proxy != nil {
+		var err error
+		if proxy, err = o.Proxy(t); err != nil {
+			return control.Config{}, err
+		}
+	}
 	return control.Config{
 		User:     t.User,
 		Password: t.Password,
@@ -102,7 +116,8 @@ func (o *Options) Config(t Target) control.Config {
 		Logf:     o.ProtoLog,
 
 		DialContext: o.DialContext,
-	}
+		Proxy:       proxy,
+	}, nil
 }
 
 func (o *Options) policy() Policy {
@@ -152,7 +167,11 @@ func (o *Options) conn(ctx context.Context, t Target) (*control.Conn, error) {
 	if o.Conns != nil {
 		return o.Conns.Conn(ctx, t)
 	}
-	return control.Dial(ctx, t.Addr, o.Config(t))
+	cfg, err := o.Config(t)
+	if err != nil {
+		return nil, err
+	}
+	return control.Dial(ctx, t.Addr, cfg)
 }
 
 // release gives back a connection: healthy ones to the pool, or, without

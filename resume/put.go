@@ -17,6 +17,12 @@ import (
 // checked by size, and by hash where the server offers one.
 func Put(ctx context.Context, src string, t Target, o Options) (Outcome, error) {
 	var out Outcome
+	// Looked at before it is opened: opening a FIFO waits for a writer.
+	if st, err := os.Stat(src); err != nil {
+		return out, &transfer.LocalError{Err: err}
+	} else if !st.Mode().IsRegular() {
+		return out, &transfer.LocalError{Err: fmt.Errorf("%s is %s: put reads regular files only", src, streamKind(st.Mode()))}
+	}
 	f, err := os.Open(src)
 	if err != nil {
 		return out, &transfer.LocalError{Err: err}
@@ -26,8 +32,8 @@ func Put(ctx context.Context, src string, t Target, o Options) (Outcome, error) 
 	if err != nil {
 		return out, &transfer.LocalError{Err: err}
 	}
-	if !st.Mode().IsRegular() {
-		return out, &transfer.LocalError{Err: fmt.Errorf("%s is not a regular file", src)}
+	if !st.Mode().IsRegular() { // replaced since
+		return out, &transfer.LocalError{Err: fmt.Errorf("%s is %s: put reads regular files only", src, streamKind(st.Mode()))}
 	}
 	size := st.Size()
 	p := &putter{t: t, f: f, src: src, size: size, o: &o, out: &out}

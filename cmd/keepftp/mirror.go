@@ -9,7 +9,8 @@ func mirrorCommand() *cli.Command {
 		Name:      "mirror",
 		Usage:     "copy a remote directory tree; files already up to date are skipped, partial ones resumed",
 		ArgsUsage: "URL DIR",
-		Flags:     append(transferFlags(), batchFlags()...),
+		Flags: append(append(append(transferFlags(), batchFlags()...), filterFlags()...),
+			removeSourceFlag("the remote file, with DELE, after the download is checked and synced to disk; folders stay")),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
 				return usageError{"mirror takes a URL and a local directory"}

@@ -40,6 +40,7 @@ type Fake struct {
 	mu     sync.Mutex
 	files  map[string]FakeFile
 	counts map[string]int
+	log    []string // every command, in the order read ("VERB arg")
 	trips  int
 	wg     sync.WaitGroup
 	conns  map[net.Conn]struct{}
@@ -116,6 +117,14 @@ func (f *Fake) Count(verb string) int {
 		return n
 	}
 	return f.counts[verb]
+}
+
+// Log returns every command received so far, in the order read, as
+// "VERB arg" (sessions interleaved): the server's log.
+func (f *Fake) Log() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.log...)
 }
 
 // RoundTrips returns how many times a command arrived while no earlier
@@ -245,6 +254,11 @@ func (s *FakeSession) serve() {
 		verb = strings.ToUpper(verb)
 		s.f.mu.Lock()
 		s.f.counts[verb]++
+		if verb == "PASS" {
+			s.f.log = append(s.f.log, "PASS ****")
+		} else {
+			s.f.log = append(s.f.log, strings.TrimSpace(verb+" "+arg))
+		}
 		hook := s.f.Hook
 		s.f.mu.Unlock()
 		if hook != nil && hook(s, verb, arg) {
@@ -338,6 +352,18 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		}
 		f.WriteFile(arg, data, time.Now())
 		s.Reply("226 stored")
+	case "DELE":
+		f.mu.Lock()
+		ff, ok := f.files[arg]
+		if ok && !ff.Dir {
+			delete(f.files, arg)
+		}
+		f.mu.Unlock()
+		if ok && !ff.Dir {
+			s.Reply("250 deleted")
+		} else {
+			s.Reply("550 no such file")
+		}
 	case "OPTS":
 		if strings.EqualFold(arg, "HASH SHA-256") && f.Hash {
 			s.Reply("200 SHA-256")

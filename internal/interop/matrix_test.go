@@ -46,6 +46,9 @@ var scenarios = []scenario{
 	{"lost final reply", scLostFinal},
 	{"421 between transfers", scIdle421},
 	{"IPv6 (::1, EPSV)", scIPv6},
+	{"filtered mirror, moves (DELE)", scMoveFilter},
+	{"get via SOCKS5 (dante)", scViaSOCKS5},
+	{"get via CONNECT (tinyproxy)", scViaCONNECT},
 }
 
 // skipWhy holds, by test name, why a cell was skipped: the table says it.
