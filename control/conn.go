@@ -307,7 +307,7 @@ func (c *Conn) readGreeting(r *replyReader) (Reply, error) {
 			continue
 		}
 		if rep.Code != 220 {
-			return rep, rep.err("greeting")
+			return rep, refused(rep.err("greeting"))
 		}
 		return rep, nil
 	}
@@ -317,15 +317,15 @@ func (c *Conn) readGreeting(r *replyReader) (Reply, error) {
 func (c *Conn) login(ctx context.Context) error {
 	rep, err := c.Cmd(ctx, 0, "USER", c.cfg.User)
 	if err != nil {
-		return err
+		return refused(err)
 	}
 	switch {
 	case rep.Code == 331 || rep.Code == 332:
 		if _, err := c.Cmd(ctx, 2, "PASS", c.cfg.Password); err != nil {
-			return err
+			return refused(err)
 		}
 	case rep.Class() != 2:
-		return rep.err(shown("USER", c.cfg.User))
+		return refused(rep.err(shown("USER", c.cfg.User)))
 	}
 	if c.cfg.TLSMode != TLSNone {
 		if _, err := c.Cmd(ctx, 2, "PBSZ", "0"); err != nil {
