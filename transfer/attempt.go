@@ -224,7 +224,7 @@ loop:
 		select {
 		case <-notify:
 			m.progress(p)
-			m.lastData = time.Now()
+			m.lastData = p.lastData()
 			notify = nil
 			settle.Reset(progressEvery)
 		case <-settle.C:
@@ -299,7 +299,7 @@ loop:
 			select { // data that moved while notify was off is not a stall
 			case <-p.notify:
 				m.progress(p)
-				m.lastData = time.Now()
+				m.lastData = p.lastData()
 			default:
 			}
 			if err = m.checkDeadline(deadline); err != nil {
@@ -385,6 +385,9 @@ func (m *mux) dataFailed(derr error) {
 func (m *mux) dataSeen(p *pump, download bool) time.Time {
 	m.progress(p)
 	seen := m.lastData
+	if m.res.Bytes > 0 && p.lastData().After(seen) { // moved since the last notification
+		seen = p.lastData()
+	}
 	if quiet, ok := dataQuiet(m.t.Data, download); ok {
 		if at := time.Now().Add(-quiet); at.After(seen) {
 			seen = at

@@ -39,6 +39,12 @@ type pump struct {
 	notify chan struct{}
 	done   chan error
 
+	// When data last moved, as time since start: the multiplexer wakes
+	// for progress only now and then (progressEvery), and its stall
+	// deadline and NOOP evidence want the time of the data itself.
+	start time.Time
+	last  atomic.Int64
+
 	// bound, if set, is asked before each read how far the data may go;
 	// base is the file offset of the data's first byte (moved counts from
 	// there). ended says the bound ended the data: set before done is
@@ -52,16 +58,20 @@ type pump struct {
 }
 
 func newPump() *pump {
-	return &pump{notify: make(chan struct{}, 1), done: make(chan error, 1)}
+	return &pump{notify: make(chan struct{}, 1), done: make(chan error, 1), start: time.Now()}
 }
 
 func (p *pump) add(n int64) {
+	p.last.Store(int64(time.Since(p.start)))
 	p.moved.Add(n)
 	select {
 	case p.notify <- struct{}{}:
 	default:
 	}
 }
+
+// lastData is when data last moved; the pump's start if none did.
+func (p *pump) lastData() time.Time { return p.start.Add(time.Duration(p.last.Load())) }
 
 // run copies src to dst until src's end. download says which side is the
 // network, to tell local failures (disk full) from network ones.
