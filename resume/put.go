@@ -6,18 +6,35 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/transfer"
 )
 
-// Put uploads the local file src to t, retrying by o.Policy. A retry asks
-// the server how much of the file it has (SIZE) and sends the rest: REST
-// and STOR where FEAT announces REST STREAM, APPE otherwise. The result is
-// checked by size, and by hash where the server offers one.
+// Put uploads the local file src to t, retrying by o.Policy (see PutFile).
 func Put(ctx context.Context, src string, t Target, o Options) (Outcome, error) {
+	return PutFile(ctx, func() (*os.File, error) { return os.Open(src) }, src, t, o)
+}
+
+// PutFile uploads the local file that open opens (name names it in
+// messages) to t, retrying by o.Policy.
+//
+// The data goes to a temporary in t's directory (UploadPartName), never to
+// t itself: a reader on the server sees the old file or the new one, never
+// half of one. A retry, or a later run, asks the server how much of the
+// temporary it has (SIZE) and sends the rest: REST and STOR where FEAT
+// announces REST STREAM, APPE otherwise. The complete temporary is checked
+// by size, and by hash where the server offers one; it gets the local
+// file's time (keepTime), and only then is it renamed to t (RNFR, RNTO).
+// A server that will not rename over an existing file has the old file
+// deleted then, after the new one was verified, and the rename made again:
+// a warning says how long no file stood under the name. With o.Inplace the
+// data goes to t directly.
+func PutFile(ctx context.Context, open func() (*os.File, error), name string, t Target, o Options) (Outcome, error) {
 	var out Outcome
-	f, err := os.Open(src)
+	f, err := open()
 	if err != nil {
 		return out, &transfer.LocalError{Err: err}
 	}
@@ -27,23 +44,36 @@ func Put(ctx context.Context, src string, t Target, o Options) (Outcome, error) 
 		return out, &transfer.LocalError{Err: err}
 	}
 	if !st.Mode().IsRegular() {
-		return out, &transfer.LocalError{Err: fmt.Errorf("%s is not a regular file", src)}
+		return out, &transfer.LocalError{Err: fmt.Errorf("%s is not a regular file", name)}
 	}
-	size := st.Size()
-	p := &putter{t: t, f: f, src: src, size: size, o: &o, out: &out}
+	p := &putter{t: t, w: t, f: f, src: name, size: st.Size(), mtime: st.ModTime(), o: &o, out: &out}
+	if !o.Inplace {
+		p.w.Path = UploadPartName(t.Path, p.size, p.mtime)
+	}
 	err = retry(ctx, &o, &out, p.attempt)
 	return out, err
 }
 
 type putter struct {
-	t        Target
+	t        Target // where the file goes
+	w        Target // where the data is written: the temporary, or t with Inplace
 	f        *os.File
 	src      string
 	size     int64
+	mtime    time.Time
 	o        *Options
 	out      *Outcome
 	furthest int64 // the furthest the remote file got: only bytes past it are progress
+
+	resumed  bool // an attempt continued bytes already on the server
+	fromZero bool // the next attempt starts at 0 without asking (the bytes there did not verify)
+	// staged: the temporary was verified complete. If it is gone later,
+	// a rename whose reply was lost may have made it the final file.
+	staged bool
 }
+
+// atomic reports whether the data goes to a temporary.
+func (p *putter) atomic() bool { return p.w.Path != p.t.Path }
 
 // attempt makes one upload attempt. Its progress is the bytes sent past
 // the furthest point an earlier attempt reached.
@@ -56,6 +86,21 @@ func (p *putter) attempt(ctx context.Context, n int) (step, error) {
 	return s, err
 }
 
+// ask reports whether attempt n asks the server how much of the file it
+// holds: every retry does; a first attempt does where a temporary may be
+// there from an earlier run.
+func (p *putter) ask(n int) bool {
+	switch {
+	case p.fromZero:
+		return false
+	case n > 1:
+		return true
+	case !p.atomic() || p.o.Fresh:
+		return false
+	}
+	return p.o.PartKnown == nil || p.o.PartKnown.Size >= 0
+}
+
 // try returns where the attempt started, the bytes it sent, and where the
 // next one resumes (-1: as the server will say).
 func (p *putter) try(ctx context.Context, n int) (start, moved, next int64, err error) {
@@ -65,32 +110,52 @@ func (p *putter) try(ctx context.Context, n int) (start, moved, next int64, err 
 		return 0, 0, 0, err
 	}
 	defer p.o.release(ctx, c)
-	if n > 1 {
+	found := false // the server holds offset bytes of the file
+	asked := p.ask(n)
+	p.fromZero = false
+	if asked {
 		// Nothing is assumed about how much arrived: ask.
-		remote, err := c.Size(ctx, p.t.Path)
+		remote, err := c.Size(ctx, p.w.Path)
 		switch {
+		case control.IsPermanent(err) && p.staged:
+			// The verified temporary is gone: renamed by an attempt
+			// whose reply was lost, or taken away.
+			return 0, 0, 0, p.renamedBefore(ctx, c)
 		case control.IsPermanent(err):
 			offset = 0 // no such file yet, or no SIZE: send it all
 		case err != nil:
 			return 0, 0, 0, err
 		case remote > p.size:
-			p.o.logf("the remote file is larger (%d) than %s (%d): uploading it again from 0", remote, p.src, p.size)
+			p.o.logf("the server holds more of %s (%d) than %s has (%d): uploading it again from 0", p.w.Path, remote, p.src, p.size)
 		default:
-			offset = remote
+			offset, found = remote, true
 		}
 	}
-	if n > 1 && offset == p.size {
+	if found && offset == p.size {
+		// All of it is there already: a lost final reply, or an earlier
+		// run stopped before the rename.
+		p.resumed = true
 		if err := p.verify(ctx, c); err != nil {
+			return offset, 0, offset, p.notContinued(err)
+		}
+		if err := p.commit(ctx, c); err != nil {
 			return offset, 0, offset, err
 		}
-		p.out.Status = p.status("complete (verified)")
+		if n > 1 {
+			p.out.Status = p.status("complete (verified)")
+		} else {
+			p.out.Status = p.status("complete")
+		}
 		return offset, 0, offset, nil
+	}
+	if offset > 0 {
+		p.resumed = true
 	}
 	if _, err := p.f.Seek(offset, io.SeekStart); err != nil {
 		return offset, 0, offset, &transfer.LocalError{Err: err}
 	}
 	p.o.event(Event{Kind: EventStart, Attempt: n, Offset: offset, Size: p.size})
-	res, err := transfer.Upload(ctx, c, p.t.Path, offset, p.f, p.size-offset, p.o.transferOptions(offset, p.size))
+	res, err := transfer.Upload(ctx, c, p.w.Path, offset, p.f, p.size-offset, p.o.transferOptions(offset, p.size))
 	if err != nil {
 		return offset, res.Bytes, -1, err // what arrived is the server's to say
 	}
@@ -98,10 +163,25 @@ func (p *putter) try(ctx context.Context, n int) (start, moved, next int64, err 
 		if errors.Is(err, ErrShortUpload) {
 			return offset, res.Bytes, -1, err // resume from what the server has
 		}
+		return offset, res.Bytes, offset, p.notContinued(err)
+	}
+	if err := p.commit(ctx, c); err != nil {
 		return offset, res.Bytes, offset, err
 	}
 	p.out.Status = p.status("complete")
 	return offset, res.Bytes, offset, nil
+}
+
+// notContinued turns a failed check of bytes that an earlier attempt or
+// run left on the server into a restart from 0, once: they were not this
+// file's. A check that fails after a whole upload from 0 stands.
+func (p *putter) notContinued(err error) error {
+	if !errors.Is(err, ErrVerify) || !p.resumed {
+		return err
+	}
+	p.resumed, p.fromZero = false, true
+	p.o.event(Event{Kind: EventRestart, Offset: 0, Size: p.size, Reason: "the bytes already on the server did not verify: " + err.Error()})
+	return fmt.Errorf("%w: %w", errRestart, err)
 }
 
 // ErrShortUpload reports that the server holds less of the file than was
@@ -110,10 +190,15 @@ func (p *putter) try(ctx context.Context, n int) (start, moved, next int64, err 
 // sends the rest.
 var ErrShortUpload = errors.New("the server holds less than was sent")
 
-// verify compares the remote file with the local one: size, then hash.
+// verify compares the written remote file with the local one: size, then
+// hash.
 func (p *putter) verify(ctx context.Context, c *control.Conn) error {
+	return p.verifyAt(ctx, c, p.w.Path)
+}
+
+func (p *putter) verifyAt(ctx context.Context, c *control.Conn, remotePath string) error {
 	p.out.Verified, p.out.Size = NotVerified, p.size
-	remote, err := c.Size(ctx, p.t.Path)
+	remote, err := c.Size(ctx, remotePath)
 	switch {
 	case errors.Is(err, control.ErrMalformedReply), control.IsPermanent(err) && !control.IsCode(err, 550):
 		// No SIZE, or a garbled one: the size cannot be checked, the
@@ -122,14 +207,14 @@ func (p *putter) verify(ctx context.Context, c *control.Conn) error {
 	case err != nil:
 		return err
 	case remote < p.size:
-		return fmt.Errorf("%w: %s has %d bytes on the server, %d here", ErrShortUpload, p.t.Path, remote, p.size)
+		return fmt.Errorf("%w: %s has %d bytes on the server, %d here", ErrShortUpload, remotePath, remote, p.size)
 	case remote != p.size:
-		return fmt.Errorf("%w: %s has %d bytes on the server, %d here", ErrVerify, p.t.Path, remote, p.size)
+		return fmt.Errorf("%w: %s has %d bytes on the server, %d here", ErrVerify, remotePath, remote, p.size)
 	default:
 		p.out.Verified = "size"
 	}
 	if !p.o.NoVerify {
-		how, err := verifyHash(ctx, c, p.t.Path, p.src)
+		how, err := verifyHashOf(ctx, c, remotePath, p.src, p.localHash)
 		switch {
 		case err != nil && Classify(err) == Verify:
 			return err
@@ -147,10 +232,76 @@ func (p *putter) verify(ctx context.Context, c *control.Conn) error {
 	return nil
 }
 
+// localHash hashes the local file, open already: the bytes that were sent.
+func (p *putter) localHash(algo string) (string, error) {
+	return HashReader(io.NewSectionReader(p.f, 0, p.size), algo)
+}
+
 // status marks a status unverified when nothing checked the result.
 func (p *putter) status(s string) string {
 	if p.out.Verified == NotVerified {
 		return s + " (unverified)"
 	}
 	return s
+}
+
+// commit makes a verified upload the file: the local file's time on it,
+// then, for a temporary, the rename to the final name.
+func (p *putter) commit(ctx context.Context, c *control.Conn) error {
+	if p.atomic() {
+		p.staged = true
+	}
+	p.keepTime(ctx, c, p.w.Path)
+	if !p.atomic() {
+		return nil
+	}
+	return p.rename(ctx, c)
+}
+
+// rename renames the verified temporary to the final name. Where the
+// server will not rename over an existing file, the old file is deleted
+// and the rename made again: the old file stayed whole until the new one
+// was verified, and the new one is whole under its temporary name until
+// the rename; the warning says how long no file stood under the name.
+func (p *putter) rename(ctx context.Context, c *control.Conn) error {
+	err := c.Rename(ctx, p.w.Path, p.t.Path)
+	if err == nil || !control.IsPermanent(err) {
+		return err // a connection error: the next attempt finds out what happened
+	}
+	if !isRNTO(err) {
+		// RNFR refused: the temporary went away since it was verified.
+		return fmt.Errorf("%w: renaming %s: %w", errRestart, p.w.Path, err)
+	}
+	if _, serr := c.Size(ctx, p.t.Path); serr != nil {
+		return fmt.Errorf("the server refused to rename %s to %s (%w); the complete, verified upload is kept under %s", p.w.Path, p.t.Path, err, p.w.Path)
+	}
+	start := time.Now()
+	if derr := c.Delete(ctx, p.t.Path); derr != nil {
+		return fmt.Errorf("the server refused to rename %s over the existing %s (%w), and to delete it (%w); the old file is untouched, the new one complete and verified under %s", p.w.Path, p.t.Path, err, derr, p.w.Path)
+	}
+	if rerr := c.Rename(ctx, p.w.Path, p.t.Path); rerr != nil {
+		return fmt.Errorf("the server does not rename over an existing file (%w): the old %s was deleted after the new one was verified, and the rename then failed (%w); the new file is complete and verified under %s, and the next run renames it", err, p.t.Path, rerr, p.w.Path)
+	}
+	p.o.warn("%s: the server does not rename over an existing file (%v): the old file was deleted only after the new one was verified, and the new one renamed at once: no file stood under the name for %v", p.t, err, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// isRNTO reports whether a rename's refusal is RNTO's (RNFR was taken).
+func isRNTO(err error) bool {
+	var re *control.ReplyError
+	return errors.As(err, &re) && strings.HasPrefix(strings.ToUpper(re.Cmd), "RNTO")
+}
+
+// renamedBefore handles a verified temporary found gone: when the final
+// file is this one (size, and hash where the server offers one), an
+// earlier attempt's rename went through and its reply was lost; else the
+// upload starts again from 0.
+func (p *putter) renamedBefore(ctx context.Context, c *control.Conn) error {
+	p.staged = false
+	if err := p.verifyAt(ctx, c, p.t.Path); err != nil {
+		p.fromZero = true
+		return fmt.Errorf("%w: the verified temporary %s is gone, and %s is not the file (%w)", errRestart, p.w.Path, p.t.Path, err)
+	}
+	p.out.Status = p.status("complete (verified)")
+	return nil
 }

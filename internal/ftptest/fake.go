@@ -512,6 +512,9 @@ func (f *Fake) rename(from, to string) error {
 	return nil
 }
 
+// Rename moves a file as RNFR and RNTO would (for hooks).
+func (f *Fake) Rename(from, to string) error { return f.rename(from, to) }
+
 // Remove deletes a file (as another client of the server would).
 func (f *Fake) Remove(name string) {
 	f.mu.Lock()
