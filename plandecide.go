@@ -100,7 +100,7 @@ func (pl *planner) upload() error {
 		case ok:
 			a.part, a.Reason = &resume.Remote{Size: size}, "partial to resume"
 			expected[path.Join(folder, part)] = true
-		case dst.folderListed(folder):
+		case dst.folderListed(folder) && !dst.hidesDots:
 			a.part = &resume.Remote{Size: -1} // none there: no need to ask
 		}
 		p.Actions = append(p.Actions, a)

@@ -34,6 +34,9 @@ type tree struct {
 	complete bool
 	// topMissing: the top does not exist (a destination not made yet).
 	topMissing bool
+	// hidesDots: a listing may have left out names that start with a
+	// dot (LIST without -a): an upload temporary not listed may be there.
+	hidesDots bool
 	entries    int // walked so far, against maxEntries
 }
 

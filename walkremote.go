@@ -27,10 +27,13 @@ type remoteWalk struct {
 // is an empty tree.
 func (c *Client) walkRemote(ctx context.Context, p *Plan, source bool) (*tree, error) {
 	w := &remoteWalk{c: c, ctx: ctx, p: p, tr: newTree(), source: source}
-	entries, err := c.listRetrying(ctx, p.root)
+	entries, err := w.list(p.root)
 	switch {
 	case err == nil, errors.Is(err, control.ErrBadListing):
-	case !source && resume.Classify(err) == resume.NotFound:
+	case !source && (resume.Classify(err) == resume.NotFound || resume.Classify(err) == resume.Permanent):
+		// A missing folder: 550 from most servers, 501 from pyftpdlib
+		// (and an empty listing from vsftpd). Another refusal shows when
+		// the folder is made and the files are stored.
 		w.tr.topMissing = true
 		return w.tr, nil
 	default:
@@ -38,6 +41,20 @@ func (c *Client) walkRemote(ctx context.Context, p *Plan, source bool) (*tree, e
 	}
 	w.dir("", entries, err, 0, nil)
 	return w.tr, ctx.Err()
+}
+
+// list lists one folder. A destination is listed with the names that
+// start with a dot (an upload's temporaries are such names), and the tree
+// notes when the server would not show them.
+func (w *remoteWalk) list(t resume.Target) ([]control.Entry, error) {
+	if w.source {
+		return w.c.listRetrying(w.ctx, t)
+	}
+	entries, all, err := w.c.listRetryingWith(w.ctx, t, true)
+	if !all {
+		w.tr.hidesDots = true
+	}
+	return entries, err
 }
 
 // problem reports an entry of the walk that is left out. On the source
@@ -127,7 +144,7 @@ func (w *remoteWalk) subdir(n *node, depth int, ancestors map[string]bool) {
 	if w.ctx.Err() != nil || w.tr.entries > maxEntries {
 		return
 	}
-	entries, err := w.c.listRetrying(w.ctx, t)
+	entries, err := w.list(t)
 	if w.ctx.Err() != nil {
 		return
 	}

@@ -63,7 +63,11 @@ type putter struct {
 	mtime    time.Time
 	o        *Options
 	out      *Outcome
-	furthest int64 // the furthest the remote file got: only bytes past it are progress
+	// furthest is the most the server said it held of the file (SIZE at
+	// the start of an attempt): only bytes past it are progress. Bytes
+	// sent are not: on a fast path the whole rest is handed to the socket
+	// before a cut, and the server keeps what it read.
+	furthest int64
 
 	resumed  bool // an attempt continued bytes already on the server
 	fromZero bool // the next attempt starts at 0 without asking (the bytes there did not verify)
@@ -75,13 +79,14 @@ type putter struct {
 // atomic reports whether the data goes to a temporary.
 func (p *putter) atomic() bool { return p.w.Path != p.t.Path }
 
-// attempt makes one upload attempt. Its progress is the bytes sent past
-// the furthest point an earlier attempt reached.
+// attempt makes one upload attempt. Its progress is what the server holds
+// past the most it said it held before: the bytes earlier attempts got
+// there, as this attempt's SIZE finds them.
 func (p *putter) attempt(ctx context.Context, n int) (step, error) {
-	start, moved, next, err := p.try(ctx, n)
+	held, moved, next, err := p.try(ctx, n)
 	s := step{moved: moved, offset: next}
-	if end := start + moved; end > p.furthest {
-		s.progress, p.furthest = end-p.furthest, end
+	if held > p.furthest {
+		s.progress, p.furthest = held-p.furthest, held
 	}
 	return s, err
 }
@@ -101,9 +106,10 @@ func (p *putter) ask(n int) bool {
 	return p.o.PartKnown == nil || p.o.PartKnown.Size >= 0
 }
 
-// try returns where the attempt started, the bytes it sent, and where the
-// next one resumes (-1: as the server will say).
-func (p *putter) try(ctx context.Context, n int) (start, moved, next int64, err error) {
+// try returns how much of the file the server held when the attempt
+// started (0 when it did not ask), the bytes it sent, and where the next
+// one resumes (-1: as the server will say).
+func (p *putter) try(ctx context.Context, n int) (held, moved, next int64, err error) {
 	var offset int64
 	c, err := p.o.conn(ctx, p.t)
 	if err != nil {

@@ -388,6 +388,9 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		s.Reply("250-Listing "+arg, " "+mlsxFacts(arg, ff)+" "+arg, "250 End")
 	case "MLSD", "LIST":
 		dir := arg
+		if opts, rest, ok := strings.Cut(dir, " "); ok && strings.HasPrefix(opts, "-") {
+			dir = rest // "LIST -a /dir"
+		}
 		if dir == "" || strings.HasPrefix(dir, "-") {
 			dir = "/"
 		}
