@@ -14,7 +14,10 @@ func mirrorCommand() *cli.Command {
 		Name:      "mirror",
 		Usage:     "copy a tree either way: URL DIR downloads, DIR URL uploads (like lftp mirror -R); up-to-date files are skipped, partial ones resumed",
 		ArgsUsage: "URL DIR | DIR URL",
-		Description: `The direction is the order of the arguments: "mirror URL DIR" copies the server's tree into
+		UsageText: `keepftp mirror [options] URL DIR   download the server's tree into DIR
+keepftp mirror [options] DIR URL   upload DIR to the server (like lftp mirror -R)
+
+The direction is the order of the arguments: "mirror URL DIR" copies the server's tree into
 DIR, "mirror DIR URL" copies DIR to the server. Both list both sides first, plan, then copy:
 a file is copied when the destination has none (missing), has a partial copy (partial to resume),
 or one whose size or time differs; it is skipped when it is up to date, and the skip event says
