@@ -369,3 +369,28 @@ func TestUploadPartName(t *testing.T) {
 		}
 	}
 }
+
+// A temporary's name stays in its folder, is one of keepftp's by its
+// form, is short enough for a file name, and says nothing of a name that
+// is not one.
+func FuzzUploadPartName(f *testing.F) {
+	for _, s := range []string{"data.csv", ".hidden", "a b", strings.Repeat("x", 255), "x.12345678.keepftp-part", ".x.0123abcd.keepftp-part", "é.txt"} {
+		f.Add(s, int64(10), int64(1700000000123456789))
+	}
+	f.Fuzz(func(t *testing.T, name string, size, ns int64) {
+		if name == "" || strings.Contains(name, "/") || len(name) > 255 {
+			return
+		}
+		p := UploadPartName("/d/"+name, size, time.Unix(0, ns))
+		dir, base := path.Split(p)
+		if dir != "/d/" || len(base) > 255 || !IsUploadPart(base) {
+			t.Fatalf("%q -> %q", name, p)
+		}
+		if p2 := UploadPartName("/d/"+name, size, time.Unix(0, ns)); p2 != p {
+			t.Fatalf("not the same twice: %q %q", p, p2)
+		}
+		if IsUploadPart(name) && !strings.HasSuffix(name, UploadPartSuffix) {
+			t.Fatalf("%q taken for a temporary", name)
+		}
+	})
+}
