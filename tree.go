@@ -37,7 +37,7 @@ type tree struct {
 	// hidesDots: a listing may have left out names that start with a
 	// dot (LIST without -a): an upload temporary not listed may be there.
 	hidesDots bool
-	entries    int // walked so far, against maxEntries
+	entries   int // walked so far, against maxEntries
 }
 
 func newTree() *tree {

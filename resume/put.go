@@ -55,14 +55,14 @@ func PutFile(ctx context.Context, open func() (*os.File, error), name string, t 
 }
 
 type putter struct {
-	t        Target // where the file goes
-	w        Target // where the data is written: the temporary, or t with Inplace
-	f        *os.File
-	src      string
-	size     int64
-	mtime    time.Time
-	o        *Options
-	out      *Outcome
+	t     Target // where the file goes
+	w     Target // where the data is written: the temporary, or t with Inplace
+	f     *os.File
+	src   string
+	size  int64
+	mtime time.Time
+	o     *Options
+	out   *Outcome
 	// furthest is the most the server said it held of the file (SIZE at
 	// the start of an attempt): only bytes past it are progress. Bytes
 	// sent are not: on a fast path the whole rest is handed to the socket
