@@ -116,6 +116,7 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 		}
 		if r.Err == nil {
 			r.Outcome, r.Err = c.get(ctx, it.t, it.dst, fo)
+			c.removeSource(ctx, downloadSource(it.t, it.dst), &r)
 		} else {
 			kind := EventError
 			if errors.Is(r.Err, ErrLeftOut) {

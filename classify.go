@@ -68,6 +68,9 @@ func Classify(err error) ErrorClass {
 	case resume.Login:
 		return LoginFailed
 	case resume.NotFound:
+		if errors.Is(err, ErrNotRemoved) {
+			return Permanent // the copy was made: a 550 to DELE is a refusal, not a missing file
+		}
 		return NotFound
 	case resume.Local:
 		return LocalFailed

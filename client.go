@@ -58,6 +58,24 @@ type Options struct {
 	NoProfile bool
 	// ProfileDir holds the profiles; "" is os.UserCacheDir()/keepftp.
 	ProfileDir string
+
+	// Filter, if set, decides which names of a tree are taken: the
+	// entries of Mirror's walk, and the files a pattern URL of GetAll
+	// (or Expand) stands for. A URL without a pattern, and the files given
+	// to Put and PutAll, are taken as named: a program that walks a local
+	// tree asks Filter.Includes itself (as put -r does). What the Filter
+	// leaves out is never copied, deleted or removed.
+	Filter *Filter
+
+	// RemoveSource makes each copy a move: once a file's copy is verified
+	// (by the server's hash where it has one, else by size) its source is
+	// removed, the remote file (DELE) after Get, GetAll and Mirror, the
+	// local one after Put and PutAll. A download is first synced to disk
+	// (the file and its folder). A copy that failed, that nothing could
+	// verify, or that a mirror skipped as up to date is never removed:
+	// see removeSource. FileResult.Removed and an EventRemoved say what
+	// was.
+	RemoveSource bool
 }
 
 // parse parses a URL and completes its login.
@@ -74,7 +92,7 @@ func (c *Client) parse(rawURL string) (resume.Target, error) {
 
 // Event is something that happened to one file.
 type Event struct {
-	Kind   EventKind `json:"event"` // start, progress, retry, restart, verified, warning, skip, done, error
+	Kind   EventKind `json:"event"` // start, progress, retry, restart, verified, warning, skip, done, error, removed
 	Time   time.Time `json:"time"`
 	URL    string    `json:"url"` // the remote file, without password
 	Local  string    `json:"local,omitempty"`
@@ -179,7 +197,10 @@ func (c *Client) Get(ctx context.Context, rawURL, dst string) (Outcome, error) {
 	if err != nil {
 		return resume.Outcome{}, err
 	}
-	return c.get(ctx, t, dst, fileOpts{})
+	r := FileResult{URL: t.String(), Local: dst}
+	r.Outcome, r.Err = c.get(ctx, t, dst, fileOpts{})
+	c.removeSource(ctx, downloadSource(t, dst), &r)
+	return r.Outcome, r.Err
 }
 
 // fileOpts are the settings of one file of a batch or a mirror.
@@ -205,9 +226,12 @@ func (c *Client) Put(ctx context.Context, src, rawURL string) (Outcome, error) {
 	if err != nil {
 		return resume.Outcome{}, err
 	}
-	out, err := resume.Put(ctx, src, t, c.options(t, src))
-	c.done(t, src, out, err)
-	return out, err
+	from := c.uploadSource(src, t)
+	r := FileResult{URL: t.String(), Local: src}
+	r.Outcome, r.Err = resume.Put(ctx, src, t, c.options(t, src))
+	c.done(t, src, r.Outcome, r.Err)
+	c.removeSource(ctx, from, &r)
+	return r.Outcome, r.Err
 }
 
 func (c *Client) done(t resume.Target, local string, out resume.Outcome, err error) {
@@ -218,9 +242,9 @@ func (c *Client) done(t resume.Target, local string, out resume.Outcome, err err
 	c.emit(Event{Kind: EventDone, URL: t.String(), Local: local, Bytes: out.Size, Size: out.Size, Status: out.Status, Reason: out.Verified, TimeSet: out.TimeSet})
 }
 
-// warn reports something off that does not stop the work: a note for a
-// human and a warning event.
-func (c *Client) warn(url, format string, args ...any) {
+// warnf reports something off about url that does not stop the work: a
+// note for a human and a warning event.
+func (c *Client) warnf(url, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	c.logf("warning: %s: %s", url, msg)
 	c.emit(Event{Kind: EventWarning, URL: url, Reason: msg})

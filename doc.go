@@ -18,6 +18,11 @@
 // files it copies, and copies everything it can: what it cannot is
 // reported as a result wrapping ErrLeftOut.
 //
+// Options.Filter chooses the names of a tree (a mirror's, a pattern's):
+// include and exclude globs, first match wins, and bounds on size and
+// time (see Filter). Options.RemoveSource makes each copy a move: the
+// source of a verified copy, and only of a verified one, is removed.
+//
 // A program imports this package alone: the types it needs (Target,
 // Outcome, Entry, Event and its EventKind, TransferOptions, RetryPolicy,
 // TLSOptions) are here, Classify sorts every error into an ErrorClass,

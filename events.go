@@ -19,4 +19,5 @@ const (
 	EventSkip     EventKind = "skip"     // mirror: the destination is up to date (Reason: by which rule)
 	EventDelete   EventKind = "delete"   // mirror: a file removed from the destination (Reason: why)
 	EventError    EventKind = "error"    // the file failed for good (Reason)
+	EventRemoved  EventKind = "removed"  // the source of a verified copy was removed (Reason: which, and how the copy was checked)
 )

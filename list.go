@@ -107,8 +107,10 @@ func SafeName(name string) bool {
 func hasGlob(p string) bool { return strings.ContainsAny(path.Base(p), "*?[") }
 
 // Expand returns the files a pattern URL ("ftp://h/data/*.csv") matches:
-// the regular files of its directory whose names match path.Match, as
-// URLs without the password. A URL without a pattern is returned as it is.
+// the regular files of its directory whose names match path.Match and
+// that Options.Filter takes, as URLs without the password (none, and no
+// error, when the pattern matches and the Filter leaves out all). A URL
+// without a pattern is returned as it is.
 func (c *Client) Expand(ctx context.Context, rawURL string) ([]string, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {
@@ -149,6 +151,7 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 	}
 	var files []match
 	seen := map[string]bool{}
+	filtered := 0 // matched, and left out by Options.Filter
 	for _, e := range entries {
 		if e.Type != control.File {
 			continue
@@ -166,6 +169,9 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 			files = append(files, match{t: f, err: leftOut(errUnsafeName(e.Name))})
 		case seen[e.Name]:
 			files = append(files, match{t: f, err: leftOut(fmt.Errorf("%q is listed more than once", e.Name))})
+		case !c.takesListed(e):
+			seen[e.Name] = true
+			filtered++
 		default:
 			seen[e.Name] = true
 			files = append(files, match{t: f, e: &e})
@@ -174,6 +180,14 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 	if len(files) == 0 {
 		if err != nil {
 			return nil, err
+		}
+		if filtered > 0 {
+			// The pattern matched; the filter chose none of it. That is
+			// what was asked, not a missing file.
+			if logf := c.o.Transfer.Logf; logf != nil {
+				logf("%s: %d files match, and the filters leave out all of them", t, filtered)
+			}
+			return nil, nil
 		}
 		return nil, fmt.Errorf("%s: %w: no file matches", t, resume.ErrNotFound)
 	}

@@ -214,7 +214,7 @@ var checksumAlgos = []string{control.SHA256, control.SHA1, control.MD5}
 func (pl *planner) checksums(same []pair) {
 	conn, err := pl.c.pool.Conn(pl.ctx, pl.p.root)
 	if err != nil {
-		pl.c.warn(pl.p.URL, "--checksum: no connection to ask the server's hashes (%v): size and time decide", err)
+		pl.c.warnf(pl.p.URL, "--checksum: no connection to ask the server's hashes (%v): size and time decide", err)
 		return
 	}
 	defer func() { pl.c.pool.Release(conn, conn.Err() == nil) }()
@@ -226,7 +226,7 @@ func (pl *planner) checksums(same []pair) {
 		}
 	}
 	if algo == "" {
-		pl.c.warn(pl.p.URL, "--checksum: the server offers no HASH or XSHA256 (nor XSHA1, XMD5): up to date means the same size and time")
+		pl.c.warnf(pl.p.URL, "--checksum: the server offers no HASH or XSHA256 (nor XSHA1, XMD5): up to date means the same size and time")
 		return
 	}
 	pl.sums = map[string]verdict{}
@@ -236,12 +236,12 @@ func (pl *planner) checksums(same []pair) {
 		}
 		remote, err := conn.Hash(pl.ctx, algo, pl.p.remoteTarget(pr.src.rel).Path)
 		if err != nil {
-			pl.c.warn(pl.p.remoteTarget(pr.src.rel).String(), "--checksum: the server could not hash it (%v): size and time decide", err)
+			pl.c.warnf(pl.p.remoteTarget(pr.src.rel).String(), "--checksum: the server could not hash it (%v): size and time decide", err)
 			continue
 		}
 		local, err := pl.localHash(pr.src.rel, algo)
 		if err != nil {
-			pl.c.warn(pl.p.localPath(pr.src.rel), "--checksum: %v: size and time decide", err)
+			pl.c.warnf(pl.p.localPath(pr.src.rel), "--checksum: %v: size and time decide", err)
 			continue
 		}
 		if local == remote {

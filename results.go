@@ -16,6 +16,7 @@ type FileResult struct {
 	Outcome Outcome
 	Skipped bool   // mirror: already up to date
 	Reason  string // mirror: why the file was copied or skipped (the plan's Action.Reason)
+	Removed bool   // the source was removed after the copy was verified (Options.RemoveSource)
 	Err     error  // nil when done
 }
 

@@ -86,7 +86,7 @@ func (c *Client) makeFolders(ctx context.Context, p *Plan) {
 		}
 		if a.Rel == "" {
 			if err := c.mkdirAll(ctx, a.t); err != nil {
-				c.warn(a.URL, "%v", err)
+				c.warnf(a.URL, "%v", err)
 			}
 			continue
 		}
@@ -117,12 +117,12 @@ func (c *Client) cleanups(ctx context.Context, p *Plan) {
 		if conn == nil {
 			var err error
 			if conn, err = c.pool.Conn(ctx, p.root); err != nil {
-				c.warn(a.URL, "not removed: %v", err)
+				c.warnf(a.URL, "not removed: %v", err)
 				return
 			}
 		}
 		if err := conn.Delete(ctx, a.t.Path); err != nil {
-			c.warn(a.URL, "a stale temporary of keepftp, not removed: %v", err)
+			c.warnf(a.URL, "a stale temporary of keepftp, not removed: %v", err)
 			continue
 		}
 		c.emit(Event{Kind: EventDelete, URL: a.URL, Size: max(a.Size, 0), Reason: a.Reason})
@@ -153,8 +153,10 @@ func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action) ([]FileRe
 		o := c.options(a.t, a.Local)
 		o.PartKnown = a.part
 		open := func() (*os.File, error) { return root.Open(filepath.FromSlash(a.Rel)) }
+		from := c.uploadSource(a.Local, a.t)
 		r.Outcome, r.Err = resume.PutFile(ctx, open, a.Local, a.t, o)
 		c.done(a.t, a.Local, r.Outcome, r.Err)
+		c.removeSource(ctx, from, &r)
 		out[i] = r
 	})
 	return out, ran
@@ -240,5 +242,6 @@ func (c *Client) download(ctx context.Context, stage staging, a *Action, known *
 		known = listingFacts(a.e)
 	}
 	r.Outcome, r.Err = c.get(ctx, a.t, a.Local, fileOpts{part: part, state: state, stateTemp: stage.temp(), known: known, ahead: ahead})
+	c.removeSource(ctx, downloadSource(a.t, a.Local), &r)
 	return r
 }

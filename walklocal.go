@@ -110,6 +110,12 @@ func walkLocal(ctx context.Context, c *Client, p *Plan, source bool) (*tree, err
 		case source:
 			return skip(errors.New("not a regular file"))
 		}
+		if !c.takes(rel, n.kind == control.Dir, n.size, n.mtime) {
+			if n.kind == control.Dir {
+				return fs.SkipDir // left out by Options.Filter, with all it holds
+			}
+			return nil
+		}
 		tr.add(n)
 		return nil
 	})

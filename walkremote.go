@@ -115,6 +115,9 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 		if w.source && e.Type != control.File && e.Type != control.Dir {
 			continue // links are not followed, other kinds not copied
 		}
+		if !w.c.takes(crel, e.Type == control.Dir, e.Size, e.ModTime) {
+			continue // left out by Options.Filter: not walked, not copied
+		}
 		n := &node{rel: crel, kind: e.Type, size: e.Size, mtime: e.ModTime, unit: time.Second, e: e}
 		if e.Facts == nil {
 			n.unit = time.Minute // LIST: the minute at best

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// Commands that change files on the server: rename, delete, set a file's
-// time. Each is built here, from a verb and a checked argument, like every
+// Commands that change files on the server: rename, set a file's time
+// (Delete and Mkdir are in commands.go). Each is built here, from a verb and a checked argument, like every
 // other command.
 
 // Rename renames the remote file from to to: RNFR then RNTO, written
@@ -26,12 +26,6 @@ func (c *Conn) Rename(ctx context.Context, from, to string) error {
 		return reps[0].Err
 	}
 	return reps[1].Err
-}
-
-// Delete removes a remote file (DELE).
-func (c *Conn) Delete(ctx context.Context, path string) error {
-	_, err := c.Cmd(ctx, 2, "DELE", path)
-	return err
 }
 
 // The ways a server may take a file's modification time (SetModTime).

@@ -179,6 +179,9 @@ func (ss *shimSession) clientToServer() {
 // command looks at one client line and reports whether the shim handled
 // it itself (the line is then not forwarded).
 func (ss *shimSession) command(line string) bool {
+	ss.s.mu.Lock()
+	ss.s.log.add(line)
+	ss.s.mu.Unlock()
 	verb, _, _ := strings.Cut(strings.TrimSpace(line), " ")
 	verb = strings.ToUpper(verb)
 	kind := kindOther

@@ -50,6 +50,7 @@ type Server struct {
 	sessions  map[*shimSession]struct{}
 	ports     map[int]*shimSession // passive port -> session that announced it
 	dataConns map[*dataConn]struct{}
+	log       commandLog
 
 	serveDone chan struct{}
 	wg        sync.WaitGroup // shim goroutines

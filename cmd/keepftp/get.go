@@ -34,7 +34,8 @@ func getCommand() *cli.Command {
 		Name:      "get",
 		Usage:     "download files, resuming after failures",
 		ArgsUsage: "URL... (the last path element may be a pattern: ftp://h/data/*.csv)",
-		Flags: append(append(transferFlags(), batchFlags()...),
+		Flags: append(append(append(transferFlags(), batchFlags()...), filterFlags()...),
+			removeSourceFlag("the remote file, with DELE, after the download is checked and synced to disk"),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "local file for one URL (- for stdout), or the directory for several (default: the remote names, here)"},
 			&cli.StringFlag{Name: "input-file", Aliases: []string{"i"}, Usage: "read URLs from FILE: one URL and an optional destination per line; # comments"},
 			&cli.BoolFlag{Name: "fresh", Usage: "ignore any partial download and start from 0"},
@@ -95,6 +96,14 @@ func getAction(c *cli.Context) error {
 		if strings.ContainsAny(path.Base(j.URL), "*?[") {
 			files = -1 // a pattern: the count is known only later
 		}
+	}
+	if files != -1 && filtering(c) {
+		// The filters choose among the files a listing gives; a URL that
+		// names one file is taken as named. Saying so beats ignoring them.
+		return usageError{"--include, --exclude and the size and time bounds choose among the files of a pattern (ftp://h/dir/*.csv); no URL here is one"}
+	}
+	if c.Bool("remove-source-files") && c.String("output") == "-" {
+		return usageError{"--remove-source-files and -o - do not go together: a stream cannot be synced to disk before the remote file is removed"}
 	}
 	if n := c.Int("segments"); n < 1 || n > maxSegments {
 		return usageError{fmt.Sprintf("--segments must be from 1 to %d", maxSegments)}

@@ -32,7 +32,8 @@ on the server never sees a half-written file under NAME. A rerun after Ctrl-C or
 each temporary and removes those of older versions. Remote folders are made as needed. The
 local walk never follows a symbolic link out of DIR, nor one to a folder; names with CR, LF or
 NUL are left out with a warning.`,
-		Flags: append(append(transferFlags(), batchFlags()...),
+		Flags: append(append(append(transferFlags(), batchFlags()...), filterFlags()...),
+			removeSourceFlag("downloads: the remote file, with DELE, after the download is checked and synced to disk; uploads: the local file, after the server's size or hash matched it; folders stay"),
 			&cli.BoolFlag{Name: "checksum", Usage: "up to date means the same hash (HASH or XSHA256, as rclone --checksum), not the same size and time; where the server offers no hash, say so and use size and time"},
 			inplaceFlag(),
 		),
@@ -90,6 +91,7 @@ func mirrorAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	r.localSources = dirn == keepftp.ToServer
 	results, err := r.client.MirrorWith(c.Context, dirn, url, dir, keepftp.MirrorOptions{Parallel: r.par, Checksum: c.Bool("checksum")})
 	if err != nil && len(results) == 0 {
 		r.client.Close()

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,22 +39,6 @@ func upTree(t *testing.T, n, size int) (string, map[string][]byte) {
 		}
 	}
 	return dir, files
-}
-
-// jsonEvents parses --json lines.
-func jsonEvents(t *testing.T, out string) []map[string]any {
-	t.Helper()
-	var evs []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var e map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("not a JSON event: %q", sc.Text())
-		}
-		evs = append(evs, e)
-	}
-	return evs
 }
 
 // serverState is what the server holds below top: final files by name,

@@ -48,6 +48,7 @@ type Fake struct {
 	mu     sync.Mutex
 	files  map[string]FakeFile
 	counts map[string]int
+	log    []string // every command, in the order read ("VERB arg")
 	trips  int
 	wg     sync.WaitGroup
 	conns  map[net.Conn]struct{}
@@ -125,6 +126,14 @@ func (f *Fake) Count(verb string) int {
 		return n
 	}
 	return f.counts[verb]
+}
+
+// Log returns every command received so far, in the order read, as
+// "VERB arg" (sessions interleaved): the server's log.
+func (f *Fake) Log() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.log...)
 }
 
 // RoundTrips returns how many times a command arrived while no earlier
@@ -254,6 +263,11 @@ func (s *FakeSession) serve() {
 		verb = strings.ToUpper(verb)
 		s.f.mu.Lock()
 		s.f.counts[verb]++
+		if verb == "PASS" {
+			s.f.log = append(s.f.log, "PASS ****")
+		} else {
+			s.f.log = append(s.f.log, strings.TrimSpace(verb+" "+arg))
+		}
 		hook := s.f.Hook
 		s.f.mu.Unlock()
 		if hook != nil && hook(s, verb, arg) {
@@ -350,6 +364,18 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		}
 		f.WriteFile(arg, data, time.Now())
 		s.Reply("226 stored")
+	case "DELE":
+		f.mu.Lock()
+		ff, ok := f.files[arg]
+		if ok && !ff.Dir {
+			delete(f.files, arg)
+		}
+		f.mu.Unlock()
+		if ok && !ff.Dir {
+			s.Reply("250 deleted")
+		} else {
+			s.Reply("550 no such file")
+		}
 	case "OPTS":
 		if strings.EqualFold(arg, "HASH SHA-256") && f.Hash {
 			s.Reply("200 SHA-256")
@@ -439,18 +465,6 @@ func (s *FakeSession) standard(verb, arg string) bool {
 			break
 		}
 		s.Reply("250 renamed")
-	case "DELE":
-		f.mu.Lock()
-		ff, ok := f.files[arg]
-		if ok && !ff.Dir {
-			delete(f.files, arg)
-		}
-		f.mu.Unlock()
-		if !ok || ff.Dir {
-			s.Reply("550 no such file")
-			break
-		}
-		s.Reply("250 deleted")
 	case "MKD":
 		f.mu.Lock()
 		_, exists := f.files[arg]

@@ -46,6 +46,7 @@ var scenarios = []scenario{
 	{"lost final reply", scLostFinal},
 	{"421 between transfers", scIdle421},
 	{"IPv6 (::1, EPSV)", scIPv6},
+	{"filtered mirror, moves (DELE)", scMoveFilter},
 	{"mirror upload", scMirrorUp},
 	{"atomic put (no partial under final name)", scAtomicPut},
 	{"set time", scSetTime},
