@@ -2,6 +2,8 @@ package resume
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -393,4 +395,53 @@ func FuzzUploadPartName(f *testing.F) {
 			t.Fatalf("%q taken for a temporary", name)
 		}
 	})
+}
+
+// A server that answers an upload cut in the network with a 5xx (as
+// ftpserverlib does when the client had written all it had) but kept
+// bytes of it: the failure is a broken transfer, not a refusal, and the
+// next attempt resumes; a 5xx after which the server kept nothing stands.
+func TestPutFiveHundredAfterKeptBytesResumes(t *testing.T) {
+	for _, keeps := range []bool{true, false} {
+		t.Run(fmt.Sprint("keeps=", keeps), func(t *testing.T) {
+			f := ftptest.StartFake(t)
+			data := ftptest.RandomBytes(40000)
+			src := writeLocal(t, data)
+			part := UploadPartName("/up", int64(len(data)), localTime)
+			broke := false
+			f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+				if verb != "STOR" || broke {
+					return false
+				}
+				broke = true
+				d, err := s.Data()
+				if err != nil {
+					s.Reply("425 no data")
+					return true
+				}
+				s.Reply("150 go")
+				got, _ := io.ReadAll(d)
+				d.Close()
+				if keeps {
+					f.WriteFile(part, got[:len(got)/2], time.Now())
+				}
+				s.Reply("550 Issue during transfer: network error")
+				return true
+			}
+			ev := &eventLog{}
+			out, err := Put(t.Context(), src, target(t, f.Addr(), "/up"), putOpts(ev))
+			if !keeps {
+				if !control.IsCode(err, 550) || f.Count("STOR") != 1 {
+					t.Errorf("err %v (%v), %d STOR; want the 550 to stand, no retry", err, Classify(err), f.Count("STOR"))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Put: %v", err)
+			}
+			if got, _ := f.File("/up"); !bytes.Equal(got.Data, data) || out.Attempts != 2 || f.Count("REST") != 1 {
+				t.Errorf("%d attempts, %d REST; want the second to resume", out.Attempts, f.Count("REST"))
+			}
+		})
+	}
 }

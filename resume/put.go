@@ -163,7 +163,7 @@ func (p *putter) try(ctx context.Context, n int) (held, moved, next int64, err e
 	p.o.event(Event{Kind: EventStart, Attempt: n, Offset: offset, Size: p.size})
 	res, err := transfer.Upload(ctx, c, p.w.Path, offset, p.f, p.size-offset, p.o.transferOptions(offset, p.size))
 	if err != nil {
-		return offset, res.Bytes, -1, err // what arrived is the server's to say
+		return offset, res.Bytes, -1, p.brokenOff(ctx, c, offset, res.Bytes, err) // what arrived is the server's to say
 	}
 	if err := p.verify(ctx, c); err != nil {
 		if errors.Is(err, ErrShortUpload) {
@@ -188,6 +188,27 @@ func (p *putter) notContinued(err error) error {
 	p.resumed, p.fromZero = false, true
 	p.o.event(Event{Kind: EventRestart, Offset: 0, Size: p.size, Reason: "the bytes already on the server did not verify: " + err.Error()})
 	return fmt.Errorf("%w: %w", errRestart, err)
+}
+
+// errBrokenOff marks an upload the server answered with a 5xx after it
+// kept bytes of it: see brokenOff.
+var errBrokenOff = errors.New("the upload broke off")
+
+// brokenOff looks again at an upload that failed with a 5xx after data
+// was sent: a server that kept bytes of this attempt did not refuse the
+// upload, its data connection broke (ftpserverlib answers such a cut
+// "550 Issue during transfer" when the client had written all it had).
+// Then the failure may pass, and the next attempt resumes from what the
+// server holds. Any other failure is returned as it is.
+func (p *putter) brokenOff(ctx context.Context, c *control.Conn, offset, sent int64, err error) error {
+	if !control.IsPermanent(err) || sent == 0 || ctx.Err() != nil || c.Err() != nil {
+		return err
+	}
+	held, serr := c.Size(ctx, p.w.Path)
+	if serr != nil || held <= offset {
+		return err
+	}
+	return fmt.Errorf("%w: %v; the server kept %d bytes of it", errBrokenOff, err, held-offset)
 }
 
 // ErrShortUpload reports that the server holds less of the file than was

@@ -167,9 +167,7 @@ func scMirrorUp(t *testing.T, name string) (int64, string) {
 			starts = append(starts, e.Offset)
 		}
 	}
-	// Paced, so each cut lands while the client still writes (on
-	// loopback it could hand the whole rest to the socket first, and
-	// ftpserverlib answers such a cut 550, not 426).
+	// Paced, so that the cuts land while the data flows.
 	o = p.opts()
 	o.RateLimit = 2 << 20
 	cl = keepftp.NewClient(keepftp.Options{Transfer: o, MaxConns: 2, NoProfile: true, Events: seen})
