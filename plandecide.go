@@ -28,8 +28,20 @@ func (pl *planner) download() error {
 	p.SourceComplete = src.complete
 	pl.compareAll(src)
 	stage := newStaging(p.Dir)
+	blocked := map[string]bool{} // local names a mirror leaves alone, with what is below them
 	for _, n := range src.order {
+		if blocked[parentRel(n.rel)] {
+			blocked[n.rel] = true
+			continue
+		}
 		a := Action{Rel: n.rel, URL: p.remoteTarget(n.rel).String(), Local: p.localPath(n.rel), Size: n.size, t: p.remoteTarget(n.rel), e: n.e}
+		if d := dst.nodes[n.rel]; d != nil && (d.kind == control.Link || d.kind == control.Other) {
+			// Neither followed (it could lead out of the folder) nor
+			// replaced: a mirror writes only regular files and folders.
+			blocked[n.rel] = true
+			p.leftOut(pl.c, a.URL, a.Local, notRegular(a.Local))
+			continue
+		}
 		if n.kind == control.Dir {
 			if d := dst.nodes[n.rel]; d == nil || d.kind != control.Dir {
 				a.Kind, a.Reason = ActMkdir, "missing"
@@ -304,4 +316,18 @@ func (pl *planner) decide(src, dst *node) (upToDate bool, why string) {
 		return false, "newer at the source"
 	}
 	return false, "older at the source (times differ)"
+}
+
+// notRegular says why a mirror leaves a local name alone: it is not a
+// regular file nor a folder. A symbolic link is not followed (it could
+// lead out of the folder) nor replaced; a device, a FIFO or a socket is
+// never replaced, and a mirror does not pour files into one.
+func notRegular(local string) error {
+	if st, err := os.Lstat(local); err == nil && st.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("local %s is a symbolic link: a mirror does not follow local links, nor replace them", local)
+	}
+	if d, err := resume.LocalDest(local); err == nil && d.Stream != "" {
+		return fmt.Errorf("local %s is %s: a mirror writes only regular files, and leaves it as it is", local, d.Stream)
+	}
+	return fmt.Errorf("local %s is not a regular file nor a folder: a mirror leaves it as it is", local)
 }

@@ -81,7 +81,11 @@ func (p *pool) Conn(ctx context.Context, t resume.Target) (*control.Conn, error)
 			p.drop(ic.c, h)
 			continue
 		}
-		cfg := p.opts.Config(t)
+		cfg, err := p.opts.Config(t)
+		if err != nil {
+			<-h.slots
+			return nil, err
+		}
 		p.prof.config(t, &cfg)
 		c, err := control.Dial(ctx, t.Addr, cfg)
 		if err != nil {

@@ -152,7 +152,7 @@ func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action) ([]FileRe
 		}
 		o := c.options(a.t, a.Local)
 		o.PartKnown = a.part
-		open := func() (*os.File, error) { return root.Open(filepath.FromSlash(a.Rel)) }
+		open := func() (*os.File, error) { return resume.OpenRegular(root, filepath.FromSlash(a.Rel)) }
 		from := c.uploadSource(a.Local, a.t)
 		r.Outcome, r.Err = resume.PutFile(ctx, open, a.Local, a.t, o)
 		c.done(a.t, a.Local, r.Outcome, r.Err)

@@ -82,8 +82,14 @@ type Options struct {
 	Conns Conns
 
 	// DialContext, if set, dials the control and data connections
-	// (control.Config.DialContext): a proxy, or a test's fault injection.
+	// (control.Config.DialContext): a test's fault injection; with a
+	// proxy, it dials the proxy.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Proxy, if set, returns the proxy a target's connections are
+	// tunnelled through (nil: directly). The Client sets it from its
+	// Options.Proxy.
+	Proxy func(Target) (*control.Proxy, error)
 }
 
 // TimeMemo remembers, per server, the way it takes a file's time (Put).
@@ -107,8 +113,16 @@ type Conns interface {
 	Release(c *control.Conn, healthy bool)
 }
 
-// Config returns the control.Config for t under these options.
-func (o *Options) Config(t Target) control.Config {
+// Config returns the control.Config for t under these options; an error
+// is a proxy that cannot be used.
+func (o *Options) Config(t Target) (control.Config, error) {
+	var proxy *control.Proxy
+	if o.Proxy != nil {
+		var err error
+		if proxy, err = o.Proxy(t); err != nil {
+			return control.Config{}, err
+		}
+	}
 	return control.Config{
 		User:     t.User,
 		Password: t.Password,
@@ -119,7 +133,8 @@ func (o *Options) Config(t Target) control.Config {
 		Logf:     o.ProtoLog,
 
 		DialContext: o.DialContext,
-	}
+		Proxy:       proxy,
+	}, nil
 }
 
 func (o *Options) policy() Policy {
@@ -169,7 +184,11 @@ func (o *Options) conn(ctx context.Context, t Target) (*control.Conn, error) {
 	if o.Conns != nil {
 		return o.Conns.Conn(ctx, t)
 	}
-	return control.Dial(ctx, t.Addr, o.Config(t))
+	cfg, err := o.Config(t)
+	if err != nil {
+		return nil, err
+	}
+	return control.Dial(ctx, t.Addr, cfg)
 }
 
 // release gives back a connection: healthy ones to the pool, or, without

@@ -15,7 +15,26 @@ import (
 
 // Put uploads the local file src to t, retrying by o.Policy (see PutFile).
 func Put(ctx context.Context, src string, t Target, o Options) (Outcome, error) {
-	return PutFile(ctx, func() (*os.File, error) { return os.Open(src) }, src, t, o)
+	return PutFile(ctx, func() (*os.File, error) { return openRegular(os.Stat, os.Open, src) }, src, t, o)
+}
+
+// openRegular opens a local file to upload, after a look that it is a
+// regular file: opening a FIFO waits for a writer. stat and open are the
+// os ones, or an os.Root's (the mirror's, that no path leads out of).
+func openRegular(stat func(string) (os.FileInfo, error), open func(string) (*os.File, error), name string) (*os.File, error) {
+	st, err := stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is %s: put reads regular files only", name, streamKind(st.Mode()))
+	}
+	return open(name)
+}
+
+// OpenRegular is openRegular in root: what a mirror opens to upload.
+func OpenRegular(root *os.Root, name string) (*os.File, error) {
+	return openRegular(root.Stat, root.Open, name)
 }
 
 // PutFile uploads the local file that open opens (name names it in
@@ -43,8 +62,8 @@ func PutFile(ctx context.Context, open func() (*os.File, error), name string, t 
 	if err != nil {
 		return out, &transfer.LocalError{Err: err}
 	}
-	if !st.Mode().IsRegular() {
-		return out, &transfer.LocalError{Err: fmt.Errorf("%s is not a regular file", name)}
+	if !st.Mode().IsRegular() { // replaced since it was looked at
+		return out, &transfer.LocalError{Err: fmt.Errorf("%s is %s: put reads regular files only", name, streamKind(st.Mode()))}
 	}
 	p := &putter{t: t, w: t, f: f, src: name, size: st.Size(), mtime: st.ModTime(), o: &o, out: &out}
 	if !o.Inplace {

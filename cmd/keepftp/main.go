@@ -29,7 +29,7 @@ func run(args []string, stdout, stderr *os.File) int {
 	defer cancel()
 	interrupted := onInterrupt(ctx, cancel, stderr)
 	app := newApp(stdout, stderr)
-	args, err := normalizeArgs(app, args)
+	args, err := normalizeArgs(app, versionAlias(args))
 	if err == nil {
 		err = app.RunContext(ctx, args)
 	}
@@ -52,12 +52,14 @@ func newApp(stdout, stderr *os.File) *cli.App {
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
-		Commands:             []*cli.Command{getCommand(), putCommand(), lsCommand(), mirrorCommand(), doctorCommand(), serveCommand(), demoCommand(), completionCommand(), manCommand()},
+		Commands:             []*cli.Command{getCommand(), putCommand(), lsCommand(), mirrorCommand(), doctorCommand(), serveCommand(), demoCommand(), completionCommand(), manCommand(), versionCommand()},
+		Flags:                []cli.Flag{versionFlag()},
 		ExitErrHandler:       func(*cli.Context, error) {}, // exit codes are decided in run
 		OnUsageError:         onUsageError,
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError
+		logVersionWhenVerbose(c)
 	}
 	return app
 }

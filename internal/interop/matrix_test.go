@@ -47,6 +47,8 @@ var scenarios = []scenario{
 	{"421 between transfers", scIdle421},
 	{"IPv6 (::1, EPSV)", scIPv6},
 	{"filtered mirror, moves (DELE)", scMoveFilter},
+	{"get via SOCKS5 (dante)", scViaSOCKS5},
+	{"get via CONNECT (tinyproxy)", scViaCONNECT},
 	{"mirror upload", scMirrorUp},
 	{"atomic put (no partial under final name)", scAtomicPut},
 	{"set time", scSetTime},

@@ -15,6 +15,10 @@
 // TLS_FTPHandler), presenting a certificate of a CA made in the test
 // (TestPKI). One file per server holds its configuration.
 //
+// StartProxy runs the proxies keepftp tunnels through in the same way:
+// dante-server (SOCKS5) and tinyproxy (HTTP CONNECT, allowed to any port),
+// with or without a login, with an idle timer (proxy.go).
+//
 // How the servers behave (NOOP during a transfer, the end of a transfer,
 // timeouts) is recorded in docs/servers.md; the tests here check it.
 package realserver
