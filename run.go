@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/keepftp/keepftp/control"
@@ -58,10 +59,8 @@ func (c *Client) RunPlan(ctx context.Context, p *Plan) ([]FileResult, error) {
 	if p.Direction == ToLocal {
 		newStaging(p.Dir).cleanup()
 	}
-	return append(slicesClone(p.Problems), results...), ctx.Err()
+	return append(slices.Clone(p.Problems), results...), ctx.Err()
 }
-
-func slicesClone(rs []FileResult) []FileResult { return append([]FileResult(nil), rs...) }
 
 // makeFolders makes the plan's folders, parents first: local ones with
 // MkdirAll, remote ones with MKD on one pooled connection (a refusal is
