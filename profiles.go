@@ -277,3 +277,21 @@ func sameFeatures(a, b *profile.Features) bool {
 	return eq(a.MLSD, b.MLSD) && eq(a.EPSV, b.EPSV) && a.RestStream == b.RestStream &&
 		slices.Equal(a.Hashes, b.Hashes) && slices.Equal(a.HashRefused, b.HashRefused)
 }
+
+// learnSetTime records how t's server takes a file's time
+// (profile.Profile.SetTime), when that is news.
+func (ps *profiles) learnSetTime(t resume.Target, how string) {
+	if ps.store == nil || ps.get(t).SetTime == how {
+		return
+	}
+	k := keyOf(t)
+	err := ps.store.Update(k, func(p *profile.Profile) {
+		p.SetTime = how
+		ps.mu.Lock()
+		ps.known[k] = clone(*p)
+		ps.mu.Unlock()
+	})
+	if err != nil {
+		ps.note("server profile not saved: %v", err)
+	}
+}
