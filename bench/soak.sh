@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/soak.sh: the long chaos soak (bench/cmd/soak -long). 10,000 files
-# from 0 B to 6 MiB, both ways (put -r, then mirror, then a rerun that must
-# transfer nothing) at -P 8, through a middlebox that injects seeded
+# from 0 B to 6 MiB, both ways (put -r, the upload mirror, the download
+# mirror, and each mirror's rerun, which must transfer nothing) at -P 8, through a middlebox that injects seeded
 # random faults (cuts, stalls, pauses, lost control flows, added latency),
 # on vsftpd, proftpd, pure-ftpd and pyftpdlib in turn, new rounds (seed+1)
 # until 30 minutes have passed. Every file is checked by sha256 at its
@@ -13,8 +13,8 @@
 #   sudo bench/soak.sh -servers vsftpd -seed 9 -log /tmp/soak.log
 #
 # Flags go to the command (soak -h lists them). Environment:
-#   WORK=DIR   where the trees are written (default $TMPDIR): about 3 x the
-#              tree's size (some 7 GB for 10,000 files) at a time
+#   WORK=DIR   where the trees are written (default $TMPDIR): about 4 x the
+#              tree's size (some 9 GB for 10,000 files) at a time
 # Exit: 0 nothing lost; 1 files lost, wrong or left behind, or the rerun
 # transferred some; 2 bad flags; 3 a server could not be run.
 set -euo pipefail

@@ -4,12 +4,15 @@
 // transfer command or when idle, latency added), against the embedded test
 // server and the real servers, and checks that nothing is lost:
 //
-//   - the upload (PutAll, as put -r) puts every file on the server, checked
-//     by sha256 on the server's disk, with no temporary left beside them;
-//   - the download (Mirror) copies every file, checked by sha256, with no
-//     partial or state file left (no .keepftp folder, no .part);
-//   - a rerun of the mirror transfers nothing (no RETR or STOR passes the
-//     middlebox, nor reaches the test server) and leaves the copy intact.
+//   - put -r (PutAll) puts every file on the server, checked by sha256 on
+//     the server's disk, with nothing else beside them;
+//   - the upload mirror (MirrorUp) does the same, through its temporaries,
+//     none of which may be left;
+//   - the download mirror (Mirror) copies every file, checked by sha256,
+//     with no partial or state file left (no .keepftp folder, no .part);
+//   - a rerun of each mirror transfers nothing (no RETR, STOR, APPE or STOU
+//     passes the middlebox, nor reaches the test server) and leaves the
+//     copy intact.
 //
 // The tree (names, sizes from 0 B to -max-size, bytes) and the faults come
 // from -seed: each fault is drawn from the seed and the command it
@@ -183,12 +186,12 @@ func soak(ctx context.Context, cfg config, out io.Writer) (figures, error) {
 		}
 		seed := cfg.Seed + uint64(round)
 		t0 := time.Now()
-		up, down, err := soakOne(ctx, cfg, seed, name, out)
+		results, err := soakOne(ctx, cfg, seed, name, out)
 		longest = max(longest, time.Since(t0))
-		fmt.Fprintf(out, "soak: round %d seed %d %-10s upload   %s\n", round, seed, name, up)
-		fmt.Fprintf(out, "soak: round %d seed %d %-10s download %s\n", round, seed, name, down)
-		total.add(up)
-		total.add(down)
+		for _, r := range results {
+			fmt.Fprintf(out, "soak: round %d seed %d %-10s %-11s %s\n", round, seed, name, r.Way, r.figures)
+			total.add(r.figures)
+		}
 		if err != nil {
 			total.Wall = time.Since(start)
 			return total, fmt.Errorf("%s (round %d, seed %d): %w", name, round, seed, err)

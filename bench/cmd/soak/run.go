@@ -125,29 +125,36 @@ func (s *server) local(remote string) string {
 	return filepath.Join(s.root, filepath.FromSlash(path.Clean("/"+remote)))
 }
 
+// result is one direction's figures on one server.
+type result struct {
+	Way string // "put -r", "mirror up", "mirror down"
+	figures
+}
+
 // soakOne runs the tree through one server, both ways, behind a chaotic
-// middlebox: the upload (put -r), the download (mirror), each checked by
-// sha256 with nothing left behind, then a rerun of the mirror that must
+// middlebox: put -r (PutAll) to /soak-put, the upload mirror (MirrorUp) to
+// /soak-up, the download mirror (Mirror) of /soak-down, each checked by
+// sha256 with nothing left behind; then each mirror again, which must
 // transfer nothing.
-func soakOne(ctx context.Context, cfg config, seed uint64, srvName string, out io.Writer) (up, down figures, err error) {
+func soakOne(ctx context.Context, cfg config, seed uint64, srvName string, out io.Writer) ([]result, error) {
 	work, err := os.MkdirTemp(cfg.Work, "soak-")
 	if err != nil {
-		return up, down, err
+		return nil, err
 	}
 	defer os.RemoveAll(work)
 	src := filepath.Join(work, "src")
 	t, err := makeTree(src, seed, cfg.Files, cfg.MaxSize)
 	if err != nil {
-		return up, down, fmt.Errorf("making the tree: %w", err)
+		return nil, fmt.Errorf("making the tree: %w", err)
 	}
 	srv, err := startServer(srvName, cfg.Work)
 	if err != nil {
-		return up, down, fmt.Errorf("starting %s: %w", srvName, err)
+		return nil, fmt.Errorf("starting %s: %w", srvName, err)
 	}
 	defer srv.close()
 	// The download's source, served as /soak-down.
 	if err := linkTree(src, srv.local("/soak-down"), t); err != nil {
-		return up, down, err
+		return nil, err
 	}
 
 	chaos := cfg.Chaos
@@ -156,110 +163,126 @@ func soakOne(ctx context.Context, cfg config, seed uint64, srvName string, out i
 		Target: srv.addr, Chaos: &chaos, IdleTimeout: cfg.Idle, Delay: cfg.Delay, Logf: cfg.logf("middlebox"),
 	})
 	if err != nil {
-		return up, down, err
+		return nil, err
 	}
 	defer mb.Close()
 	base := &url.URL{Scheme: "ftp", User: srv.user, Host: mb.Addr()}
+	at := func(p string) string {
+		u := *base
+		u.Path = p
+		return u.String()
+	}
 	profiles := filepath.Join(work, "profiles")
-
-	// Upload: put -r of the tree.
-	upRemote := path.Join(srv.uploadDir, "soak-up")
-	before := mb.Stats()
-	up, err = phase(ctx, cfg, profiles, func(c *keepftp.Client) (int64, error) {
-		ups := make([]keepftp.Upload, len(t.Files))
-		for i, f := range t.Files {
-			u := *base
-			u.Path = path.Join(upRemote, f.Rel)
-			ups[i] = keepftp.Upload{Src: filepath.Join(src, filepath.FromSlash(f.Rel)), URL: u.String()}
-		}
-		return failures(c.PutAll(ctx, ups, cfg.Par), cfg.Verbose, out), nil
-	})
-	if err != nil {
-		return up, down, err
-	}
-	faultsSince(&up, before, mb.Stats())
-	if err := tally(&up, "upload", srv.local(upRemote), t, out); err != nil {
-		return up, down, err
-	}
-
-	// Download: mirror of /soak-down.
+	putRemote := path.Join(srv.uploadDir, "soak-put")
+	upRemote := path.Join(srv.uploadDir, "soak-up") + "/"
 	dst := filepath.Join(work, "dst")
-	mirrorURL := *base
-	mirrorURL.Path = "/soak-down/"
-	before = mb.Stats()
-	down, err = phase(ctx, cfg, profiles, func(c *keepftp.Client) (int64, error) {
-		res, err := c.Mirror(ctx, mirrorURL.String(), dst, cfg.Par)
+	// A mirror whose top cannot be listed copies nothing: its files are
+	// lost (the check counts them), and the soak goes on.
+	mirrored := func(res []keepftp.FileResult, err error) (int64, error) {
+		n := failures(res, cfg.Verbose, out)
 		if err != nil && ctx.Err() == nil {
-			// The top could not be listed: every file is lost (tally
-			// counts them), and the soak goes on.
-			fmt.Fprintf(out, "soak: %s: mirror: %v\n", srvName, err)
-			err = nil
+			fmt.Fprintf(out, "soak: %s: %v\n", srvName, err)
+			return n + 1, nil
 		}
-		return failures(res, cfg.Verbose, out), err
-	})
-	if err != nil {
-		return up, down, err
+		return n, err
 	}
-	faultsSince(&down, before, mb.Stats())
-	if err := tally(&down, "download", dst, t, out); err != nil {
-		return up, down, err
+	steps := []struct {
+		way   string
+		dest  string // where the copy lands, on this machine
+		run   func(*keepftp.Client) (int64, error)
+		rerun bool // a second run must transfer nothing
+	}{
+		{"put -r", srv.local(putRemote), func(c *keepftp.Client) (int64, error) {
+			ups := make([]keepftp.Upload, len(t.Files))
+			for i, f := range t.Files {
+				ups[i] = keepftp.Upload{Src: filepath.Join(src, filepath.FromSlash(f.Rel)), URL: at(path.Join(putRemote, f.Rel))}
+			}
+			return failures(c.PutAll(ctx, ups, cfg.Par), cfg.Verbose, out), nil
+		}, false},
+		{"mirror up", srv.local(upRemote), func(c *keepftp.Client) (int64, error) {
+			return mirrored(c.MirrorUp(ctx, src, at(upRemote), cfg.Par))
+		}, true},
+		{"mirror down", dst, func(c *keepftp.Client) (int64, error) {
+			return mirrored(c.Mirror(ctx, at("/soak-down/"), dst, cfg.Par))
+		}, true},
 	}
-
-	// The rerun, faults still on: nothing may be fetched again.
-	cmds := mb.Commands()
-	var tsBefore testserver.Stats
-	if srv.ts != nil {
-		tsBefore = srv.ts.Stats()
-	}
-	before = mb.Stats()
-	again, err := phase(ctx, cfg, profiles, func(c *keepftp.Client) (int64, error) {
-		res, err := c.Mirror(ctx, mirrorURL.String(), dst, cfg.Par)
-		if err != nil && ctx.Err() == nil {
-			fmt.Fprintf(out, "soak: %s: mirror rerun: %v\n", srvName, err)
-			return failures(res, cfg.Verbose, out) + 1, nil
+	var results []result
+	for _, st := range steps {
+		before := mb.Stats()
+		f, err := phase(ctx, cfg, profiles, st.run)
+		faultsSince(&f, before, mb.Stats())
+		if err == nil {
+			err = tally(&f, srvName+" "+st.way, st.dest, t, out)
 		}
-		return failures(res, cfg.Verbose, out), err
-	})
-	if err != nil {
-		return up, down, err
-	}
-	faultsSince(&again, before, mb.Stats())
-	after := mb.Commands()
-	down.Rerun = after["RETR"] - cmds["RETR"] + after["STOR"] - cmds["STOR"]
-	if srv.ts != nil {
-		st := srv.ts.Stats()
-		down.Rerun = max(down.Rerun, st.Downloads-tsBefore.Downloads+st.Uploads-tsBefore.Uploads)
-	}
-	down.Lost += again.Lost
-	down.Retries += again.Retries
-	down.Restarts += again.Restarts
-	down.Faults.Cuts += again.Faults.Cuts
-	down.Faults.Stalls += again.Faults.Stalls
-	down.Faults.Pauses += again.Faults.Pauses
-	down.Faults.Expiries += again.Faults.Expiries
-	down.Faults.Escaped += again.Faults.Escaped
-	down.IdleExpired += again.IdleExpired
-	down.Wall += again.Wall
-	if c, err := verify(dst, t); err != nil {
-		return up, down, err
-	} else if c.lost() > 0 || len(c.Leftover) > 0 {
-		fmt.Fprintf(out, "soak: %s download rerun damaged the copy:\n%s", srvName, c)
-		down.Lost += int64(c.lost())
-		down.Leftover += int64(len(c.Leftover))
-	}
-	if down.Rerun > 0 {
-		fmt.Fprintf(out, "soak: %s: the rerun transferred %d files (want 0)\n", srvName, down.Rerun)
+		if err == nil && st.rerun {
+			err = rerun(ctx, cfg, profiles, mb, srv, st.way, st.run, st.dest, t, &f, out)
+		}
+		results = append(results, result{st.way, f})
+		if err != nil {
+			return results, err
+		}
 	}
 	// The download's source must be as it was: a download writes nothing
 	// on the server.
 	if c, err := verify(srv.local("/soak-down"), t); err != nil {
-		return up, down, err
+		return results, err
 	} else if c.lost() > 0 || len(c.Leftover) > 0 {
 		fmt.Fprintf(out, "soak: %s: the served tree changed:\n%s", srvName, c)
-		down.Lost += int64(c.lost())
-		down.Leftover += int64(len(c.Leftover))
+		last := &results[len(results)-1]
+		last.Lost += int64(c.lost())
+		last.Leftover += int64(len(c.Leftover))
 	}
-	return up, down, nil
+	return results, nil
+}
+
+// rerun runs a mirror again, faults still on: it must transfer nothing
+// (no RETR, STOR, APPE or STOU passes the middlebox, and the test server
+// counts no download or upload), and leave the copy as it was.
+func rerun(ctx context.Context, cfg config, profiles string, mb *testserver.Middlebox, srv *server, way string,
+	run func(*keepftp.Client) (int64, error), dest string, t *tree, f *figures, out io.Writer) error {
+	transfers := func() int64 {
+		c := mb.Commands()
+		return c["RETR"] + c["STOR"] + c["APPE"] + c["STOU"]
+	}
+	var tsBefore testserver.Stats
+	if srv.ts != nil {
+		tsBefore = srv.ts.Stats()
+	}
+	cmds := transfers()
+	before := mb.Stats()
+	again, err := phase(ctx, cfg, profiles, run)
+	faultsSince(&again, before, mb.Stats())
+	if err != nil {
+		return err
+	}
+	f.Rerun = transfers() - cmds
+	if srv.ts != nil {
+		st := srv.ts.Stats()
+		f.Rerun = max(f.Rerun, st.Downloads-tsBefore.Downloads+st.Uploads-tsBefore.Uploads)
+	}
+	f.Lost += again.Lost
+	f.Retries += again.Retries
+	f.Restarts += again.Restarts
+	f.Faults.Cuts += again.Faults.Cuts
+	f.Faults.Stalls += again.Faults.Stalls
+	f.Faults.Pauses += again.Faults.Pauses
+	f.Faults.Expiries += again.Faults.Expiries
+	f.Faults.Escaped += again.Faults.Escaped
+	f.IdleExpired += again.IdleExpired
+	f.Wall += again.Wall
+	c, err := verify(dest, t)
+	if err != nil {
+		return err
+	}
+	if c.lost() > 0 || len(c.Leftover) > 0 {
+		fmt.Fprintf(out, "soak: %s %s: the rerun damaged the copy:\n%s", srv.name, way, c)
+		f.Lost += int64(c.lost())
+		f.Leftover += int64(len(c.Leftover))
+	}
+	if f.Rerun > 0 {
+		fmt.Fprintf(out, "soak: %s %s: the rerun transferred %d files (want 0)\n", srv.name, way, f.Rerun)
+	}
+	return nil
 }
 
 // phase runs one transfer step with a fresh Client and counts its

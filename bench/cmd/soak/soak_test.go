@@ -10,8 +10,9 @@ import (
 )
 
 // TestSoakShort is the CI soak (soak -short): 120 files from 0 B to 3 MiB,
-// both ways at -P 8 through the chaotic middlebox, on the test server and
-// on pure-ftpd, then the rerun. Nothing may be lost, left behind or
+// both ways at -P 8 through the chaotic middlebox (put -r, the upload
+// mirror, the download mirror), on the test server and on pure-ftpd, then
+// each mirror's rerun. Nothing may be lost, left behind or
 // transferred again, and every kind of fault must have been injected
 // (a soak that met no fault shows nothing).
 func TestSoakShort(t *testing.T) {
@@ -44,7 +45,7 @@ func TestSoakShort(t *testing.T) {
 	if f.Cuts == 0 || f.Stalls == 0 || f.Pauses == 0 || f.Expiries == 0 || total.Retries == 0 {
 		t.Fatalf("faults %+v, retries %d: every kind must be injected, and retried", f, total.Retries)
 	}
-	if want := int64(2 * len(cfg.Servers) * cfg.Files); total.Files != want {
+	if want := int64(3 * len(cfg.Servers) * cfg.Files); total.Files != want {
 		t.Fatalf("%d files checked, want %d", total.Files, want)
 	}
 }
