@@ -39,7 +39,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -97,6 +100,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	work := fl.String("work", "", "folder for the trees and the test server's root (default $TMPDIR)")
 	verbose := fl.Bool("v", false, "print every failed file")
 	logFile := fl.String("log", "", "write the client's and the middlebox's notes to this file")
+	memProfile := fl.String("memprofile", "", "write a heap profile to this file whenever the heap reaches a new high")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -143,15 +147,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if limit <= 0 {
 		limit = 3*cfg.Duration + 10*time.Minute
 	}
+	if *memProfile != "" {
+		stopProfile := profileHighs(*memProfile, stderr)
+		defer stopProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 
 	total, err := soak(ctx, cfg, stdout)
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	fmt.Fprintf(stdout, "soak: total %s peak_rss_mib=%.1f\n", total, float64(ru.Maxrss)/1024)
+	total.PeakRSS = peakRSS()
+	fmt.Fprintf(stdout, "soak: total %s\n", total)
 	switch {
 	case err != nil:
 		fmt.Fprintf(stderr, "soak: %v\n", err)
@@ -168,26 +175,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // soak runs rounds over the servers until cfg.Duration has passed (one
 // round at least), and returns the figures of all of them. A server's run
-// is not started when, as long as the longest one so far, it would end
-// past the deadline.
+// is not started when, taking as long as that server's last run (or the
+// longest so far), it would end past the deadline.
 func soak(ctx context.Context, cfg config, out io.Writer) (figures, error) {
 	var total figures
 	start := time.Now()
 	deadline, hasDeadline := ctx.Deadline()
+	took := map[string]time.Duration{}
 	var longest time.Duration
 	for i := 0; ; i++ {
 		round, name := i/len(cfg.Servers), cfg.Servers[i%len(cfg.Servers)]
 		if round > 0 && time.Since(start) >= cfg.Duration {
 			break
 		}
-		if round > 0 && hasDeadline && time.Now().Add(longest+longest/4).After(deadline) {
-			fmt.Fprintf(out, "soak: no time left before -max-wall for another run\n")
+		need, ok := took[name]
+		if !ok {
+			need = longest
+		}
+		if round > 0 && hasDeadline && time.Now().Add(need+need/10).After(deadline) {
+			fmt.Fprintf(out, "soak: no time left before -max-wall for another run of %s (%s)\n", name, need.Round(time.Second))
 			break
 		}
 		seed := cfg.Seed + uint64(round)
 		t0 := time.Now()
 		results, err := soakOne(ctx, cfg, seed, name, out)
-		longest = max(longest, time.Since(t0))
+		took[name] = time.Since(t0)
+		longest = max(longest, took[name])
 		for _, r := range results {
 			fmt.Fprintf(out, "soak: round %d seed %d %-10s %-11s %s\n", round, seed, name, r.Way, r.figures)
 			total.add(r.figures)
@@ -199,4 +212,43 @@ func soak(ctx context.Context, cfg config, out io.Writer) (figures, error) {
 	}
 	total.Wall = time.Since(start)
 	return total, nil
+}
+
+// profileHighs writes a heap profile to name each time the heap in use
+// passes its highest by 64 MiB, checked every second: where the memory
+// went at the peak, which the end of the run no longer shows.
+func profileHighs(name string, stderr io.Writer) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		var high uint64
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse < high+64<<20 {
+				continue
+			}
+			high = ms.HeapInuse
+			f, err := os.Create(name)
+			if err == nil {
+				err = pprof.WriteHeapProfile(f)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "soak: heap profile: %v\n", err)
+				return
+			}
+			fmt.Fprintf(stderr, "soak: heap in use %d MiB: profile in %s\n", high>>20, name)
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/keepftp/keepftp"
@@ -46,6 +47,7 @@ type figures struct {
 	Leftover     int64 // partial, temporary or state files left behind
 	Rerun        int64 // transfers a rerun made (RETR or STOR seen); want 0
 	Wall         time.Duration
+	PeakRSS      int64 // the process's peak RSS after this step, KiB (getrusage)
 }
 
 func (f *figures) add(g figures) {
@@ -63,14 +65,15 @@ func (f *figures) add(g figures) {
 	f.Leftover += g.Leftover
 	f.Rerun += g.Rerun
 	f.Wall += g.Wall
+	f.PeakRSS = max(f.PeakRSS, g.PeakRSS)
 }
 
 func (f figures) failed() bool { return f.Lost > 0 || f.Leftover > 0 || f.Rerun > 0 }
 
 func (f figures) String() string {
-	return fmt.Sprintf("files=%d bytes=%d faults=%d (cuts=%d stalls=%d pauses=%d expiries=%d idle_expired=%d escaped=%d) retries=%d restarts=%d lost=%d leftover=%d rerun_transfers=%d wall=%s",
+	return fmt.Sprintf("files=%d bytes=%d faults=%d (cuts=%d stalls=%d pauses=%d expiries=%d idle_expired=%d escaped=%d) retries=%d restarts=%d lost=%d leftover=%d rerun_transfers=%d wall=%s peak_rss_mib=%.1f",
 		f.Files, f.Bytes, f.Faults.Total()+f.IdleExpired, f.Faults.Cuts, f.Faults.Stalls, f.Faults.Pauses, f.Faults.Expiries, f.IdleExpired, f.Faults.Escaped,
-		f.Retries, f.Restarts, f.Lost, f.Leftover, f.Rerun, f.Wall.Round(time.Millisecond))
+		f.Retries, f.Restarts, f.Lost, f.Leftover, f.Rerun, f.Wall.Round(time.Millisecond), float64(f.PeakRSS)/1024)
 }
 
 // logf returns a logger for cfg.Log, or nil.
@@ -217,6 +220,7 @@ func soakOne(ctx context.Context, cfg config, seed uint64, srvName string, out i
 		if err == nil && st.rerun {
 			err = rerun(ctx, cfg, profiles, mb, srv, st.way, st.run, st.dest, t, &f, out)
 		}
+		f.PeakRSS = peakRSS()
 		results = append(results, result{st.way, f})
 		if err != nil {
 			return results, err
@@ -363,4 +367,12 @@ func tally(f *figures, what, dir string, t *tree, out io.Writer) error {
 		fmt.Fprintf(out, "soak: %s in %s:\n%s", what, dir, c)
 	}
 	return nil
+}
+
+// peakRSS is the process's peak resident set so far, KiB: the figure
+// /usr/bin/time reports as %M.
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Maxrss
 }
