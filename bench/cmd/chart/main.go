@@ -30,7 +30,7 @@ func main() {
 	in := flag.String("in", "", "results file (TSV) to read")
 	svgOut := flag.String("svg", "", "SVG file to write")
 	mdOut := flag.String("md", "", "Markdown table to write (optional)")
-	title := flag.String("title", "keepftp against other clients: ratios of medians", "the chart's title")
+	title := flag.String("title", "keepftp against other clients: keepftp's median over theirs", "the chart's title")
 	flag.Parse()
 	if *in == "" || *svgOut == "" || flag.NArg() != 0 {
 		flag.Usage()

@@ -10,7 +10,7 @@ import (
 // client, for bench/README.md.
 func WriteMarkdown(w io.Writer, rs *Results) error {
 	var b strings.Builder
-	b.WriteString("| row | against | keepftp | client | ratio | goal | |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| row | against | keepftp | theirs | ratio | goal | |\n|---|---|---|---|---|---|---|\n")
 	for _, l := range rs.Lines {
 		goal, met := "", ""
 		if l.HasGoal() {

@@ -66,6 +66,16 @@ func (a axis) x(v float64) float64 {
 	return plotLeft + f*(plotRight-plotLeft)
 }
 
+// labelled reports whether tick t gets a label: all of them when they
+// are at least 48 units apart, else every second (or fourth) power of 2,
+// always 1x.
+func (a axis) labelled(t float64) bool {
+	n := math.Log2(a.hi) - math.Log2(a.lo)
+	step := int(math.Ceil(48 / ((plotRight - plotLeft) / n)))
+	e := int(math.Round(math.Log2(t)))
+	return e%step == 0
+}
+
 func (a axis) ticks() []float64 {
 	var t []float64
 	for v := a.lo; v <= a.hi*1.0001; v *= 2 {
@@ -168,11 +178,13 @@ func WriteSVG(out io.Writer, rs *Results, title string) error {
 	x1 := a.x(1)
 	body.text(x1-8, y-16, "end", "12", "bold", colorMet, "← keepftp faster / less CPU")
 	body.text(x1+8, y-16, "start", "12", "bold", colorNotMet, "keepftp slower →")
-	body.text(valueX, y-16, "start", "12", "bold", colorText, "keepftp ÷ client")
+	body.text(valueX, y, "start", "12", "bold", colorText, "keepftp ÷ theirs")
 	body.text(clientX, y, "end", "12", "bold", colorText, "against")
 	body.text(margin, y, "start", "12", "bold", colorText, "row (median of runs)")
 	for _, t := range a.ticks() {
-		body.text(a.x(t), y, "middle", "11.5", "normal", colorMuted, tickLabel(t))
+		if a.labelled(t) {
+			body.text(a.x(t), y, "middle", "11.5", "normal", colorMuted, tickLabel(t))
+		}
 	}
 	top := y + 7
 
@@ -227,7 +239,9 @@ func WriteSVG(out io.Writer, rs *Results, title string) error {
 		grid.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="%s"/>`+"\n", px(a.x(t)), px(top), px(a.x(t)), px(bottom), c, w)
 	}
 	for _, t := range a.ticks() {
-		body.text(a.x(t), bottom+16, "middle", "11.5", "normal", colorMuted, tickLabel(t))
+		if a.labelled(t) {
+			body.text(a.x(t), bottom+16, "middle", "11.5", "normal", colorMuted, tickLabel(t))
+		}
 	}
 	y = bottom + 36
 	body.text(margin, y, "start", "11.5", "normal", colorMuted,
@@ -255,4 +269,10 @@ func goalPath(x, y float64, h int) string {
 	return fmt.Sprintf("M%s %s v%d M%s %s h8 l-4 5 z", px(x), px(y-3), h+6, px(x-4), px(y-8))
 }
 
-func tickLabel(t float64) string { return num(t) + "x" }
+// tickLabel writes 1/8 and less as fractions: 0.03125x is hard to read.
+func tickLabel(t float64) string {
+	if t < 0.2 {
+		return "1/" + num(math.Round(1/t)) + "x"
+	}
+	return num(t) + "x"
+}
