@@ -30,7 +30,7 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("get: %w", context.Canceled), Intentional},
 		{&control.ReplyError{Cmd: "PASS ****", Code: 530, Msg: "no"}, LoginFailed},
 		{&control.ReplyError{Cmd: "RETR /f", Code: 550, Msg: "no such file"}, NotFound},
-		{fmt.Errorf("%w", resume.ErrNotFound), NotFound},
+		{fmt.Errorf("%w", control.ErrNotFound), NotFound},
 		{&control.ReplyError{Cmd: "STOR /f", Code: 553, Msg: "not allowed"}, Permanent},
 		{&control.ReplyError{Cmd: "RETR /f", Code: 421, Msg: "busy"}, Transient},
 		{fmt.Errorf("RETR: %w", control.ErrPeerDown), Transient},

@@ -1,6 +1,7 @@
 package keepftp
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -86,7 +87,9 @@ func (l *connLimit) failed(err error) (limit bool, open int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.dialling--
-	if !refused || !(re.Code == 421 || re.Code == 530 && re.Cmd != "greeting") || l.open+l.dialling == 0 {
+	// A 421 anywhere, or a 530 at the login (not at the greeting).
+	byLimit := refused && (errors.Is(re, control.ErrUnavailable) || errors.Is(re, control.ErrLoginRefused) && re.Cmd != "greeting")
+	if !byLimit || l.open+l.dialling == 0 {
 		return false, l.open
 	}
 	l.blocked++

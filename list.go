@@ -173,7 +173,7 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 			}
 			return nil, nil
 		}
-		return nil, fmt.Errorf("%s: %w: no file matches", t, resume.ErrNotFound)
+		return nil, fmt.Errorf("%s: %w: no file matches", t, control.ErrNotFound)
 	}
 	return files, nil
 }

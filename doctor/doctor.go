@@ -406,7 +406,7 @@ func (o *Options) survives(ctx context.Context, addr string, gap time.Duration) 
 		return true, ""
 	case errors.Is(err, control.ErrPeerDown):
 		return false, "silently dropped (no answer)"
-	case control.IsCode(err, 421):
+	case errors.Is(err, control.ErrUnavailable):
 		return false, "the server's idle timer (421)"
 	default:
 		return false, "reset: " + err.Error()

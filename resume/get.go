@@ -32,9 +32,6 @@ type Outcome struct {
 // 226 cannot be told from a complete one.
 const NotVerified = "nothing"
 
-// ErrNotFound reports that the remote file does not exist.
-var ErrNotFound = errors.New("remote file not found")
-
 // errRestart marks a failed attempt after which the partial file must be
 // restarted from 0: REST refused or ignored, the file changed, or a resumed
 // result did not verify. Such an attempt is retried.

@@ -121,7 +121,7 @@ func (p *putter) verify(ctx context.Context, c *control.Conn) error {
 	p.out.Verified, p.out.Size = NotVerified, p.size
 	remote, err := c.Size(ctx, p.t.Path)
 	switch {
-	case errors.Is(err, control.ErrMalformedReply), control.IsPermanent(err) && !control.IsCode(err, 550):
+	case errors.Is(err, control.ErrMalformedReply), control.IsPermanent(err) && !errors.Is(err, control.ErrNotFound):
 		// No SIZE, or a garbled one: the size cannot be checked, the
 		// upload stands (a hash may still check it).
 		p.o.warn("%s: the server cannot tell the uploaded size (%v)", p.t, err)

@@ -61,7 +61,7 @@ func UsableTime(t time.Time) bool {
 
 // statRemote asks what the server says about path: MLST where offered
 // (size, modify and unique in one reply), and SIZE and MDTM together (one
-// round trip) for what MLST did not give. A missing file is ErrNotFound;
+// round trip) for what MLST did not give. A missing file is control.ErrNotFound;
 // facts a server does not offer stay unknown, and so do facts it garbles
 // (a SIZE that is not a number, negative or overflowing; a time that is no
 // time or that no local file can carry): those are warned about, and the
@@ -76,11 +76,11 @@ func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, 
 	if c.Features().Has("MLST") {
 		facts, err := c.Mlst(ctx, path)
 		switch {
-		case control.IsCode(err, 550):
-			return r, fmt.Errorf("%s: %w", path, ErrNotFound)
+		case errors.Is(err, control.ErrNotFound):
+			return r, fmt.Errorf("%s: remote file %w", path, control.ErrNotFound)
 		case err == nil:
 			if t := facts["type"]; t == "dir" || t == "cdir" || t == "pdir" {
-				return r, fmt.Errorf("%s: %w: a directory", path, ErrNotFound)
+				return r, fmt.Errorf("%s: remote file %w: a directory", path, control.ErrNotFound)
 			}
 			if v, ok := facts["size"]; ok {
 				if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
@@ -134,8 +134,8 @@ func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, 
 		switch err := st.SizeErr; {
 		case err == nil:
 			r.Size = st.Size
-		case control.IsCode(err, 550):
-			return r, fmt.Errorf("%s: %w", path, ErrNotFound)
+		case errors.Is(err, control.ErrNotFound):
+			return r, fmt.Errorf("%s: remote file %w", path, control.ErrNotFound)
 		case errors.Is(err, control.ErrMalformedReply):
 			o.warn("%s: %v: size unknown", path, err)
 		case !control.IsPermanent(err):
