@@ -141,7 +141,7 @@ func (ps *profiles) learnConns(h *hostPool, max int) {
 		p.Expire(now)
 		p.LearnConns(n, refused, now)
 		ps.mu.Lock()
-		ps.known[k] = clone(*p)
+		ps.known[k] = p.Clone()
 		ps.mu.Unlock()
 	}); err != nil {
 		ps.note("server profile not saved: %v", err)
