@@ -213,4 +213,3 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 		ps.note("server profile not saved: %v", err)
 	}
 }
-
