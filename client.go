@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/resume"
 )
@@ -147,8 +148,40 @@ func NewClient(o Options) *Client {
 		c.o.Transfer.Proxy = o.Proxy.For
 	}
 	c.prof = newProfiles(&c.o)
-	c.pool = newPool(o.MaxConns, &c.o.Transfer, c.prof)
+	c.pool = newPool(o.MaxConns, c.dial, c.released, c.prof, c.o.Transfer.Logf)
 	return c
+}
+
+// dial opens a control connection for the pool, with the probes t's
+// profile already answered left out, and tells the NOOP knowledge what
+// the profile knows of the server.
+func (c *Client) dial(ctx context.Context, t resume.Target) (*control.Conn, error) {
+	cfg, err := c.o.Transfer.Config(t)
+	if err != nil {
+		return nil, err
+	}
+	c.prof.config(t, &cfg)
+	conn, err := control.Dial(ctx, t.Addr, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.prof.dialled(t, conn)
+	return conn, nil
+}
+
+// released learns what a connection the pool is done with showed, and
+// returns how to keep a healthy one alive while it idles: the transfers'
+// NOOP interval (the flags', or the profile's, or timeout/4).
+func (c *Client) released(t resume.Target, conn *control.Conn, healthy bool) noop.Schedule {
+	c.prof.learn(t, conn)
+	var sched noop.Schedule
+	if !healthy {
+		return sched
+	}
+	if every, on := c.prof.keepalive(t, &c.o.Transfer); on {
+		sched.Every = every
+	}
+	return sched
 }
 
 // Close ends the idle pooled connections (with QUIT).

@@ -125,18 +125,17 @@ func (l *connLimit) outcome(max int) (n int, refused bool) {
 	return l.peak, false
 }
 
-// learnConns remembers what the run found about t's connection limit.
-func (ps *profiles) learnConns(h *hostPool, max int) {
-	n, refused := h.limit.outcome(max)
-	if ps.store == nil || n <= 0 {
+// learnLimit remembers what the run found about t's connection limit.
+func (ps *profiles) learnLimit(t resume.Target, n int, refused bool) {
+	if ps.store == nil {
 		return
 	}
 	now := time.Now()
-	p := ps.get(h.t)
+	p := ps.get(t)
 	if !p.LearnConns(n, refused, now) {
 		return
 	}
-	k := keyOf(h.t)
+	k := keyOf(t)
 	if err := ps.store.Update(k, func(p *profile.Profile) {
 		p.Expire(now)
 		p.LearnConns(n, refused, now)
@@ -148,8 +147,8 @@ func (ps *profiles) learnConns(h *hostPool, max int) {
 	}
 }
 
-// connsFact is t's remembered connection limit (0: none) and whether it
-// is due for a retest.
-func (ps *profiles) connsFact(t resume.Target) (int, bool) {
+// limit is t's remembered connection limit (0: none) and whether it is
+// due for a retest.
+func (ps *profiles) limit(t resume.Target) (int, bool) {
 	return ps.get(t).ConnsFact(time.Now())
 }
