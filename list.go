@@ -14,13 +14,15 @@ import (
 
 // List returns the entries of the remote directory at rawURL (MLSD, or
 // LIST where the server has no MLSD). Names are as the server sent them:
-// see SafeName before using one as a local path.
+// see SafeName before using one as a local path. A listing that fails
+// for a reason that may pass is tried again under the retry policy, as a
+// transfer is.
 func (c *Client) List(ctx context.Context, rawURL string) ([]Entry, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	return c.list(ctx, t)
+	return c.listRetrying(ctx, t)
 }
 
 func (c *Client) list(ctx context.Context, t resume.Target) ([]control.Entry, error) {
@@ -37,21 +39,16 @@ func (c *Client) list(ctx context.Context, t resume.Target) ([]control.Entry, er
 	return entries, nil
 }
 
-// listTries is how many times a directory listing is tried when it fails
-// for a reason that may pass (a dropped connection, a 4xx).
-const listTries = 3
-
-// listRetrying lists t, trying again (at once, on a fresh connection from
-// the pool) when the failure may pass: a dropped connection, a 4xx.
+// listRetrying lists t, trying again on a fresh connection from the pool
+// when the failure may pass (a dropped connection, a 4xx), under the
+// transfers' retry policy (resume.Retry).
 func (c *Client) listRetrying(ctx context.Context, t resume.Target) ([]control.Entry, error) {
 	var entries []control.Entry
-	var err error
-	for range listTries {
+	err := resume.Retry(ctx, "list "+t.String(), c.options(t, ""), func(ctx context.Context) error {
+		var err error
 		entries, err = c.list(ctx, t)
-		if err == nil || ctx.Err() != nil || resume.Classify(err) != resume.Transient {
-			break
-		}
-	}
+		return err
+	})
 	return entries, err
 }
 
@@ -129,7 +126,7 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 	}
 	dir := t
 	dir.Path = path.Dir(t.Path)
-	entries, err := c.list(ctx, dir)
+	entries, err := c.listRetrying(ctx, dir)
 	if err != nil && !errors.Is(err, control.ErrBadListing) {
 		return nil, err
 	}
@@ -180,7 +177,8 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 
 // MkdirAll creates the remote directory at rawURL and its parents (MKD).
 // A directory that exists already is fine; a refusal shows up when a file
-// is stored there.
+// is stored there. A failure that may pass is tried again under the
+// retry policy, as a transfer is.
 func (c *Client) MkdirAll(ctx context.Context, rawURL string) error {
 	t, err := c.parse(rawURL)
 	if err != nil {
@@ -190,6 +188,14 @@ func (c *Client) MkdirAll(ctx context.Context, rawURL string) error {
 }
 
 func (c *Client) mkdirAll(ctx context.Context, t resume.Target) error {
+	return resume.Retry(ctx, "make "+t.String(), c.options(t, ""), func(ctx context.Context) error {
+		return c.mkdirs(ctx, t)
+	})
+}
+
+// mkdirs makes t's folder and its parents, one MKD each, on one
+// connection.
+func (c *Client) mkdirs(ctx context.Context, t resume.Target) error {
 	conn, err := c.pool.Conn(ctx, t)
 	if err != nil {
 		return err
