@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"path"
 	"strings"
 
@@ -67,23 +66,6 @@ func listingFacts(e control.Entry) *resume.Remote {
 	return r
 }
 
-// SafeName reports whether a name from a remote listing can be used as one
-// component of a local path: not empty, not "." or "..", without a path
-// separator, and without control characters (CR, LF and NUL above all,
-// which would end a command line early if the name were sent back to the
-// server). A hostile server's "../../.bashrc" is not.
-func SafeName(name string) bool {
-	if name == "" || name == "." || name == ".." {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if b := name[i]; b < 0x20 || b == 0x7f || b == '/' || b == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
 // hasGlob reports whether a remote path's last element is a pattern.
 func hasGlob(p string) bool { return strings.ContainsAny(path.Base(p), "*?[") }
 
@@ -140,21 +122,13 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 		if ok, _ := path.Match(pattern, e.Name); !ok {
 			continue
 		}
-		f := dir
-		f.Path = path.Join(dir.Path, e.Name)
+		f, err := listedName(dir, e.Name, seen)
 		switch {
-		case !SafeName(e.Name):
-			// Percent-encoded in the URL: its control bytes must not reach
-			// a terminal or a log raw.
-			f.Path = path.Join(dir.Path, url.PathEscape(e.Name))
-			files = append(files, match{t: f, err: leftOut(errUnsafeName(e.Name))})
-		case seen[e.Name]:
-			files = append(files, match{t: f, err: leftOut(fmt.Errorf("%q is listed more than once", e.Name))})
+		case err != nil:
+			files = append(files, match{t: f, err: leftOut(err)})
 		case !c.takesListed(e):
-			seen[e.Name] = true
 			filtered++
 		default:
-			seen[e.Name] = true
 			files = append(files, match{t: f, e: &e})
 		}
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"sync"
 	"time"
@@ -112,23 +110,18 @@ func (m *mirror) dir(t resume.Target, local string, entries []control.Entry, lis
 			}
 			return
 		}
-		child := t
-		child.Path = path.Join(t.Path, e.Name)
+		child, err := listedName(t, e.Name, seen)
 		switch {
-		case !SafeName(e.Name):
-			// The URL shows the name percent-encoded: its control bytes
-			// must not reach a terminal or a log raw.
-			child.Path = path.Join(t.Path, url.PathEscape(e.Name))
-			m.problem(child, "", errUnsafeName(e.Name))
+		case errors.Is(err, ErrUnsafeName):
+			m.problem(child, "", err)
+			continue
+		case err != nil:
+			m.problem(child, filepath.Join(local, e.Name), err)
 			continue
 		case depth == 0 && e.Name == StagingDir:
 			m.problem(child, "", fmt.Errorf("the name %q is where keepftp keeps its partial files", e.Name))
 			continue
-		case seen[e.Name]:
-			m.problem(child, filepath.Join(local, e.Name), fmt.Errorf("%q is listed more than once", e.Name))
-			continue
 		}
-		seen[e.Name] = true
 		lp := filepath.Join(local, e.Name)
 		if !m.takes(lp, e) {
 			continue // left out by Options.Filter: not walked, not copied
