@@ -213,3 +213,21 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 		ps.note("server profile not saved: %v", err)
 	}
 }
+
+// learnSetTime records how t's server takes a file's time
+// (profile.Profile.SetTime), when that is news.
+func (ps *profiles) learnSetTime(t resume.Target, how string) {
+	if ps.store == nil || ps.get(t).SetTime == how {
+		return
+	}
+	k := keyOf(t)
+	err := ps.store.Update(k, func(p *profile.Profile) {
+		p.SetTime = how
+		ps.mu.Lock()
+		ps.known[k] = p.Clone()
+		ps.mu.Unlock()
+	})
+	if err != nil {
+		ps.note("server profile not saved: %v", err)
+	}
+}

@@ -71,7 +71,15 @@ type Profile struct {
 	// TLS is the TLS version the control connection used ("TLS 1.3"), ""
 	// if it never used TLS.
 	TLS string `json:"tls,omitempty"`
+
+	// SetTime is how the server takes a file's modification time, as an
+	// upload found by setting it and reading it back: "MFMT", "MDTM",
+	// "SITE UTIME", or SetTimeNone when no way worked; "" not known.
+	SetTime string `json:"set_time,omitempty"`
 }
+
+// SetTimeNone is Profile.SetTime for a server that takes no file time.
+const SetTimeNone = "none"
 
 // Idle is an idle limit: a silence of Survived was survived (0: none
 // known) and one of Failed was not (0: none failed). Its source is
@@ -280,6 +288,14 @@ func (p Profile) WriteText(w interface{ Write([]byte) (int, error) }) {
 		tls = "not used"
 	}
 	fmt.Fprintf(w, "TLS:                  %s\n", tls)
+	switch p.SetTime {
+	case "":
+		fmt.Fprintf(w, "set file times:       not known (an upload finds out)\n")
+	case SetTimeNone:
+		fmt.Fprintf(w, "set file times:       no way works (MFMT, MDTM, SITE UTIME): an upload mirror takes a server time not older than the local file's as up to date\n")
+	default:
+		fmt.Fprintf(w, "set file times:       %s\n", p.SetTime)
+	}
 }
 
 func tri(b *bool) string {
