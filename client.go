@@ -257,12 +257,12 @@ type fileOpts struct {
 	part, state string         // where its partial and state files live; "" for beside it
 	stateTemp   string         // where the state file's temporaries are made; "" for beside it
 	known       *resume.Remote // what the listing said about it, if anything
-	ahead       *resume.Ahead  // the file to look at with the check after the transfer (a mirror's next)
+	next        func() string  // names the file to look at with the check after the transfer (a mirror's next)
 }
 
 func (c *Client) get(ctx context.Context, t resume.Target, dst string, fo fileOpts) (resume.Outcome, error) {
 	o := c.options(t, dst)
-	o.PartName, o.StateName, o.StateTemp, o.Known, o.Ahead = fo.part, fo.state, fo.stateTemp, fo.known, fo.ahead
+	o.PartName, o.StateName, o.StateTemp, o.Known, o.Next = fo.part, fo.state, fo.stateTemp, fo.known, fo.next
 	out, err := resume.Get(ctx, t, dst, o)
 	c.done(t, dst, out, err)
 	return out, err

@@ -166,7 +166,7 @@ func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action) ([]FileRe
 
 // downloads runs the download transfers with par workers and reports
 // which ran. A worker takes its next file when the check after its
-// transfer is made (resume.Ahead.Next), the moment it is about to be
+// transfer is made (resume.Options.Next), the moment it is about to be
 // free, so that no file waits on a busy worker while another is idle.
 // Where the listing's facts are not precise (LIST), that check asks the
 // next file's SIZE and MDTM too and opens its data port, in the same
@@ -194,17 +194,17 @@ func (c *Client) downloads(ctx context.Context, p *Plan, acts []*Action) ([]File
 			defer wg.Done()
 			var known *resume.Remote // from the look ahead taken with the last file's check
 			for i := take(); i >= 0 && ctx.Err() == nil; {
-				j := -1
-				ahead := &resume.Ahead{Next: func() string {
+				j, asked := -1, false
+				next := func() string {
+					asked = true
 					if j = take(); j >= 0 && lookAhead(acts[j]) {
 						return acts[j].t.Path
 					}
 					return ""
-				}}
+				}
 				ran[i] = true // each index is taken by one worker only
-				out[i] = c.download(ctx, stage, acts[i], known, ahead)
-				known = ahead.Facts    // nil unless the check looked at file j
-				if ahead.Next != nil { // no check asked for the next file: take it now
+				out[i], known = c.download(ctx, stage, acts[i], known, next)
+				if !asked { // no check asked for the next file: take it now
 					j = take()
 				}
 				i = j
@@ -224,26 +224,27 @@ func lookAhead(next *Action) bool {
 }
 
 // download fetches one file of the tree. known, if set, is what the
-// server said about it in the look ahead; ahead is the next file to look
-// at with its check.
-func (c *Client) download(ctx context.Context, stage staging, a *Action, known *resume.Remote, ahead *resume.Ahead) FileResult {
+// server said about it in the look ahead; next names the next file to
+// look at with its check, and what the server said of that file is
+// returned with the result (nil when it was not asked).
+func (c *Client) download(ctx context.Context, stage staging, a *Action, known *resume.Remote, next func() string) (FileResult, *resume.Remote) {
 	r := FileResult{URL: a.URL, Local: a.Local}
 	rel := filepath.FromSlash(a.Rel)
 	if err := os.MkdirAll(filepath.Dir(a.Local), 0o755); err != nil {
 		r.Err = &transfer.LocalError{Err: err}
 		c.emit(Event{Kind: EventError, URL: r.URL, Local: r.Local, Reason: err.Error()})
-		return r
+		return r, nil
 	}
 	if err := stage.prepare(rel); err != nil {
 		r.Err = &transfer.LocalError{Err: err}
 		c.emit(Event{Kind: EventError, URL: r.URL, Local: r.Local, Reason: err.Error()})
-		return r
+		return r, nil
 	}
 	part, state := stage.files(rel)
 	if known == nil {
 		known = listingFacts(a.e)
 	}
-	r.Outcome, r.Err = c.get(ctx, a.t, a.Local, fileOpts{part: part, state: state, stateTemp: stage.temp(), known: known, ahead: ahead})
+	r.Outcome, r.Err = c.get(ctx, a.t, a.Local, fileOpts{part: part, state: state, stateTemp: stage.temp(), known: known, next: next})
 	c.removeSource(ctx, downloadSource(a.t, a.Local), &r)
-	return r
+	return r, r.Outcome.Next
 }
