@@ -37,7 +37,7 @@ func TestGetReturnsTheLookAtTheNextFile(t *testing.T) {
 		t.Errorf("Outcome.Next = %+v, want /b's size 5000 and time", out.Next)
 	}
 	if n := f.Count("SIZE"); n != 3 {
-		X
+		t.Errorf("%d SIZE, want 3 (before /a, then after it with /b's)", n)
 	}
 
 	// Without Next, no look and no result.
