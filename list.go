@@ -21,7 +21,8 @@ func (c *Client) List(ctx context.Context, rawURL string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.listRetrying(ctx, t)
+	entries, err := c.listRetrying(ctx, t)
+	return entriesOf(entries), err
 }
 
 func (c *Client) list(ctx context.Context, t resume.Target) ([]control.Entry, error) {
@@ -156,9 +157,7 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 		if filtered > 0 {
 			// The pattern matched; the filter chose none of it. That is
 			// what was asked, not a missing file.
-			if logf := c.o.Transfer.Logf; logf != nil {
-				logf("%s: %d files match, and the filters leave out all of them", t, filtered)
-			}
+			c.logf("%s: %d files match, and the filters leave out all of them", t, filtered)
 			return nil, nil
 		}
 		return nil, fmt.Errorf("%s: %w: no file matches", t, control.ErrNotFound)

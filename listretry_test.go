@@ -32,17 +32,17 @@ func TestListingAndMkdirRetryUnderThePolicy(t *testing.T) {
 		return false
 	}
 	var events []Event
-	c := NewClient(Options{NoProfile: true, Events: func(e Event) {
+	c := NewClient(Options{NoProfile: true, Parallel: 1, Events: func(e Event) {
 		mu.Lock()
 		events = append(events, e)
 		mu.Unlock()
-	}, Transfer: resume.Options{Policy: resume.Policy{Retries: 5, MaxAttempts: 20, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}}})
+	}, Retry: RetryPolicy{Retries: 5, MaxAttempts: 20, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}})
 	defer c.Close()
 	base := "ftp://" + fake.Addr()
 
 	// Four failures in a row: more than the old three tries, within the
 	// policy's five retries.
-	m, err := c.Mirror(t.Context(), base+"/d", t.TempDir(), 1)
+	m, err := c.Mirror(t.Context(), base+"/d", t.TempDir())
 	if err != nil || len(m) != 1 || m[0].Err != nil {
 		t.Fatalf("mirror of a folder whose listing failed 4 times: %v %+v", err, m)
 	}
@@ -65,7 +65,7 @@ func TestListingAndMkdirRetryUnderThePolicy(t *testing.T) {
 	}
 
 	// A listing that keeps failing ends when the policy gives up.
-	_, err = c.Mirror(t.Context(), base+"/never", t.TempDir(), 1)
+	_, err = c.Mirror(t.Context(), base+"/never", t.TempDir())
 	if !errors.Is(err, resume.ErrGaveUp) || Classify(err) != Transient {
 		t.Errorf("err = %v (%v), want the policy's give-up, transient", err, Classify(err))
 	}

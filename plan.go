@@ -30,8 +30,6 @@ func (d Direction) String() string {
 
 // MirrorOptions are a mirror's settings besides its two ends.
 type MirrorOptions struct {
-	// Parallel is the number of files copied at once (default 1).
-	Parallel int
 	// Checksum makes a file up to date when its hash is the same on both
 	// sides (SHA-256, SHA-1 or MD5, through HASH or the X commands), as
 	// rclone's --checksum, instead of its size and time; a file whose

@@ -30,8 +30,8 @@ type profiles struct {
 	confirmed map[profile.Key]bool            // this run's abort on NOOP was counted: one run is one observation
 }
 
-func newProfiles(o *Options) *profiles {
-	ps := &profiles{noops: o.Transfer.Noops, logf: o.Transfer.Logf, known: map[profile.Key]profile.Profile{}, logged: map[profile.Key]bool{}, confirmed: map[profile.Key]bool{}}
+func newProfiles(noops *noop.Registry, o Options) *profiles {
+	ps := &profiles{noops: noops, logf: o.Logf, known: map[profile.Key]profile.Profile{}, logged: map[profile.Key]bool{}, confirmed: map[profile.Key]bool{}}
 	if o.NoProfile {
 		return ps
 	}

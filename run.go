@@ -134,7 +134,7 @@ func (c *Client) cleanups(ctx context.Context, p *Plan) {
 	}
 }
 
-// uploads runs the upload transfers, par at a time. Each local file is
+// uploads runs the upload transfers, Options.Parallel at a time. Each local file is
 // opened through an os.Root of the top, as the walk read it: no path
 // leads out of it.
 func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action) ([]FileResult, []bool) {
@@ -143,7 +143,7 @@ func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action) ([]FileRe
 	if rootErr == nil {
 		defer root.Close()
 	}
-	ran := forEach(ctx, len(acts), p.Options.Parallel, func(i int) {
+	ran := forEach(ctx, len(acts), c.o.Parallel, func(i int) {
 		a := acts[i]
 		r := FileResult{URL: a.URL, Local: a.Local}
 		if rootErr != nil {
@@ -156,15 +156,16 @@ func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action) ([]FileRe
 		o.PartKnown = a.part
 		open := func() (*os.File, error) { return resume.OpenRegular(root, filepath.FromSlash(a.Rel)) }
 		from := c.uploadSource(a.Local, a.t)
-		r.Outcome, r.Err = resume.PutFile(ctx, open, a.Local, a.t, o)
-		c.done(a.t, a.Local, r.Outcome, r.Err)
+		res, err := resume.PutFile(ctx, open, a.Local, a.t, o)
+		c.done(a.t, a.Local, res, err)
+		r.Outcome, r.Err = outcomeOf(res), err
 		c.removeSource(ctx, from, &r)
 		out[i] = r
 	})
 	return out, ran
 }
 
-// downloads runs the download transfers with par workers and reports
+// downloads runs the download transfers with Options.Parallel workers and reports
 // which ran. A worker takes its next file when the check after its
 // transfer is made (resume.Options.Next), the moment it is about to be
 // free, so that no file waits on a busy worker while another is idle.
@@ -188,7 +189,7 @@ func (c *Client) downloads(ctx context.Context, p *Plan, acts []*Action) ([]File
 		return next - 1
 	}
 	var wg sync.WaitGroup
-	for range max(p.Options.Parallel, 1) {
+	for range max(c.o.Parallel, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -244,7 +245,8 @@ func (c *Client) download(ctx context.Context, stage staging, a *Action, known *
 	if known == nil {
 		known = listingFacts(a.e)
 	}
-	r.Outcome, r.Err = c.get(ctx, a.t, a.Local, fileOpts{part: part, state: state, stateTemp: stage.temp(), known: known, next: next})
+	res, err := c.get(ctx, a.t, a.Local, fileOpts{part: part, state: state, stateTemp: stage.temp(), known: known, next: next})
+	r.Outcome, r.Err = outcomeOf(res), err
 	c.removeSource(ctx, downloadSource(a.t, a.Local), &r)
-	return r, r.Outcome.Next
+	return r, res.Next
 }

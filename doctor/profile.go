@@ -29,7 +29,7 @@ func (o *Options) profile(addr string, r *Report, tlsVersion uint16) {
 		r.Notes = append(r.Notes, "profile: "+err.Error())
 		return
 	}
-	k := profile.Key{Addr: addr, User: o.Config.User}
+	k := profile.Key{Addr: addr, User: o.user}
 	if r.Idle == nil {
 		p, ok, _ := s.Load(k)
 		p.Expire(time.Now())
