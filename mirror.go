@@ -44,10 +44,11 @@ func (c *Client) Mirror(ctx context.Context, rawURL, dir string) ([]FileResult, 
 }
 
 // MirrorUp copies the local directory tree dir to the remote directory at
-// rawURL, Options.Parallel files at a time, like lftp's mirror -R: PlanMirror, then
-// RunPlan. Remote folders are made as needed (MKD). Each file is uploaded
-// to a temporary in its remote folder, verified, given the local file's
-// time and renamed (see resume.PutFile); a rerun resumes each partial
+// rawURL, Options.Parallel files at a time, like lftp's mirror -R:
+// PlanMirror, then RunPlan. Remote folders are made as needed (MKD). Each
+// file is uploaded to a temporary in its remote folder (".NAME.TAG.keepftp-part",
+// TAG from the local size and time), verified, given the local file's
+// time and renamed, as Put does; a rerun resumes each partial
 // upload from its temporary, and removes the temporaries left by older
 // versions of the files. Files already up to date on the server are
 // skipped (see PlanMirror for the rules).

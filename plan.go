@@ -47,7 +47,7 @@ const (
 	ActSkip     ActionKind = "skip"     // the destination is up to date (Reason: by which rule)
 	ActMkdir    ActionKind = "mkdir"    // make the destination folder
 	// ActCleanup removes a temporary of keepftp's own from the server:
-	// an upload's temporary (resume.UploadPartName) left by an older
+	// an upload's temporary (".NAME.TAG.keepftp-part") left by an older
 	// version of a file, or by a file no longer in the source. The
 	// temporaries of the files this plan uploads are resumed, not removed.
 	ActCleanup ActionKind = "cleanup"
