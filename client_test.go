@@ -16,7 +16,7 @@ import (
 )
 
 // One Client used from many goroutines: every file right, never more
-// connections than MaxConns.
+// connections than Options.Parallel.
 func TestClientConcurrentUse(t *testing.T) {
 	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 8 << 20}})
 	files := map[string][]byte{}

@@ -17,7 +17,7 @@ import (
 )
 
 // PutAll uploads a batch into directories it makes first, par at a time,
-// within MaxConns connections.
+// within Options.Parallel connections.
 func TestPutAll(t *testing.T) {
 	srv := ftptest.StartServer(t, testserver.Options{})
 	dir := t.TempDir()
