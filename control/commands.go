@@ -20,7 +20,8 @@ func (c *Conn) Size(ctx context.Context, path string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return parseSize(rep.Msg)
+	n, err := parseSize(rep.data())
+	return n, rep.hide(err)
 }
 
 // ModTime returns a remote file's modification time (MDTM, RFC 3659), UTC.
@@ -29,7 +30,8 @@ func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return ParseTime(rep.Msg)
+	t, err := ParseTime(rep.data())
+	return t, rep.hide(err)
 }
 
 // Pwd returns the current directory.
@@ -38,7 +40,8 @@ func (c *Conn) Pwd(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return parsePWD(rep.Msg)
+	dir, err := parsePWD(rep.data())
+	return dir, rep.hide(err)
 }
 
 // Mlst returns the RFC 3659 facts of one file. Servers without MLST answer
@@ -50,12 +53,12 @@ func (c *Conn) Mlst(ctx context.Context, path string) (Facts, error) {
 	}
 	// 250-Listing path / " facts name" / 250 End: the entry is the second
 	// line, after one space that some servers leave out.
-	lines := strings.Split(rep.Msg, "\n")
+	lines := strings.Split(rep.data(), "\n")
 	if len(lines) < 2 {
 		return nil, fmt.Errorf("%w: MLST reply without facts: %q", ErrMalformedReply, rep.Msg)
 	}
 	f, _, err := ParseFacts(strings.TrimPrefix(lines[1], " "))
-	return f, err
+	return f, rep.hide(err)
 }
 
 // Mkdir creates a remote directory (MKD).

@@ -28,6 +28,8 @@ type Conn struct {
 	noEPRT  atomic.Bool // EPRT was refused once: go straight to PORT
 	noMLSD  atomic.Bool // MLSD was refused once: list with LIST
 
+	sec *secret // the password, masked in all text the connection hands out (secret.go)
+
 	hashSel     atomic.Value // string: the algorithm OPTS HASH selected on this connection
 	hashRefused commandSet   // hash commands refused as not implemented (hash.go)
 
@@ -159,14 +161,18 @@ func NewConn(ctx context.Context, nc net.Conn, addr string, cfg Config) (*Conn, 
 		nc.Close()
 		return nil, err
 	}
+	var sec *secret
 	if cfg.User == "" {
-		cfg.User, cfg.Password = "anonymous", "keepftp@"
+		cfg.User, cfg.Password = "anonymous", "keepftp@" // ours, and no secret
+	} else {
+		sec = newSecret(cfg.Password)
 	}
 	if cfg.TLSMode != TLSNone {
 		cfg.TLS = tlsConfigFor(cfg.TLS, addr)
 	}
 	c := &Conn{
 		cfg:     cfg,
+		sec:     sec,
 		nc:      nc,
 		timeout: cfg.Timeout,
 		cmdSlot: make(chan struct{}, 1),
@@ -293,7 +299,7 @@ func (c *Conn) login(ctx context.Context) error {
 	if rep, err := c.Cmd(ctx, 0, "FEAT", ""); err != nil {
 		return err
 	} else if rep.Code == 211 {
-		c.feats = parseFeat(rep.Msg)
+		c.feats = parseFeat(rep.data())
 	}
 	if c.feats.Has("UTF8") {
 		c.Cmd(ctx, 0, "OPTS", "UTF8 ON") // best effort: names are bytes to us anyway
@@ -314,7 +320,9 @@ func (cfg *Config) checkCredentials() error {
 // newReader returns a reply reader over the current socket that records
 // liveness.
 func (c *Conn) newReader() *replyReader {
-	return newReplyReader(&activityReader{c: c})
+	r := newReplyReader(&activityReader{c: c})
+	r.sec = c.sec
+	return r
 }
 
 // activityReader records the time of every read on the control connection:
@@ -586,9 +594,15 @@ func (c *Conn) writeLine(cl cmdLine) error {
 }
 
 func (c *Conn) logf(format string, args ...any) {
-	if c.cfg.Logf != nil {
-		c.cfg.Logf(format, args...)
+	if c.cfg.Logf == nil {
+		return
 	}
+	if c.sec == nil {
+		c.cfg.Logf(format, args...)
+		return
+	}
+	// Every line, ours too: a path or an error can quote the password.
+	c.cfg.Logf("%s", c.sec.mask(fmt.Sprintf(format, args...)))
 }
 
 // closeWith closes the socket; the reader then ends with cause (nil keeps

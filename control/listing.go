@@ -33,6 +33,11 @@ var listingLimit = MaxListing
 // must come within the timeout after the data ended; if either fails, the
 // connection is closed.
 func (c *Conn) List(ctx context.Context, dir string) ([]Entry, error) {
+	entries, err := c.listAny(ctx, dir)
+	return entries, c.sec.maskErr(err) // a bad line is quoted: the server's text
+}
+
+func (c *Conn) listAny(ctx context.Context, dir string) ([]Entry, error) {
 	if (c.feats.Has("MLST") || c.feats.Has("MLSD")) && !c.noMLSD.Load() {
 		entries, err := c.list(ctx, "MLSD", dir)
 		if err == nil || errors.Is(err, ErrBadListing) { // the command itself was accepted

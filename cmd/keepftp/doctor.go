@@ -30,7 +30,7 @@ func doctorCommand() *cli.Command {
 			}
 			// The login comes the same way as get's: the URL,
 			// KEEPFTP_PASSWORD, the netrc file, or a prompt.
-			t, err := checkURL(newLogins(c.String("netrc-file")), "", c.Args().First())
+			t, err := checkURL(newLogins(c), "", c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -44,7 +44,7 @@ func doctorCommand() *cli.Command {
 				NoProfile: c.Bool("no-profile"),
 			}
 			if c.Bool("verbose") {
-				o.Config.Logf = safeLogf(stderrLogger())
+				o.Config.Logf = safeLogf(stderrLogger(c))
 				o.Logf = o.Config.Logf
 			}
 			if o.Config.TLS, err = tlsConfig(c); err != nil {

@@ -31,7 +31,8 @@ func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 // block of plain lines, cut to the terminal's width and rewritten after
 // moving the cursor up over the last drawing, is all that is needed.
 type bars struct {
-	f      *os.File
+	f      *os.File  // the terminal, for its width
+	w      io.Writer // f, masking the run's passwords
 	mu     sync.Mutex
 	active map[string]*transfer // by local name
 	order  []string             // in the order the transfers started
@@ -62,8 +63,8 @@ type transfer struct {
 
 const drawEvery = 200 * time.Millisecond
 
-func newBars(f *os.File, files int) *bars {
-	b := &bars{f: f, active: map[string]*transfer{}, files: files, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+func newBars(f *os.File, w io.Writer, files int) *bars {
+	b := &bars{f: f, w: w, active: map[string]*transfer{}, files: files, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	go b.loop()
 	return b
 }
@@ -198,7 +199,7 @@ func (b *bars) draw(logLines []byte) {
 		n++
 	}
 	b.lines = n
-	io.WriteString(b.f, sb.String())
+	io.WriteString(b.w, sb.String())
 }
 
 // fileLine: "name  [=======>      ]  45%  12.3 MiB of 27.0 MiB  3.2 MiB/s".
@@ -302,7 +303,7 @@ func (b *bars) close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.lines > 0 {
-		fmt.Fprintf(b.f, "\r\x1b[%dA\x1b[J", b.lines)
+		fmt.Fprintf(b.w, "\r\x1b[%dA\x1b[J", b.lines)
 		b.lines = 0
 	}
 }
