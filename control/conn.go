@@ -26,7 +26,7 @@ type Conn struct {
 	greet   string      // the greeting's text
 	noEPSV  atomic.Bool // EPSV was refused once: go straight to PASV
 	noEPRT  atomic.Bool // EPRT was refused once: go straight to PORT
-	noMLSD  atomic.Bool // MLSD was refused once: list with LIST
+	noMLSD  atomic.Bool // MLSD was refused on this connection: list with LIST
 
 	sec *secret // the password, masked in all text the connection hands out (secret.go)
 
@@ -89,11 +89,12 @@ type Config struct {
 	// mode. Only the control connection's peer may connect.
 	Active bool
 
-	// NoEPSV and NoMLSD are what an earlier session with the server
-	// learned (kept by the policy above): EPSV refused, so ask PASV first
-	// over IPv4; MLSD refused, so list with LIST. Each saves a probe.
+	// NoEPSV is what an earlier session with the server learned (kept by
+	// the policy above): EPSV refused, so ask PASV first over IPv4. It
+	// saves a probe. There is no such hint for MLSD: FEAT, read on every
+	// connection, says whether MLST is offered now, and what the server
+	// says now wins over what an earlier session saw (List).
 	NoEPSV bool
-	NoMLSD bool
 
 	// NoHash names hash commands ("HASH", "XSHA256", ...) an earlier
 	// session found refused although FEAT announced them: Hash does not
@@ -187,7 +188,6 @@ func NewConn(ctx context.Context, nc net.Conn, addr string, cfg Config) (*Conn, 
 	c.lastRecv.Store(now)
 	c.lastSent.Store(now)
 	c.noEPSV.Store(cfg.NoEPSV)
-	c.noMLSD.Store(cfg.NoMLSD)
 	for _, cmd := range cfg.NoHash {
 		c.hashRefused.add(cmd)
 	}

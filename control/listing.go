@@ -23,7 +23,7 @@ var listingLimit = MaxListing
 // LIST otherwise, or when MLSD is refused as a command (500, 502 or 504;
 // other refusals, like 550 for a missing directory or 501 for a file, are
 // returned as they are, since LIST would only blur them); after such a
-// refusal, or with Config.NoMLSD, the connection lists with LIST. A line
+// refusal, the connection lists with LIST. A line
 // that cannot be parsed makes List return an error wrapping ErrBadListing
 // that names the line, together with the entries of the lines it could
 // parse (a mirror copies those and reports the rest). Listings larger than
