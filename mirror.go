@@ -2,12 +2,16 @@ package keepftp
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +33,16 @@ const MaxMirrorEntries = 1 << 20
 // maxEntries is MaxMirrorEntries, lowered by tests.
 var maxEntries = MaxMirrorEntries
 
+// MaxMirrorDirs bounds the directories a mirror lists in one run. The
+// depth bound alone does not bound the time: a server whose every
+// directory lists two subdirectories that are itself grows a tree of
+// 2^depth directories, each with a listing of its own. Directories past
+// the bound are left out, and reported once.
+const MaxMirrorDirs = 100_000
+
+// maxDirs is MaxMirrorDirs, lowered by tests.
+var maxDirs = MaxMirrorDirs
+
 // Mirror copies the remote directory tree at rawURL into the local
 // directory dir, par files at a time. Files whose local copy already has
 // the remote size and modification time are skipped; partial downloads
@@ -39,8 +53,11 @@ var maxEntries = MaxMirrorEntries
 // a result whose Err wraps ErrLeftOut, with a "warning" event, and the
 // walk goes on: a name that cannot be a local path (see SafeName), a
 // subdirectory that cannot be listed, a listing line that cannot be
-// parsed, a directory loop or a tree deeper than 64 levels, a name listed
-// twice in one directory, the entries past MaxMirrorEntries. A listing that
+// parsed, a directory loop (a subdirectory whose MLSD unique fact, or
+// whose whole listing, names, sizes and times, is that of a directory
+// above it) or a tree deeper than 64 levels, a name listed twice in one
+// directory, the entries past MaxMirrorEntries, the directories past
+// MaxMirrorDirs. A listing that
 // fails for a reason that may pass is tried again first. Only a top
 // directory that cannot be listed at all is an error with no results.
 //
@@ -81,6 +98,7 @@ type mirror struct {
 	files    []mirrorFile
 	problems []FileResult
 	entries  int // walked so far, against maxEntries
+	dirs     int // listed so far below the top, against maxDirs
 }
 
 type mirrorFile struct {
@@ -98,11 +116,19 @@ func (m *mirror) problem(t resume.Target, local string, err error) {
 }
 
 // dir walks one remote directory t, listed as entries (listErr: what went
-// wrong with the listing, if anything), copied to local. ancestors are the
-// MLSD unique facts of the directories above, to see a loop.
-func (m *mirror) dir(t resume.Target, local string, entries []control.Entry, listErr error, depth int, ancestors map[string]bool) {
+// wrong with the listing, if anything), copied to local. ancestors are
+// what the directories above are known by, to see a loop: their MLSD
+// unique facts and their listings' fingerprints, each with the directory.
+func (m *mirror) dir(t resume.Target, local string, entries []control.Entry, listErr error, depth int, ancestors map[string]string) {
 	if listErr != nil {
 		m.problem(t, local, listErr)
+	}
+	if fp := fingerprint(entries); fp != "" {
+		if above, ok := ancestors[fp]; ok {
+			m.problem(t, local, fmt.Errorf("directory loop: %s lists the same entries (names, sizes, times) as %s above it", t, above))
+			return
+		}
+		ancestors = copyAdd(ancestors, fp, t.String())
 	}
 	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
@@ -145,17 +171,24 @@ func (m *mirror) dir(t resume.Target, local string, entries []control.Entry, lis
 }
 
 // subdir lists and walks a subdirectory, unless that would loop.
-func (m *mirror) subdir(t resume.Target, local string, e control.Entry, depth int, ancestors map[string]bool) {
+func (m *mirror) subdir(t resume.Target, local string, e control.Entry, depth int, ancestors map[string]string) {
 	id := e.Facts["unique"]
+	if id != "" {
+		id = "unique " + id // apart from the fingerprints
+	}
 	switch {
-	case id != "" && ancestors[id]:
-		m.problem(t, local, fmt.Errorf("directory loop: %s is a directory above it (unique %q)", t, id))
+	case id != "" && ancestors[id] != "":
+		m.problem(t, local, fmt.Errorf("directory loop: %s is %s above it (%s)", t, ancestors[id], id))
 		return
 	case depth > maxDepth:
 		m.problem(t, local, fmt.Errorf("deeper than %d levels (a directory loop?)", maxDepth))
 		return
 	}
-	if m.ctx.Err() != nil || m.entries > maxEntries {
+	if m.ctx.Err() != nil || m.entries > maxEntries || m.dirs > maxDirs {
+		return
+	}
+	if m.dirs++; m.dirs > maxDirs {
+		m.problem(t, local, fmt.Errorf("more than %d directories in the tree: the rest is not walked", maxDirs))
 		return
 	}
 	entries, err := m.c.listRetrying(m.ctx, t)
@@ -163,18 +196,36 @@ func (m *mirror) subdir(t resume.Target, local string, e control.Entry, depth in
 		return
 	}
 	if id != "" {
-		ancestors = copyAdd(ancestors, id)
+		ancestors = copyAdd(ancestors, id, t.String())
 	}
 	m.dir(t, local, entries, err, depth, ancestors)
 }
 
-func copyAdd(set map[string]bool, id string) map[string]bool {
-	out := make(map[string]bool, len(set)+1)
-	for k := range set {
-		out[k] = true
+func copyAdd(set map[string]string, key, dir string) map[string]string {
+	out := make(map[string]string, len(set)+1)
+	for k, v := range set {
+		out[k] = v
 	}
-	out[id] = true
+	out[key] = dir
 	return out
+}
+
+// fingerprint sums what a listing says: each entry's name, type, size and
+// time, in name order. A directory whose listing has the fingerprint of a
+// directory above it holds itself, as far as anyone can tell: walking it
+// would list the same again, without end. An empty listing has none (""):
+// a directory above holds at least the one below it.
+func fingerprint(entries []control.Entry) string {
+	if len(entries) == 0 {
+		return ""
+	}
+	sorted := slices.Clone(entries)
+	slices.SortFunc(sorted, func(a, b control.Entry) int { return strings.Compare(a.Name, b.Name) })
+	h := sha256.New()
+	for _, e := range sorted {
+		fmt.Fprintf(h, "%q %d %d %d\n", e.Name, e.Type, e.Size, e.ModTime.UnixNano())
+	}
+	return "listing " + hex.EncodeToString(h.Sum(nil))
 }
 
 // copyAll copies the files with par workers and reports which ran. A
