@@ -72,8 +72,9 @@ var DefaultPolicy = resume.DefaultPolicy
 
 // Errors users check with errors.Is.
 var (
-	ErrBadURL   = resume.ErrBadURL    // a URL keepftp cannot use
-	ErrPeerDown = control.ErrPeerDown // the server stopped answering within the timeout
+	ErrBadURL     = resume.ErrBadURL      // a URL keepftp cannot use
+	ErrPeerDown   = control.ErrPeerDown   // the server stopped answering within the timeout
+	ErrBadListing = control.ErrBadListing // a listing line that cannot be parsed, or a listing too large
 )
 
 // ParseURL parses ftp://[user[:pass]@]host[:port]/path (ftps:// implicit

@@ -187,7 +187,7 @@ func scanListing(rd io.Reader, p listParser, fn func(Entry, error) error) error 
 			if ferr := fn(Entry{}, long); ferr != nil {
 				return stopped{ferr}
 			}
-		} else if len(line) > 0 {
+		} else if len(line) > 0 && (err == nil || err == io.EOF) { // a line cut by a failure is no line
 			e, ok, perr := p.parse(string(bytes.TrimSuffix(line, []byte("\n"))))
 			var ferr error
 			switch {

@@ -19,7 +19,7 @@ const (
 	ExitVerify      = 6 // the result did not verify
 	ExitLocal       = 7 // the local file could not be read or written (disk full, permission)
 	ExitRefused     = 8 // the server refused for good (a 5xx other than login or not found; TLS verification)
-	ExitPartial     = 9 // a batch in which some files failed (the summary names them)
+	ExitPartial     = 9 // a batch in which some files failed or were left out (the summary names them); ls with bad lines
 	ExitInterrupted = 130
 )
 
