@@ -50,6 +50,7 @@ const overlapSize = 4 << 10
 // when complete and verified it is fsynced and renamed to dst. dst "-"
 // writes to standard output.
 func Get(ctx context.Context, t Target, dst string, o Options) (Outcome, error) {
+	o.warned = &messageSet{}
 	if dst == "-" {
 		return getStream(ctx, t, os.Stdout, o)
 	}

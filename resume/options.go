@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/keepftp/keepftp/control"
@@ -70,6 +71,35 @@ type Options struct {
 	// DialContext, if set, dials the control and data connections
 	// (control.Config.DialContext): a proxy, or a test's fault injection.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// warned holds the warnings given for this file: each is given once,
+	// however many looks at the server repeat it (the look before the
+	// transfer, the check after it, each retry). Get and Put set it.
+	warned *messageSet
+}
+
+// messageSet is a set of messages, safe for concurrent use (a segmented
+// download's ranges warn from goroutines of their own).
+type messageSet struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+// first reports whether msg was not in the set, and adds it.
+func (s *messageSet) first(msg string) bool {
+	if s == nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen[msg] {
+		return false
+	}
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	s.seen[msg] = true
+	return true
 }
 
 // Conns supplies control connections. Release takes back a connection an
@@ -108,9 +138,12 @@ func (o *Options) event(e Event) {
 }
 
 // warn reports something off that does not stop the transfer: a note for
-// a human and a warning event.
+// a human and a warning event, once per file.
 func (o *Options) warn(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
+	if !o.warned.first(msg) {
+		return
+	}
 	o.logf("warning: %s", msg)
 	o.event(Event{Kind: EventWarning, Reason: msg})
 }

@@ -16,6 +16,7 @@ import (
 // and STOR where FEAT announces REST STREAM, APPE otherwise. The result is
 // checked by size, and by hash where the server offers one.
 func Put(ctx context.Context, src string, t Target, o Options) (Outcome, error) {
+	o.warned = &messageSet{}
 	var out Outcome
 	f, err := os.Open(src)
 	if err != nil {

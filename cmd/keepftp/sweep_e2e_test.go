@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
 )
@@ -92,5 +94,86 @@ func TestLsLongListingStreams(t *testing.T) {
 		if n == 3 && (first != "f000001" || last != "f000003") || n > 3 && (first != fmt.Sprintf("f%06d", n) || last != "f000001") {
 			t.Errorf("%d entries: from %s to %s: want sorted for 3, the server's order beyond %d", n, first, last, lsSortMax)
 		}
+	}
+}
+
+// Warnings about a fact the server garbled were given at each look at the
+// file: before the transfer, at the check after it, and again at each
+// retry. Each is given once per file now: counted in the text log and in
+// the --json events, for get (whose first RETR is cut, so that it
+// retries) and mirror.
+func TestWarningsGivenOnce(t *testing.T) {
+	mod := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, sc := range []struct {
+		name string
+		mlst bool
+		hook func(s *ftptest.FakeSession, verb, arg string) bool
+		want []string // each warning (a part of it that JSON does not escape), once
+	}{
+		{"MDTM garbled", false, func(s *ftptest.FakeSession, verb, arg string) bool {
+			if verb == "MDTM" {
+				s.Reply("213 garbage")
+				return true
+			}
+			return false
+		}, []string{"time-val"}},
+		{"SIZE garbled", false, func(s *ftptest.FakeSession, verb, arg string) bool {
+			if verb == "SIZE" {
+				s.Reply("213 lots")
+				return true
+			}
+			return false
+		}, []string{"SIZE reply", "unverified"}},
+		{"MLST facts garbled", true, func(s *ftptest.FakeSession, verb, arg string) bool {
+			if verb == "MLST" {
+				s.Reply("250-facts", " type=file;size=abc;modify=zz; "+arg, "250 end")
+				return true
+			}
+			return false
+		}, []string{"MLST size", "MLST modify"}},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			f := ftptest.StartFake(t)
+			f.MLST = sc.mlst
+			var retrs atomic.Int64
+			f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+				if verb == "RETR" && arg == "/d/cut" && retrs.Add(1) == 1 {
+					s.Reply("425 no data connection for you")
+					return true
+				}
+				return sc.hook(s, verb, arg)
+			}
+			f.WriteFile("/d/cut", []byte("hello"), mod)
+			for _, args := range [][]string{
+				{"get", "--retry-max-delay", "10ms", "-o", filepath.Join(t.TempDir(), "a"), "ftp://" + f.Addr() + "/d/cut"},
+				{"get", "--json", "--retry-max-delay", "10ms", "-o", filepath.Join(t.TempDir(), "a"), "ftp://" + f.Addr() + "/d/cut"},
+				{"mirror", "ftp://" + f.Addr() + "/d", t.TempDir()},
+				{"mirror", "--json", "ftp://" + f.Addr() + "/d", t.TempDir()},
+			} {
+				retrs.Store(0)
+				code, stdout, stderr := runKeepftp(t, nil, args...)
+				if code != 0 {
+					t.Errorf("%v: exit %d\n%s", args, code, stderr)
+				}
+				var warnings []string
+				for _, l := range strings.Split(stdout+stderr, "\n") {
+					if strings.Contains(l, "warning") {
+						warnings = append(warnings, l)
+					}
+				}
+				for _, w := range sc.want {
+					n := 0
+					for _, l := range warnings {
+						if strings.Contains(l, w) {
+							n++
+						}
+					}
+					if n != 1 {
+						t.Errorf("%v: warning %q given %d times, want once:\n%s", args, w, n, strings.Join(warnings, "\n"))
+					}
+				}
+			}
+		})
 	}
 }
