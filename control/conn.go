@@ -51,6 +51,7 @@ type Conn struct {
 	late     int          // replies still owed after a transfer's final reply (NOOP and ABOR answers)
 	closing  error        // an unsolicited 421 came: the server is about to close
 	lateSeen []Reply      // those that came before the resync that takes them
+	finalRep *Reply       // the last transfer's final reply, until the next reply: a repeat of it is dropped
 	ahead    *passivePort // a passive port opened by an EPSV written ahead (StatPassive); any command written forgets it
 	err      error        // why the connection ended, once done is closed
 	closeErr error        // set by us before closing the socket on purpose
@@ -398,8 +399,20 @@ func (c *Conn) route(rep Reply) error {
 		if final {
 			c.xfer = nil // the final reply ends transfer routing
 			c.late = t.owed()
+			c.finalRep = &rep
 		}
 		return err
+	}
+	if f := c.finalRep; f != nil {
+		c.finalRep = nil
+		if rep.Code == f.Code && rep.Msg == f.Msg {
+			// Some servers send a transfer's final reply twice. The
+			// repeat answers nothing: taken as out of step, it would end
+			// the connection, fail the check after every transfer and
+			// make it one attempt more.
+			c.logf("%d %s repeats the transfer's final reply: dropped", rep.Code, firstLine(rep.Msg))
+			return nil
+		}
 	}
 	if len(c.waiters) > 0 {
 		w := c.waiters[0]

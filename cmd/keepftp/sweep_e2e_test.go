@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -173,6 +175,53 @@ func TestWarningsGivenOnce(t *testing.T) {
 						t.Errorf("%v: warning %q given %d times, want once:\n%s", args, w, n, strings.Join(warnings, "\n"))
 					}
 				}
+			}
+		})
+	}
+}
+
+// keepftp get from a server that sends every transfer's 226 twice keeps
+// the complete data: one RETR, the file's bytes once, one attempt, exit
+// 0, checked (by size, or by hash where the server gives no size). The
+// repeat ended the connection as out of step, so the check after the
+// transfer failed; without a size, the next attempt fetched the whole file
+// again from byte 0, and so on each time.
+func TestDuplicate226KeepsTheData(t *testing.T) {
+	for _, sizes := range []bool{true, false} {
+		t.Run(fmt.Sprint("SIZE=", sizes), func(t *testing.T) {
+			t.Parallel()
+			f := ftptest.StartFake(t)
+			f.Hash = !sizes
+			data := ftptest.RandomBytes(300 << 10)
+			f.WriteFile("/d/f", data, time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))
+			var sent atomic.Int64
+			f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+				switch {
+				case !sizes && (verb == "SIZE" || verb == "MDTM"):
+					s.Reply("502 not here")
+				case verb == "RETR":
+					sent.Add(int64(len(data)) - s.Rest)
+					s.SendDataThen(data[s.Rest:], "226 Transfer complete", "226 Transfer complete")
+					s.Rest = 0
+				default:
+					return false
+				}
+				return true
+			}
+			dst := filepath.Join(t.TempDir(), "f")
+			code, stdout, stderr := runKeepftp(t, nil, "get", "--json", "--retry-deadline", "10s", "-o", dst, "ftp://"+f.Addr()+"/d/f")
+			if code != 0 || f.Count("RETR") != 1 || sent.Load() != int64(len(data)) {
+				t.Errorf("exit %d, %d RETRs, %d bytes sent; want 0, 1 and the file's %d\n%s", code, f.Count("RETR"), sent.Load(), len(data), stderr)
+			}
+			checked := `"reason":"size"`
+			if !sizes {
+				checked = `"reason":"SHA-256"`
+			}
+			if strings.Contains(stdout, `"event":"retry"`) || !strings.Contains(stdout, `"event":"done"`) || !strings.Contains(stdout, checked) {
+				t.Errorf("events: want done, checked (%s), and no retry:\n%s", checked, stdout)
+			}
+			if got, err := os.ReadFile(dst); err != nil || !bytes.Equal(got, data) {
+				t.Errorf("local file: %d bytes, %v", len(got), err)
 			}
 		})
 	}
