@@ -75,6 +75,7 @@ var (
 	ErrBadURL     = resume.ErrBadURL      // a URL keepftp cannot use
 	ErrPeerDown   = control.ErrPeerDown   // the server stopped answering within the timeout
 	ErrBadListing = control.ErrBadListing // a listing line that cannot be parsed, or a listing too large
+	ErrUnverified = resume.ErrUnverified  // with TransferOptions.RequireVerified: nothing could check the result (Classify: VerifyFailed)
 )
 
 // ParseURL parses ftp://[user[:pass]@]host[:port]/path (ftps:// implicit

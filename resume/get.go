@@ -433,6 +433,9 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 			g.out.Verified = how
 		}
 	}
+	if g.out.Verified == NotVerified && g.o.RequireVerified {
+		return fmt.Errorf("%s: %w: kept as %s", g.t, ErrUnverified, g.part)
+	}
 	// The time is set before the rename, so the file appears under its
 	// name complete with it: a mirror that stops in between does not see
 	// a finished file with the wrong time and fetch it again.
@@ -491,7 +494,11 @@ func getStream(ctx context.Context, t Target, w io.Writer, o Options) (Outcome, 
 	out.Size = written
 	if err == nil {
 		out.Status, out.Verified = "complete", "size"
-		if first.Size < 0 || sizeUntrusted {
+		switch {
+		case (first.Size < 0 || sizeUntrusted) && o.RequireVerified:
+			out.Status, out.Verified = "", NotVerified
+			err = fmt.Errorf("%s: %w: the %d bytes are written", t, ErrUnverified, written)
+		case first.Size < 0 || sizeUntrusted:
 			out.Status, out.Verified = "complete (unverified)", NotVerified
 			o.warn("%s: unverified: the server gave no size to check the %d bytes received", t, written)
 		}

@@ -23,8 +23,13 @@ type Options struct {
 	PartSuffix  string        // default DefaultPartSuffix
 	Policy      Policy        // zero value: DefaultPolicy
 	NoVerify    bool          // skip the final hash check (sizes are always checked)
-	Fresh       bool          // ignore and replace any partial download
-	NoMtime     bool          // do not set the local file's time from the server's
+	// RequireVerified makes a result that nothing could check (the server
+	// gave no size and no hash) an error, ErrUnverified, instead of a
+	// success marked "(unverified)": a download stays its partial file,
+	// not renamed to its name; an upload stays on the server.
+	RequireVerified bool
+	Fresh           bool // ignore and replace any partial download
+	NoMtime         bool // do not set the local file's time from the server's
 	// Segments > 1 downloads a file in that many ranges at once, each on a
 	// connection of its own (like lftp's pget -n), dialled for it whatever
 	// Conns would allow; files under 2 MiB, and servers without REST

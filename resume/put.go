@@ -140,6 +140,9 @@ func (p *putter) verify(ctx context.Context, c *control.Conn) error {
 			p.out.Verified = how
 		}
 	}
+	if p.out.Verified == NotVerified && p.o.RequireVerified {
+		return fmt.Errorf("%s: %w: the upload stays on the server", p.t, ErrUnverified)
+	}
 	if p.out.Verified == NotVerified {
 		p.o.warn("%s: unverified: the server gave no size and no hash to check the upload", p.t)
 		return nil

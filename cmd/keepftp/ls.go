@@ -13,7 +13,7 @@ import (
 func lsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ls",
-		Usage:     "list a remote directory (MLSD, or LIST where the server has none), sorted by name up to 100,000 entries, beyond that as it arrives",
+		Usage:     "list a remote directory (MLSD, or LIST where the server has none); sorted by name, or as it arrives past 100,000 entries",
 		ArgsUsage: "URL",
 		Flags: append(transferFlags(),
 			&cli.BoolFlag{Name: "long", Aliases: []string{"l"}, Usage: "type, size, time and name"},

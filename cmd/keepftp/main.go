@@ -53,6 +53,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:                 "keepftp",
 		Usage:                "an FTP client that never loses a long transfer",
+		Description:          exitCodesHelp,
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,

@@ -226,3 +226,49 @@ func TestDuplicate226KeepsTheData(t *testing.T) {
 		})
 	}
 }
+
+// keepftp get --require-verified from a server that gives no SIZE and no
+// hash: nothing can check the file, so it stays NAME.part, NAME is not
+// made, and the run exits 6. Without the flag the same download ends
+// "complete (unverified)" with exit 0, as before. put with the flag exits
+// 6 too (the upload stays on the server).
+func TestRequireVerified(t *testing.T) {
+	f := ftptest.StartFake(t)
+	data := ftptest.RandomBytes(100 << 10)
+	f.WriteFile("/d/f", data, time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))
+	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+		if verb == "SIZE" {
+			s.Reply("502 no SIZE here")
+			return true
+		}
+		return false
+	}
+	url := "ftp://" + f.Addr() + "/d/f"
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "f")
+	code, _, stderr := runKeepftp(t, nil, "get", "--require-verified", "-o", dst, url)
+	if code != ExitVerify {
+		t.Errorf("--require-verified: exit %d, want %d\n%s", code, ExitVerify, stderr)
+	}
+	if got, err := os.ReadFile(dst + ".part"); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("f.part: %d bytes, %v; want the data kept", len(got), err)
+	}
+	if _, err := os.Stat(dst); !os.IsNotExist(err) {
+		t.Errorf("f exists (%v): an unverified file must not take its name", err)
+	}
+	if !strings.Contains(stderr, "nothing could check") || !strings.Contains(stderr, "f.part") {
+		t.Errorf("stderr does not say why, nor where the data is:\n%s", stderr)
+	}
+
+	dst2 := filepath.Join(t.TempDir(), "f")
+	code, _, stderr = runKeepftp(t, nil, "get", "-o", dst2, url)
+	if got, err := os.ReadFile(dst2); code != 0 || err != nil || !bytes.Equal(got, data) || !strings.Contains(stderr, "complete (unverified)") {
+		t.Errorf("without the flag: exit %d, f %d bytes (%v); want 0 and the file, unverified\n%s", code, len(got), err, stderr)
+	}
+
+	up := filepath.Join(t.TempDir(), "up")
+	os.WriteFile(up, data, 0o644)
+	if code, _, stderr := runKeepftp(t, nil, "put", "--require-verified", up, "ftp://"+f.Addr()+"/d/up"); code != ExitVerify {
+		t.Errorf("put --require-verified: exit %d, want %d\n%s", code, ExitVerify, stderr)
+	}
+}
