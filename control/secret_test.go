@@ -1,9 +1,12 @@
 package control
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
+	"github.com/keepftp/keepftp/testserver"
 )
 
 // echoPass is a password with characters that change form when
@@ -132,6 +136,45 @@ func TestEchoedPasswordMasked(t *testing.T) {
 			_, err := c.Cmd(context.Background(), 0, "NOOP", "")
 			check(t, "the connection's error", []string{c.Err().Error(), fmt.Sprint(err)})
 		})
+	})
+	t.Run("over TLS", func(t *testing.T) {
+		serverTLS, roots, err := testserver.SelfSignedTLS()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer nc.Close()
+			nc.SetDeadline(time.Now().Add(10 * time.Second))
+			r := bufio.NewReader(nc)
+			fmt.Fprint(nc, "220 hi\r\n")
+			r.ReadString('\n') // AUTH TLS
+			fmt.Fprint(nc, "234 go ahead\r\n")
+			tc := tls.Server(nc, serverTLS)
+			if tc.Handshake() != nil {
+				return
+			}
+			r = bufio.NewReader(tc)
+			r.ReadString('\n') // USER
+			fmt.Fprint(tc, "331 password please\r\n")
+			pass, _ := r.ReadString('\n')
+			fmt.Fprintf(tc, "530 Login incorrect for password %s\r\n", strings.TrimSpace(strings.TrimPrefix(pass, "PASS ")))
+			r.ReadString('\n') // QUIT, or the end
+		}()
+		_, err = Dial(t.Context(), ln.Addr().String(), Config{User: "alice", Password: echoPass, Timeout: 10 * time.Second,
+			TLSMode: TLSExplicit, TLS: &tls.Config{RootCAs: roots}, Logf: logf})
+		if !IsCode(err, 530) {
+			t.Fatalf("err = %v, want the 530", err)
+		}
+		check(t, "the error", []string{err.Error()})
 	})
 	mu.Lock()
 	defer mu.Unlock()
