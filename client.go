@@ -50,6 +50,12 @@ type Options struct {
 	// nil; a file that cannot be read fails every call with the reason.
 	TLS TLSOptions
 
+	// Proxy says which proxy each server is reached through (the command
+	// line's --proxy and --noproxy, and the environment's ALL_PROXY and
+	// NO_PROXY, as curl reads them). The zero value connects directly. A
+	// URL that cannot be used fails every call with the reason.
+	Proxy ProxyOptions
+
 	// NoProfile turns off the learned server profiles (profiles.go):
 	// nothing is read from or written to ProfileDir. With profiles, what
 	// a run learns about a server (the path's idle limit, NOOP behaviour,
@@ -58,12 +64,33 @@ type Options struct {
 	NoProfile bool
 	// ProfileDir holds the profiles; "" is os.UserCacheDir()/keepftp.
 	ProfileDir string
+
+	// Filter, if set, decides which names of a tree are taken: the
+	// entries of Mirror's walk, and the files a pattern URL of GetAll
+	// (or Expand) stands for. A URL without a pattern, and the files given
+	// to Put and PutAll, are taken as named: a program that walks a local
+	// tree asks Filter.Includes itself (as put -r does). What the Filter
+	// leaves out is never copied, deleted or removed.
+	Filter *Filter
+
+	// RemoveSource makes each copy a move: once a file's copy is verified
+	// (by the server's hash where it has one, else by size) its source is
+	// removed, the remote file (DELE) after Get, GetAll and Mirror, the
+	// local one after Put and PutAll. A download is first synced to disk
+	// (the file and its folder). A copy that failed, that nothing could
+	// verify, or that a mirror skipped as up to date is never removed:
+	// see removeSource. FileResult.Removed and an EventRemoved say what
+	// was.
+	RemoveSource bool
 }
 
 // parse parses a URL and completes its login.
 func (c *Client) parse(rawURL string) (resume.Target, error) {
 	if c.tlsErr != nil {
 		return resume.Target{}, fmt.Errorf("TLS options: %w", c.tlsErr)
+	}
+	if c.proxyErr != nil {
+		return resume.Target{}, fmt.Errorf("proxy: %w", c.proxyErr)
 	}
 	t, err := resume.ParseURL(rawURL)
 	if err == nil && c.o.Credentials != nil {
@@ -74,7 +101,7 @@ func (c *Client) parse(rawURL string) (resume.Target, error) {
 
 // Event is something that happened to one file.
 type Event struct {
-	Kind   EventKind `json:"event"` // start, progress, retry, restart, verified, warning, skip, done, error
+	Kind   EventKind `json:"event"` // start, progress, retry, restart, split, verified, warning, skip, done, error, removed
 	Time   time.Time `json:"time"`
 	URL    string    `json:"url"` // the remote file, without password
 	Local  string    `json:"local,omitempty"`
@@ -84,14 +111,19 @@ type Event struct {
 	Delay  float64   `json:"delay_s,omitempty"` // retry: seconds until the next attempt
 	Reason string    `json:"reason,omitempty"`  // retry, restart, error; verified: how
 	Status string    `json:"status,omitempty"`  // done: "complete" or "complete (verified)"
+	// TimeSet, on an upload's done: how the server file got the local
+	// file's time, read back to check it (MFMT, MDTM, SITE UTIME).
+	TimeSet string `json:"time_set,omitempty"`
 }
 
 // Client transfers files. It is safe for concurrent use.
 type Client struct {
-	o      Options
-	pool   *pool
-	prof   *profiles
-	tlsErr error // Options.TLS could not be turned into a config
+	o        Options
+	pool     *pool
+	prof     *profiles
+	times    *timeMemo
+	tlsErr   error // Options.TLS could not be turned into a config
+	proxyErr error // Options.Proxy.URL cannot be used
 }
 
 // NewClient returns a Client; Close it when done to end idle connections.
@@ -114,7 +146,12 @@ func NewClient(o Options) *Client {
 	if c.o.Transfer.TLS == nil && !o.TLS.IsZero() {
 		c.o.Transfer.TLS, c.tlsErr = o.TLS.Config()
 	}
+	if !o.Proxy.IsZero() {
+		c.proxyErr = o.Proxy.check()
+		c.o.Transfer.Proxy = o.Proxy.For
+	}
 	c.prof = newProfiles(&c.o)
+	c.times = newTimeMemo(c)
 	c.pool = newPool(o.MaxConns, &c.o.Transfer, c.prof)
 	return c
 }
@@ -137,6 +174,9 @@ func (c *Client) emit(e Event) {
 func (c *Client) options(t resume.Target, local string) resume.Options {
 	o := c.o.Transfer
 	o.Conns = c.pool
+	if o.Times == nil {
+		o.Times = c.times
+	}
 	c.prof.transfer(t, &o)
 	url := t.String()
 	o.Events = func(e resume.Event) {
@@ -165,13 +205,18 @@ func (c *Client) options(t resume.Target, local string) resume.Options {
 }
 
 // Get downloads the file at rawURL to the local path dst, resuming after
-// failures and verifying the result.
+// failures and verifying the result. A dst that is not a regular file
+// ("-", a device, a FIFO, /dev/stdout) is written in place, as a stream,
+// and a symbolic link is written through (see LocalDest).
 func (c *Client) Get(ctx context.Context, rawURL, dst string) (Outcome, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {
 		return resume.Outcome{}, err
 	}
-	return c.get(ctx, t, dst, fileOpts{})
+	r := FileResult{URL: t.String(), Local: dst}
+	r.Outcome, r.Err = c.get(ctx, t, dst, fileOpts{})
+	c.removeSource(ctx, downloadSource(t, dst), &r)
+	return r.Outcome, r.Err
 }
 
 // fileOpts are the settings of one file of a batch or a mirror.
@@ -197,9 +242,12 @@ func (c *Client) Put(ctx context.Context, src, rawURL string) (Outcome, error) {
 	if err != nil {
 		return resume.Outcome{}, err
 	}
-	out, err := resume.Put(ctx, src, t, c.options(t, src))
-	c.done(t, src, out, err)
-	return out, err
+	from := c.uploadSource(src, t)
+	r := FileResult{URL: t.String(), Local: src}
+	r.Outcome, r.Err = resume.Put(ctx, src, t, c.options(t, src))
+	c.done(t, src, r.Outcome, r.Err)
+	c.removeSource(ctx, from, &r)
+	return r.Outcome, r.Err
 }
 
 func (c *Client) done(t resume.Target, local string, out resume.Outcome, err error) {
@@ -207,5 +255,19 @@ func (c *Client) done(t resume.Target, local string, out resume.Outcome, err err
 		c.emit(Event{Kind: EventError, URL: t.String(), Local: local, Reason: err.Error()})
 		return
 	}
-	c.emit(Event{Kind: EventDone, URL: t.String(), Local: local, Bytes: out.Size, Size: out.Size, Status: out.Status, Reason: out.Verified})
+	c.emit(Event{Kind: EventDone, URL: t.String(), Local: local, Bytes: out.Size, Size: out.Size, Status: out.Status, Reason: out.Verified, TimeSet: out.TimeSet})
+}
+
+// warnf reports something off about url that does not stop the work: a
+// note for a human and a warning event.
+func (c *Client) warnf(url, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	c.logf("warning: %s: %s", url, msg)
+	c.emit(Event{Kind: EventWarning, URL: url, Reason: msg})
+}
+
+func (c *Client) logf(format string, args ...any) {
+	if c.o.Logf != nil {
+		c.o.Logf(format, args...)
+	}
 }

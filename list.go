@@ -48,17 +48,29 @@ func (c *Client) ListFunc(ctx context.Context, rawURL string, fn func(e Entry, e
 }
 
 func (c *Client) list(ctx context.Context, t resume.Target) ([]control.Entry, error) {
+	entries, _, err := c.listWith(ctx, t, false)
+	return entries, err
+}
+
+// listWith lists t; with hidden, names starting with a dot too where the
+// server hides them from LIST (control.Conn.ListHidden), and all reports
+// whether the listing shows them.
+func (c *Client) listWith(ctx context.Context, t resume.Target, hidden bool) (entries []control.Entry, all bool, err error) {
 	conn, err := c.pool.Conn(ctx, t)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	entries, err := conn.List(ctx, t.Path)
+	if hidden {
+		entries, all, err = conn.ListHidden(ctx, t.Path)
+	} else {
+		entries, err = conn.List(ctx, t.Path)
+	}
 	c.pool.Release(conn, conn.Err() == nil)
 	if err != nil {
 		// A listing with bad lines comes with the entries of the good ones.
-		return entries, fmt.Errorf("list %s: %w", t, err)
+		return entries, all, fmt.Errorf("list %s: %w", t, err)
 	}
-	return entries, nil
+	return entries, all, nil
 }
 
 // listTries is how many times a directory listing is tried when it fails
@@ -68,15 +80,19 @@ const listTries = 3
 // listRetrying lists t, trying again (at once, on a fresh connection from
 // the pool) when the failure may pass: a dropped connection, a 4xx.
 func (c *Client) listRetrying(ctx context.Context, t resume.Target) ([]control.Entry, error) {
-	var entries []control.Entry
-	var err error
+	entries, _, err := c.listRetryingWith(ctx, t, false)
+	return entries, err
+}
+
+// listRetryingWith is listRetrying with listWith's hidden.
+func (c *Client) listRetryingWith(ctx context.Context, t resume.Target, hidden bool) (entries []control.Entry, all bool, err error) {
 	for range listTries {
-		entries, err = c.list(ctx, t)
+		entries, all, err = c.listWith(ctx, t, hidden)
 		if err == nil || ctx.Err() != nil || resume.Classify(err) != resume.Transient {
 			break
 		}
 	}
-	return entries, err
+	return entries, all, err
 }
 
 // listingFacts returns what a listing entry says about a file in the form
@@ -115,8 +131,10 @@ func SafeName(name string) bool {
 func hasGlob(p string) bool { return strings.ContainsAny(path.Base(p), "*?[") }
 
 // Expand returns the files a pattern URL ("ftp://h/data/*.csv") matches:
-// the regular files of its directory whose names match path.Match, as
-// URLs without the password. A URL without a pattern is returned as it is.
+// the regular files of its directory whose names match path.Match and
+// that Options.Filter takes, as URLs without the password (none, and no
+// error, when the pattern matches and the Filter leaves out all). A URL
+// without a pattern is returned as it is.
 func (c *Client) Expand(ctx context.Context, rawURL string) ([]string, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {
@@ -157,6 +175,7 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 	}
 	var files []match
 	seen := map[string]bool{}
+	filtered := 0 // matched, and left out by Options.Filter
 	for _, e := range entries {
 		if e.Type != control.File {
 			continue
@@ -174,6 +193,9 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 			files = append(files, match{t: f, err: leftOut(errUnsafeName(e.Name))})
 		case seen[e.Name]:
 			files = append(files, match{t: f, err: leftOut(fmt.Errorf("%q is listed more than once", e.Name))})
+		case !c.takesListed(e):
+			seen[e.Name] = true
+			filtered++
 		default:
 			seen[e.Name] = true
 			files = append(files, match{t: f, e: &e})
@@ -182,6 +204,14 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 	if len(files) == 0 {
 		if err != nil {
 			return nil, err
+		}
+		if filtered > 0 {
+			// The pattern matched; the filter chose none of it. That is
+			// what was asked, not a missing file.
+			if logf := c.o.Transfer.Logf; logf != nil {
+				logf("%s: %d files match, and the filters leave out all of them", t, filtered)
+			}
+			return nil, nil
 		}
 		return nil, fmt.Errorf("%s: %w: no file matches", t, resume.ErrNotFound)
 	}

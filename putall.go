@@ -48,9 +48,11 @@ func (c *Client) PutAll(ctx context.Context, ups []Upload, par int) []FileResult
 			c.emit(Event{Kind: EventError, URL: results[i].URL, Local: results[i].Local, Reason: results[i].Err.Error()})
 			return
 		}
+		from := c.uploadSource(ups[i].Src, targets[i])
 		out, err := resume.Put(ctx, ups[i].Src, targets[i], c.options(targets[i], ups[i].Src))
 		c.done(targets[i], ups[i].Src, out, err)
 		results[i].Outcome, results[i].Err = out, err
+		c.removeSource(ctx, from, &results[i])
 	})
 	for i, ok := range ran {
 		if ok {

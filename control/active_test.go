@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -248,15 +249,21 @@ func TestActiveRefusesForeignPeer(t *testing.T) {
 		// 127.0.0.2 is loopback too, but not the control connection's peer.
 		foreign := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
 		f, err := foreign.Dial("tcp", dst)
-		if err != nil {
+		switch {
+		case errors.Is(err, syscall.ECONNRESET):
+			// The client accepted and reset the connection before the
+			// dial itself returned: that is the refusal this test wants.
+			foreignRead <- err
+		case err != nil:
 			t.Errorf("foreign dial: %v", err)
 			return
+		default:
+			f.Write([]byte("INJECTED"))
+			f.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err = f.Read(make([]byte, 1))
+			foreignRead <- err
+			f.Close()
 		}
-		f.Write([]byte("INJECTED"))
-		f.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, err = f.Read(make([]byte, 1))
-		foreignRead <- err
-		f.Close()
 		d, err := net.Dial("tcp", dst)
 		if err != nil {
 			t.Errorf("server dial: %v", err)

@@ -104,6 +104,7 @@ func TestInjectionNeverReachesTheServer(t *testing.T) {
 			"ModTime": func() error { _, err := c.ModTime(ctx, bad); return err },
 			"Mlst":    func() error { _, err := c.Mlst(ctx, bad); return err },
 			"Mkdir":   func() error { return c.Mkdir(ctx, bad) },
+			"Delete":  func() error { return c.Delete(ctx, bad) },
 			"Hash":    func() error { _, err := c.Hash(ctx, SHA256, bad); return err },
 			"List":    func() error { _, err := c.List(ctx, bad); return err },
 			"Cmd":     func() error { _, err := c.Cmd(ctx, 2, "DELE", bad); return err },
@@ -132,6 +133,34 @@ func TestInjectionNeverReachesTheServer(t *testing.T) {
 	defer mu.Unlock()
 	if strings.Join(seen, "|") != "NOOP|QUIT" {
 		t.Errorf("server saw %q, want only NOOP and QUIT", seen)
+	}
+}
+
+// TestDeleteSendsDELE: Delete is DELE of the path; a 250 (or any 2xx) is
+// done, a 550 is a permanent *ReplyError that names the command.
+func TestDeleteSendsDELE(t *testing.T) {
+	addr := ftptest.ServeTCP(t, func(fs *ftptest.Server) {
+		fs.Login()
+		fs.Serve("DELE /dir/a b.txt", "250 Deleted")
+		fs.Serve("DELE /gone", "550 No such file")
+		fs.Serve("QUIT", "221 bye")
+	})
+	ctx := t.Context()
+	c, err := Dial(ctx, addr, Config{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Delete(ctx, "/dir/a b.txt"); err != nil {
+		t.Errorf("Delete: %v", err)
+	}
+	err = c.Delete(ctx, "/gone")
+	var re *ReplyError
+	if !errors.As(err, &re) || re.Code != 550 || !IsPermanent(err) || !strings.Contains(err.Error(), "DELE /gone") {
+		t.Errorf("Delete of a missing file: %v, want a permanent 550 naming DELE /gone", err)
+	}
+	if err := c.Quit(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -2,8 +2,6 @@ package control
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 )
 
@@ -51,18 +49,19 @@ func (c *Conn) Mlst(ctx context.Context, path string) (Facts, error) {
 	if err != nil {
 		return nil, err
 	}
-	// 250-Listing path / " facts name" / 250 End: the entry is the second
-	// line, after one space that some servers leave out.
-	lines := strings.Split(rep.data(), "\n")
-	if len(lines) < 2 {
-		return nil, fmt.Errorf("%w: MLST reply without facts: %q", ErrMalformedReply, rep.Msg)
-	}
-	f, _, err := ParseFacts(strings.TrimPrefix(lines[1], " "))
+	f, err := mlstFacts(rep.data())
 	return f, rep.hide(err)
 }
 
 // Mkdir creates a remote directory (MKD).
 func (c *Conn) Mkdir(ctx context.Context, path string) error {
 	_, err := c.Cmd(ctx, 257, "MKD", path)
+	return err
+}
+
+// Delete removes a remote file (DELE). Nothing above this package spells
+// the command: a caller that means to remove a file calls Delete.
+func (c *Conn) Delete(ctx context.Context, path string) error {
+	_, err := c.Cmd(ctx, 2, "DELE", path) // 250 by RFC 959; a 200 is no failure either
 	return err
 }

@@ -86,16 +86,7 @@ func (s *secret) maskErr(err error) error {
 		return err
 	}
 	if text := err.Error(); s.mask(text) != text {
-		return &maskedError{text: s.mask(text), err: err}
+		return maskedError{text: s.mask(text), err: err} // proxy.go
 	}
 	return err
 }
-
-// maskedError is an error whose text had the password masked.
-type maskedError struct {
-	text string
-	err  error
-}
-
-func (e *maskedError) Error() string { return e.text }
-func (e *maskedError) Unwrap() error { return e.err }

@@ -222,7 +222,7 @@ func checkValue(f cli.Flag, typed, value string) error {
 			return usageError{err.Error()}
 		}
 	}
-	return nil
+	return checkFilterValue(name, value)
 }
 
 // positiveDurations are the duration flags for which 0 means nothing

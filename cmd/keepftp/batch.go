@@ -34,6 +34,9 @@ type runner struct {
 	enc    *json.Encoder
 	bars   *bars
 	start  time.Time
+	// localSources: the sources are the local files (an upload), for
+	// the lines that name the sources removed.
+	localSources bool
 }
 
 // newRunner makes the runner; adjust, if not nil, sets the command's own
@@ -46,6 +49,10 @@ func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.T
 	if adjust != nil {
 		adjust(&o.Transfer)
 	}
+	if o.Filter, err = filterFrom(c, time.Now()); err != nil {
+		return nil, err
+	}
+	o.RemoveSource = c.Bool("remove-source-files")
 	par := c.Int("parallel")
 	if par < 1 {
 		return nil, usageError{"--parallel must be at least 1"}
@@ -63,7 +70,7 @@ func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.T
 	}
 	every := time.Second
 	if !c.Bool("json") && !c.Bool("quiet") && isTerminal(os.Stderr) {
-		r.bars = newBars(os.Stderr, c.App.ErrWriter, files)
+		r.bars = newBars(c.Context, os.Stderr, secretsOf(c), files)
 		every = drawEvery
 		// Log lines go above the bars, not through them.
 		logf := safeLogf(log.New(r.bars, "keepftp: ", log.Ltime))
@@ -105,7 +112,8 @@ type summary struct {
 	Unverified int               `json:"unverified"`
 	UpToDate   int               `json:"up_to_date"`
 	Failed     int               `json:"failed"`
-	Bytes      int64             `json:"bytes"` // of the files done or unverified
+	Removed    *int              `json:"removed,omitempty"` // with --remove-source-files: the sources removed
+	Bytes      int64             `json:"bytes"`             // of the files done or unverified
 	Seconds    float64           `json:"seconds"`
 }
 
@@ -131,9 +139,12 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 	if r.bars != nil {
 		r.bars.close()
 	}
-	var failed []keepftp.FileResult
+	var failed, removed []keepftp.FileResult
 	sum := summary{Kind: eventSummary, Files: len(results)}
 	for _, f := range results {
+		if f.Removed {
+			removed = append(removed, f)
+		}
 		switch {
 		case f.Err != nil:
 			failed = append(failed, f)
@@ -148,6 +159,10 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 		}
 	}
 	sum.Failed = len(failed)
+	if r.c.Bool("remove-source-files") {
+		n := len(removed)
+		sum.Removed = &n
+	}
 	sum.Seconds = time.Since(r.start).Seconds()
 	if r.enc != nil {
 		sum.Time = time.Now()
@@ -167,6 +182,7 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 		if f.Local != "-" {
 			report(r.c.App.ErrWriter, f.Local, f.Outcome, time.Since(r.start))
 		}
+		r.printRemoved(removed)
 		return nil
 	}
 	if !quiet || len(failed) > 0 {
@@ -176,10 +192,26 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 			fmt.Fprintf(r.c.App.ErrWriter, "failed: %s: %s\n", safeText(f.URL), safeText(f.Err.Error()))
 		}
 	}
+	if !quiet {
+		r.printRemoved(removed)
+	}
 	if len(failed) > 0 {
 		return &batchError{failed: failed, total: len(results)}
 	}
 	return nil
+}
+
+// printRemoved lists the sources removed (--remove-source-files), one
+// line each, after the summary: the remote file for a download, the local
+// one for an upload.
+func (r *runner) printRemoved(removed []keepftp.FileResult) {
+	for _, f := range removed {
+		name := f.URL
+		if r.localSources {
+			name = f.Local
+		}
+		fmt.Fprintf(r.c.App.ErrWriter, "removed: %s\n", safeText(name))
+	}
 }
 
 func isBatchError(err error) bool {

@@ -34,7 +34,10 @@ func keepftpBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "keepftp")
-		out, err := exec.Command("go", "build", "-race", "-o", binPath, ".").CombinedOutput()
+		// -buildvcs=true: the binary carries its git revision, as a
+		// user's build from a clone does, even where GOFLAGS turns that
+		// off (keepftp version shows it; TestVersionRevision checks it).
+		out, err := exec.Command("go", "build", "-race", "-buildvcs=true", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = errors.New(string(out))
 		}

@@ -28,12 +28,13 @@ const interruptGrace = 1500 * time.Millisecond
 func run(args []string, stdout, stderr *os.File) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	defer startCPUProfile(stderr)()
 	interrupted := onInterrupt(ctx, cancel, stderr)
 	sec := &secrets{}
 	out, errOut := maskWriter{stdout, sec}, maskWriter{stderr, sec}
 	app := newApp(out, errOut)
 	app.Metadata = map[string]any{secretsKey: sec}
-	args, err := normalizeArgs(app, args)
+	args, err := normalizeArgs(app, versionAlias(args))
 	if err == nil {
 		err = app.RunContext(ctx, args)
 	}
@@ -57,12 +58,14 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
-		Commands:             []*cli.Command{getCommand(), putCommand(), lsCommand(), mirrorCommand(), doctorCommand(), serveCommand(), demoCommand(), completionCommand(), manCommand()},
+		Commands:             []*cli.Command{getCommand(), putCommand(), lsCommand(), mirrorCommand(), doctorCommand(), serveCommand(), demoCommand(), completionCommand(), manCommand(), versionCommand()},
+		Flags:                []cli.Flag{versionFlag()},
 		ExitErrHandler:       func(*cli.Context, error) {}, // exit codes are decided in run
 		OnUsageError:         onUsageError,
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError
+		logVersionWhenVerbose(c)
 	}
 	return app
 }
