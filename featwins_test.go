@@ -36,7 +36,7 @@ func TestFeatWinsOverLearnedNoMLSD(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := NewClient(Options{ProfileDir: dir})
-	res, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/t", t.TempDir(), 1)
+	res, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/t", t.TempDir())
 	c.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -48,7 +48,7 @@ func selfTree(t *testing.T, vary bool) *ftptest.Fake {
 func TestMirrorSelfTreeEnds(t *testing.T) {
 	f := selfTree(t, false)
 	c, ev := testClient(t, 2)
-	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/t", t.TempDir(), 2)
+	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/t", t.TempDir())
 	if err != nil {
 		t.Fatalf("Mirror: %v", err)
 	}
@@ -77,7 +77,7 @@ func TestMirrorDirectoryBound(t *testing.T) {
 	maxDirs = 20
 	f := selfTree(t, true)
 	c, ev := testClient(t, 2)
-	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/t", t.TempDir(), 2)
+	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/t", t.TempDir())
 	if err != nil {
 		t.Fatalf("Mirror: %v", err)
 	}

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
-	"github.com/keepftp/keepftp/noop"
-	"github.com/keepftp/keepftp/resume"
 )
 
 // TestWholeTransferCheckedNotFetchedAgain: a server that gives no SIZE and
@@ -42,11 +40,8 @@ func TestWholeTransferCheckedNotFetchedAgain(t *testing.T) {
 		}
 		return true
 	}
-	c := NewClient(Options{Transfer: resume.Options{
-		Timeout: 5 * time.Second,
-		Noops:   &noop.Registry{},
-		Policy:  resume.Policy{Retries: 3, MaxAttempts: 6, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond},
-	}})
+	c := NewClient(Options{Timeout: 5 * time.Second,
+		Retry: RetryPolicy{Retries: 3, MaxAttempts: 6, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}})
 	defer c.Close()
 	dst := filepath.Join(t.TempDir(), "f")
 	out, err := c.Get(t.Context(), "ftp://"+f.Addr()+"/f", dst)
