@@ -314,7 +314,7 @@ func (o *Options) downloadProbe(ctx context.Context, addr, server, file string, 
 		rtt := c.RTT()
 		c.Close()
 		if failed && !ending.ReplyAt.IsZero() && obs.Sent > 0 {
-			ending.Window = 2*rtt + 50*time.Millisecond
+			ending.Window = noop.AnswerWindow(rtt)
 			ending.Unanswered = len(obs.During)+obs.After < obs.Sent
 			obs.Abort = ending.ServerAborted()
 		}

@@ -417,7 +417,7 @@ func (m *mux) observe(e observation) {
 	o := noop.Observation{Sent: sent}
 	if sent > 0 {
 		o.During, o.After = m.during, e.after
-		window := 2*m.t.Conn().RTT() + 50*time.Millisecond
+		window := noop.AnswerWindow(m.t.Conn().RTT())
 		if e.final && !m.failAt.IsZero() {
 			o.Abort = noop.Ending{
 				Reply:      m.res.Final.Code,
