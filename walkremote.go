@@ -75,6 +75,7 @@ func (w *remoteWalk) problem(t resume.Target, local string, err error) {
 func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, depth int, ancestors map[string]bool) {
 	t := w.p.remoteTarget(rel)
 	if listErr != nil {
+		w.tr.holdsOut[rel] = true // a bad line may be an entry
 		w.problem(t, w.p.localPath(rel), listErr)
 	}
 	seen := make(map[string]bool, len(entries))
@@ -83,24 +84,29 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 			if first {
 				w.problem(t, w.p.localPath(rel), fmt.Errorf("more than %d entries in the tree: the rest is not walked", maxEntries))
 			}
+			w.tr.holdsOut[rel] = true
 			return
 		}
 		child := t
 		child.Path = path.Join(t.Path, e.Name)
 		crel := path.Join(rel, e.Name)
+		w.tr.seen[crel] = true
 		switch {
 		case !SafeName(e.Name):
 			// The URL shows the name percent-encoded: its control bytes
 			// must not reach a terminal or a log raw.
 			child.Path = path.Join(t.Path, url.PathEscape(e.Name))
+			w.tr.leftOut(crel)
 			w.problem(child, "", errUnsafeName(e.Name))
 			continue
 		case depth == 0 && e.Name == StagingDir:
+			w.tr.leftOut(crel)
 			if w.source {
 				w.problem(child, "", fmt.Errorf("the name %q is where keepftp keeps its partial files", e.Name))
 			}
 			continue
 		case seen[e.Name]:
+			w.tr.leftOut(crel)
 			w.problem(child, w.p.localPath(crel), fmt.Errorf("%q is listed more than once", e.Name))
 			continue
 		}
@@ -116,6 +122,7 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 			continue // links are not followed, other kinds not copied
 		}
 		if !w.c.takes(crel, e.Type == control.Dir, e.Size, e.ModTime) {
+			w.tr.leftOut(crel)
 			continue // left out by Options.Filter: not walked, not copied
 		}
 		n := &node{rel: crel, kind: e.Type, size: e.Size, mtime: e.ModTime, unit: time.Second, e: e}
