@@ -603,4 +603,3 @@ func TestPlanMirrorChangesNothing(t *testing.T) {
 		})
 	}
 }
-
