@@ -37,7 +37,7 @@ func (pl *planner) planDeletes() {
 		return
 	}
 	if !p.SourceComplete {
-		p.NoDeletes = fmt.Sprintf("nothing is deleted: the source's listing was not complete (%s): a name missing from it may still be there", countNoun(len(p.Problems), "entry left out", "entries left out"))
+		p.NoDeletes = fmt.Sprintf("the source's listing was not complete (%s): a name missing from it may still be there, so nothing is deleted", countNoun(len(p.Problems), "entry left out", "entries left out"))
 		return
 	}
 	src, dst := pl.src, pl.dst
@@ -109,6 +109,18 @@ func (pl *planner) planDeletes() {
 		pl.deleteTemps(n.rel)
 	}
 	closeTo("\x00") // no rel is below another with a NUL
+}
+
+// Deletes returns how many deletes the plan holds that MaxDelete counts:
+// of the tree's files and folders, not of keepftp's own temporaries.
+func (p *Plan) Deletes() int {
+	n := 0
+	for _, a := range p.Actions {
+		if a.Kind == ActDelete && !a.temp {
+			n++
+		}
+	}
+	return n
 }
 
 // deleteAction is a delete or keep of the destination entry n.

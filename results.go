@@ -45,7 +45,7 @@ func leftOut(err error) error { return fmt.Errorf("%w: %w", ErrLeftOut, err) }
 // all of them, when the source's listing was not complete or a file of the
 // run failed or was left out; those past MaxDelete. Like ErrLeftOut, it
 // makes a run a partial success (the class LeftOut).
-var ErrNotDeleted = errors.New("not deleted")
+var ErrNotDeleted = errors.New("deletes held back")
 
 // redactURL is a URL that did not parse, as a result or an event shows it:
 // without its password, in its escaped form (control characters stay

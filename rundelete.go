@@ -31,13 +31,9 @@ import (
 // held could not be deleted.
 func (c *Client) deletes(ctx context.Context, p *Plan, results []FileResult) []FileResult {
 	var acts []*Action
-	users := 0 // deletes of the tree's own entries, not of keepftp's temporaries
 	for i := range p.Actions {
 		if a := &p.Actions[i]; a.Kind == ActDelete {
 			acts = append(acts, a)
-			if !a.temp {
-				users++
-			}
 		}
 	}
 	if why := heldBack(p, results); why != "" {
@@ -66,7 +62,7 @@ func (c *Client) deletes(ctx context.Context, p *Plan, results []FileResult) []F
 					left++
 				}
 			}
-			out = append(out, c.notDeleted(p, fmt.Sprintf("--max-delete %d reached: %s of %d not deleted", p.Options.MaxDelete, countNoun(left, "entry", "entries"), users)))
+			out = append(out, c.notDeleted(p, fmt.Sprintf("--max-delete %d reached: %s of %d not deleted", p.Options.MaxDelete, countNoun(left, "entry", "entries"), p.Deletes())))
 			break
 		}
 		if !a.temp {
@@ -98,7 +94,7 @@ func heldBack(p *Plan, results []FileResult) string {
 		return p.NoDeletes
 	}
 	if n := len(p.Problems); n > 0 {
-		return fmt.Sprintf("nothing is deleted: %s of the source (a run that did not copy all deletes nothing)", countNoun(n, "entry was left out", "entries were left out"))
+		return fmt.Sprintf("%s of the source (a run that did not copy all deletes nothing)", countNoun(n, "entry was left out", "entries were left out"))
 	}
 	failed := 0
 	for _, r := range results {
@@ -107,7 +103,7 @@ func heldBack(p *Plan, results []FileResult) string {
 		}
 	}
 	if failed > 0 {
-		return fmt.Sprintf("nothing is deleted: %s (a run that did not copy all deletes nothing)", countNoun(failed, "file failed", "files failed"))
+		return fmt.Sprintf("%s (a run that did not copy all deletes nothing)", countNoun(failed, "file failed", "files failed"))
 	}
 	return ""
 }
