@@ -112,10 +112,10 @@ type summary struct {
 	Unverified int               `json:"unverified"`
 	UpToDate   int               `json:"up_to_date"`
 	Failed     int               `json:"failed"`
-	Removed    *int              `json:"removed,omitempty"` // with --remove-source-files: the sources removed
-	Deleted    *int              `json:"deleted,omitempty"` // mirror --delete: the destination's files and folders deleted
+	Removed    *int              `json:"removed,omitempty"`     // with --remove-source-files: the sources removed
+	Deleted    *int              `json:"deleted,omitempty"`     // mirror --delete: the destination's files and folders deleted
 	NotDeleted *int              `json:"not_deleted,omitempty"` // mirror --delete: deletes that failed, and each report of deletes held back
-	Bytes      int64             `json:"bytes"`             // of the files done or unverified
+	Bytes      int64             `json:"bytes"`                 // of the files done or unverified
 	Seconds    float64           `json:"seconds"`
 }
 
