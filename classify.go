@@ -60,6 +60,9 @@ func Classify(err error) ErrorClass {
 	if c != resume.Intentional && (errors.Is(err, ErrLeftOut) || errors.Is(err, ErrNotDeleted)) {
 		return LeftOut
 	}
+	if c != resume.Intentional && errors.Is(err, errUnreadable) {
+		return Permanent // the server refused to enter the folder: it would again
+	}
 	switch c {
 	case resume.Intentional:
 		return Intentional

@@ -24,14 +24,16 @@ func (c *Client) List(ctx context.Context, rawURL string) ([]Entry, error) {
 }
 
 func (c *Client) list(ctx context.Context, t resume.Target) ([]control.Entry, error) {
-	entries, _, err := c.listWith(ctx, t, false)
+	entries, _, err := c.listWith(ctx, t, false, false)
 	return entries, err
 }
 
 // listWith lists t; with hidden, names starting with a dot too where the
 // server hides them from LIST (control.Conn.ListHidden), and all reports
-// whether the listing shows them.
-func (c *Client) listWith(ctx context.Context, t resume.Target, hidden bool) (entries []control.Entry, all bool, err error) {
+// whether the listing shows them. With check, a LIST that may stand for a
+// folder the server could not read is checked (checkListed): a tree's
+// walk must not take it for the folder's content.
+func (c *Client) listWith(ctx context.Context, t resume.Target, hidden, check bool) (entries []control.Entry, all bool, err error) {
 	conn, err := c.pool.Conn(ctx, t)
 	if err != nil {
 		return nil, false, err
@@ -41,6 +43,11 @@ func (c *Client) listWith(ctx context.Context, t resume.Target, hidden bool) (en
 	} else {
 		entries, err = conn.List(ctx, t.Path)
 	}
+	if err == nil && check {
+		if err = checkListed(ctx, conn, t.Path, entries); err != nil {
+			entries = nil
+		}
+	}
 	c.pool.Release(conn, conn.Err() == nil)
 	if err != nil {
 		// A listing with bad lines comes with the entries of the good ones.
@@ -49,12 +56,47 @@ func (c *Client) listWith(ctx context.Context, t resume.Target, hidden bool) (en
 	return entries, all, nil
 }
 
+// errUnreadable marks a folder the server answered LIST for but could not
+// read: its listing is not what it holds.
+var errUnreadable = errors.New("the server cannot read the folder")
+
+// checkListed asks, after a LIST of dir that came back empty or holding
+// only a folder named like dir itself, whether the server can enter dir
+// (CWD). Real servers answer LIST for a folder they may not read as if
+// all was well: proftpd and pure-ftpd with an empty listing and 226,
+// vsftpd with one line for the folder itself (it lists what it cannot
+// open as a file), where MLSD answers 550 (docs/servers.md). Taken as the
+// folder's content, such a listing would make a mirror --delete remove
+// the copy of everything below (FluentFTP #1580). A 550 to CWD makes it
+// an error wrapping errUnreadable; any other answer leaves the listing
+// as it is (a server without CWD says nothing either way).
+func checkListed(ctx context.Context, conn *control.Conn, dir string, entries []control.Entry) error {
+	if mlsd, _ := conn.MLSD(); mlsd || dir == "/" || dir == "" {
+		return nil // MLSD answers 550 itself
+	}
+	self := len(entries) == 1 && entries[0].Type == control.Dir && entries[0].Name == path.Base(dir)
+	if len(entries) > 0 && !self {
+		return nil
+	}
+	err := conn.ChangeDir(ctx, dir)
+	if control.IsCode(err, 550) {
+		what := "an empty listing"
+		if self {
+			what = "a listing of the folder itself"
+		}
+		return fmt.Errorf("%w: LIST gave %s, and %v", errUnreadable, what, err)
+	}
+	return nil
+}
+
 // listTries is how many times a directory listing is tried when it fails
 // for a reason that may pass (a dropped connection, a 4xx).
 const listTries = 3
 
-// listRetrying lists t, trying again (at once, on a fresh connection from
-// the pool) when the failure may pass: a dropped connection, a 4xx.
+// listRetrying lists a folder of a tree's walk, trying again (at once, on
+// a fresh connection from the pool) when the failure may pass: a dropped
+// connection, a 4xx. A folder the server cannot read is an error
+// (checkListed), not tried again.
 func (c *Client) listRetrying(ctx context.Context, t resume.Target) ([]control.Entry, error) {
 	entries, _, err := c.listRetryingWith(ctx, t, false)
 	return entries, err
@@ -63,8 +105,8 @@ func (c *Client) listRetrying(ctx context.Context, t resume.Target) ([]control.E
 // listRetryingWith is listRetrying with listWith's hidden.
 func (c *Client) listRetryingWith(ctx context.Context, t resume.Target, hidden bool) (entries []control.Entry, all bool, err error) {
 	for range listTries {
-		entries, all, err = c.listWith(ctx, t, hidden)
-		if err == nil || ctx.Err() != nil || resume.Classify(err) != resume.Transient {
+		entries, all, err = c.listWith(ctx, t, hidden, true)
+		if err == nil || ctx.Err() != nil || resume.Classify(err) != resume.Transient || errors.Is(err, errUnreadable) {
 			break
 		}
 	}

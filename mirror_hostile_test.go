@@ -193,6 +193,10 @@ func TestMirrorLoopWithoutUniqueEndsAtDepthBound(t *testing.T) {
 			s.SendData([]byte("drwxr-xr-x 1 ftp ftp 0 Mar  1  2024 again\r\n"), "")
 			return true
 		}
+		if verb == "CWD" && strings.HasPrefix(arg, "/r/again") {
+			s.Reply("250 ok") // a folder the server can enter: a loop, not a folder it cannot read
+			return true
+		}
 		if verb == "LIST" && arg == "/r" {
 			s.SendData([]byte("-rw-r--r-- 1 ftp ftp 3 Mar  1  2024 top\r\ndrwxr-xr-x 1 ftp ftp 0 Mar  1  2024 again\r\n"), "")
 			return true

@@ -284,48 +284,75 @@ func TestMirrorDeleteNothingWhenSourceListingFails(t *testing.T) {
 		name string
 		hook func(s *ftptest.FakeSession, verb, arg string) bool
 		top  bool // the top fails: an error, no results
+		list bool // the server lists with LIST only
 	}{
+		// Real servers answer LIST of a folder they may not read as if all
+		// was well; CWD into it answers 550 (docs/servers.md).
+		{"LIST gives the folder itself (vsftpd)", func(s *ftptest.FakeSession, verb, arg string) bool {
+			switch {
+			case verb == "LIST" && strings.HasSuffix(arg, "/t/sub"):
+				s.SendData([]byte("d---------    2 1        1            4096 Mar 01 12:00 sub\r\n"), "226 Directory send OK.")
+			case verb == "LIST" && strings.Contains(arg, "/t/sub/"):
+				s.SendData(nil, "226 Directory send OK.") // vsftpd lists a missing path as empty
+			case verb == "CWD" && strings.HasPrefix(arg, "/t/sub"):
+				s.Reply("550 Failed to change directory.")
+			default:
+				return false
+			}
+			return true
+		}, false, true},
+		{"LIST gives nothing (proftpd, pure-ftpd)", func(s *ftptest.FakeSession, verb, arg string) bool {
+			switch {
+			case verb == "LIST" && strings.HasSuffix(arg, "/t/sub"):
+				s.SendData(nil, "226 Transfer complete")
+			case verb == "CWD" && arg == "/t/sub":
+				s.Reply("550 /t/sub: Permission denied")
+			default:
+				return false
+			}
+			return true
+		}, false, true},
 		{"550 on a folder", func(s *ftptest.FakeSession, verb, arg string) bool {
 			if verb == "MLSD" && arg == "/t/sub" {
 				s.Reply("550 Permission denied")
 				return true
 			}
 			return false
-		}, false},
+		}, false, false},
 		{"a bad line", func(s *ftptest.FakeSession, verb, arg string) bool {
 			if verb == "MLSD" && arg == "/t/sub" {
 				s.SendData([]byte(facts("keep", 4)+"garbage that is no entry\r\n"), "")
 				return true
 			}
 			return false
-		}, false},
+		}, false, false},
 		{"data connection cut", func(s *ftptest.FakeSession, verb, arg string) bool {
 			if verb == "MLSD" && arg == "/t/sub" {
 				s.SendData([]byte(facts("keep", 4)+"type=fi"), "426 Connection closed; transfer aborted")
 				return true
 			}
 			return false
-		}, false},
+		}, false, false},
 		{"a name that cannot be used", func(s *ftptest.FakeSession, verb, arg string) bool {
 			if verb == "MLSD" && arg == "/t/sub" {
 				s.SendData([]byte(facts("keep", 4)+facts("bad\x1bname", 1)), "")
 				return true
 			}
 			return false
-		}, false},
+		}, false, false},
 		{"the top answers 550", func(s *ftptest.FakeSession, verb, arg string) bool {
 			if verb == "MLSD" && arg == "/t" {
 				s.Reply("550 Permission denied")
 				return true
 			}
 			return false
-		}, true},
+		}, true, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := ftptest.StartFake(t)
-			f.MLST = true
+			f.MLST = !tc.list
 			f.WriteFile("/t/a", []byte("aaaa"), mtime)
 			f.WriteFile("/t/sub/keep", []byte("kkkk"), mtime)
 			f.Hook = tc.hook
@@ -359,6 +386,27 @@ func TestMirrorDeleteNothingWhenSourceListingFails(t *testing.T) {
 				t.Errorf("delete results %+v: want one wrapping ErrNotDeleted, saying why", failed)
 			}
 		})
+	}
+}
+
+// On a server that lists with LIST only, an empty folder the server can
+// enter (CWD 250) is empty: what the destination holds below it goes.
+func TestMirrorDeleteBelowAnEmptyListFolder(t *testing.T) {
+	t.Parallel()
+	f := ftptest.StartFake(t)
+	f.WriteFile("/t/a", []byte("aaaa"), mtime)
+	f.WriteFile("/t/sub/x", nil, mtime)
+	f.Remove("/t/sub/x") // sub stays, empty
+	dir := t.TempDir()
+	writeLocal(t, dir, map[string]string{"sub/old": "o"})
+	c, _ := deleteClient(t, nil)
+	results, err := c.MirrorWith(t.Context(), ToLocal, "ftp://"+f.Addr()+"/t", dir, MirrorOptions{Delete: true})
+	checkNoErrors(t, results, err)
+	if _, err := os.Stat(filepath.Join(dir, "sub", "old")); err == nil {
+		t.Error("sub/old, below a folder the server lists as empty, is still there")
+	}
+	if n := f.Count("CWD"); n != 1 {
+		t.Errorf("%d CWD, want 1 (for the one empty folder)", n)
 	}
 }
 

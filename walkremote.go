@@ -30,10 +30,11 @@ func (c *Client) walkRemote(ctx context.Context, p *Plan, source bool) (*tree, e
 	entries, err := w.list(p.root)
 	switch {
 	case err == nil, errors.Is(err, control.ErrBadListing):
-	case !source && (resume.Classify(err) == resume.NotFound || resume.Classify(err) == resume.Permanent):
+	case !source && (resume.Classify(err) == resume.NotFound || resume.Classify(err) == resume.Permanent || errors.Is(err, errUnreadable)):
 		// A missing folder: 550 from most servers, 501 from pyftpdlib
-		// (and an empty listing from vsftpd). Another refusal shows when
-		// the folder is made and the files are stored.
+		// (and an empty listing from vsftpd, whose CWD then answers 550:
+		// errUnreadable). Another refusal shows when the folder is made
+		// and the files are stored.
 		w.tr.topMissing = true
 		return w.tr, nil
 	default:

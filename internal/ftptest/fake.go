@@ -305,7 +305,11 @@ func (s *FakeSession) standard(verb, arg string) bool {
 	case "PWD":
 		s.Reply(`257 "/" is current`)
 	case "CWD":
-		s.Reply("250 ok")
+		if ff, ok := f.File(arg); arg == "/" || ok && ff.Dir {
+			s.Reply("250 ok")
+		} else {
+			s.Reply("550 no such directory")
+		}
 	case "NOOP":
 		s.Reply("200 ok")
 	case "QUIT":
