@@ -11,7 +11,8 @@ import (
 // TestCommands: with LogCommands each server's own log records the
 // commands it received, in order, and Commands reads them back in one
 // form ("MKD /upload/d"), whatever the server's log looks like; the
-// password is not there in the clear.
+// password is not there in the clear. RMD takes an empty folder (250) and
+// refuses one that is not (550), as docs/servers.md says.
 func TestCommands(t *testing.T) {
 	forEachKind(t, func(t *testing.T, kind Kind) {
 		s := Start(t, kind, Options{LogCommands: true})
@@ -21,8 +22,16 @@ func TestCommands(t *testing.T) {
 		c.cmd("MKD "+dir, 257)
 		c.cmd("RMD "+dir, 250)
 		c.cmd("DELE "+path.Join(s.UploadDir, "missing"), 550)
+		full := path.Join(s.UploadDir, "full")
+		if err := s.WriteFile(path.Join(full, "f"), []byte("f")); err != nil {
+			t.Fatal(err)
+		}
+		c.cmd("RMD "+full, 550) // not empty: refused, nothing removed
+		if _, err := s.ReadFile(path.Join(full, "f")); err != nil {
+			t.Errorf("RMD of a folder that is not empty: %v", err)
+		}
 		c.cmd("QUIT", 221)
-		want := []string{"MKD " + dir, "RMD " + dir, "DELE " + path.Join(s.UploadDir, "missing")}
+		want := []string{"MKD " + dir, "RMD " + dir, "DELE " + path.Join(s.UploadDir, "missing"), "RMD " + full}
 		var got []string
 		deadline := time.Now().Add(5 * time.Second) // a bound on the server writing its log
 		for {
