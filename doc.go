@@ -20,7 +20,11 @@
 //
 // A mirror runs either way (Mirror downloads, MirrorUp uploads) on one
 // engine: PlanMirror lists both sides and decides, changing nothing, what
-// to copy and why, what is up to date and by which rule; RunPlan does it.
+// to copy and why, what is up to date and by which rule (a dry run shows
+// that plan); RunPlan does it. With MirrorOptions.Delete the plan also
+// removes what the destination holds and the source does not, after the
+// transfers, and only when every listing of the source was complete and
+// every file was copied (ErrNotDeleted says why not).
 // Uploads, of put and of the upload mirror, are atomic: written to a
 // temporary in the target folder (resume.UploadPartName), verified, given
 // the local file's time, then renamed.
