@@ -29,8 +29,8 @@ func (c *Client) list(ctx context.Context, t resume.Target) ([]control.Entry, er
 }
 
 // listWith lists t; with hidden, names starting with a dot too where the
-// server hides them from LIST (control.Conn.ListHidden), and all reports
-// whether the listing shows them. With check, a LIST that may stand for a
+// server hides them from LIST (control.Conn.ListHidden). all reports
+// whether the listing shows them (MLSD, or LIST -a). With check, a LIST that may stand for a
 // folder the server could not read is checked (checkListed): a tree's
 // walk must not take it for the folder's content.
 func (c *Client) listWith(ctx context.Context, t resume.Target, hidden, check bool) (entries []control.Entry, all bool, err error) {
@@ -42,6 +42,7 @@ func (c *Client) listWith(ctx context.Context, t resume.Target, hidden, check bo
 		entries, all, err = conn.ListHidden(ctx, t.Path)
 	} else {
 		entries, err = conn.List(ctx, t.Path)
+		all, _ = conn.MLSD() // MLSD shows every name; LIST may hide those with a dot
 	}
 	if err == nil && check {
 		if err = checkListed(ctx, conn, t.Path, entries); err != nil {

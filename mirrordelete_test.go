@@ -410,6 +410,36 @@ func TestMirrorDeleteBelowAnEmptyListFolder(t *testing.T) {
 	}
 }
 
+// A server that lists with LIST may hide names that start with a dot
+// (vsftpd does without -a): a local name with a dot is then kept, since
+// the server may have it; where the listing shows every name (MLSD), it
+// goes like any other.
+func TestMirrorDeleteKeepsDotNamesAListingMayHide(t *testing.T) {
+	t.Parallel()
+	for _, mlsd := range []bool{false, true} {
+		t.Run(fmt.Sprint("MLSD=", mlsd), func(t *testing.T) {
+			t.Parallel()
+			f := ftptest.StartFake(t)
+			f.MLST = mlsd
+			f.WriteFile("/t/a", []byte("aaaa"), mtime)
+			dir := t.TempDir()
+			writeLocal(t, dir, map[string]string{"extra": "x", ".hidden": "h", ".dir/x": "x"})
+			c, _ := deleteClient(t, nil)
+			results, err := c.MirrorWith(t.Context(), ToLocal, "ftp://"+f.Addr()+"/t", dir, MirrorOptions{Delete: true})
+			checkNoErrors(t, results, err)
+			snap := treeSnapshot(t, dir)
+			if _, ok := snap["extra"]; ok {
+				t.Error("extra is still there")
+			}
+			for _, rel := range []string{".hidden", ".dir/x"} {
+				if _, ok := snap[rel]; ok == mlsd {
+					t.Errorf("%s: there %v, with MLSD %v", rel, ok, mlsd)
+				}
+			}
+		})
+	}
+}
+
 // An upload mirror whose local source is not walked completely (a name
 // that cannot be a remote name, a FIFO) deletes nothing on the server:
 // no DELE, no RMD.

@@ -28,7 +28,9 @@ const reasonNotInSource = "not in the source"
 // and other entries that are not files or folders are kept (a link is
 // never followed, nor removed), and so is a folder that still holds
 // anything after the deletes: a kept entry, a name the Filter leaves out
-// or that could not be read, a listing cut short. Folders are removed
+// or that could not be read, a listing cut short. A name that starts
+// with a dot is kept, with what it holds, when the source's listing may
+// hide such names (LIST without -a, vsftpd's way). Folders are removed
 // empty (rmdir, RMD), after what they held; upload temporaries of
 // keepftp's in a folder that goes are removed with it.
 func (pl *planner) planDeletes() {
@@ -44,6 +46,7 @@ func (pl *planner) planDeletes() {
 	// gone: the destination entries the source does not have, in the
 	// destination's walk order (a folder before what it holds).
 	gone := map[string]bool{}
+	mayHave := map[string]bool{} // names the source's listing may have hidden: kept, with what they hold
 	var order []*node
 	for _, n := range dst.order {
 		if src.seen[n.rel] {
@@ -53,8 +56,12 @@ func (pl *planner) planDeletes() {
 		if sp := src.nodes[parent]; parent != "" && !gone[parent] && (sp == nil || sp.kind != control.Dir || !sp.listed) {
 			continue
 		}
-		gone[n.rel] = true
 		order = append(order, n)
+		if src.hidesDots && strings.HasPrefix(path.Base(n.rel), ".") {
+			mayHave[n.rel] = true
+			continue
+		}
+		gone[n.rel] = true
 	}
 	if len(order) == 0 {
 		return
@@ -65,6 +72,8 @@ func (pl *planner) planDeletes() {
 	for _, n := range slices.Backward(order) {
 		why := ""
 		switch {
+		case mayHave[n.rel]:
+			why = "the server's listing (LIST) does not show names that start with a dot: the source may have it"
 		case n.kind == control.Link:
 			why = "a symbolic link: --delete leaves links alone (never followed, never removed)"
 		case n.kind != control.File && n.kind != control.Dir:
@@ -106,7 +115,9 @@ func (pl *planner) planDeletes() {
 		} else {
 			open = append(open, n)
 		}
-		pl.deleteTemps(n.rel)
+		if gone[n.rel] {
+			pl.deleteTemps(n.rel)
+		}
 	}
 	closeTo("\x00") // no rel is below another with a NUL
 }

@@ -35,7 +35,8 @@ type tree struct {
 	// topMissing: the top does not exist (a destination not made yet).
 	topMissing bool
 	// hidesDots: a listing may have left out names that start with a
-	// dot (LIST without -a): an upload temporary not listed may be there.
+	// dot (LIST without -a): an upload temporary not listed may be there,
+	// and a source may have a name with a dot it did not show.
 	hidesDots bool
 	entries   int // walked so far, against maxEntries
 	// seen holds every name the walk was shown, by rel: the ones it took

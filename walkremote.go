@@ -45,13 +45,12 @@ func (c *Client) walkRemote(ctx context.Context, p *Plan, source bool) (*tree, e
 }
 
 // list lists one folder. A destination is listed with the names that
-// start with a dot (an upload's temporaries are such names), and the tree
-// notes when the server would not show them.
+// start with a dot (an upload's temporaries are such names). The tree
+// notes when the server would not show them: a source's listing (LIST
+// without -a) may leave them out, and then a destination's name with a dot
+// is never taken as missing from the source.
 func (w *remoteWalk) list(t resume.Target) ([]control.Entry, error) {
-	if w.source {
-		return w.c.listRetrying(w.ctx, t)
-	}
-	entries, all, err := w.c.listRetryingWith(w.ctx, t, true)
+	entries, all, err := w.c.listRetryingWith(w.ctx, t, !w.source)
 	if !all {
 		w.tr.hidesDots = true
 	}
