@@ -584,7 +584,7 @@ func TestMirrorMaxDelete(t *testing.T) {
 	if len(deleted) != 2 || left != 3 || len(ev.kinds(EventDelete)) != 2 {
 		t.Errorf("%d deleted (%d events), %d left; want 2 and 3", len(deleted), len(ev.kinds(EventDelete)), left)
 	}
-	if len(failed) != 1 || Classify(failed[0].Err) != LeftOut || !strings.Contains(failed[0].Err.Error(), "--max-delete 2 reached: 3 entries of 5 not deleted") {
+	if len(failed) != 1 || Classify(failed[0].Err) != LeftOut || !strings.Contains(failed[0].Err.Error(), "the limit of 2 deletes was reached (MaxDelete, --max-delete): 3 entries of 5 not deleted") {
 		t.Errorf("delete results %+v", failed)
 	}
 }

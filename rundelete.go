@@ -62,7 +62,7 @@ func (c *Client) deletes(ctx context.Context, p *Plan, results []FileResult) []F
 					left++
 				}
 			}
-			out = append(out, c.notDeleted(p, fmt.Sprintf("--max-delete %d reached: %s of %d not deleted", p.Options.MaxDelete, countNoun(left, "entry", "entries"), p.Deletes())))
+			out = append(out, c.notDeleted(p, fmt.Sprintf("the limit of %d deletes was reached (MaxDelete, --max-delete): %s of %d not deleted", p.Options.MaxDelete, countNoun(left, "entry", "entries"), p.Deletes())))
 			break
 		}
 		if !a.temp {

@@ -406,7 +406,7 @@ func TestMirrorMaxDeleteExit9(t *testing.T) {
 		t.Errorf("dry run: exit %d\n%s", code, errOut)
 	}
 	code, _, errOut = runKeepftp(t, nil, "mirror", "--no-profile", "--delete", "--max-delete", "2", url, dir)
-	if code != ExitPartial || !strings.Contains(errOut, "--max-delete 2 reached: 1 entry of 3 not deleted") {
+	if code != ExitPartial || !strings.Contains(errOut, "the limit of 2 deletes was reached (MaxDelete, --max-delete): 1 entry of 3 not deleted") {
 		t.Errorf("exit %d\n%s", code, errOut)
 	}
 	left := 0
