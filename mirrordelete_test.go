@@ -166,7 +166,7 @@ func TestMirrorDeleteDownload(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, ev := deleteClient(t, mustFilter(t, FilterRule{Exclude: true, Pattern: "*.log"}))
-	results, err := c.MirrorWith(t.Context(), ToLocal, "ftp://"+srv.Addr()+"/s", dir, MirrorOptions{Parallel: 2, Delete: true})
+	results, err := c.MirrorWith(t.Context(), ToLocal, "ftp://"+srv.Addr()+"/s", dir, MirrorOptions{Delete: true})
 	checkNoErrors(t, results, err)
 	for rel, data := range files {
 		if rel != "sub/c.log" {
@@ -233,7 +233,7 @@ func TestMirrorDeleteUpload(t *testing.T) {
 		}
 	}
 	c, ev := deleteClient(t, mustFilter(t, FilterRule{Exclude: true, Pattern: "*.log"}))
-	results, err := c.MirrorWith(t.Context(), ToServer, "ftp://"+srv.Addr()+"/d", dir, MirrorOptions{Parallel: 2, Delete: true})
+	results, err := c.MirrorWith(t.Context(), ToServer, "ftp://"+srv.Addr()+"/d", dir, MirrorOptions{Delete: true})
 	checkNoErrors(t, results, err)
 	for rel, data := range files {
 		if rel == "sub/c.log" {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/resume"
 	"github.com/keepftp/keepftp/transfer"
 )
 
@@ -186,25 +187,26 @@ func (d *deleter) deleteLocal(a *Action) error {
 }
 
 // deleteRemote removes a remote file (DELE) or an empty folder (RMD),
-// trying again on a fresh connection when the failure may pass.
+// under the transfers' retry policy, again on a fresh connection when the
+// failure may pass.
 func (d *deleter) deleteRemote(ctx context.Context, a *Action) error {
-	var err error
-	for try := 0; try < listTries; try++ {
+	return resume.Retry(ctx, "delete "+a.URL, d.c.options(a.t, ""), func(ctx context.Context) error {
 		if d.conn == nil {
+			var err error
 			if d.conn, err = d.c.pool.Conn(ctx, d.p.root); err != nil {
 				return err
 			}
 		}
+		var err error
 		if a.Dir {
 			err = d.conn.RemoveDir(ctx, a.t.Path)
 		} else {
 			err = d.conn.Delete(ctx, a.t.Path)
 		}
-		if err == nil || control.IsPermanent(err) || ctx.Err() != nil {
-			break
+		if err != nil && !control.IsPermanent(err) {
+			d.c.pool.Release(d.conn, d.conn.Err() == nil)
+			d.conn = nil
 		}
-		d.c.pool.Release(d.conn, d.conn.Err() == nil)
-		d.conn = nil
-	}
-	return err // a reply's error names the command and the path
+		return err // a reply's error names the command and the path
+	})
 }

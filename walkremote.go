@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"path"
 	"time"
 
@@ -50,7 +49,7 @@ func (c *Client) walkRemote(ctx context.Context, p *Plan, source bool) (*tree, e
 // without -a) may leave them out, and then a destination's name with a dot
 // is never taken as missing from the source.
 func (w *remoteWalk) list(t resume.Target) ([]control.Entry, error) {
-	entries, all, err := w.c.listRetryingWith(w.ctx, t, !w.source)
+	entries, all, err := w.c.listRetryingWith(w.ctx, t, !w.source, true)
 	if !all {
 		w.tr.hidesDots = true
 	}
@@ -87,17 +86,17 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 			w.tr.holdsOut[rel] = true
 			return
 		}
-		child := t
-		child.Path = path.Join(t.Path, e.Name)
+		child, err := listedName(t, e.Name, seen)
 		crel := path.Join(rel, e.Name)
 		w.tr.seen[crel] = true
 		switch {
-		case !SafeName(e.Name):
-			// The URL shows the name percent-encoded: its control bytes
-			// must not reach a terminal or a log raw.
-			child.Path = path.Join(t.Path, url.PathEscape(e.Name))
+		case errors.Is(err, ErrUnsafeName):
 			w.tr.leftOut(crel)
-			w.problem(child, "", errUnsafeName(e.Name))
+			w.problem(child, "", err)
+			continue
+		case err != nil:
+			w.tr.leftOut(crel)
+			w.problem(child, w.p.localPath(crel), err)
 			continue
 		case depth == 0 && e.Name == StagingDir:
 			w.tr.leftOut(crel)
@@ -105,12 +104,7 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 				w.problem(child, "", fmt.Errorf("the name %q is where keepftp keeps its partial files", e.Name))
 			}
 			continue
-		case seen[e.Name]:
-			w.tr.leftOut(crel)
-			w.problem(child, w.p.localPath(crel), fmt.Errorf("%q is listed more than once", e.Name))
-			continue
 		}
-		seen[e.Name] = true
 		if !w.source && e.Type == control.File && resume.IsUploadPart(e.Name) {
 			if w.tr.temps[rel] == nil {
 				w.tr.temps[rel] = map[string]int64{}

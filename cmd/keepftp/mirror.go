@@ -114,12 +114,11 @@ func mirrorAction(c *cli.Context) error {
 			mo.MaxDelete = n
 		}
 	}
-	r, err := newRunner(c, -1, logins, func(o *keepftp.TransferOptions) { o.Inplace = c.Bool("inplace") })
+	r, err := newRunner(c, -1, logins, func(o *keepftp.Options) { o.Inplace = c.Bool("inplace") })
 	if err != nil {
 		return err
 	}
 	r.localSources = dirn == keepftp.ToServer
-	mo.Parallel = r.par
 	if c.Bool("dry-run") {
 		return r.dryRun(dirn, url, dir, mo)
 	}

@@ -125,7 +125,9 @@ func scMirrorDelete(t *testing.T, name string) (int64, string) {
 	s := startServerWith(t, name, realserver.Options{LogCommands: true})
 	top := path.Join(s.uploadDir, "sync")
 	filter := excludeLogs(t)
-	cl := keepftp.NewClient(keepftp.Options{Transfer: s.opts(), MaxConns: 2, Filter: filter, NoProfile: true})
+	o := s.clientOpts()
+	o.Parallel, o.Filter, o.NoProfile = 2, filter, true
+	cl := keepftp.NewClient(o)
 	defer cl.Close()
 	url := s.url(s.addr, top)
 
@@ -138,7 +140,7 @@ func scMirrorDelete(t *testing.T, name string) (int64, string) {
 		}
 	}
 	logged := len(s.serverCommands(t))
-	results, err := cl.MirrorWith(t.Context(), keepftp.ToServer, url, dir, keepftp.MirrorOptions{Parallel: 2, Delete: true})
+	results, err := cl.MirrorWith(t.Context(), keepftp.ToServer, url, dir, keepftp.MirrorOptions{Delete: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +188,7 @@ func scMirrorDelete(t *testing.T, name string) (int64, string) {
 	os.WriteFile(outside, []byte("outside"), 0o644)
 	os.Symlink(outside, filepath.Join(dir2, "lnk"))
 	logged = len(s.serverCommands(t))
-	results, err = cl.MirrorWith(t.Context(), keepftp.ToLocal, url, dir2, keepftp.MirrorOptions{Parallel: 2, Delete: true})
+	results, err = cl.MirrorWith(t.Context(), keepftp.ToLocal, url, dir2, keepftp.MirrorOptions{Delete: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +232,7 @@ func scMirrorDelete(t *testing.T, name string) (int64, string) {
 	writeLocalFiles(t, dir3, map[string]string{"extra": "x", "locked/f": "old f", "locked/g": "g"})
 	before := localSnapshot(t, dir3)
 	logged = len(s.serverCommands(t))
-	results, err = cl.MirrorWith(t.Context(), keepftp.ToLocal, url, dir3, keepftp.MirrorOptions{Parallel: 2, Delete: true})
+	results, err = cl.MirrorWith(t.Context(), keepftp.ToLocal, url, dir3, keepftp.MirrorOptions{Delete: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +312,9 @@ func scMirrorDryRun(t *testing.T, name string) (int64, string) {
 		}
 	}
 	before := localSnapshot(t, dir)
-	cl := keepftp.NewClient(keepftp.Options{Transfer: s.opts(), NoProfile: true})
+	o := s.clientOpts()
+	o.NoProfile = true
+	cl := keepftp.NewClient(o)
 	defer cl.Close()
 	logged := len(s.serverCommands(t))
 	var notes []string
