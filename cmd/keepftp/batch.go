@@ -63,14 +63,14 @@ func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.O
 		if err != nil {
 			return nil, usageError{fmt.Sprintf("--json-file: %v", err)}
 		}
-		r.enc = json.NewEncoder(w) // closed at exit
+		r.enc = json.NewEncoder(maskWriter{w, secretsOf(c)}) // closed at exit
 	} else if c.Bool("json") {
 		r.enc = json.NewEncoder(c.App.Writer)
 		o.Logf = nil // the events say it, machine-readably
 	}
 	every := time.Second
 	if !c.Bool("json") && !c.Bool("quiet") && isTerminal(os.Stderr) {
-		r.bars = newBars(c.Context, os.Stderr, files)
+		r.bars = newBars(c.Context, os.Stderr, secretsOf(c), files)
 		every = drawEvery
 		// Log lines go above the bars, not through them.
 		logf := safeLogf(log.New(r.bars, "keepftp: ", log.Ltime))
@@ -205,7 +205,7 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 	if len(results) == 1 && !results[0].Delete && !quiet {
 		f := results[0]
 		if f.Local != "-" {
-			report(f.Local, f.Outcome, time.Since(r.start))
+			report(r.c.App.ErrWriter, f.Local, f.Outcome, time.Since(r.start))
 		}
 		r.printRemoved(removed)
 		return nil
@@ -218,13 +218,13 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 				deletes += fmt.Sprintf(", %d not deleted", *sum.NotDeleted)
 			}
 		}
-		fmt.Fprintf(os.Stderr, "%d files: %d done, %d unverified, %d up to date, %d failed%s; %d bytes in %.1fs\n",
+		fmt.Fprintf(r.c.App.ErrWriter, "%d files: %d done, %d unverified, %d up to date, %d failed%s; %d bytes in %.1fs\n",
 			sum.Files, sum.Done, sum.Unverified, sum.UpToDate, sum.Failed, deletes, sum.Bytes, sum.Seconds)
 		for _, f := range failed {
-			fmt.Fprintf(os.Stderr, "failed: %s: %s\n", safeText(f.URL), safeText(f.Err.Error()))
+			fmt.Fprintf(r.c.App.ErrWriter, "failed: %s: %s\n", safeText(f.URL), safeText(f.Err.Error()))
 		}
 		for _, f := range notDeleted {
-			fmt.Fprintf(os.Stderr, "not deleted: %s: %s\n", safeText(r.deleteName(f)), safeText(f.Err.Error()))
+			fmt.Fprintf(r.c.App.ErrWriter, "not deleted: %s: %s\n", safeText(r.deleteName(f)), safeText(f.Err.Error()))
 		}
 	}
 	if !quiet {
@@ -246,7 +246,7 @@ func (r *runner) printRemoved(removed []keepftp.FileResult) {
 		if r.localSources {
 			name = f.Local
 		}
-		fmt.Fprintf(os.Stderr, "removed: %s\n", safeText(name))
+		fmt.Fprintf(r.c.App.ErrWriter, "removed: %s\n", safeText(name))
 	}
 }
 
@@ -255,7 +255,7 @@ func (r *runner) printRemoved(removed []keepftp.FileResult) {
 // remote one for an upload.
 func (r *runner) printDeleted(deleted []keepftp.FileResult) {
 	for _, f := range deleted {
-		fmt.Fprintf(os.Stderr, "deleted: %s\n", safeText(r.deleteName(f)))
+		fmt.Fprintf(r.c.App.ErrWriter, "deleted: %s\n", safeText(r.deleteName(f)))
 	}
 }
 

@@ -31,7 +31,7 @@ func doctorCommand() *cli.Command {
 			}
 			// The login comes the same way as get's: the URL,
 			// KEEPFTP_PASSWORD, the netrc file, or a prompt.
-			logins := newLogins(c.String("netrc-file"))
+			logins := newLogins(c)
 			t, err := checkURL(logins, "", c.Args().First())
 			if err != nil {
 				return err
@@ -47,7 +47,7 @@ func doctorCommand() *cli.Command {
 				NoProfile:   c.Bool("no-profile"),
 			}
 			if c.Bool("verbose") {
-				o.ProtocolLog = safeLogf(stderrLogger())
+				o.ProtocolLog = safeLogf(stderrLogger(c))
 				o.Logf = o.ProtocolLog
 			}
 			if o.TLS, err = tlsOptions(c); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path"
@@ -22,6 +23,7 @@ func transferFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "retry-max-delay", Value: keepftp.DefaultPolicy.MaxDelay, Usage: "longest wait between attempts (waits double from 1s, with jitter)"},
 		&cli.DurationFlag{Name: "retry-deadline", Usage: "give up when retrying would run past this long in all (default: no deadline)"},
 		&cli.BoolFlag{Name: "no-verify", Usage: "skip the hash check at the end (sizes are always checked)"},
+		&cli.BoolFlag{Name: "require-verified", Usage: "a file nothing could check (the server gave no size and no hash) fails with exit 6 instead of ending \"complete (unverified)\": a download stays NAME.part, not renamed"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print errors only"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
 		&cli.BoolFlag{Name: "active", Usage: "active mode: the server connects to us for data (EPRT, or PORT)"},
@@ -80,7 +82,7 @@ func getAction(c *cli.Context) error {
 	if stream.Stdout() && c.Bool("json") && c.String("json-file") == "" {
 		return usageError{"-o - and --json both want standard output: give the events a file of their own with --json-file FILE (--json-file /dev/stderr for the terminal)"}
 	}
-	logins := newLogins(c.String("netrc-file"))
+	logins := newLogins(c)
 	dir := "."
 	if out := c.String("output"); out != "" {
 		if len(jobs) == 1 && !isDir(out) {
@@ -141,8 +143,8 @@ func isDir(name string) bool {
 	return err == nil && st.IsDir()
 }
 
-func report(name string, out keepftp.Outcome, took time.Duration) {
-	fmt.Fprintf(os.Stderr, "%s: %s, %d bytes in %.1fs, %d attempt(s), checked by %s\n",
+func report(w io.Writer, name string, out keepftp.Outcome, took time.Duration) {
+	fmt.Fprintf(w, "%s: %s, %d bytes in %.1fs, %d attempt(s), checked by %s\n",
 		safeText(name), safeText(out.Status), out.Size, took.Seconds(), out.Attempts, safeText(out.Verified))
 }
 
@@ -156,14 +158,14 @@ func clientOptions(c *cli.Context) (keepftp.Options, error) {
 	o.Proxy, err = proxyOptions(c)
 	o.NoProfile = c.Bool("no-profile")
 	if !c.Bool("quiet") {
-		o.Logf = safeLogf(stderrLogger())
+		o.Logf = safeLogf(stderrLogger(c))
 	}
 	return o, err
 }
 
 // transferOptions turns the shared transfer flags into keepftp.Options.
 func transferOptions(c *cli.Context) (keepftp.Options, error) {
-	o := keepftp.Options{Timeout: c.Duration("timeout"), NoVerify: c.Bool("no-verify"), Active: c.Bool("active")}
+	o := keepftp.Options{Timeout: c.Duration("timeout"), NoVerify: c.Bool("no-verify"), RequireVerified: c.Bool("require-verified"), Active: c.Bool("active")}
 	if o.Timeout <= 0 {
 		return o, usageError{"--timeout must be positive"}
 	}
@@ -186,7 +188,7 @@ func transferOptions(c *cli.Context) (keepftp.Options, error) {
 	o.Retry.MaxDelay = c.Duration("retry-max-delay")
 	o.Retry.Deadline = c.Duration("retry-deadline")
 	if c.Bool("verbose") {
-		o.ProtocolLog = safeLogf(stderrLogger())
+		o.ProtocolLog = safeLogf(stderrLogger(c))
 	}
 	tlso, err := tlsOptions(c)
 	if err != nil {
@@ -196,4 +198,8 @@ func transferOptions(c *cli.Context) (keepftp.Options, error) {
 	return o, nil
 }
 
-func stderrLogger() *log.Logger { return log.New(os.Stderr, "keepftp: ", log.Ltime) }
+// stderrLogger logs to the command's standard error, which masks the
+// run's passwords.
+func stderrLogger(c *cli.Context) *log.Logger {
+	return log.New(c.App.ErrWriter, "keepftp: ", log.Ltime)
+}

@@ -90,7 +90,7 @@ func mirrorAction(c *cli.Context) error {
 	case !isURL(first):
 		return usageError{fmt.Sprintf("mirror: neither %q nor %q is a URL (ftp://, ftps://, ftpes://)", safeText(first), safeText(second))}
 	}
-	logins := newLogins(c.String("netrc-file"))
+	logins := newLogins(c)
 	if _, err := checkURL(logins, "", url); err != nil {
 		return err
 	}

@@ -39,7 +39,10 @@ type Fake struct {
 	// Hook, if set, sees every command first; it returns true when it
 	// answered it.
 	Hook func(s *FakeSession, verb, arg string) bool
-	// MLST, Hash and Hook are set before the first call of Addr: the Fake
+	// Greeting, if set, gives each session's greeting (the text after
+	// "220 ").
+	Greeting func() string
+	// MLST, Hash, Hook and Greeting are set before the first call of Addr: the Fake
 	// starts accepting connections then, so that what the test set
 	// happens before any session reads it (for the race detector too: a
 	// client in another process gives no happens-before edge).
@@ -243,7 +246,11 @@ func (s *FakeSession) SendData(data []byte, final string) {
 }
 
 func (s *FakeSession) serve() {
-	s.Reply("220 fake server")
+	greeting := "fake server"
+	if s.f.Greeting != nil {
+		greeting = s.f.Greeting()
+	}
+	s.Reply("220 " + greeting)
 	for {
 		if s.r.Buffered() == 0 {
 			s.c.SetReadDeadline(time.Now().Add(time.Minute))
@@ -446,6 +453,7 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		if dir == "" || strings.HasPrefix(dir, "-") {
 			dir = "/"
 		}
+		dir = path.Clean(dir) // "/e/" is "/e"
 		if ff, ok := f.File(dir); dir != "/" && (!ok || !ff.Dir) {
 			s.Reply("550 no such directory")
 			break
