@@ -18,7 +18,8 @@ func (c *Conn) Size(ctx context.Context, path string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return parseSize(rep.Msg)
+	n, err := parseSize(rep.data())
+	return n, rep.hide(err)
 }
 
 // ModTime returns a remote file's modification time (MDTM, RFC 3659), UTC.
@@ -27,7 +28,8 @@ func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return ParseTime(rep.Msg)
+	t, err := ParseTime(rep.data())
+	return t, rep.hide(err)
 }
 
 // Pwd returns the current directory.
@@ -36,7 +38,8 @@ func (c *Conn) Pwd(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return parsePWD(rep.Msg)
+	dir, err := parsePWD(rep.data())
+	return dir, rep.hide(err)
 }
 
 // Mlst returns the RFC 3659 facts of one file. Servers without MLST answer
@@ -46,7 +49,8 @@ func (c *Conn) Mlst(ctx context.Context, path string) (Facts, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mlstFacts(rep.Msg)
+	f, err := mlstFacts(rep.data())
+	return f, rep.hide(err)
 }
 
 // Mkdir creates a remote directory (MKD).
@@ -59,5 +63,23 @@ func (c *Conn) Mkdir(ctx context.Context, path string) error {
 // the command: a caller that means to remove a file calls Delete.
 func (c *Conn) Delete(ctx context.Context, path string) error {
 	_, err := c.Cmd(ctx, 2, "DELE", path) // 250 by RFC 959; a 200 is no failure either
+	return err
+}
+
+// ChangeDir makes path the session's current directory (CWD). keepftp
+// sends absolute paths only, so the current directory changes the meaning
+// of nothing it sends; a caller uses CWD to ask whether the server can
+// enter a folder (a 550 says it cannot).
+func (c *Conn) ChangeDir(ctx context.Context, path string) error {
+	_, err := c.Cmd(ctx, 2, "CWD", path) // 250 by RFC 959; a 200 is no failure either
+	return err
+}
+
+// RemoveDir removes an empty remote directory (RMD). A directory that
+// still holds anything is refused by the server (a 5xx), never emptied
+// here: a caller removes what it holds first, one name at a time, so that
+// nothing it did not mean to remove goes.
+func (c *Conn) RemoveDir(ctx context.Context, path string) error {
+	_, err := c.Cmd(ctx, 2, "RMD", path) // 250 by RFC 959; a 200 is no failure either
 	return err
 }

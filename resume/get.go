@@ -29,15 +29,16 @@ type Outcome struct {
 	// modification time, checked by reading it back: control.SetTimeMFMT,
 	// SetTimeMDTM or SetTimeSiteUtime; "" when it was not set.
 	TimeSet string
+	// Next, for a download with Options.Next, is the server's size and
+	// time of the file Next named, asked with the check after the
+	// transfer; nil when they were not asked, or did not come complete.
+	Next *Remote
 }
 
 // NotVerified is Outcome.Verified when nothing checked the result: the
 // server gave no size and no hash, so a transfer cut short and closed with
 // 226 cannot be told from a complete one.
 const NotVerified = "nothing"
-
-// ErrNotFound reports that the remote file does not exist.
-var ErrNotFound = errors.New("remote file not found")
 
 // errRestart marks a failed attempt after which the partial file must be
 // restarted from 0: REST refused or ignored, the file changed, or a resumed
@@ -57,6 +58,7 @@ const overlapSize = 4 << 10
 // stream (see LocalDest: "-" for standard output, a device, a FIFO, a
 // socket, /dev/stdout) is written in place, in order, in one stream.
 func Get(ctx context.Context, t Target, dst string, o Options) (Outcome, error) {
+	o.warned = &messageSet{}
 	d, err := LocalDest(dst)
 	if err != nil {
 		return Outcome{}, &transfer.LocalError{Err: err}
@@ -159,6 +161,33 @@ type getter struct {
 	// used again: the data goes on to its end, checked by what remains.
 	sizeUntrusted bool
 	furthest      int64 // the partial file's furthest end so far: only bytes past it are progress
+	// nextAsked and nextPath: Options.Next was called, and what it named
+	// (a retry's check looks at the same file).
+	nextAsked bool
+	nextPath  string
+	// whole, when set, says the partial file holds a whole transfer: its
+	// data ended and the server's final reply said so. Only the check
+	// after it failed (the connection ended, say), so the next attempt
+	// makes that check again, on a new connection, and fetches nothing:
+	// with no size or time to prove the file unchanged it would start over
+	// from 0, every time.
+	whole *wholeTransfer
+}
+
+// nextName names the file to look at with the check after the transfer:
+// Options.Next's answer, asked the first time only.
+func (g *getter) nextName() string {
+	if !g.nextAsked && g.o.Next != nil {
+		g.nextAsked, g.nextPath = true, g.o.Next()
+	}
+	return g.nextPath
+}
+
+// wholeTransfer is a partial file that holds a whole transfer: its size,
+// and the remote facts the transfer started from.
+type wholeTransfer struct {
+	size   int64
+	remote Remote
 }
 
 // remote is the remote file's facts for attempt n: the listing's for the
@@ -169,7 +198,7 @@ func (g *getter) remote(ctx context.Context, c *control.Conn, n int) (Remote, er
 		r = *k
 	} else {
 		var err error
-		if r, err = g.o.statRemote(ctx, c, g.t.Path, true, nil); err != nil {
+		if r, _, err = g.o.statRemote(ctx, c, g.t.Path, true, nil); err != nil {
 			return r, err
 		}
 	}
@@ -196,6 +225,11 @@ func (g *getter) attempt(ctx context.Context, n int) (step, error) {
 		return step{}, err
 	}
 	defer g.o.release(ctx, c)
+	if w := g.whole; w != nil {
+		if done, s, err := g.checkWhole(ctx, c, w); done {
+			return s, err
+		}
+	}
 	remote, err := g.remote(ctx, c, n)
 	if err != nil {
 		return step{}, err
@@ -252,11 +286,44 @@ func (g *getter) attempt(ctx context.Context, n int) (step, error) {
 		return s, err
 	}
 	if err := g.finish(ctx, c, f, remote); err != nil {
-		s.offset = offset
+		if g.restartReason != "" {
+			s.offset = 0
+		} else {
+			g.whole = &wholeTransfer{size: s.offset, remote: remote}
+		}
 		return s, err
 	}
 	g.out.Status = g.status("complete")
 	return s, nil
+}
+
+// checkWhole makes the check after the transfer that w holds again, on c
+// (the last one failed before it could tell). done is false when the
+// partial file is no longer that transfer: the attempt goes on as usual.
+func (g *getter) checkWhole(ctx context.Context, c *control.Conn, w *wholeTransfer) (done bool, s step, err error) {
+	g.whole = nil
+	s = step{offset: w.size}
+	f, err := os.OpenFile(g.part, os.O_RDWR, 0)
+	if err != nil {
+		return false, s, nil
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || st.Size() != w.size {
+		return false, s, nil
+	}
+	g.o.logf("%s: the transfer was whole; checking it again, not fetching it again", g.t)
+	if err := g.finish(ctx, c, f, w.remote); err != nil {
+		if g.restartReason != "" {
+			s.offset = 0
+		} else {
+			g.whole = w
+		}
+		return true, s, err
+	}
+	// As when a later attempt finds the data whole (attempt): an earlier
+	// attempt moved it all and lost only its ending; this one proved it.
+	g.out.Status = g.status("complete (verified)")
+	return true, s, nil
 }
 
 // status marks a status unverified when nothing checked the result.
@@ -356,10 +423,11 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 	if remote.Size >= 0 && st.Size() != remote.Size {
 		return fmt.Errorf("%w: %s has %d bytes, the server's %d", ErrVerify, g.part, st.Size(), remote.Size)
 	}
-	now, err := g.o.statRemote(ctx, c, g.t.Path, false, g.o.Ahead)
+	now, next, err := g.o.statRemote(ctx, c, g.t.Path, false, g.nextName)
 	if err != nil {
 		return err
 	}
+	g.out.Next = next
 	if g.sizeUntrusted {
 		now.Size = -1
 	}
@@ -392,6 +460,9 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 		case how != "":
 			g.out.Verified = how
 		}
+	}
+	if g.out.Verified == NotVerified && g.o.RequireVerified {
+		return fmt.Errorf("%s: %w: kept as %s", g.t, ErrUnverified, g.part)
 	}
 	// The time is set before the rename, so the file appears under its
 	// name complete with it: a mirror that stops in between does not see

@@ -39,7 +39,10 @@ type Fake struct {
 	// Hook, if set, sees every command first; it returns true when it
 	// answered it.
 	Hook func(s *FakeSession, verb, arg string) bool
-	// MLST, Hash and Hook are set before the first call of Addr: the Fake
+	// Greeting, if set, gives each session's greeting (the text after
+	// "220 ").
+	Greeting func() string
+	// MLST, Hash, Hook and Greeting are set before the first call of Addr: the Fake
 	// starts accepting connections then, so that what the test set
 	// happens before any session reads it (for the race detector too: a
 	// client in another process gives no happens-before edge).
@@ -243,7 +246,11 @@ func (s *FakeSession) SendData(data []byte, final string) {
 }
 
 func (s *FakeSession) serve() {
-	s.Reply("220 fake server")
+	greeting := "fake server"
+	if s.f.Greeting != nil {
+		greeting = s.f.Greeting()
+	}
+	s.Reply("220 " + greeting)
 	for {
 		if s.r.Buffered() == 0 {
 			s.c.SetReadDeadline(time.Now().Add(time.Minute))
@@ -305,7 +312,11 @@ func (s *FakeSession) standard(verb, arg string) bool {
 	case "PWD":
 		s.Reply(`257 "/" is current`)
 	case "CWD":
-		s.Reply("250 ok")
+		if ff, ok := f.File(arg); arg == "/" || ok && ff.Dir {
+			s.Reply("250 ok")
+		} else {
+			s.Reply("550 no such directory")
+		}
 	case "NOOP":
 		s.Reply("200 ok")
 	case "QUIT":
@@ -376,6 +387,28 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		} else {
 			s.Reply("550 no such file")
 		}
+	case "RMD":
+		f.mu.Lock()
+		ff, ok := f.files[arg]
+		empty := true
+		for name := range f.files {
+			if strings.HasPrefix(name, arg+"/") {
+				empty = false
+				break
+			}
+		}
+		if ok && ff.Dir && empty {
+			delete(f.files, arg)
+		}
+		f.mu.Unlock()
+		switch {
+		case !ok || !ff.Dir:
+			s.Reply("550 no such directory")
+		case !empty:
+			s.Reply("550 directory not empty")
+		default:
+			s.Reply("250 directory removed")
+		}
 	case "OPTS":
 		if strings.EqualFold(arg, "HASH SHA-256") && f.Hash {
 			s.Reply("200 SHA-256")
@@ -420,6 +453,7 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		if dir == "" || strings.HasPrefix(dir, "-") {
 			dir = "/"
 		}
+		dir = path.Clean(dir) // "/e/" is "/e"
 		if ff, ok := f.File(dir); dir != "/" && (!ok || !ff.Dir) {
 			s.Reply("550 no such directory")
 			break
