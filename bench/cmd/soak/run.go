@@ -200,13 +200,13 @@ func soakOne(ctx context.Context, cfg config, seed uint64, srvName string, out i
 			for i, f := range t.Files {
 				ups[i] = keepftp.Upload{Src: filepath.Join(src, filepath.FromSlash(f.Rel)), URL: at(path.Join(putRemote, f.Rel))}
 			}
-			return failures(c.PutAll(ctx, ups, cfg.Par), cfg.Verbose, out), nil
+			return failures(c.PutAll(ctx, ups), cfg.Verbose, out), nil
 		}, false},
 		{"mirror up", srv.local(upRemote), func(c *keepftp.Client) (int64, error) {
-			return mirrored(c.MirrorUp(ctx, src, at(upRemote), cfg.Par))
+			return mirrored(c.MirrorUp(ctx, src, at(upRemote)))
 		}, true},
 		{"mirror down", dst, func(c *keepftp.Client) (int64, error) {
-			return mirrored(c.Mirror(ctx, at("/soak-down/"), dst, cfg.Par))
+			return mirrored(c.Mirror(ctx, at("/soak-down/"), dst))
 		}, true},
 	}
 	var results []result
@@ -294,13 +294,11 @@ func rerun(ctx context.Context, cfg config, profiles string, mb *testserver.Midd
 func phase(ctx context.Context, cfg config, profiles string, run func(*keepftp.Client) (int64, error)) (figures, error) {
 	var retries, restarts atomic.Int64
 	c := keepftp.NewClient(keepftp.Options{
-		MaxConns: cfg.Par,
-		Transfer: keepftp.TransferOptions{
-			Timeout: cfg.Timeout,
-			// Generous: the soak counts lost files, and the faults are
-			// many; a file is lost only when these run out.
-			Policy: keepftp.RetryPolicy{Retries: 30, BaseDelay: 20 * time.Millisecond, MaxDelay: 500 * time.Millisecond, MaxAttempts: 500},
-		},
+		Parallel: cfg.Par,
+		Timeout:  cfg.Timeout,
+		// Generous: the soak counts lost files, and the faults are many;
+		// a file is lost only when these run out.
+		Retry:      keepftp.RetryPolicy{Retries: 30, BaseDelay: 20 * time.Millisecond, MaxDelay: 500 * time.Millisecond, MaxAttempts: 500},
 		ProfileDir: profiles,
 		Logf:       cfg.logf("client"),
 		Events: func(e keepftp.Event) {
