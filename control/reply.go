@@ -1,6 +1,9 @@
 package control
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Reply is one complete FTP reply. A multi-line reply's lines are joined
 // with "\n" in Msg, without the code prefix on the first and last line.
@@ -46,7 +49,31 @@ func (r Reply) Lines() []string {
 	return ls
 }
 
-// err turns a reply into a *ReplyError for cmd.
+// err turns a reply into a *ReplyError for cmd, or, for a reply that
+// ends the session (sessionEnded), into an ErrConnLost: that reply says
+// nothing about the command, and the next connection may well succeed.
 func (r Reply) err(cmd string) error {
+	if r.sessionEnded(cmd) {
+		return fmt.Errorf("%s: %w: the server ended the session: %d %s", cmd, ErrConnLost, r.Code, clip(firstLine(r.Msg)))
+	}
 	return &ReplyError{Cmd: cmd, Code: r.Code, Msg: r.Msg}
+}
+
+// sessionEnded reports vsftpd's "500 OOPS: ...", its die(): an internal
+// failure of the session (no passive port it could bind among a busy
+// range, "vsf_sysutil_bind"; its privileged helper gone,
+// "priv_sock_get_int"), after which the session process exits. Past the
+// login it fails the session, not the command. At the login it stays a
+// refusal: there it is the server's configuration ("refusing to run with
+// writable root inside chroot()"), which every connection meets.
+func (r Reply) sessionEnded(cmd string) bool {
+	if r.Code != 500 || !strings.HasPrefix(r.Msg, "OOPS:") {
+		return false
+	}
+	verb, _, _ := strings.Cut(cmd, " ")
+	switch strings.ToUpper(verb) {
+	case "", "USER", "PASS", "ACCT", "AUTH", "PBSZ", "PROT":
+		return false
+	}
+	return true
 }

@@ -134,3 +134,88 @@ func TestPutShortUploadResumes(t *testing.T) {
 		}
 	})
 }
+
+// An empty file whose first STOR was lost with its control connection:
+// the retry's SIZE says the server has no such file, which is not "all 0
+// bytes are there". The file is stored, and verified.
+func TestPutEmptyFileRetriedAfterLostSTOR(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := filepath.Join(t.TempDir(), "empty")
+		os.WriteFile(src, nil, 0o644)
+		first, dial1 := ftptest.New(t)
+		second, dial2 := ftptest.New(t)
+		stored := false
+		go func() { // attempt 1: the control connection dies at STOR
+			first.Login()
+			first.Serve("EPSV", "229 Entering Extended Passive Mode (|||40000|)")
+			<-first.Data
+			first.Expect("STOR /empty")
+			first.Ctrl.Close()
+		}()
+		done := make(chan struct{})
+		go func() { // attempt 2: no such file yet
+			defer close(done)
+			second.Login()
+			second.Serve("SIZE /empty", "550 Could not get file size.")
+			second.Serve("EPSV", "229 Entering Extended Passive Mode (|||40001|)")
+			d := <-second.Data
+			second.Serve("STOR /empty", "150 go ahead")
+			io.ReadAll(d)
+			stored = true
+			second.Send("226 ok")
+			second.Serve("SIZE /empty", "213 0")
+		}()
+		conns := &scriptedConns{dials: []func(context.Context, string, string) (net.Conn, error){dial1, dial2}}
+		tg := Target{Addr: "127.0.0.1:21", Path: "/empty"}
+		out, err := Put(t.Context(), src, tg, Options{Conns: conns, NoVerify: true, Inplace: true, NoMtime: true, Policy: Policy{Retries: 2, BaseDelay: time.Second, Jitter: noJitter}})
+		<-done
+		if err != nil {
+			t.Fatalf("Put: %v (class %v)", err, Classify(err))
+		}
+		if !stored || out.Attempts != 2 || out.Verified != "size" {
+			t.Errorf("stored %v in %d attempts (verified %q); want a STOR on the second attempt, checked by size", stored, out.Attempts, out.Verified)
+		}
+	})
+}
+
+// vsftpd's "500 OOPS: vsf_sysutil_bind" (no passive port free in its
+// range) ends its session: it fails the connection, not the file, and the
+// retry on a new connection stores the file.
+func TestPutRetriesAfterVsftpdOOPS(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := filepath.Join(t.TempDir(), "up")
+		os.WriteFile(src, []byte("0123456789"), 0o644)
+		first, dial1 := ftptest.New(t)
+		second, dial2 := ftptest.New(t)
+		var got []byte
+		go func() { // attempt 1: the session dies at PASV (no EPSV here)
+			first.Login()
+			first.Serve("EPSV", "500 Unknown command.")
+			first.Serve("PASV", "500 OOPS: vsf_sysutil_bind")
+			first.Ctrl.Close()
+		}()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			second.Login()
+			second.Serve("SIZE /up", "550 Could not get file size.")
+			second.Serve("EPSV", "500 Unknown command.")
+			second.Serve("PASV", "227 Entering Passive Mode (127,0,0,1,156,65)")
+			d := <-second.Data
+			second.Serve("STOR /up", "150 go ahead")
+			got, _ = io.ReadAll(d)
+			second.Send("226 ok")
+			second.Serve("SIZE /up", "213 10")
+		}()
+		conns := &scriptedConns{dials: []func(context.Context, string, string) (net.Conn, error){dial1, dial2}}
+		tg := Target{Addr: "127.0.0.1:21", Path: "/up"}
+		out, err := Put(t.Context(), src, tg, Options{Conns: conns, NoVerify: true, Inplace: true, NoMtime: true, Policy: Policy{Retries: 2, BaseDelay: time.Second, Jitter: noJitter}})
+		<-done
+		if err != nil {
+			t.Fatalf("Put: %v (class %v)", err, Classify(err))
+		}
+		if string(got) != "0123456789" || out.Attempts != 2 {
+			t.Errorf("server got %q in %d attempts; want the file on the second", got, out.Attempts)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package testserver
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"slices"
 	"sync"
@@ -267,6 +268,11 @@ func (d *dataConn) Read(p []byte) (int, error) {
 	d.n += int64(n)
 	if n > 0 {
 		d.s.stats.update(func(st *Stats) { st.BytesReceived += int64(n) })
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		// A connection reset on the way (a middlebox's cut, say): a real
+		// server answers 426, never ftpserverlib's permanent 550.
+		d.failed(false)
 	}
 	return n, err
 }

@@ -61,7 +61,9 @@ type MiddleboxOptions struct {
 	// direction, like a server or link that limits every connection;
 	// 0 is no cap.
 	DataRate int64
-	Logf     func(format string, args ...any)
+	// Chaos, if set, injects random faults, seeded (see Chaos).
+	Chaos *Chaos
+	Logf  func(format string, args ...any)
 }
 
 // MiddleboxStats counts what the middlebox saw.
@@ -77,6 +79,8 @@ type MiddleboxStats struct {
 	// (under TLS a server may end a session with an alert and leave the
 	// close to the client).
 	Closed int64
+	// Chaos counts the faults of MiddleboxOptions.Chaos.
+	Chaos ChaosStats
 }
 
 // Middlebox is a TCP proxy for FTP, usable in front of any FTP server, that
@@ -100,8 +104,10 @@ type Middlebox struct {
 	closed   bool
 	sessions map[*mbSession]struct{}
 	cutQueue []int64
+	eofArmed int              // >0: the eofArmed-th data flow to reach server EOF blackholes its control flow
+	verbs    map[string]int64 // commands seen on plain control flows, by verb
+	seen     map[string]int64 // transfer command lines seen, for Chaos's keyed draws
 	stallQ   []int64
-	eofArmed int // >0: the eofArmed-th data flow to reach server EOF blackholes its control flow
 
 	wg sync.WaitGroup
 }
@@ -132,6 +138,8 @@ func NewMiddlebox(opts MiddleboxOptions) (*Middlebox, error) {
 		stats:    newNotifier[MiddleboxStats](),
 		sessions: make(map[*mbSession]struct{}),
 		cutQueue: slices.Clone(opts.DataCutAfter),
+		verbs:    make(map[string]int64),
+		seen:     make(map[string]int64),
 		stallQ:   slices.Clone(opts.DataStallAfter),
 	}
 	m.wg.Add(1)
@@ -262,11 +270,15 @@ type mbSession struct {
 	// Delay).
 	toClient, toServer     io.Writer
 	clientLine, serverLine *delayLine
+	encrypted              atomic.Bool // TLS from here on: commands can no longer be read
+	cmdBuf                 []byte      // a command line not yet complete (clientToServer only)
 
 	mu        sync.Mutex
-	expired   bool // blackholed or reset: nothing is forwarded any more
-	trapped   bool // BlackholeAfterDataEOF fired on one of this session's flows
-	pumps     int  // control pumps finished
+	expired   bool   // blackholed or reset: nothing is forwarded any more
+	trapped   bool   // BlackholeAfterDataEOF fired on one of this session's flows
+	pumps     int    // control pumps finished
+	lastXfer  string // the last transfer command line ("RETR /a"), for Chaos
+	lastNth   int64  // how many times lastXfer was seen before
 	flows     map[*mbFlow]struct{}
 	listeners map[net.Listener]struct{}
 	closeOnce sync.Once
@@ -394,6 +406,9 @@ func (s *mbSession) clientToServer() {
 		n, err := s.client.Read(buf)
 		if n > 0 {
 			s.touch()
+			if !s.m.opts.ImplicitTLS && !s.encrypted.Load() {
+				s.commands(buf[:n])
+			}
 			if !s.isExpired() {
 				if _, werr := s.toServer.Write(buf[:n]); werr != nil {
 					return
@@ -435,6 +450,9 @@ func (s *mbSession) serverToClient() {
 				}
 			}
 			if !s.isExpired() {
+				if r.code == 234 {
+					s.encrypted.Store(true) // before the client can answer it
+				}
 				if _, werr := io.WriteString(s.toClient, text); werr != nil {
 					return
 				}
@@ -548,7 +566,7 @@ func (s *mbSession) acceptData(ln net.Listener, dataAddr string) {
 	if err != nil {
 		return
 	}
-	f := &mbFlow{sess: s, client: c, serverEOF: make(chan struct{}), gone: make(chan struct{}), clientDone: make(chan struct{}), cutAt: -1, stallAt: -1}
+	f := &mbFlow{sess: s, client: c, serverEOF: make(chan struct{}), gone: make(chan struct{}), clientDone: make(chan struct{}), cutAt: -1, stallAt: -1, pauseAt: -1}
 	s.m.mu.Lock()
 	if len(s.m.cutQueue) > 0 {
 		f.cutAt = s.m.cutQueue[0]
@@ -690,26 +708,60 @@ type mbFlow struct {
 	stalled   bool
 	closed    bool
 	lines     []*delayLine
+
+	// Chaos's draw (decide): at most one fault, at a byte count.
+	decideOnce sync.Once
+	drawn      bool          // a fault was drawn (for ChaosStats.Escaped)
+	struck     bool          // and it struck
+	chaosCut   bool          // cutAt is Chaos's
+	chaosStall bool          // stallAt is Chaos's
+	pauseAt    int64         // -1: no pause
+	pauseFor   time.Duration // how long the pause lasts
+	hold       time.Duration // how long a Chaos stall is held at most (0: until the client ends it)
 }
 
-// take reserves up to n bytes of forwarding budget before the cut or
-// stall point.
-func (f *mbFlow) take(n int) (allowed int, cut, stall bool) {
+// flowEvent is what take reports when the budget it granted ends at a
+// fault's byte count.
+type flowEvent int
+
+const (
+	evNone flowEvent = iota
+	evCut
+	evStall
+	evPause
+)
+
+// take reserves up to n bytes of forwarding budget before the next fault
+// point (a cut, a stall or a pause), and says which fault, if any, comes
+// right after them. A stall or a pause fires once.
+func (f *mbFlow) take(n int) (allowed int, ev flowEvent) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.stalled {
-		return 0, false, true
-	}
-	allowed = n
-	for _, at := range []int64{f.cutAt, f.stallAt} {
-		if at >= 0 && int64(allowed) >= at-f.forwarded {
-			allowed = int(max(at-f.forwarded, 0))
+	next, at := evNone, int64(-1)
+	for _, p := range []struct {
+		ev flowEvent
+		at int64
+	}{{evCut, f.cutAt}, {evStall, f.stallAt}, {evPause, f.pauseAt}} {
+		if p.at >= 0 && (at < 0 || p.at < at) {
+			next, at = p.ev, p.at
 		}
 	}
-	f.forwarded += int64(allowed)
-	cut = f.cutAt >= 0 && f.forwarded >= f.cutAt
-	f.stalled = !cut && f.stallAt >= 0 && f.forwarded >= f.stallAt
-	return allowed, cut, f.stalled
+	if next == evNone || int64(n) < at-f.forwarded {
+		f.forwarded += int64(n)
+		return n, evNone
+	}
+	allowed = int(at - f.forwarded)
+	f.forwarded = at
+	switch next {
+	case evStall:
+		f.stallAt, f.stalled = -1, true
+	case evPause:
+		f.pauseAt = -1
+	}
+	if next != evCut || f.chaosCut {
+		f.struck = true
+	}
+	return allowed, next
 }
 
 func (f *mbFlow) pump(src net.Conn, dst *direction, fromServer bool) {
@@ -719,36 +771,73 @@ func (f *mbFlow) pump(src net.Conn, dst *direction, fromServer bool) {
 		}
 	}()
 	buf := make([]byte, mbBufSize)
+	m := f.sess.m
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			if !dst.pace(n, f.gone) {
+			f.decide()
+		}
+		if f.isStalled() {
+			// Nothing passes a stalled flow; the client's end ends it for
+			// both (a server's data timeout is minutes long).
+			if err != nil {
+				f.close()
 				return
 			}
-			allowed, cut, stall := f.take(n)
+			continue
+		}
+		for p := buf[:n]; len(p) > 0; {
+			if !dst.pace(len(p), f.gone) {
+				return
+			}
+			allowed, ev := f.take(len(p))
 			if allowed > 0 {
-				if werr := dst.write(buf[:allowed]); werr != nil {
+				if werr := dst.write(p[:allowed]); werr != nil {
 					f.close()
 					return
 				}
-				f.sess.m.stats.update(func(st *MiddleboxStats) { st.DataBytes += int64(allowed) })
+				m.stats.update(func(st *MiddleboxStats) { st.DataBytes += int64(allowed) })
 			}
-			if cut {
-				f.sess.m.logf("middlebox: cutting data flow after %d bytes", f.cutAt)
+			p = p[allowed:]
+			switch ev {
+			case evCut:
+				f.mu.Lock()
+				at, chaos := f.cutAt, f.chaosCut
+				f.mu.Unlock()
+				if chaos {
+					m.stats.update(func(st *MiddleboxStats) { st.Chaos.Cuts++ })
+				}
+				m.logf("middlebox: cutting data flow after %d bytes", at)
 				dst.then(f.reset) // after the bytes before the cut arrived
 				return
-			}
-			if stall {
-				if !fromServer {
-					continue // the client's bytes go nowhere either; its end still ends the flow
+			case evStall:
+				f.mu.Lock()
+				at, chaos, hold := f.forwarded, f.chaosStall, f.hold
+				f.mu.Unlock()
+				if chaos {
+					m.stats.update(func(st *MiddleboxStats) { st.Chaos.Stalls++ })
 				}
-				f.sess.m.logf("middlebox: stalling data flow after %d bytes", f.stallAt)
-				select { // silent, both sockets open, until the client gives up
-				case <-f.gone:
-				case <-f.clientDone:
+				m.logf("middlebox: stalling data flow after %d bytes", at)
+				if !fromServer && hold <= 0 {
+					// The client's bytes go nowhere either; its end still
+					// ends the flow (read on, at the top of the loop).
+					p = nil
+					continue
 				}
-				f.close()
+				f.holdStalled(fromServer)
 				return
+			case evPause:
+				f.mu.Lock()
+				d := f.pauseFor
+				f.mu.Unlock()
+				m.stats.update(func(st *MiddleboxStats) { st.Chaos.Pauses++ })
+				t := time.NewTimer(d)
+				select {
+				case <-t.C:
+				case <-f.gone:
+					t.Stop()
+					return
+				}
 			}
 		}
 		if err != nil {
@@ -795,7 +884,11 @@ func (f *mbFlow) close() {
 	f.closed = true
 	srv := f.server
 	lines := f.lines
+	escaped := f.drawn && !f.struck
 	f.mu.Unlock()
+	if escaped {
+		f.sess.m.stats.update(func(st *MiddleboxStats) { st.Chaos.Escaped++ })
+	}
 	close(f.gone)
 	for _, l := range lines {
 		l.close()

@@ -133,6 +133,8 @@ type Server struct {
 	syslog  *syslogSink   // pure-ftpd's log (syslog.go)
 	done    chan struct{} // closed when the process has exited
 	waitErr error
+
+	closeOnce sync.Once
 }
 
 // Anonymous login credentials used when Server.User is "".
@@ -306,11 +308,50 @@ func Start(t testing.TB, kind Kind, opts Options) *Server {
 	if opts.TLS == ImplicitTLS && kind != Vsftpd {
 		t.Fatalf("realserver: %s: implicit TLS is set up for vsftpd only", kind)
 	}
+	s, err := startTrying(kind, b, opts, t.Logf)
+	if err != nil {
+		t.Fatalf("realserver: starting %s: %v", kind, err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("realserver: %s logs:\n%s", kind, s.Logs())
+		}
+		s.Close()
+	})
+	return s
+}
+
+// Run starts a server of the given kind outside a test (a benchmark's or
+// a soak's command), waiting until it greets with 220. The caller must
+// Close it. A missing server is an error wrapping ErrNotInstalled (or
+// ErrNeedsRoot, ErrNoIPv6), as Check reports it.
+func Run(kind Kind, opts Options) (*Server, error) {
+	if err := Check(kind, opts); err != nil {
+		return nil, err
+	}
+	b, err := locate(kind)
+	if err != nil {
+		return nil, err
+	}
+	return startTrying(kind, b, opts, func(string, ...any) {})
+}
+
+// Close stops the server and its session processes and removes its
+// served tree and configuration. It is idempotent.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.stop()
+		releasePassive(s.PassivePorts[0])
+		os.RemoveAll(s.base)
+	})
+}
+
+func startTrying(kind Kind, b binaries, opts Options, logf func(string, ...any)) (*Server, error) {
 	var lastErr error
 	for try := 1; try <= startTries; try++ {
-		s, err := start(t, kind, b, opts)
+		s, err := start(kind, b, opts)
 		if err == nil {
-			return s
+			return s, nil
 		}
 		lastErr = err
 		if !errors.Is(err, errEarlyExit) {
@@ -318,15 +359,14 @@ func Start(t testing.TB, kind Kind, opts Options) *Server {
 		}
 		// Most likely a port taken between our check and the server's
 		// bind: try other ports.
-		t.Logf("realserver: %s: start attempt %d: %v", kind, try, err)
+		logf("realserver: %s: start attempt %d: %v", kind, try, err)
 	}
-	t.Fatalf("realserver: starting %s: %v", kind, lastErr)
-	return nil
+	return nil, lastErr
 }
 
 var errEarlyExit = errors.New("server exited before greeting")
 
-func start(t testing.TB, kind Kind, b binaries, opts Options) (*Server, error) {
+func start(kind Kind, b binaries, opts Options) (*Server, error) {
 	base, err := os.MkdirTemp("", "keepftp-"+string(kind)+"-")
 	if err != nil {
 		return nil, err
@@ -422,14 +462,6 @@ func start(t testing.TB, kind Kind, b binaries, opts Options) (*Server, error) {
 		return nil, err
 	}
 	ok = true
-	t.Cleanup(func() {
-		s.stop()
-		releasePassive(lo)
-		if t.Failed() {
-			t.Logf("realserver: %s logs:\n%s", kind, s.Logs())
-		}
-		os.RemoveAll(base)
-	})
 	return s, nil
 }
 
