@@ -32,6 +32,19 @@ func (c *Conn) MLSD() (works, known bool) {
 	return c.worked.mlsd.Load(), c.worked.mlsd.Load()
 }
 
+// Pipelining reports whether the server answered the login written in one
+// go (works) or failed it as ErrPipelining; Config.Lockstep counts as
+// failed. known is false while the login's replies are not judged.
+func (c *Conn) Pipelining() (works, known bool) {
+	switch {
+	case c.cfg.Lockstep, c.login.lost.Load():
+		return false, true
+	case c.login.worked.Load():
+		return true, true
+	}
+	return false, false
+}
+
 // HashRefused returns the hash commands ("HASH", "XSHA256", ...) the
 // server announced but refused as not implemented on this connection, or
 // that Config.NoHash named, sorted.

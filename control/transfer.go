@@ -129,6 +129,12 @@ func (c *Conn) StartTransfer(ctx context.Context, verb, arg string, offset int64
 	if err := c.acquire(ctx); err != nil {
 		return nil, err
 	}
+	// Replies are routed to a running transfer first: the login's must
+	// all be in before one starts.
+	if err := c.settleLogin(ctx); err != nil {
+		c.release()
+		return nil, fmt.Errorf("%s: %w", cl.show, err)
+	}
 	t, err := c.startTransfer(ctx, cl, offset)
 	if err != nil {
 		c.release()
