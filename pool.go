@@ -87,6 +87,8 @@ func (p *pool) Conn(ctx context.Context, t resume.Target) (*control.Conn, error)
 			return nil, err
 		}
 		p.prof.config(t, &cfg)
+		// The caller sends a command at once: the login goes with it.
+		cfg.LazyLogin = true
 		c, err := control.Dial(ctx, t.Addr, cfg)
 		if err != nil {
 			<-h.slots

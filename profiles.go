@@ -24,13 +24,14 @@ type profiles struct {
 	noops *noop.Registry
 	logf  func(format string, args ...any)
 
-	mu     sync.Mutex
-	known  map[profile.Key]profile.Profile // as last read or written
-	logged map[profile.Key]bool            // the keepalive note was logged
+	mu       sync.Mutex
+	known    map[profile.Key]profile.Profile // as last read or written
+	logged   map[profile.Key]bool            // the keepalive note was logged
+	lockstep map[profile.Key]bool            // servers seen to lose commands written together, in this process (with or without a store)
 }
 
 func newProfiles(o *Options) *profiles {
-	ps := &profiles{noops: o.Transfer.Noops, logf: o.Transfer.Logf, known: map[profile.Key]profile.Profile{}, logged: map[profile.Key]bool{}}
+	ps := &profiles{noops: o.Transfer.Noops, logf: o.Transfer.Logf, known: map[profile.Key]profile.Profile{}, logged: map[profile.Key]bool{}, lockstep: map[profile.Key]bool{}}
 	if o.NoProfile {
 		return ps
 	}
@@ -133,8 +134,12 @@ func (ps *profiles) transfer(t resume.Target, o *resume.Options) {
 	}
 }
 
-// config applies the probes t's profile already answered.
+// config applies the probes t's profile already answered, and what this
+// process saw of the server's pipelining.
 func (ps *profiles) config(t resume.Target, cfg *control.Config) {
+	ps.mu.Lock()
+	cfg.Lockstep = ps.lockstep[keyOf(t)]
+	ps.mu.Unlock()
 	f := ps.get(t).Features
 	if f == nil {
 		return
@@ -142,6 +147,7 @@ func (ps *profiles) config(t resume.Target, cfg *control.Config) {
 	cfg.NoEPSV = f.EPSV != nil && !*f.EPSV
 	cfg.NoMLSD = f.MLSD != nil && !*f.MLSD
 	cfg.NoHash = f.HashRefused
+	cfg.Lockstep = cfg.Lockstep || f.Pipelining != nil && !*f.Pipelining
 }
 
 // dialled tells the NOOP registry what the profile knows of c's server.
@@ -154,6 +160,15 @@ func (ps *profiles) dialled(t resume.Target, c *control.Conn) {
 // learn records what c showed, when it adds to t's profile: an idle limit
 // if c died after a known silence, the NOOP behaviour, features and TLS.
 func (ps *profiles) learn(t resume.Target, c *control.Conn) {
+	pipelining, pipeKnown := c.Pipelining()
+	if pipeKnown && !pipelining {
+		ps.mu.Lock()
+		if !ps.lockstep[keyOf(t)] {
+			ps.lockstep[keyOf(t)] = true
+			ps.note("%s: the server lost commands written together: one command at a time from now on", t.Addr)
+		}
+		ps.mu.Unlock()
+	}
 	if ps.store == nil {
 		return
 	}
@@ -166,6 +181,9 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 	seen := profile.Features{RestStream: feats.RestStream(), Hashes: feats.HashAlgos(), HashRefused: c.HashRefused()}
 	if works, known := c.EPSV(); known {
 		seen.EPSV = &works
+	}
+	if pipeKnown {
+		seen.Pipelining = &pipelining
 	}
 	if works, known := c.MLSD(); known {
 		seen.MLSD = &works
@@ -220,6 +238,9 @@ func merged(old *profile.Features, seen profile.Features) profile.Features {
 		if seen.MLSD == nil {
 			seen.MLSD = old.MLSD
 		}
+		if seen.Pipelining == nil {
+			seen.Pipelining = old.Pipelining
+		}
 		for _, cmd := range old.HashRefused { // a connection that was told need not refuse again
 			if !slices.Contains(seen.HashRefused, cmd) {
 				seen.HashRefused = append(seen.HashRefused, cmd)
@@ -235,6 +256,6 @@ func sameFeatures(a, b *profile.Features) bool {
 		return a == b
 	}
 	eq := func(x, y *bool) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
-	return eq(a.MLSD, b.MLSD) && eq(a.EPSV, b.EPSV) && a.RestStream == b.RestStream &&
+	return eq(a.MLSD, b.MLSD) && eq(a.EPSV, b.EPSV) && eq(a.Pipelining, b.Pipelining) && a.RestStream == b.RestStream &&
 		slices.Equal(a.Hashes, b.Hashes) && slices.Equal(a.HashRefused, b.HashRefused)
 }

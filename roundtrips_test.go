@@ -2,15 +2,19 @@ package keepftp
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
+	"github.com/keepftp/keepftp/resume"
+	"github.com/keepftp/keepftp/testserver"
 )
 
 // The round trips a mirror spends per small file on a reused connection,
@@ -162,6 +166,81 @@ func TestMirrorLookAheadKeepsWorkersBusy(t *testing.T) {
 			if arrived != par || waitedOut > 0 {
 				t.Errorf("%d RETRs, %d of them waited in vain for all %d at once", arrived, waitedOut, par)
 			}
+		})
+	}
+}
+
+// The round trips of a cold `keepftp get` of one small file, counted in
+// virtual time over a network whose every path has a 100 ms round trip
+// (ftptest.Net: a TCP connection costs one, every byte half of one each
+// way; nothing else takes virtual time): the time Get and Close take,
+// divided by the round trip. Plain: the connection, the login written
+// with SIZE, MDTM and EPSV before the greeting came, the data connection,
+// RETR, the check after it (SIZE, MDTM); QUIT is not waited for: 5.
+// FTPS (explicit): the connection, the greeting with AUTH TLS's answer,
+// the TLS handshake, the login with SIZE, MDTM and EPSV, the data
+// connection, RETR with the data connection's TLS handshake started at
+// once (the server's answer comes with the 150; its data after our
+// Finished), the check: 8. They were 13 and 18 (lockstep login, MLST and
+// EPSV apart, the data connection's handshake after the 150, a wait for
+// QUIT's answer).
+func TestColdGetRoundTrips(t *testing.T) {
+	serverTLS, roots, err := testserver.SelfSignedTLS("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bubble's clock starts in 2000: certificates are checked, and
+	// tickets issued, at the time they were made.
+	certTime := time.Now()
+	serverTLS.Time = func() time.Time { return certTime }
+	for _, tc := range []struct {
+		name   string
+		tls    bool
+		trips  int
+		scheme string
+	}{
+		{"plain", false, 5, "ftp"},
+		{"explicit TLS", true, 8, "ftpes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const rtt = 100 * time.Millisecond
+				vnet := ftptest.NewNet(rtt)
+				f := ftptest.StartFakeOn(t, vnet)
+				f.MLST = true // as pure-ftpd, proftpd and pyftpdlib: MLST offered
+				if tc.tls {
+					f.TLS = serverTLS
+				}
+				payload := []byte("hello, world!\n")
+				f.WriteFile("/small.txt", payload, mtime)
+				o := Options{NoProfile: true, Transfer: resume.Options{Timeout: 10 * time.Second, DialContext: vnet.Dial}}
+				if tc.tls {
+					o.Transfer.TLS = &tls.Config{RootCAs: roots, Time: func() time.Time { return certTime }}
+				}
+				c := NewClient(o)
+				dst := filepath.Join(t.TempDir(), "small.txt")
+				url := tc.scheme + "://" + f.Addr() + "/small.txt"
+				start := time.Now()
+				if _, err := c.Get(t.Context(), url, dst); err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+				took := time.Since(start)
+				if got, _ := os.ReadFile(dst); !bytes.Equal(got, payload) {
+					t.Fatalf("the local file holds %q, want %q", got, payload)
+				}
+				time.Sleep(rtt) // QUIT on its way
+				f.Close()
+				time.Sleep(rtt) // the closes on their way: every goroutine of the Net ends
+				trips := float64(took) / float64(rtt)
+				t.Logf("%s: %.1f round trips; the server's log: %q", tc.name, trips, f.Log())
+				if trips > float64(tc.trips) {
+					t.Errorf("a cold get took %.1f round trips, want at most %d", trips, tc.trips)
+				}
+				if n := f.Count("QUIT"); n != 1 {
+					t.Errorf("%d QUIT, want 1", n)
+				}
+			})
 		})
 	}
 }

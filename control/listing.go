@@ -33,7 +33,7 @@ var listingLimit = MaxListing
 // must come within the timeout after the data ended; if either fails, the
 // connection is closed.
 func (c *Conn) List(ctx context.Context, dir string) ([]Entry, error) {
-	if (c.feats.Has("MLST") || c.feats.Has("MLSD")) && !c.noMLSD.Load() {
+	if feats := c.Features(); (feats.Has("MLST") || feats.Has("MLSD")) && !c.noMLSD.Load() {
 		entries, err := c.list(ctx, "MLSD", dir)
 		if err == nil || errors.Is(err, ErrBadListing) { // the command itself was accepted
 			c.worked.mlsd.Store(true)

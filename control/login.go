@@ -189,3 +189,15 @@ func (c *Conn) judgeLogin(ctx context.Context) error {
 	}
 	return nil
 }
+
+// KnownFeatures returns the server's FEAT reply, parsed, if it is in
+// without waiting: false while the replies of a login written ahead
+// (Config.LazyLogin) are still to be read. A caller that would rather not
+// spend a round trip on FEAT alone decides without it (SIZE and MDTM
+// instead of MLST).
+func (c *Conn) KnownFeatures() (Features, bool) {
+	if c.login.pending.Load() {
+		return nil, false
+	}
+	return c.feats, true
+}

@@ -165,6 +165,20 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 			data.Close()
 		}
 	}()
+	var secured chan securedData
+	if c.cfg.TLSMode != TLSNone && data != nil {
+		// The data connection's TLS handshake starts now, not after the
+		// preliminary reply: the ClientHello waits in the server's socket
+		// until the server turns to the data connection after its 150,
+		// and the server's answer comes a round trip sooner. A refused
+		// transfer closes the connection under the handshake (the
+		// deferred Close), which ends it.
+		secured = make(chan securedData, 1)
+		go func(nc net.Conn) {
+			tc, err := c.secureData(ctx, nc, cmd)
+			secured <- securedData{tc, err}
+		}(data)
+	}
 	if offset > 0 {
 		if _, err := c.cmdLocked(ctx, 350, fixedCmd("REST", strconv.FormatInt(offset, 10))); err != nil {
 			if _, refused := asReplyError(err); refused {
@@ -209,8 +223,15 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 			}
 			if c.cfg.TLSMode != TLSNone {
 				// Bounded like every wait: a data peer that accepts but never
-				// speaks TLS must not hold us.
-				tc, err := c.secureData(ctx, data, cmd)
+				// speaks TLS must not hold us (secureData's timeout).
+				var tc net.Conn
+				var err error
+				if secured != nil {
+					sd := <-secured
+					tc, err = sd.conn, sd.err
+				} else { // active: the server connected after its 150
+					tc, err = c.secureData(ctx, data, cmd)
+				}
 				if err != nil {
 					c.closeWith(ErrClosed) // the server now waits on a data connection we abandon
 					return nil, fmt.Errorf("%s: data connection: %w", cmd, err)
@@ -242,6 +263,12 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 			return nil, fmt.Errorf("%s: no preliminary reply within %v: %w", cmd, c.timeout, ErrPeerDown)
 		}
 	}
+}
+
+// securedData is a data connection's TLS handshake's outcome.
+type securedData struct {
+	conn net.Conn
+	err  error
 }
 
 // Noop writes NOOP without waiting for its answer: the answer may come at

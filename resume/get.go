@@ -352,7 +352,7 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 	if remote.Size >= 0 && st.Size() != remote.Size {
 		return fmt.Errorf("%w: %s has %d bytes, the server's %d", ErrVerify, g.part, st.Size(), remote.Size)
 	}
-	now, err := g.o.statRemote(ctx, c, g.t.Path, false, g.o.Ahead)
+	now, err := g.o.statRemoteAs(ctx, c, g.t.Path, false, g.o.Ahead, remote.noMLST)
 	if err != nil {
 		return err
 	}

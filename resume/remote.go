@@ -17,6 +17,13 @@ type Remote struct {
 	Size    int64     `json:"size"`             // -1: unknown
 	ModTime time.Time `json:"modtime,omitzero"` // MDTM or MLST modify
 	Unique  string    `json:"unique,omitempty"` // MLST unique
+
+	// noMLST: SIZE and MDTM gave these facts on a server that may offer
+	// MLST, whose FEAT was not in yet when they were asked (a login
+	// written with them). A look compared with this one asks the same
+	// commands, lest a server whose MDTM and MLST disagree seem to
+	// change its file.
+	noMLST bool
 }
 
 // Ahead is a look at the next file, taken with the check after a
@@ -70,10 +77,29 @@ func UsableTime(t time.Time) bool {
 // opens its data port (control.Conn.StatPassive): the same round trip.
 // With ahead, SIZE and MDTM of ahead.Path go in that round trip too, with
 // the EPSV for its transfer.
+//
+// On a connection whose login is still being answered (control's
+// LazyLogin) a look before a transfer does not wait for FEAT: it asks SIZE
+// and MDTM, with the EPSV, in the login's round trip, and says so in the
+// result (see Remote.noMLST).
 func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, transferNext bool, ahead *Ahead) (Remote, error) {
+	return o.statRemoteAs(ctx, c, path, transferNext, ahead, false)
+}
+
+// statRemoteAs is statRemote, with SIZE and MDTM even where MLST is
+// offered if noMLST.
+func (o *Options) statRemoteAs(ctx context.Context, c *control.Conn, path string, transferNext bool, ahead *Ahead, noMLST bool) (Remote, error) {
 	r := Remote{Size: -1}
 	needSize, needTime := true, true
-	if c.Features().Has("MLST") {
+	feats, known := c.KnownFeatures()
+	switch {
+	case !known && transferNext:
+		r.noMLST = true // whatever FEAT will say
+		noMLST = true
+	case !known:
+		feats = c.Features()
+	}
+	if feats.Has("MLST") && !noMLST {
 		facts, err := c.Mlst(ctx, path)
 		switch {
 		case control.IsCode(err, 550):

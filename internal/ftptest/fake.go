@@ -3,6 +3,7 @@ package ftptest
 import (
 	"bufio"
 	"crypto/sha256"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -21,8 +22,9 @@ import (
 // hostile names, a cut) and leave the rest to the defaults. It counts the
 // commands it receives and the round trips they took.
 type Fake struct {
-	t  testing.TB
-	ln net.Listener
+	t   testing.TB
+	ln  net.Listener
+	net *Net // nil: real TCP on loopback
 
 	// MLST makes FEAT announce MLST (and so MLSD listings).
 	MLST bool
@@ -31,7 +33,11 @@ type Fake struct {
 	// Hook, if set, sees every command first; it returns true when it
 	// answered it.
 	Hook func(s *FakeSession, verb, arg string) bool
-	// MLST, Hash and Hook are set before the first call of Addr: the Fake
+	// TLS, if set, makes the Fake take AUTH TLS (explicit FTPS), PBSZ and
+	// PROT P, after which data connections are TLS too (handshake after
+	// the 150).
+	TLS *tls.Config
+	// MLST, Hash, TLS and Hook are set before the first call of Addr: the Fake
 	// starts accepting connections then, so that what the test set
 	// happens before any session reads it (for the race detector too: a
 	// client in another process gives no happens-before edge).
@@ -61,6 +67,7 @@ type FakeSession struct {
 	r    *bufio.Reader
 	w    *bufio.Writer
 	pasv net.Listener
+	prot bool  // PROT P: data connections are TLS
 	Rest int64 // the offset of the last REST, 0 after a transfer
 }
 
@@ -74,6 +81,23 @@ func StartFake(t testing.TB) *Fake {
 	f := &Fake{t: t, ln: ln, files: map[string]FakeFile{}, counts: map[string]int{}, conns: map[net.Conn]struct{}{}}
 	t.Cleanup(f.Close)
 	return f
+}
+
+// StartFakeOn starts a Fake on a Net (inside a synctest bubble, like the
+// Net) and closes it when t ends: its control and data connections cross
+// the Net, whose round-trip time they take.
+func StartFakeOn(t testing.TB, n *Net) *Fake {
+	f := &Fake{t: t, ln: n.Listen(), net: n, files: map[string]FakeFile{}, counts: map[string]int{}, conns: map[net.Conn]struct{}{}}
+	t.Cleanup(f.Close)
+	return f
+}
+
+// listen opens a passive data listener.
+func (f *Fake) listen() (net.Listener, error) {
+	if f.net != nil {
+		return f.net.Listen(), nil
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
 }
 
 // Addr is the control address.
@@ -206,7 +230,7 @@ func (s *FakeSession) Data() (net.Conn, error) {
 	if s.pasv == nil {
 		return nil, fmt.Errorf("no EPSV")
 	}
-	s.pasv.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
+	s.pasv.(interface{ SetDeadline(time.Time) error }).SetDeadline(time.Now().Add(10 * time.Second))
 	c, err := s.pasv.Accept()
 	s.pasv.Close()
 	s.pasv = nil
@@ -225,12 +249,32 @@ func (s *FakeSession) SendData(data []byte, final string) {
 		return
 	}
 	s.Reply("150 here it comes")
-	d.Write(data)
-	d.Close()
+	if d = s.Secure(d); d != nil {
+		d.Write(data)
+		d.Close()
+	}
 	if final == "" {
 		final = "226 done"
 	}
 	s.Reply(final)
+}
+
+// Secure runs the server's TLS handshake on a data connection after PROT
+// P (bounded by 10 s) and returns the TLS connection, or nil if the
+// handshake failed (the connection is then closed); without PROT P it
+// returns d as it is.
+func (s *FakeSession) Secure(d net.Conn) net.Conn {
+	if !s.prot {
+		return d
+	}
+	tc := tls.Server(d, s.f.TLS)
+	tc.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := tc.Handshake(); err != nil {
+		d.Close()
+		return nil
+	}
+	tc.SetDeadline(time.Time{})
+	return tc
 }
 
 func (s *FakeSession) serve() {
@@ -275,6 +319,32 @@ func (s *FakeSession) serve() {
 func (s *FakeSession) standard(verb, arg string) bool {
 	f := s.f
 	switch verb {
+	case "AUTH":
+		if f.TLS == nil || !strings.EqualFold(arg, "TLS") {
+			s.Reply("502 no TLS here")
+			break
+		}
+		if s.r.Buffered() > 0 {
+			s.Reply("503 commands after AUTH TLS before the handshake")
+			return false
+		}
+		s.Reply("234 go ahead")
+		tc := tls.Server(s.c, f.TLS)
+		tc.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			return false
+		}
+		tc.SetDeadline(time.Time{})
+		s.c, s.r, s.w = tc, bufio.NewReader(tc), bufio.NewWriter(tc)
+	case "PBSZ":
+		s.Reply("200 PBSZ=0")
+	case "PROT":
+		if f.TLS == nil || arg != "P" && arg != "C" {
+			s.Reply("504 no such level")
+			break
+		}
+		s.prot = arg == "P"
+		s.Reply("200 protection set")
 	case "USER":
 		s.Reply("331 password please")
 	case "PASS":
@@ -303,7 +373,7 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		if s.pasv != nil {
 			s.pasv.Close()
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := f.listen()
 		if err != nil {
 			s.Reply("425 no port")
 			break
@@ -336,9 +406,14 @@ func (s *FakeSession) standard(verb, arg string) bool {
 			break
 		}
 		s.Reply("150 send it")
-		d.SetReadDeadline(time.Now().Add(time.Minute))
-		data, err := io.ReadAll(d)
-		d.Close()
+		var data []byte
+		if d = s.Secure(d); d != nil {
+			d.SetReadDeadline(time.Now().Add(time.Minute))
+			data, err = io.ReadAll(d)
+			d.Close()
+		} else {
+			err = fmt.Errorf("TLS handshake failed")
+		}
 		if err != nil {
 			s.Reply("426 transfer aborted")
 			break
@@ -462,9 +537,13 @@ func (s *FakeSession) SendDataThen(data []byte, final ...string) {
 		return
 	}
 	s.Reply("150 here it comes")
+	if d = s.Secure(d); d == nil {
+		s.Reply("425 TLS handshake failed")
+		return
+	}
 	d.Write(data)
-	if tc, ok := d.(*net.TCPConn); ok {
-		tc.CloseWrite()
+	if cw, ok := d.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
 	}
 	d.SetReadDeadline(time.Now().Add(10 * time.Second))
 	io.Copy(io.Discard, d)

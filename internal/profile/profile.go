@@ -89,6 +89,9 @@ type Features struct {
 	// HashRefused names the hash commands ("HASH", "XSHA256", ...) the
 	// server announced but refused as not implemented: not sent again.
 	HashRefused []string `json:"hash_refused,omitempty"`
+	// Pipelining is whether the server answered commands written together
+	// (the login in one write); false sends it every command alone.
+	Pipelining *bool `json:"pipelining,omitempty"`
 }
 
 // Duration marshals as a Go duration string ("1.5s").
@@ -206,6 +209,7 @@ func (p Profile) WriteText(w interface{ Write([]byte) (int, error) }) {
 	if f := p.Features; f != nil {
 		fmt.Fprintf(w, "MLSD:                 %s\n", tri(f.MLSD))
 		fmt.Fprintf(w, "EPSV:                 %s\n", tri(f.EPSV))
+		fmt.Fprintf(w, "commands together:    %s\n", tri(f.Pipelining))
 		fmt.Fprintf(w, "REST STREAM:          %s\n", tri(&f.RestStream))
 		hashes := "none"
 		if len(f.Hashes) > 0 {
