@@ -101,7 +101,7 @@ func (c *Client) parse(rawURL string) (resume.Target, error) {
 
 // Event is something that happened to one file.
 type Event struct {
-	Kind   EventKind `json:"event"` // start, progress, retry, restart, verified, warning, skip, done, error, removed
+	Kind   EventKind `json:"event"` // start, progress, retry, restart, split, verified, warning, skip, done, error, removed
 	Time   time.Time `json:"time"`
 	URL    string    `json:"url"` // the remote file, without password
 	Local  string    `json:"local,omitempty"`
@@ -111,6 +111,9 @@ type Event struct {
 	Delay  float64   `json:"delay_s,omitempty"` // retry: seconds until the next attempt
 	Reason string    `json:"reason,omitempty"`  // retry, restart, error; verified: how
 	Status string    `json:"status,omitempty"`  // done: "complete" or "complete (verified)"
+	// TimeSet, on an upload's done: how the server file got the local
+	// file's time, read back to check it (MFMT, MDTM, SITE UTIME).
+	TimeSet string `json:"time_set,omitempty"`
 }
 
 // Client transfers files. It is safe for concurrent use.
@@ -118,6 +121,7 @@ type Client struct {
 	o        Options
 	pool     *pool
 	prof     *profiles
+	times    *timeMemo
 	tlsErr   error // Options.TLS could not be turned into a config
 	proxyErr error // Options.Proxy.URL cannot be used
 }
@@ -147,6 +151,7 @@ func NewClient(o Options) *Client {
 		c.o.Transfer.Proxy = o.Proxy.For
 	}
 	c.prof = newProfiles(&c.o)
+	c.times = newTimeMemo(c)
 	c.pool = newPool(o.MaxConns, &c.o.Transfer, c.prof)
 	return c
 }
@@ -169,6 +174,9 @@ func (c *Client) emit(e Event) {
 func (c *Client) options(t resume.Target, local string) resume.Options {
 	o := c.o.Transfer
 	o.Conns = c.pool
+	if o.Times == nil {
+		o.Times = c.times
+	}
 	c.prof.transfer(t, &o)
 	url := t.String()
 	o.Events = func(e resume.Event) {
@@ -247,5 +255,19 @@ func (c *Client) done(t resume.Target, local string, out resume.Outcome, err err
 		c.emit(Event{Kind: EventError, URL: t.String(), Local: local, Reason: err.Error()})
 		return
 	}
-	c.emit(Event{Kind: EventDone, URL: t.String(), Local: local, Bytes: out.Size, Size: out.Size, Status: out.Status, Reason: out.Verified})
+	c.emit(Event{Kind: EventDone, URL: t.String(), Local: local, Bytes: out.Size, Size: out.Size, Status: out.Status, Reason: out.Verified, TimeSet: out.TimeSet})
+}
+
+// warnf reports something off about url that does not stop the work: a
+// note for a human and a warning event.
+func (c *Client) warnf(url, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	c.logf("warning: %s: %s", url, msg)
+	c.emit(Event{Kind: EventWarning, URL: url, Reason: msg})
+}
+
+func (c *Client) logf(format string, args ...any) {
+	if c.o.Logf != nil {
+		c.o.Logf(format, args...)
+	}
 }

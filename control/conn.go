@@ -376,7 +376,7 @@ func (c *Conn) readGreeting(r *replyReader) (Reply, error) {
 			continue
 		}
 		if rep.Code != 220 {
-			return rep, rep.err("greeting")
+			return rep, refused(rep.err("greeting"))
 		}
 		return rep, nil
 	}
@@ -387,15 +387,15 @@ func (c *Conn) readGreeting(r *replyReader) (Reply, error) {
 func (c *Conn) lockstepLogin(ctx context.Context) error {
 	rep, err := c.Cmd(ctx, 0, "USER", c.cfg.User)
 	if err != nil {
-		return err
+		return refused(err)
 	}
 	switch {
 	case rep.Code == 331 || rep.Code == 332:
 		if _, err := c.Cmd(ctx, 2, "PASS", c.cfg.Password); err != nil {
-			return err
+			return refused(err)
 		}
 	case rep.Class() != 2:
-		return rep.err(shown("USER", c.cfg.User))
+		return refused(rep.err(shown("USER", c.cfg.User)))
 	}
 	if c.cfg.TLSMode != TLSNone {
 		if _, err := c.Cmd(ctx, 2, "PBSZ", "0"); err != nil {
@@ -808,6 +808,10 @@ func (c *Conn) setPeer(nc net.Conn, dialAddr string) {
 	host, port, _ := net.SplitHostPort(dialAddr)
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok && c.cfg.Proxy == nil {
 		c.peer, c.remote = ta.IP, ta
+	} else if c.cfg.Proxy == nil {
+		// Not TCP (a net.Pipe in tests): the socket names its peer, and
+		// data connections go to dialAddr's host.
+		c.peer, c.remote = net.ParseIP(host), nc.RemoteAddr()
 	} else {
 		c.peer = net.ParseIP(host)
 		c.remote = tunnelAddr(dialAddr)

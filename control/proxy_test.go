@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -80,7 +81,7 @@ func TestProxyTunnelsEveryConnection(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			px := proxytest.Start(t, tc.o)
-			var log bytes.Buffer
+			var log lockedBuffer // Logf is called from the reader goroutine too
 			cfg := control.Config{Timeout: 5 * time.Second, Proxy: parseProxy(t, px.URL(tc.user, tc.pass)),
 				Logf: func(f string, a ...any) { log.WriteString(fmt.Sprintf(f, a...) + "\n") }}
 			c, err := control.Dial(t.Context(), net.JoinHostPort(ftpName, port), cfg)
@@ -332,4 +333,22 @@ func TestProxyActiveRefused(t *testing.T) {
 	if n := len(px.Tunnels()); n != 0 {
 		t.Errorf("the proxy opened %d tunnels", n)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer that several goroutines may write.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) WriteString(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(s)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

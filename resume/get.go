@@ -25,6 +25,10 @@ type Outcome struct {
 	// fresh connection confirmed it without moving it again. Either ends
 	// in " (unverified)" when nothing could check the result.
 	Status string
+	// TimeSet, for an upload, is how the server file got the local file's
+	// modification time, checked by reading it back: control.SetTimeMFMT,
+	// SetTimeMDTM or SetTimeSiteUtime; "" when it was not set.
+	TimeSet string
 }
 
 // NotVerified is Outcome.Verified when nothing checked the result: the

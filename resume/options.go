@@ -23,7 +23,7 @@ type Options struct {
 	Policy      Policy        // zero value: DefaultPolicy
 	NoVerify    bool          // skip the final hash check (sizes are always checked)
 	Fresh       bool          // ignore and replace any partial download
-	NoMtime     bool          // do not set the local file's time from the server's
+	NoMtime     bool          // do not set the local file's time from the server's (Get), nor the server file's from the local one (Put)
 	// Segments > 1 downloads a file in that many ranges at once, each on a
 	// connection of its own (like lftp's pget -n), dialled for it whatever
 	// Conns would allow; files under 2 MiB, and servers without REST
@@ -45,6 +45,20 @@ type Options struct {
 	// in it; the caller passes that as the next file's Known, and that
 	// file's own check after its transfer still asks the server.
 	Ahead *Ahead
+
+	// Inplace makes Put write to the final name directly, with no
+	// temporary and no rename: for servers without RNFR. A reader on the
+	// server may then see the file half written, and a later run cannot
+	// tell a partial upload from an older file: it starts again from 0.
+	Inplace bool
+	// PartKnown, for Put, is what a listing said of the upload's
+	// temporary (UploadPartName): nil when not known (the first attempt
+	// asks its SIZE), a Size of -1 when it is not there (the first attempt
+	// starts at 0 without asking).
+	PartKnown *Remote
+	// Times, for Put, remembers per server how it takes a file's time
+	// (control.SetTimeMethods); nil tries the ways on every file.
+	Times TimeMemo
 
 	// PartName and StateName, if set, are where Get keeps the partial
 	// download and its state file, instead of dst+PartSuffix and that
@@ -76,6 +90,31 @@ type Options struct {
 	// tunnelled through (nil: directly). The Client sets it from its
 	// Options.Proxy.
 	Proxy func(Target) (*control.Proxy, error)
+
+	// stepHook, if set (by tests), is called at named steps of a
+	// segmented download: "split" (a span split in memory, not yet
+	// recorded) and "recorded" (the split in the state file).
+	stepHook func(step string)
+}
+
+func (o *Options) hook(step string) {
+	if o.stepHook != nil {
+		o.stepHook(step)
+	}
+}
+
+// TimeMemo remembers, per server, the way it takes a file's time (Put).
+// A Client keeps one for all its transfers, and its profiles keep it
+// across runs.
+type TimeMemo interface {
+	// TimeMethod returns the way known to work for t's server
+	// (control.SetTimeMFMT, ...), "" with known true when no way works,
+	// and known false when nothing is known yet.
+	TimeMethod(t Target) (how string, known bool)
+	// LearnTimeMethod records what an upload found: the way that set and
+	// read back the time, or "" when none did. The memo, not Put, tells
+	// the user (once per server) that times cannot be kept there.
+	LearnTimeMethod(t Target, how string)
 }
 
 // Conns supplies control connections. Release takes back a connection an

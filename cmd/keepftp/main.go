@@ -27,6 +27,7 @@ const interruptGrace = 1500 * time.Millisecond
 func run(args []string, stdout, stderr *os.File) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	defer startCPUProfile(stderr)()
 	interrupted := onInterrupt(ctx, cancel, stderr)
 	app := newApp(stdout, stderr)
 	args, err := normalizeArgs(app, versionAlias(args))

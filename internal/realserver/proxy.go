@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -308,12 +309,51 @@ func (p *Proxy) waitReady() error {
 		default:
 		}
 		if c, err := net.DialTimeout("tcp", p.Addr, time.Second); err == nil {
+			err := p.speaks(c)
 			c.Close()
+			if err != nil {
+				// The port, free a moment ago, was taken by another
+				// process before the proxy could bind it (the proxy then
+				// exits): start again on another port.
+				return fmt.Errorf("%w: %s: another process answers on %s: %v", errEarlyExit, p.Kind, p.Addr, err)
+			}
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("%s on %s did not accept connections within %v; output:\n%s", p.Kind, p.Addr, readyTimeout, p.Logs())
+}
+
+// speaks checks that what listens on p.Addr answers in the proxy's own
+// protocol: a SOCKS5 method reply, or an HTTP status line.
+func (p *Proxy) speaks(c net.Conn) error {
+	c.SetDeadline(time.Now().Add(readyTimeout))
+	var hello []byte
+	switch p.Kind {
+	case Dante:
+		hello = []byte{5, 2, 0, 2} // SOCKS5, methods: none, username/password
+	default:
+		hello = []byte("CONNECT 127.0.0.1:1 HTTP/1.0\r\n\r\n")
+	}
+	if _, err := c.Write(hello); err != nil {
+		return err
+	}
+	buf := make([]byte, 5)
+	want := 5 // "HTTP/"
+	if p.Kind == Dante {
+		want = 2 // version, method
+	}
+	n, err := io.ReadAtLeast(c, buf[:want], want)
+	if err != nil {
+		return err
+	}
+	switch {
+	case p.Kind == Dante && buf[0] == 5:
+		return nil
+	case p.Kind != Dante && n == 5 && string(buf) == "HTTP/":
+		return nil
+	}
+	return fmt.Errorf("unexpected answer %q", buf[:n])
 }
 
 // stop ends the proxy and every process of its group.
