@@ -67,8 +67,8 @@ func TestMirrorRoundTripsPerFile(t *testing.T) {
 			if f.Count("TYPE") != 1 || f.Count("FEAT") != 1 || f.Count("USER") != 1 {
 				t.Errorf("TYPE %d, FEAT %d, USER %d: want each once, on the one reused connection", f.Count("TYPE"), f.Count("FEAT"), f.Count("USER"))
 			}
-			if tc.hash && (f.Count("OPTS") != 1 || f.Count("HASH") != n+1) {
-				t.Errorf("OPTS %d, HASH %d: want OPTS HASH once and a HASH per file", f.Count("OPTS"), f.Count("HASH"))
+			if tc.hash && (f.CountPrefix("OPTS HASH") != 1 || f.Count("HASH") != n+1) {
+				t.Errorf("OPTS HASH %d, HASH %d: want OPTS HASH once and a HASH per file", f.CountPrefix("OPTS HASH"), f.Count("HASH"))
 			}
 		})
 	}

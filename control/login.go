@@ -146,7 +146,7 @@ func (c *Conn) judgeLogin(ctx context.Context) error {
 			return err
 		}
 		if rep.Code != 220 {
-			return rep.err("greeting")
+			return refused(rep.err("greeting"))
 		}
 		c.greet = rep.Msg
 		greeted = true
@@ -163,11 +163,11 @@ func (c *Conn) judgeLogin(ctx context.Context) error {
 			case rep.Class() == 2:
 				noPass = true
 			case rep.Code != 331 && rep.Code != 332:
-				return rep.err(w.show)
+				return refused(rep.err(w.show))
 			}
 		case "PASS":
 			if !noPass && rep.Class() != 2 {
-				return rep.err(w.show)
+				return refused(rep.err(w.show))
 			}
 		case "FEAT":
 			c.feats = Features{}

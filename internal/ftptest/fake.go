@@ -55,6 +55,7 @@ type Fake struct {
 	files  map[string]FakeFile
 	counts map[string]int
 	log    []string // every command, in the order read ("VERB arg")
+	mark   int      // len(log) at the last ResetCounts
 	trips  int
 	wg     sync.WaitGroup
 	conns  map[net.Conn]struct{}
@@ -175,6 +176,21 @@ func (f *Fake) ResetCounts() {
 	defer f.mu.Unlock()
 	f.counts = map[string]int{}
 	f.trips = 0
+	f.mark = len(f.log)
+}
+
+// CountPrefix returns how many commands since the last ResetCounts start
+// with prefix ("OPTS HASH", "SIZE /a"), as Log shows them.
+func (f *Fake) CountPrefix(prefix string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, l := range f.log[f.mark:] {
+		if strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 // Close stops the server and ends every connection.
