@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
+	"github.com/keepftp/keepftp/internal/profile"
 	"github.com/keepftp/keepftp/resume"
 	"github.com/keepftp/keepftp/testserver"
 )
@@ -205,7 +206,7 @@ func TestColdGetRoundTrips(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				const rtt = 100 * time.Millisecond
-				vnet := ftptest.NewNet(rtt)
+				vnet := ftptest.NewNet(t, rtt)
 				f := ftptest.StartFakeOn(t, vnet)
 				f.MLST = true // as pure-ftpd, proftpd and pyftpdlib: MLST offered
 				if tc.tls {
@@ -230,8 +231,6 @@ func TestColdGetRoundTrips(t *testing.T) {
 					t.Fatalf("the local file holds %q, want %q", got, payload)
 				}
 				time.Sleep(rtt) // QUIT on its way
-				f.Close()
-				time.Sleep(rtt) // the closes on their way: every goroutine of the Net ends
 				trips := float64(took) / float64(rtt)
 				t.Logf("%s: %.1f round trips; the server's log: %q", tc.name, trips, f.Log())
 				if trips > float64(tc.trips) {
@@ -243,4 +242,55 @@ func TestColdGetRoundTrips(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A server that loses commands written together (it answers the first
+// line of what it reads and forgets the rest) costs the first connection
+// its login: its first command fails when the replies stop (the timeout,
+// in virtual time here), the retry logs in one command at a time and
+// gets the file, and the profile remembers it: the next run writes every
+// command alone from the start and loses nothing.
+func TestGetLearnsLockstep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const rtt = 100 * time.Millisecond
+		vnet := ftptest.NewNet(t, rtt)
+		f := ftptest.StartFakeOn(t, vnet)
+		payload := []byte("hello, world!\n")
+		f.WriteFile("/small.txt", payload, mtime)
+		var lost atomic.Int32
+		f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+			if verb != "USER" {
+				return false
+			}
+			s.Reply("331 password please")
+			if s.DiscardPending() > 0 {
+				lost.Add(1)
+			}
+			return true
+		}
+		profiles := t.TempDir()
+		for run := range 2 {
+			c := NewClient(Options{ProfileDir: profiles, Transfer: resume.Options{Timeout: 10 * time.Second, DialContext: vnet.Dial}})
+			dst := filepath.Join(t.TempDir(), "small.txt")
+			out, err := c.Get(t.Context(), "ftp://"+f.Addr()+"/small.txt", dst)
+			c.Close()
+			if err != nil {
+				t.Fatalf("run %d: %v", run, err)
+			}
+			if got, _ := os.ReadFile(dst); !bytes.Equal(got, payload) {
+				t.Fatalf("run %d: the local file holds %q", run, got)
+			}
+			if want := []int32{1, 1}[run]; lost.Load() != want || out.Attempts != 2-run {
+				t.Errorf("run %d: %d logins lost in all, %d attempts; want %d and %d", run, lost.Load(), out.Attempts, want, 2-run)
+			}
+		}
+		st, err := profile.Open(profiles)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _, err := st.Load(profile.Key{Addr: f.Addr()})
+		if err != nil || p.Features == nil || p.Features.Pipelining == nil || *p.Features.Pipelining {
+			t.Errorf("profile features %+v (%v): want pipelining false", p.Features, err)
+		}
+	})
 }

@@ -113,6 +113,16 @@ func (c *Conn) settleLogin(ctx context.Context) error {
 	err := c.judgeLogin(ctx)
 	if err != nil {
 		c.closeWith(err)
+		if errors.Is(err, ErrPipelining) {
+			// The wait that failed closed the connection first (ErrPeerDown,
+			// ErrDesync, ErrConnLost): Err says the more, which wraps it.
+			c.mu.Lock()
+			c.closeErr = err
+			if c.err != nil {
+				c.err = err
+			}
+			c.mu.Unlock()
+		}
 	} else {
 		c.login.worked.Store(true)
 	}

@@ -250,6 +250,15 @@ func (s *FakeSession) Reply(lines ...string) {
 // Close ends the control connection.
 func (s *FakeSession) Close() { s.c.Close() }
 
+// DiscardPending forgets the commands the session has read but not yet
+// answered, and returns how many bytes they held: a hook plays a server
+// that reads a buffer and answers only its first line, losing commands
+// written together.
+func (s *FakeSession) DiscardPending() int {
+	n, _ := s.r.Discard(s.r.Buffered())
+	return n
+}
+
 // Data accepts the data connection of the last EPSV (bounded by 10 s).
 func (s *FakeSession) Data() (net.Conn, error) {
 	if s.pasv == nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -20,18 +21,23 @@ import (
 // way. A close reaches the other side half an RTT later, after the bytes
 // before it. Its listeners have addresses 127.0.0.1:port.
 //
-// A Net is made and used inside the bubble.
+// A Net is made and used inside the bubble. It is shut when the test
+// ends: every connection over it is cut at once, so that no goroutine of
+// it outlives the bubble.
 type Net struct {
 	RTT time.Duration
 
 	mu   sync.Mutex
 	port int
 	ls   map[int]*vListener
+	shut chan struct{}
 }
 
-// NewNet returns a Net with the given round-trip time.
-func NewNet(rtt time.Duration) *Net {
-	return &Net{RTT: rtt, port: 20000, ls: map[int]*vListener{}}
+// NewNet returns a Net with the given round-trip time, shut when t ends.
+func NewNet(t testing.TB, rtt time.Duration) *Net {
+	n := &Net{RTT: rtt, port: 20000, ls: map[int]*vListener{}, shut: make(chan struct{})}
+	t.Cleanup(func() { close(n.shut) })
+	return n
 }
 
 // Listen returns a listener on a new port of 127.0.0.1.
@@ -73,8 +79,8 @@ func (n *Net) Dial(ctx context.Context, network, addr string) (net.Conn, error) 
 	client, relayA := net.Pipe()
 	relayB, server := net.Pipe()
 	half := n.RTT / 2
-	go relay(relayA, relayB, half)
-	go relay(relayB, relayA, half)
+	go relay(relayA, relayB, half, n.shut)
+	go relay(relayB, relayA, half, n.shut)
 	go l.arrive(&vConn{Conn: server, local: l.Addr(), remote: local}, half)
 	return &vConn{Conn: client, local: local, remote: l.Addr()}, nil
 }
@@ -90,32 +96,52 @@ func (c *vConn) RemoteAddr() net.Addr { return c.remote }
 
 // relay copies what src reads to dst, each chunk delay after it was read,
 // in order; src's end (or error) closes dst, delay later, after the
-// bytes before it.
-func relay(src, dst net.Conn, delay time.Duration) {
+// bytes before it. When the Net is shut, both close at once.
+func relay(src, dst net.Conn, delay time.Duration, shut <-chan struct{}) {
 	type chunk struct {
 		due time.Time
 		b   []byte // nil: the end
 	}
+	defer src.Close() // a reader still blocked on src ends
+	defer dst.Close()
 	q := make(chan chunk, 1024)
 	go func() {
 		for {
 			buf := make([]byte, 32<<10)
 			n, err := src.Read(buf)
 			if n > 0 {
-				q <- chunk{time.Now().Add(delay), buf[:n]}
+				select {
+				case q <- chunk{time.Now().Add(delay), buf[:n]}:
+				case <-shut:
+					return
+				}
 			}
 			if err != nil {
-				q <- chunk{due: time.Now().Add(delay)}
+				select {
+				case q <- chunk{due: time.Now().Add(delay)}:
+				case <-shut:
+				}
 				return
 			}
 		}
 	}()
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
 	broken := false
-	for c := range q {
-		time.Sleep(time.Until(c.due))
+	for {
+		var c chunk
+		select {
+		case c = <-q:
+		case <-shut:
+			return
+		}
+		timer.Reset(time.Until(c.due))
+		select {
+		case <-timer.C:
+		case <-shut:
+			return
+		}
 		if c.b == nil {
-			dst.Close()
-			src.Close() // a reader still blocked on src ends
 			return
 		}
 		if !broken {
@@ -140,10 +166,19 @@ type vListener struct {
 }
 
 func (l *vListener) arrive(c net.Conn, after time.Duration) {
-	time.Sleep(after)
+	timer := time.NewTimer(after)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-l.n.shut:
+		c.Close()
+		return
+	}
 	select {
 	case l.conns <- c:
 	case <-l.closed:
+		c.Close()
+	case <-l.n.shut:
 		c.Close()
 	}
 }
