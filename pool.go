@@ -114,6 +114,7 @@ func (p *pool) Conn(ctx context.Context, t resume.Target) (*control.Conn, error)
 		if h.limit.opened() {
 			<-h.slots // one more got in than the remembered limit: try one more yet
 		}
+		p.prof.loggedIn(t, c, cfg)
 		p.prof.dialled(t, c)
 		p.mu.Lock()
 		p.owner[c] = h

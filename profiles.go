@@ -2,6 +2,7 @@ package keepftp
 
 import (
 	"crypto/tls"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -29,7 +30,7 @@ type profiles struct {
 	known     map[profile.Key]profile.Profile // as last read or written, expired facts dropped
 	logged    map[profile.Key]bool            // the keepalive note was logged
 	confirmed map[profile.Key]bool            // this run's abort on NOOP was counted: one run is one observation
-	lockstep  map[profile.Key]bool            // servers seen to lose commands written together, in this process (with or without a store)
+	lockstep  map[profile.Key]bool            // servers suspected of losing commands written together, in this process (with or without a store)
 }
 
 func newProfiles(o *Options) *profiles {
@@ -163,6 +164,21 @@ func (ps *profiles) config(t resume.Target, cfg *control.Config) {
 	cfg.Lockstep = cfg.Lockstep || f.Pipelining != nil && !*f.Pipelining
 }
 
+// loggedIn is told of each connection dialled for t that logged in. One
+// that logged in one command at a time because an earlier one lost its
+// pipelined login in this process shows that the server needs lockstep:
+// that is remembered. (A lost login alone is only a suspicion: a
+// refused password, which pure-ftpd answers seconds late and pyftpdlib
+// after the commands behind it, looks the same.)
+func (ps *profiles) loggedIn(t resume.Target, c *control.Conn, cfg control.Config) {
+	ps.mu.Lock()
+	confirmed := cfg.Lockstep && ps.lockstep[keyOf(t)]
+	ps.mu.Unlock()
+	if confirmed {
+		ps.savePipelining(t, false)
+	}
+}
+
 // dialled tells the NOOP registry what the profile knows of c's server:
 // a remembered abort on NOOP is retested when it is due (see
 // profile.Profile.NoopFact).
@@ -179,11 +195,15 @@ func (ps *profiles) dialled(t resume.Target, c *control.Conn) {
 // if c died after a known silence, the NOOP behaviour, features and TLS.
 func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 	pipelining, pipeKnown := c.Pipelining()
-	if pipeKnown && !pipelining {
+	if pipeKnown && !pipelining && errors.Is(c.Err(), control.ErrPipelining) {
+		// Its pipelined login was lost: the next connections log in one
+		// command at a time, and one that gets in so confirms it
+		// (loggedIn).
+		pipeKnown = false
 		ps.mu.Lock()
 		if !ps.lockstep[keyOf(t)] {
 			ps.lockstep[keyOf(t)] = true
-			ps.note("%s: the server lost commands written together: one command at a time from now on", t.Addr)
+			ps.note("%s: the server lost commands written together: logging in one command at a time", t.Addr)
 		}
 		ps.mu.Unlock()
 	}
@@ -297,6 +317,30 @@ func sameFeatures(a, b *profile.Features) bool {
 	eq := func(x, y *bool) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
 	return eq(a.MLSD, b.MLSD) && eq(a.EPSV, b.EPSV) && eq(a.Pipelining, b.Pipelining) && a.RestStream == b.RestStream &&
 		slices.Equal(a.Hashes, b.Hashes) && slices.Equal(a.HashRefused, b.HashRefused)
+}
+
+// savePipelining records whether t's server takes commands written
+// together, when that is news.
+func (ps *profiles) savePipelining(t resume.Target, works bool) {
+	if ps.store == nil {
+		return
+	}
+	if f := ps.get(t).Features; f != nil && f.Pipelining != nil && *f.Pipelining == works {
+		return
+	}
+	k := keyOf(t)
+	err := ps.store.Update(k, func(p *profile.Profile) {
+		if p.Features == nil {
+			p.Features = &profile.Features{}
+		}
+		p.Features.Pipelining = &works
+		ps.mu.Lock()
+		ps.known[k] = clone(*p)
+		ps.mu.Unlock()
+	})
+	if err != nil {
+		ps.note("server profile not saved: %v", err)
+	}
 }
 
 // learnSetTime records how t's server takes a file's time

@@ -294,3 +294,65 @@ func TestGetLearnsLockstep(t *testing.T) {
 		}
 	})
 }
+
+// A refused password is no sign of lost commands, although a server may
+// answer it late, after the commands written behind it (pyftpdlib sends
+// FEAT's 211 first): the pipelined login fails out of step, the retry in
+// lockstep gets the 530, and Get fails as a login failure. The profile
+// does not learn lockstep from it; with the right password the next run
+// pipelines, and the profile says it works.
+func TestRefusedPasswordIsNotLockstep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		vnet := ftptest.NewNet(t, 100*time.Millisecond)
+		f := ftptest.StartFakeOn(t, vnet)
+		f.WriteFile("/small.txt", []byte("hello, world!\n"), mtime)
+		refused := false // guarded by the session: one at a time here
+		f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+			switch {
+			case verb == "PASS" && arg != "right":
+				if s.Pending() == 0 {
+					s.Reply("530 Authentication failed.")
+				} else {
+					refused = true // answered after FEAT, as pyftpdlib does
+				}
+			case verb == "FEAT" && refused:
+				refused = false
+				s.Reply("211-Features:", " SIZE", "211 End", "530 Authentication failed.")
+			default:
+				return false
+			}
+			return true
+		}
+		profiles := t.TempDir()
+		get := func(pass string) error {
+			c := NewClient(Options{ProfileDir: profiles, Transfer: resume.Options{Timeout: 10 * time.Second, DialContext: vnet.Dial}})
+			defer c.Close()
+			_, err := c.Get(t.Context(), "ftp://bob:"+pass+"@"+f.Addr()+"/small.txt", filepath.Join(t.TempDir(), "small.txt"))
+			return err
+		}
+		pipelining := func() *bool {
+			st, err := profile.Open(profiles)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, _, _ := st.Load(profile.Key{Addr: f.Addr(), User: "bob"})
+			if p.Features == nil {
+				return nil
+			}
+			return p.Features.Pipelining
+		}
+		err := get("wrong")
+		if resume.Classify(err) != resume.Login {
+			t.Fatalf("a wrong password: %v (%v), want a login failure", err, resume.Classify(err))
+		}
+		if p := pipelining(); p != nil && !*p {
+			t.Errorf("the profile learned lockstep from a refused password")
+		}
+		if err := get("right"); err != nil {
+			t.Fatal(err)
+		}
+		if p := pipelining(); p == nil || !*p {
+			t.Errorf("profile pipelining %v, want true", p)
+		}
+	})
+}

@@ -197,7 +197,9 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	if errors.Is(err, ErrPipelining) && !cfg.Lockstep && ctx.Err() == nil {
 		cfg.logf("%v; logging in again, one command at a time", err)
 		cfg.Lockstep = true
-		c, err = dialConn(ctx, addr, dialAddr, cfg)
+		if c, err = dialConn(ctx, addr, dialAddr, cfg); err == nil {
+			c.login.lost.Store(true) // and lockstep got in: see Pipelining
+		}
 	}
 	return c, err
 }

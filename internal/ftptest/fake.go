@@ -250,6 +250,11 @@ func (s *FakeSession) Reply(lines ...string) {
 // Close ends the control connection.
 func (s *FakeSession) Close() { s.c.Close() }
 
+// Pending returns how many bytes of commands the session has read and
+// not yet answered: commands written together with the one being
+// answered.
+func (s *FakeSession) Pending() int { return s.r.Buffered() }
+
 // DiscardPending forgets the commands the session has read but not yet
 // answered, and returns how many bytes they held: a hook plays a server
 // that reads a buffer and answers only its first line, losing commands
