@@ -154,7 +154,18 @@ func (ps *profiles) config(t resume.Target, cfg *control.Config) {
 	ps.mu.Lock()
 	cfg.Lockstep = ps.lockstep[keyOf(t)]
 	ps.mu.Unlock()
-	f := ps.get(t).Features
+	p := ps.get(t)
+	if g := tlsGroup(p.TLSGroup); g != 0 && t.TLSMode != control.TLSNone {
+		// Offered first, the group the server took last time spares the
+		// handshake a HelloRetryRequest.
+		tc := &tls.Config{}
+		if cfg.TLS != nil {
+			tc = cfg.TLS.Clone()
+		}
+		tc.CurvePreferences = control.GroupFirst(tc.CurvePreferences, g)
+		cfg.TLS = tc
+	}
+	f := p.Features
 	if f == nil {
 		return
 	}
@@ -232,7 +243,10 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 	} else if !feats.Has("MLST") && !feats.Has("MLSD") {
 		seen.MLSD = new(bool) // not offered: List uses LIST without asking
 	}
-	tlsName := ""
+	tlsName, tlsGroup := "", ""
+	if st, ok := c.TLSState(); ok && st.CurveID != 0 {
+		tlsGroup = st.CurveID.String()
+	}
 	if v := c.TLSVersion(); v != 0 {
 		tlsName = tls.VersionName(v)
 	}
@@ -263,6 +277,9 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 		}
 		if f := merged(p.Features, seen); !sameFeatures(p.Features, &f) {
 			p.Features, changed = &f, true
+		}
+		if tlsGroup != "" && p.TLSGroup != tlsGroup {
+			p.TLSGroup, changed = tlsGroup, true
 		}
 		if tlsName != "" && p.TLS != tlsName {
 			p.TLS, changed = tlsName, true
@@ -359,4 +376,14 @@ func (ps *profiles) learnSetTime(t resume.Target, how string) {
 	if err != nil {
 		ps.note("server profile not saved: %v", err)
 	}
+}
+
+// tlsGroup is the key exchange group crypto/tls names name, 0 if none.
+func tlsGroup(name string) tls.CurveID {
+	for _, g := range []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521} {
+		if g.String() == name {
+			return g
+		}
+	}
+	return 0
 }

@@ -195,3 +195,26 @@ func TestLoginVerdicts(t *testing.T) {
 		}
 	}
 }
+
+// GroupFirst: crypto/tls ranks groups in its own order, so a list that
+// leads with a group leaves out those ranked above it, and keeps within
+// the user's list.
+func TestGroupFirst(t *testing.T) {
+	for _, tc := range []struct {
+		prefs []tls.CurveID
+		group tls.CurveID
+		want  []tls.CurveID
+	}{
+		{nil, 0, nil},
+		{nil, tls.X25519MLKEM768, nil},
+		{nil, tls.CurveP256, []tls.CurveID{tls.CurveP256, tls.CurveP384, tls.CurveP521}},
+		{nil, tls.X25519, []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}},
+		{[]tls.CurveID{tls.CurveP521, tls.CurveP256, tls.X25519}, tls.CurveP256, []tls.CurveID{tls.CurveP256, tls.CurveP521}},
+		{[]tls.CurveID{tls.X25519}, tls.CurveP256, []tls.CurveID{tls.X25519}}, // the user left P-256 out
+		{nil, tls.CurveID(0x1234), nil},
+	} {
+		if got := GroupFirst(tc.prefs, tc.group); !slices.Equal(got, tc.want) {
+			t.Errorf("GroupFirst(%v, %v) = %v, want %v", tc.prefs, tc.group, got, tc.want)
+		}
+	}
+}

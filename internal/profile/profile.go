@@ -71,6 +71,11 @@ type Profile struct {
 	// TLS is the TLS version the control connection used ("TLS 1.3"), ""
 	// if it never used TLS.
 	TLS string `json:"tls,omitempty"`
+	// TLSGroup is the key exchange group its handshake settled on
+	// (crypto/tls's name: "CurveP256", "X25519"), offered first next time:
+	// a server that takes none of the groups a client leads with asks
+	// again, a round trip more per handshake.
+	TLSGroup string `json:"tls_group,omitempty"`
 
 	// SetTime is how the server takes a file's modification time, as an
 	// upload found by setting it and reading it back: "MFMT", "MDTM",
@@ -290,6 +295,8 @@ func (p Profile) WriteText(w interface{ Write([]byte) (int, error) }) {
 	tls := p.TLS
 	if tls == "" {
 		tls = "not used"
+	} else if p.TLSGroup != "" {
+		tls += ", key exchange " + p.TLSGroup
 	}
 	fmt.Fprintf(w, "TLS:                  %s\n", tls)
 	switch p.SetTime {
