@@ -173,6 +173,12 @@ func (ps *profiles) config(t resume.Target, cfg *control.Config) {
 	cfg.NoMLSD = f.MLSD != nil && !*f.MLSD
 	cfg.NoHash = f.HashRefused
 	cfg.Lockstep = cfg.Lockstep || f.Pipelining != nil && !*f.Pipelining
+	if f.AfterFinal != nil {
+		cfg.Deferral = control.AnsweredBefore
+		if *f.AfterFinal {
+			cfg.Deferral = control.AnsweredAfter
+		}
+	}
 }
 
 // loggedIn is told of each connection dialled for t that logged in. One
@@ -237,6 +243,10 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 	}
 	if pipeKnown {
 		seen.Pipelining = &pipelining
+	}
+	if d := c.Deferral(); d != control.DeferralUnknown {
+		after := d == control.AnsweredAfter
+		seen.AfterFinal = &after
 	}
 	if works, known := c.MLSD(); known {
 		seen.MLSD = &works
@@ -317,6 +327,9 @@ func merged(old *profile.Features, seen profile.Features) profile.Features {
 		if seen.Pipelining == nil {
 			seen.Pipelining = old.Pipelining
 		}
+		if seen.AfterFinal == nil {
+			seen.AfterFinal = old.AfterFinal
+		}
 		for _, cmd := range old.HashRefused { // a connection that was told need not refuse again
 			if !slices.Contains(seen.HashRefused, cmd) {
 				seen.HashRefused = append(seen.HashRefused, cmd)
@@ -332,7 +345,7 @@ func sameFeatures(a, b *profile.Features) bool {
 		return a == b
 	}
 	eq := func(x, y *bool) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
-	return eq(a.MLSD, b.MLSD) && eq(a.EPSV, b.EPSV) && eq(a.Pipelining, b.Pipelining) && a.RestStream == b.RestStream &&
+	return eq(a.MLSD, b.MLSD) && eq(a.EPSV, b.EPSV) && eq(a.Pipelining, b.Pipelining) && eq(a.AfterFinal, b.AfterFinal) && a.RestStream == b.RestStream &&
 		slices.Equal(a.Hashes, b.Hashes) && slices.Equal(a.HashRefused, b.HashRefused)
 }
 

@@ -64,6 +64,10 @@ type Conn struct {
 	lastSent atomic.Int64 // unix nanos of the last command written
 	rtt      atomic.Int64 // nanos of the last lockstep command's round trip
 
+	deferral  deferralState // a Deferral: what the server does with commands written behind a transfer (behind.go)
+	sends     uint64        // batches written by sendAll (guarded by mu): a PendingStat's EPSV port is kept only if none came after it
+	lateProbe *Transfer     // a transfer whose ProbeBehind answer is among the late replies (guarded by mu)
+
 	unanswered silence // commands the server has not answered yet (learned.go)
 	worked     worked  // probes that succeeded (learned.go)
 }
@@ -127,6 +131,12 @@ type Config struct {
 	// refuses then fails that command and ends the connection, with the
 	// login's error. Ignored with Lockstep.
 	LazyLogin bool
+
+	// Deferral is what an earlier session learned of the server and
+	// commands written at the end of a download's data (Conn.Deferral):
+	// AnsweredAfter lets the caller write its check there
+	// (Transfer.StatBehind).
+	Deferral Deferral
 
 	// Proxy, if set, is the SOCKS5 or HTTP CONNECT proxy that the control
 	// connection and every data connection are tunnelled through (see
@@ -259,6 +269,7 @@ func newConn(ctx context.Context, nc net.Conn, addr, dialAddr string, cfg Config
 	c.lastRecv.Store(now)
 	c.lastSent.Store(now)
 	c.noEPSV.Store(cfg.NoEPSV)
+	c.deferral.Store(int32(cfg.Deferral))
 	c.noMLSD.Store(cfg.NoMLSD)
 	for _, cmd := range cfg.NoHash {
 		c.hashRefused.add(cmd)
@@ -510,6 +521,9 @@ func (c *Conn) route(rep Reply) error {
 		if final {
 			c.xfer = nil // the final reply ends transfer routing
 			c.late = t.owed()
+			if t.probe && !t.probeSeen {
+				c.lateProbe = t
+			}
 		}
 		return err
 	}
@@ -526,6 +540,10 @@ func (c *Conn) route(rep Reply) error {
 			if len(w.stale) >= maxDiscard {
 				return fmt.Errorf("%w: more than %d stale replies before the resync's 257", ErrDesync, maxDiscard)
 			}
+			if p := c.lateProbe; p != nil && isNoopAnswer(rep.Code) {
+				p.noteProbe(false)
+				c.lateProbe = nil
+			}
 			w.stale = append(w.stale, rep)
 			return nil
 		}
@@ -539,6 +557,10 @@ func (c *Conn) route(rep Reply) error {
 	}
 	if c.late > 0 {
 		c.late--
+		if p := c.lateProbe; p != nil { // the first late answer is the probe's: written before any later NOOP
+			p.noteProbe(false)
+			c.lateProbe = nil
+		}
 		c.lateSeen = append(c.lateSeen, rep)
 		return nil
 	}
@@ -624,6 +646,7 @@ func (c *Conn) sendAll(cls []cmdLine, resync bool) ([]*waiter, error) {
 	ws := make([]*waiter, len(cls))
 	c.mu.Lock()
 	c.ahead = nil // a command written after the EPSV: its port may not be the next transfer's
+	c.sends++
 	now := time.Now()
 	for i, cl := range cls {
 		ws[i] = &waiter{verb: cl.verb, show: cl.show, resync: resync, sent: now, reply: make(chan Reply, 1)}

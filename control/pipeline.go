@@ -190,11 +190,8 @@ func (c *Conn) Stat(ctx context.Context, path string) (FileStat, error) {
 // left to StartTransfer, which asks again and falls back to PASV as it
 // always does. The error is for the connection only.
 func (c *Conn) StatPassive(ctx context.Context, paths ...string) ([]FileStat, error) {
-	cmds := make([]Command, 0, 2*len(paths)+1)
-	for _, p := range paths {
-		cmds = append(cmds, Command{Verb: "SIZE", Arg: p, Expect: 213}, Command{Verb: "MDTM", Arg: p, Expect: 213})
-	}
-	epsv := !c.cfg.Active && !(c.noEPSV.Load() && !c.ipv6())
+	cmds := statCmds(paths)
+	epsv := c.passiveAhead()
 	if epsv {
 		cmds = append(cmds, Command{Verb: "EPSV", Expect: 229})
 	}

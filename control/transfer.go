@@ -30,6 +30,9 @@ type Transfer struct {
 	strays    int // replies that belonged to nothing: End resynchronises
 	sawPrelim bool
 	ended     bool
+	behind    int  // commands written behind the transfer (StatBehind): due after its final reply
+	probe     bool // a ProbeBehind NOOP was written (guarded by c.mu)
+	probeSeen bool // and its answer was routed (guarded by c.mu)
 	goneOnce  sync.Once
 }
 
@@ -56,8 +59,12 @@ func (t *Transfer) route(rep Reply) (final bool, err error) {
 		t.sawPrelim = true
 		t.prelim <- rep
 		return false, nil
+	case t.behind > 0 && t.sawPrelim && behindAnswer(rep):
+		t.c.deferral.Store(int32(AnsweredBefore))
+		return false, fmt.Errorf("%w: %d %s during %s", ErrBehindAnswered, rep.Code, clip(firstLine(rep.Msg)), t.cmd)
 	case rep.Code == 200 || t.noopsOut > 0 && isNoopAnswer(rep.Code):
 		if t.noopsOut > 0 {
+			t.noteProbe(true)
 			t.noopsOut--
 			select {
 			case t.noops <- rep:

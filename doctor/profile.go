@@ -54,6 +54,7 @@ func (o *Options) profile(addr string, r *Report, tlsVersion uint16) {
 		if p.Features != nil { // doctor does not ask for hashes: keep what transfers learned
 			f.HashRefused = p.Features.HashRefused
 			f.Pipelining = p.Features.Pipelining
+			f.AfterFinal = p.Features.AfterFinal
 		}
 		p.Features = f
 		if tlsVersion != 0 {

@@ -141,9 +141,7 @@ func (o *Options) statRemoteAs(ctx context.Context, c *control.Conn, path string
 			return r, err
 		}
 		st = sts[0]
-		if next := sts[1]; next.SizeErr == nil && next.ModTimeErr == nil && next.Size >= 0 && UsableTime(next.ModTime) {
-			ahead.Facts = &Remote{Size: next.Size, ModTime: next.ModTime}
-		}
+		ahead.Facts = aheadFacts(sts[1])
 	case transferNext:
 		sts, err := c.StatPassive(ctx, path)
 		if err != nil {
@@ -156,6 +154,21 @@ func (o *Options) statRemoteAs(ctx context.Context, c *control.Conn, path string
 			return r, err
 		}
 	}
+	return o.fromStat(path, r, st, needSize, needTime)
+}
+
+// aheadFacts are the next file's facts from the look taken with a check,
+// if they came complete.
+func aheadFacts(next control.FileStat) *Remote {
+	if next.SizeErr == nil && next.ModTimeErr == nil && next.Size >= 0 && UsableTime(next.ModTime) {
+		return &Remote{Size: next.Size, ModTime: next.ModTime}
+	}
+	return nil
+}
+
+// fromStat completes r with what SIZE and MDTM said (the facts still
+// needed), as statRemote does.
+func (o *Options) fromStat(path string, r Remote, st control.FileStat, needSize, needTime bool) (Remote, error) {
 	if needSize {
 		switch err := st.SizeErr; {
 		case err == nil:

@@ -107,6 +107,10 @@ type Features struct {
 	// Pipelining is whether the server answered commands written together
 	// (the login in one write); false sends it every command alone.
 	Pipelining *bool `json:"pipelining,omitempty"`
+	// AfterFinal is whether a command written at the end of a download's
+	// data, before its final reply, was answered after that reply (vsftpd,
+	// proftpd): the check after a transfer may go there.
+	AfterFinal *bool `json:"after_final,omitempty"`
 }
 
 // Duration marshals as a Go duration string ("1.5s").
@@ -282,6 +286,15 @@ func (p Profile) WriteText(w interface{ Write([]byte) (int, error) }) {
 		fmt.Fprintf(w, "MLSD:                 %s\n", tri(f.MLSD))
 		fmt.Fprintf(w, "EPSV:                 %s\n", tri(f.EPSV))
 		fmt.Fprintf(w, "commands together:    %s\n", tri(f.Pipelining))
+		atEnd := "not known"
+		switch {
+		case f.AfterFinal == nil:
+		case *f.AfterFinal:
+			atEnd = "answered after the final reply"
+		default:
+			atEnd = "answered at once"
+		}
+		fmt.Fprintf(w, "command at data end:  %s\n", atEnd)
 		fmt.Fprintf(w, "REST STREAM:          %s\n", tri(&f.RestStream))
 		hashes := "none"
 		if len(f.Hashes) > 0 {
