@@ -3,7 +3,10 @@ package control
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -171,7 +174,14 @@ func TestLoginVerdicts(t *testing.T) {
 					}
 					return true
 				}
-				c, err := Dial(t.Context(), f.Addr(), Config{Timeout: 5 * time.Second, LazyLogin: lazy})
+				var mu sync.Mutex
+				var log []string
+				logf := func(format string, args ...any) {
+					mu.Lock()
+					log = append(log, fmt.Sprintf(format, args...))
+					mu.Unlock()
+				}
+				c, err := Dial(t.Context(), f.Addr(), Config{Timeout: 5 * time.Second, LazyLogin: lazy, Logf: logf})
 				if err == nil {
 					defer c.Close()
 					_, err = c.Size(t.Context(), "/f")
@@ -188,8 +198,10 @@ func TestLoginVerdicts(t *testing.T) {
 				if !refused || re.Code != tc.wantCode {
 					t.Fatalf("err = %v, want a session refusal %d", err, tc.wantCode)
 				}
-				if lazy && !slices.Contains(f.Log(), "SIZE /f") {
-					t.Errorf("the SIZE written with the lazy login is not in the server's log %q", f.Log())
+				mu.Lock()
+				defer mu.Unlock()
+				if i := slices.Index(log, "> SIZE /f"); lazy && (i < 0 || slices.ContainsFunc(log[:i], func(l string) bool { return strings.HasPrefix(l, "<") })) {
+					t.Errorf("SIZE was not written with the lazy login, before any reply: %q", log)
 				}
 			})
 		}

@@ -31,6 +31,7 @@ type Transfer struct {
 	sawPrelim bool
 	ended     bool
 	behind    int  // commands written behind the transfer (StatBehind): due after its final reply
+	aborting  bool // ABOR was written
 	probe     bool // a ProbeBehind NOOP was written (guarded by c.mu)
 	probeSeen bool // and its answer was routed (guarded by c.mu)
 	goneOnce  sync.Once
@@ -323,6 +324,9 @@ func (t *Transfer) End(ctx context.Context, gotFinal bool) ([]Reply, error) {
 	t.mu.Lock()
 	t.ended = true
 	out := t.noopsOut + t.strays
+	// Owed only the answer to ProbeBehind's NOOP (no keepalive NOOP, no
+	// ABOR, nothing stray): it comes right behind the final reply.
+	probeOnly := out == 1 && t.noopsSent == 0 && !t.aborting && t.strays == 0
 	t.mu.Unlock()
 	defer t.c.release()
 	if !gotFinal {
@@ -337,7 +341,51 @@ func (t *Transfer) End(ctx context.Context, gotFinal bool) ([]Reply, error) {
 	if out == 0 {
 		return nil, nil
 	}
+	if probeOnly {
+		if stale, ok := t.c.awaitLate(ctx); ok {
+			return stale, nil
+		}
+	}
 	return t.c.resyncLocked(ctx)
+}
+
+// awaitLate waits, briefly, for the answers still owed after a final
+// reply (a ProbeBehind NOOP's), which come right behind it, and takes
+// them: then no resynchronisation is needed. It gives up after a little
+// more than two of the connection's round trips (a server may lose
+// them), and the caller resynchronises. Called with the command slot
+// held.
+func (c *Conn) awaitLate(ctx context.Context) ([]Reply, bool) {
+	take := func() []Reply {
+		stale := c.lateSeen
+		c.lateSeen = nil
+		return stale
+	}
+	c.mu.Lock()
+	if c.late == 0 {
+		defer c.mu.Unlock()
+		return take(), true
+	}
+	in := c.lateIn
+	c.mu.Unlock()
+	if in == nil {
+		return nil, false
+	}
+	grace := min(c.timeout, 2*c.RTT()+10*time.Millisecond)
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-in:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.late == 0 {
+			return take(), true
+		}
+	case <-timer.C:
+	case <-c.done:
+	case <-ctx.Done():
+	}
+	return nil, false
 }
 
 // Abort stops the transfer on purpose: it closes the data connection (the
@@ -354,6 +402,9 @@ func (t *Transfer) Abort(ctx context.Context) error {
 	if !t.oweOne(false) {
 		return nil // already ended
 	}
+	t.mu.Lock()
+	t.aborting = true
+	t.mu.Unlock()
 	if err := t.c.writeLine(fixedCmd("ABOR", "")); err == nil {
 		select {
 		case <-t.final:

@@ -41,6 +41,10 @@ type Fake struct {
 	// Hook, if set, sees every command first; it returns true when it
 	// answered it.
 	Hook func(s *FakeSession, verb, arg string) bool
+	// FinalDelay holds a download's final reply this long after its data
+	// ended, as vsftpd and proftpd hold theirs until the client has closed
+	// the data connection (a round trip): set it to the Net's RTT.
+	FinalDelay time.Duration
 	// TLS, if set, makes the Fake take AUTH TLS (explicit FTPS), PBSZ and
 	// PROT P, after which data connections are TLS too (handshake after
 	// the 150).
@@ -250,6 +254,15 @@ func (s *FakeSession) Reply(lines ...string) {
 // Close ends the control connection.
 func (s *FakeSession) Close() { s.c.Close() }
 
+// WaitCommand reports whether a command arrives within d (one may have
+// already): for a hook that answers what the client writes while it holds
+// a transfer open.
+func (s *FakeSession) WaitCommand(d time.Duration) bool {
+	s.c.SetReadDeadline(time.Now().Add(d))
+	_, err := s.r.Peek(1)
+	return err == nil
+}
+
 // Pending returns how many bytes of commands the session has read and
 // not yet answered: commands written together with the one being
 // answered.
@@ -295,7 +308,26 @@ func (s *FakeSession) SendData(data []byte, final string) {
 	if final == "" {
 		final = "226 done"
 	}
+	time.Sleep(s.f.FinalDelay)
 	s.Reply(final)
+}
+
+// ReadCommand reads the next command ("VERB", "arg"), for a hook that
+// answers commands written while it holds a transfer open; it is logged
+// and counted like any other. Bounded by 10 s.
+func (s *FakeSession) ReadCommand() (verb, arg string, err error) {
+	s.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := s.r.ReadString('\n')
+	if err != nil {
+		return "", "", err
+	}
+	verb, arg, _ = strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+	verb = strings.ToUpper(verb)
+	s.f.mu.Lock()
+	s.f.counts[verb]++
+	s.f.log = append(s.f.log, strings.TrimSpace(verb+" "+arg))
+	s.f.mu.Unlock()
+	return verb, arg, nil
 }
 
 // Secure runs the server's TLS handshake on a data connection after PROT
