@@ -177,15 +177,12 @@ func (c *Conn) passiveAhead() bool {
 }
 
 // behindAnswer reports whether rep, come before the final reply of a
-// transfer with commands written behind it, is an answer to one of them
-// rather than the transfer's: a completion the transfer cannot end with
-// (213, 229, ...) or an intermediate reply.
+// transfer whose data all arrived and that has commands written behind
+// it, is to be taken for an answer to one of them: anything but the
+// completion a download ends with (226, 225, 250). A failure reply is
+// taken so too: the data is complete, and pure-ftpd answers commands
+// during a transfer with 500; had the transfer failed, the next attempt,
+// which writes nothing behind it, says so.
 func behindAnswer(rep Reply) bool {
-	switch {
-	case rep.Class() == 3:
-		return true
-	case rep.Class() != 2:
-		return false
-	}
-	return rep.Code != 200 && rep.Code != 225 && rep.Code != 226 && rep.Code != 250
+	return !rep.Preliminary() && rep.Code != 225 && rep.Code != 226 && rep.Code != 250
 }

@@ -60,7 +60,7 @@ func (t *Transfer) route(rep Reply) (final bool, err error) {
 		t.sawPrelim = true
 		t.prelim <- rep
 		return false, nil
-	case t.behind > 0 && t.sawPrelim && behindAnswer(rep):
+	case t.behind > 0 && t.sawPrelim && !(t.noopsOut > 0 && isNoopAnswer(rep.Code)) && behindAnswer(rep):
 		t.c.deferral.Store(int32(AnsweredBefore))
 		return false, fmt.Errorf("%w: %d %s during %s", ErrBehindAnswered, rep.Code, clip(firstLine(rep.Msg)), t.cmd)
 	case rep.Code == 200 || t.noopsOut > 0 && isNoopAnswer(rep.Code):

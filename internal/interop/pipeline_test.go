@@ -138,3 +138,55 @@ func TestLazyLoginOnRealServers(t *testing.T) {
 		})
 	}
 }
+
+// What each real server does with a command written at the end of a
+// download's data (the probe's NOOP on a connection's first transfer),
+// and gets of small files that then write their check there where that
+// is answered after the final reply: every file arrives whole, in one
+// attempt. vsftpd and proftpd answer after the 226.
+func TestChecksBehindOnRealServers(t *testing.T) {
+	for _, name := range append(append([]string{}, serverNames...), tlsNames...) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, name, false, 0)
+			files := map[string][]byte{}
+			for i := range 4 {
+				p := path.Join(s.uploadDir, fmt.Sprintf("b%d.bin", i))
+				files[p] = ftptest.RandomBytes(20000 + i)
+				if err := s.write(p, files[p]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			profiles := t.TempDir()
+			var seen []string
+			for run := range 2 {
+				for p, data := range files {
+					cl := keepftp.NewClient(keepftp.Options{Transfer: s.opts(), ProfileDir: profiles})
+					dst := filepath.Join(t.TempDir(), "f")
+					out, err := cl.Get(t.Context(), s.url(s.addr, p), dst)
+					cl.Close()
+					if err != nil || out.Attempts != 1 {
+						t.Fatalf("run %d, %s: %v in %d attempts", run, p, err, out.Attempts)
+					}
+					if got, _ := os.ReadFile(dst); !bytes.Equal(got, data) {
+						t.Fatalf("run %d, %s differs", run, p)
+					}
+				}
+				st, err := profile.Open(profiles)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pr, _, _ := st.Load(profile.Key{Addr: s.addr, User: s.user})
+				after := "unknown"
+				if pr.Features != nil && pr.Features.AfterFinal != nil {
+					after = fmt.Sprint(*pr.Features.AfterFinal)
+				}
+				seen = append(seen, after)
+			}
+			t.Logf("%s: a command at the data's end answered after the final reply: %v", name, seen)
+			if kind, _ := endpoint(name); (kind == string(realserver.Vsftpd) || kind == string(realserver.Proftpd)) && seen[1] != "true" {
+				t.Errorf("%s: learned %v, want true", name, seen)
+			}
+		})
+	}
+}
