@@ -11,7 +11,6 @@ import (
 
 	"github.com/keepftp/keepftp/internal/ftptest"
 	"github.com/keepftp/keepftp/internal/profile"
-	"github.com/keepftp/keepftp/resume"
 )
 
 // A LIST mirror of small files from a server that holds a download's
@@ -41,10 +40,10 @@ func TestMirrorChecksBehindTransfers(t *testing.T) {
 		f.WriteFile("/one/f00", files["f00"], mtime)
 		profiles := t.TempDir()
 		mirror := func(dir string, noProfile bool) time.Duration {
-			c := NewClient(Options{ProfileDir: profiles, NoProfile: noProfile, MaxConns: 1, Transfer: resume.Options{Timeout: 10 * time.Second, DialContext: vnet.Dial}})
+			c := NewClient(Options{ProfileDir: profiles, NoProfile: noProfile, Parallel: 1, Timeout: 10 * time.Second, DialContext: vnet.Dial})
 			dst := t.TempDir()
 			start := time.Now()
-			results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/"+dir, dst, 1)
+			results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/"+dir, dst)
 			took := time.Since(start)
 			c.Close()
 			if err != nil {
@@ -123,7 +122,7 @@ func TestProbeSeesServerAnswerEarly(t *testing.T) {
 		f.WriteFile("/b", data, mtime)
 		profiles := t.TempDir()
 		for _, name := range []string{"a", "b"} {
-			c := NewClient(Options{ProfileDir: profiles, Transfer: resume.Options{Timeout: 10 * time.Second, DialContext: vnet.Dial}})
+			c := NewClient(Options{ProfileDir: profiles, Timeout: 10 * time.Second, DialContext: vnet.Dial})
 			dst := filepath.Join(t.TempDir(), name)
 			if _, err := c.Get(t.Context(), "ftp://"+f.Addr()+"/"+name, dst); err != nil {
 				t.Fatal(err)
@@ -153,9 +152,9 @@ func TestBehindAnsweredEarlyIsCaught(t *testing.T) {
 		data := ftptest.RandomBytes(5000)
 		f.WriteFile("/a", data, mtime)
 		profiles := t.TempDir()
-		get := func() (resume.Outcome, error) {
-			c := NewClient(Options{ProfileDir: profiles, Transfer: resume.Options{Timeout: 10 * time.Second, DialContext: vnet.Dial,
-				Policy: resume.Policy{Retries: 3, BaseDelay: time.Second, MaxDelay: time.Second}}})
+		get := func() (Outcome, error) {
+			c := NewClient(Options{ProfileDir: profiles, Timeout: 10 * time.Second, DialContext: vnet.Dial,
+				Retry: RetryPolicy{Retries: 3, BaseDelay: time.Second, MaxDelay: time.Second}})
 			defer c.Close()
 			dst := filepath.Join(t.TempDir(), "a")
 			out, err := c.Get(t.Context(), "ftp://"+f.Addr()+"/a", dst)

@@ -17,8 +17,19 @@ const MaxMirrorEntries = 1 << 20
 // maxEntries is MaxMirrorEntries, lowered by tests.
 var maxEntries = MaxMirrorEntries
 
+// MaxMirrorDirs bounds the remote directories a mirror lists in one run.
+// The depth bound alone does not bound the time: a server whose every
+// directory lists two subdirectories that are itself grows a tree of
+// 2^depth directories, each with a listing of its own. Directories past
+// the bound are left out, and reported once.
+const MaxMirrorDirs = 100_000
+
+// maxDirs is MaxMirrorDirs, lowered by tests.
+var maxDirs = MaxMirrorDirs
+
 // Mirror copies the remote directory tree at rawURL into the local
-// directory dir, par files at a time: PlanMirror, then RunPlan. Files
+// directory dir, Options.Parallel files at a time: PlanMirror, then
+// RunPlan. Files
 // whose local copy is up to date are skipped; partial downloads resume
 // from dir's staging directory (see StagingDir). Symbolic links on the
 // server are not followed.
@@ -27,8 +38,11 @@ var maxEntries = MaxMirrorEntries
 // a result whose Err wraps ErrLeftOut, with a "warning" event, and the
 // walk goes on: a name that cannot be a local path (see SafeName), a
 // subdirectory that cannot be listed, a listing line that cannot be
-// parsed, a directory loop or a tree deeper than 64 levels, a name listed
-// twice in one directory, the entries past MaxMirrorEntries. A listing that
+// parsed, a directory loop (a subdirectory whose MLSD unique fact, or
+// whose whole listing, names, sizes and times, is that of a directory
+// above it) or a tree deeper than 64 levels, a name listed twice in one
+// directory, the entries past MaxMirrorEntries, the directories past
+// MaxMirrorDirs. A listing that
 // fails for a reason that may pass is tried again first. Only a top
 // directory that cannot be listed at all is an error with no results.
 //
@@ -38,15 +52,16 @@ var maxEntries = MaxMirrorEntries
 // The check after each transfer always asks the server, so a file that
 // changed since the listing, or during its transfer, is caught and fetched
 // again.
-func (c *Client) Mirror(ctx context.Context, rawURL, dir string, par int) ([]FileResult, error) {
-	return c.mirror(ctx, ToLocal, rawURL, dir, MirrorOptions{Parallel: par})
+func (c *Client) Mirror(ctx context.Context, rawURL, dir string) ([]FileResult, error) {
+	return c.mirror(ctx, ToLocal, rawURL, dir, MirrorOptions{})
 }
 
 // MirrorUp copies the local directory tree dir to the remote directory at
-// rawURL, par files at a time, like lftp's mirror -R: PlanMirror, then
-// RunPlan. Remote folders are made as needed (MKD). Each file is uploaded
-// to a temporary in its remote folder, verified, given the local file's
-// time and renamed (see resume.PutFile); a rerun resumes each partial
+// rawURL, Options.Parallel files at a time, like lftp's mirror -R:
+// PlanMirror, then RunPlan. Remote folders are made as needed (MKD). Each
+// file is uploaded to a temporary in its remote folder (".NAME.TAG.keepftp-part",
+// TAG from the local size and time), verified, given the local file's
+// time and renamed, as Put does; a rerun resumes each partial
 // upload from its temporary, and removes the temporaries left by older
 // versions of the files. Files already up to date on the server are
 // skipped (see PlanMirror for the rules).
@@ -56,8 +71,8 @@ func (c *Client) Mirror(ctx context.Context, rawURL, dir string, par int) ([]Fil
 // cannot be remote names (CR, LF, NUL) and names of keepftp's own
 // (StagingDir at the top, upload temporaries) are left out with a warning,
 // as results wrapping ErrLeftOut.
-func (c *Client) MirrorUp(ctx context.Context, dir, rawURL string, par int) ([]FileResult, error) {
-	return c.mirror(ctx, ToServer, rawURL, dir, MirrorOptions{Parallel: par})
+func (c *Client) MirrorUp(ctx context.Context, dir, rawURL string) ([]FileResult, error) {
+	return c.mirror(ctx, ToServer, rawURL, dir, MirrorOptions{})
 }
 
 // MirrorWith is Mirror (ToLocal) or MirrorUp (ToServer) with options.

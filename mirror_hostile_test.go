@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
-	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/resume"
 )
 
@@ -40,11 +39,8 @@ func (e *events) kinds(k EventKind) (out []Event) {
 
 func testClient(t *testing.T, par int) (*Client, *events) {
 	ev := &events{}
-	c := NewClient(Options{MaxConns: par, Events: ev.add, Transfer: resume.Options{
-		Timeout: 5 * time.Second,
-		Noops:   &noop.Registry{},
-		Policy:  resume.Policy{Retries: 2, MaxAttempts: 10, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond},
-	}})
+	c := NewClient(Options{Parallel: par, Events: ev.add, Timeout: 5 * time.Second,
+		Retry: RetryPolicy{Retries: 2, MaxAttempts: 10, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}})
 	t.Cleanup(func() { c.Close() })
 	return c, ev
 }
@@ -98,7 +94,7 @@ func TestMirrorLeavesOutHostileNames(t *testing.T) {
 		facts + " ..\\up\r\n"})
 	c, ev := testClient(t, 2)
 	dir := t.TempDir()
-	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/d", dir, 2)
+	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/d", dir)
 	if err != nil {
 		t.Fatalf("Mirror: %v", err)
 	}
@@ -151,7 +147,7 @@ func TestMirrorGoesOnPastProblems(t *testing.T) {
 	}
 	c, ev := testClient(t, 4)
 	dir := t.TempDir()
-	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/t", dir, 4)
+	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/t", dir)
 	if err != nil {
 		t.Fatalf("Mirror: %v", err)
 	}
@@ -183,32 +179,58 @@ func TestMirrorGoesOnPastProblems(t *testing.T) {
 	t.Logf("problems:\n%s", all)
 }
 
-// Without unique facts a loop ends at the depth bound, reported, and the
-// files above it are copied.
+// Without unique facts a loop ends at the first directory whose listing
+// is that of the one above it; one whose listing differs at each level
+// (a directory named after the depth) ends at the depth bound. Either is
+// reported, and the files above it are copied.
 func TestMirrorLoopWithoutUniqueEndsAtDepthBound(t *testing.T) {
-	f := ftptest.StartFake(t)
-	f.WriteFile("/r/top", []byte("top"), mtime)
-	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
-		if verb == "LIST" && strings.HasPrefix(arg, "/r/again") {
-			s.SendData([]byte("drwxr-xr-x 1 ftp ftp 0 Mar  1  2024 again\r\n"), "")
-			return true
-		}
-		if verb == "LIST" && arg == "/r" {
-			s.SendData([]byte("-rw-r--r-- 1 ftp ftp 3 Mar  1  2024 top\r\ndrwxr-xr-x 1 ftp ftp 0 Mar  1  2024 again\r\n"), "")
-			return true
-		}
-		return false
-	}
-	c, _ := testClient(t, 1)
-	dir := t.TempDir()
-	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/r", dir, 1)
-	if err != nil {
-		t.Fatalf("Mirror: %v", err)
-	}
-	checkLocal(t, filepath.Join(dir, "top"), []byte("top"))
-	lo := leftOutResults(results)
-	if len(lo) != 1 || !strings.Contains(lo[0].Err.Error(), "deeper than") {
-		t.Errorf("left out %+v, want the depth bound reported once", lo)
+	for _, tc := range []struct {
+		name         string
+		vary         bool
+		want         string
+		wantListings int
+		wantLeftOut  int
+	}{
+		{"same listing", false, "same entries", 3, 1},
+		{"listing differs", true, "deeper than", 2 * (maxDepth + 1), 2}, // again and level at each depth
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := ftptest.StartFake(t)
+			f.WriteFile("/r/top", []byte("top"), mtime)
+			f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+				if verb == "LIST" && strings.Contains(arg, "/level") {
+					s.SendData(nil, "") // empty
+					return true
+				}
+				if verb == "LIST" && strings.HasPrefix(arg, "/r/again") {
+					l := "drwxr-xr-x 1 ftp ftp 0 Mar  1  2024 again\r\n"
+					if tc.vary {
+						l += fmt.Sprintf("drwxr-xr-x 1 ftp ftp 0 Mar  1  2024 level%d\r\n", strings.Count(arg, "/"))
+					}
+					s.SendData([]byte(l), "")
+					return true
+				}
+				if verb == "LIST" && arg == "/r" {
+					s.SendData([]byte("-rw-r--r-- 1 ftp ftp 3 Mar  1  2024 top\r\ndrwxr-xr-x 1 ftp ftp 0 Mar  1  2024 again\r\n"), "")
+					return true
+				}
+				return false
+			}
+			c, _ := testClient(t, 1)
+			dir := t.TempDir()
+			results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/r", dir)
+			if err != nil {
+				t.Fatalf("Mirror: %v", err)
+			}
+			checkLocal(t, filepath.Join(dir, "top"), []byte("top"))
+			lo := leftOutResults(results)
+			if len(lo) != tc.wantLeftOut || !strings.Contains(lo[0].Err.Error(), tc.want) {
+				t.Errorf("left out %+v, want %q reported %d times", lo, tc.want, tc.wantLeftOut)
+			}
+			if n := f.Count("LIST"); n > tc.wantListings {
+				t.Errorf("%d listings, want at most %d", n, tc.wantListings)
+			}
+		})
 	}
 }
 
@@ -244,7 +266,7 @@ func TestMirrorPartialNamesAreOrdinaryFiles(t *testing.T) {
 			}
 			c, _ := testClient(t, par)
 			dir := t.TempDir()
-			results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/m", dir, par)
+			results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/m", dir)
 			if err != nil {
 				t.Fatalf("Mirror: %v", err)
 			}
@@ -295,7 +317,7 @@ func TestMirrorResumesFromStaging(t *testing.T) {
 	}
 	writeTestState(t, state, "ftp://"+f.Addr()+"/s/big", rf)
 	c, _ := testClient(t, 1)
-	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/s", dir, 1)
+	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/s", dir)
 	if err != nil {
 		t.Fatalf("Mirror: %v %+v", err, results)
 	}
@@ -330,7 +352,7 @@ func TestGetAllPatternKeepsPartialsApart(t *testing.T) {
 	f.Hook = listings("MLSD", map[string]string{"/g": string(listing)})
 	c, ev := testClient(t, 3)
 	dir := t.TempDir()
-	results := c.GetAll(t.Context(), []Job{{URL: "ftp://" + f.Addr() + "/g/*.csv*"}}, dir, 3)
+	results := c.GetAll(t.Context(), []Job{{URL: "ftp://" + f.Addr() + "/g/*.csv*"}}, dir)
 	for name, data := range files {
 		checkLocal(t, filepath.Join(dir, name), data)
 	}
@@ -357,7 +379,7 @@ func TestMirrorBoundsTheWalk(t *testing.T) {
 		f.WriteFile(fmt.Sprintf("/w/d/g%d", i), []byte("y"), mtime)
 	}
 	c, _ := testClient(t, 2)
-	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/w", t.TempDir(), 2)
+	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/w", t.TempDir())
 	if err != nil {
 		t.Fatalf("Mirror: %v", err)
 	}
@@ -390,7 +412,7 @@ func TestGetAllBatchKeepsPartialsApart(t *testing.T) {
 			jobs = append(jobs, Job{URL: "ftp://" + f.Addr() + "/b/data"})
 			c, _ := testClient(t, par)
 			dir := t.TempDir()
-			results := c.GetAll(t.Context(), jobs, dir, par)
+			results := c.GetAll(t.Context(), jobs, dir)
 			for name, data := range files {
 				checkLocal(t, filepath.Join(dir, name), data)
 			}

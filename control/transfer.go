@@ -65,11 +65,16 @@ func (t *Transfer) route(rep Reply) (final bool, err error) {
 		return false, fmt.Errorf("%w: %d %s during %s", ErrBehindAnswered, rep.Code, clip(firstLine(rep.Msg)), t.cmd)
 	case rep.Code == 200 || t.noopsOut > 0 && isNoopAnswer(rep.Code):
 		if t.noopsOut > 0 {
+			// No NOOP is owed when the probe's is written (ProbeBehind's
+			// caller sees to that): the first answer after it is its.
+			probe := t.probe && !t.probeSeen
 			t.noteProbe(true)
 			t.noopsOut--
-			select {
-			case t.noops <- rep:
-			default: // nobody is listening closely; the count is what matters
+			if !probe { // keepalive NOOPs' answers are the NOOP policy's evidence; the probe's is not
+				select {
+				case t.noops <- rep:
+				default: // nobody is listening closely; the count is what matters
+				}
 			}
 		} else {
 			t.strays++

@@ -2,20 +2,24 @@ package doctor
 
 import (
 	"bytes"
-	"crypto/tls"
 	"encoding/json"
-	"github.com/keepftp/keepftp/internal/ftptest"
-	"github.com/spf13/afero"
+	"encoding/pem"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keepftp/keepftp"
+	"github.com/keepftp/keepftp/internal/ftptest"
+	"github.com/spf13/afero"
 
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/testserver"
 )
 
-var quick = Options{Config: control.Config{Timeout: 2 * time.Second}, ProbeSize: 256 << 10, ProbeTime: time.Second}
+var quick = Options{Timeout: 2 * time.Second, ProbeSize: 256 << 10, ProbeTime: time.Second}
 
 // The doctor tells each way of answering NOOPs during transfers apart.
 func TestDoctorNoopBehaviour(t *testing.T) {
@@ -29,7 +33,7 @@ func TestDoctorNoopBehaviour(t *testing.T) {
 		t.Run(style.String(), func(t *testing.T) {
 			t.Parallel()
 			srv := ftptest.StartServer(t, testserver.Options{Noop: style, EnableHASH: true})
-			r, err := Run(t.Context(), srv.Addr(), "/", quick)
+			r, err := Run(t.Context(), "ftp://"+srv.Addr()+"/", quick)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +63,7 @@ func TestDoctorFindsIdleLimit(t *testing.T) {
 	defer mb.Close()
 	o := quick
 	o.IdleProbe, o.MinIdle, o.MaxIdle = true, 500*time.Millisecond, 8*time.Second
-	r, err := Run(t.Context(), mb.Addr(), "/", o)
+	r, err := Run(t.Context(), "ftp://"+mb.Addr()+"/", o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,22 +90,24 @@ func TestDoctorFindsIdleLimit(t *testing.T) {
 
 // The doctor tries AUTH TLS and says whether the certificate verifies.
 func TestDoctorChecksTLS(t *testing.T) {
-	cert, roots, err := testserver.SelfSignedTLS()
+	cert, _, err := testserver.SelfSignedTLS()
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := ftptest.StartServer(t, testserver.Options{TLS: cert})
 	o := quick
 	o.ProbeSize, o.ProbeTime = 64<<10, 200*time.Millisecond
-	r, err := Run(t.Context(), srv.Addr(), "/", o)
+	r, err := Run(t.Context(), "ftp://"+srv.Addr()+"/", o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !r.TLS || !strings.Contains(r.TLSCheck, "failed") || !strings.Contains(r.TLSCheck, "certificate") {
 		t.Errorf("untrusted certificate: TLS %v, check %q", r.TLS, r.TLSCheck)
 	}
-	o.Config.TLS = &tls.Config{RootCAs: roots}
-	r, err = Run(t.Context(), srv.Addr(), "/", o)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificates[0].Leaf.Raw}), 0o644)
+	o.TLS = keepftp.TLSOptions{CAFile: caFile}
+	r, err = Run(t.Context(), "ftp://"+srv.Addr()+"/", o)
 	if err != nil {
 		t.Fatal(err)
 	}

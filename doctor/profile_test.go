@@ -25,7 +25,7 @@ func TestDoctorRemembers(t *testing.T) {
 
 	o := quick
 	o.NoProfile = true
-	r, err := Run(t.Context(), srv.Addr(), "/", o)
+	r, err := Run(t.Context(), "ftp://"+srv.Addr()+"/", o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestDoctorRemembers(t *testing.T) {
 
 	o = quick
 	o.ProfileDir = dir
-	r, err = Run(t.Context(), srv.Addr(), "/", o)
+	r, err = Run(t.Context(), "ftp://"+srv.Addr()+"/", o)
 	if err != nil {
 		t.Fatal(err)
 	}

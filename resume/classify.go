@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/transfer"
@@ -17,8 +18,8 @@ const (
 	Transient   Class = iota // reconnect and try again: network errors, peer down, stalls, 4xx, a final 150
 	Intentional              // we stopped on purpose (cancel, Ctrl-C, Close): never reconnect
 	Permanent                // the same thing will fail again (5xx, TLS verification)
-	Login                    // the server refused the credentials (530)
-	NotFound                 // the remote file does not exist (550)
+	Login                    // the server refused the credentials (control.ErrLoginRefused)
+	NotFound                 // the remote file does not exist (control.ErrNotFound)
 	Local                    // the local side failed (disk full, permission)
 	Verify                   // the result did not verify, or a stream could not be continued
 )
@@ -30,6 +31,11 @@ func (c Class) String() string {
 // ErrVerify reports a download or upload whose result does not match the
 // remote file.
 var ErrVerify = errors.New("verification failed")
+
+// ErrUnverified reports, under Options.RequireVerified, a result that
+// nothing could check: the server gave no size and no hash. It wraps
+// ErrVerify.
+var ErrUnverified = fmt.Errorf("%w: nothing could check it (the server gave no size and no hash)", ErrVerify)
 
 // Classify says what err means.
 func Classify(err error) Class {
@@ -53,7 +59,7 @@ func Classify(err error) Class {
 		return Verify // what the stream holds cannot be shown to go on
 	case errors.Is(err, ErrVerify):
 		return Verify
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, control.ErrNotFound):
 		return NotFound
 	case errors.Is(err, ErrBadURL), errors.Is(err, control.ErrBadProxy), errors.Is(err, control.ErrProxyActive):
 		return Permanent
@@ -69,10 +75,8 @@ func Classify(err error) Class {
 		return Permanent
 	case errors.As(err, &re):
 		switch {
-		case re.Code == 530:
+		case errors.Is(re, control.ErrLoginRefused):
 			return Login
-		case re.Code == 550 && !re.Transient():
-			return NotFound
 		case re.Permanent():
 			return Permanent
 		}

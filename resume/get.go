@@ -29,15 +29,16 @@ type Outcome struct {
 	// modification time, checked by reading it back: control.SetTimeMFMT,
 	// SetTimeMDTM or SetTimeSiteUtime; "" when it was not set.
 	TimeSet string
+	// Next, for a download with Options.Next, is the server's size and
+	// time of the file Next named, asked with the check after the
+	// transfer; nil when they were not asked, or did not come complete.
+	Next *Remote
 }
 
 // NotVerified is Outcome.Verified when nothing checked the result: the
 // server gave no size and no hash, so a transfer cut short and closed with
 // 226 cannot be told from a complete one.
 const NotVerified = "nothing"
-
-// ErrNotFound reports that the remote file does not exist.
-var ErrNotFound = errors.New("remote file not found")
 
 // errRestart marks a failed attempt after which the partial file must be
 // restarted from 0: REST refused or ignored, the file changed, or a resumed
@@ -57,6 +58,7 @@ const overlapSize = 4 << 10
 // stream (see LocalDest: "-" for standard output, a device, a FIFO, a
 // socket, /dev/stdout) is written in place, in order, in one stream.
 func Get(ctx context.Context, t Target, dst string, o Options) (Outcome, error) {
+	o.warned = &messageSet{}
 	d, err := LocalDest(dst)
 	if err != nil {
 		return Outcome{}, &transfer.LocalError{Err: err}
@@ -159,6 +161,33 @@ type getter struct {
 	// used again: the data goes on to its end, checked by what remains.
 	sizeUntrusted bool
 	furthest      int64 // the partial file's furthest end so far: only bytes past it are progress
+	// nextAsked and nextPath: Options.Next was called, and what it named
+	// (a retry's check looks at the same file).
+	nextAsked bool
+	nextPath  string
+	// whole, when set, says the partial file holds a whole transfer: its
+	// data ended and the server's final reply said so. Only the check
+	// after it failed (the connection ended, say), so the next attempt
+	// makes that check again, on a new connection, and fetches nothing:
+	// with no size or time to prove the file unchanged it would start over
+	// from 0, every time.
+	whole *wholeTransfer
+}
+
+// nextName names the file to look at with the check after the transfer:
+// Options.Next's answer, asked the first time only.
+func (g *getter) nextName() string {
+	if !g.nextAsked && g.o.Next != nil {
+		g.nextAsked, g.nextPath = true, g.o.Next()
+	}
+	return g.nextPath
+}
+
+// wholeTransfer is a partial file that holds a whole transfer: its size,
+// and the remote facts the transfer started from.
+type wholeTransfer struct {
+	size   int64
+	remote Remote
 }
 
 // remote is the remote file's facts for attempt n: the listing's for the
@@ -169,7 +198,7 @@ func (g *getter) remote(ctx context.Context, c *control.Conn, n int) (Remote, er
 		r = *k
 	} else {
 		var err error
-		if r, err = g.o.statRemote(ctx, c, g.t.Path, true, nil); err != nil {
+		if r, _, err = g.o.statRemote(ctx, c, g.t.Path, true, nil); err != nil {
 			return r, err
 		}
 	}
@@ -196,6 +225,11 @@ func (g *getter) attempt(ctx context.Context, n int) (step, error) {
 		return step{}, err
 	}
 	defer g.o.release(ctx, c)
+	if w := g.whole; w != nil {
+		if done, s, err := g.checkWhole(ctx, c, w); done {
+			return s, err
+		}
+	}
 	remote, err := g.remote(ctx, c, n)
 	if err != nil {
 		return step{}, err
@@ -254,7 +288,11 @@ func (g *getter) attempt(ctx context.Context, n int) (step, error) {
 		return s, err
 	}
 	if err := g.finishBehind(ctx, c, f, remote, behind); err != nil {
-		s.offset = offset
+		if g.restartReason != "" {
+			s.offset = 0
+		} else {
+			g.whole = &wholeTransfer{size: s.offset, remote: remote}
+		}
 		return s, err
 	}
 	g.out.Status = g.status("complete")
@@ -265,34 +303,60 @@ func (g *getter) attempt(ctx context.Context, n int) (step, error) {
 // the final reply (transfer.Options.AtDataEnd), on a server that answers
 // commands written then after that reply (control's Deferral): it writes
 // the check after the transfer there, with the next file's look and its
-// EPSV (Options.Ahead), so that their answers come with the final reply
+// EPSV (Options.Next), so that their answers come with the final reply
 // instead of a round trip later. Where the check would ask MLST, it is
 // left to finish. On a server not known yet, a NOOP written there shows
-// which it is, for the next transfer.
-func (g *getter) atDataEnd(c *control.Conn, remote Remote, behind **control.PendingStat) func(*control.Transfer) {
+// which it is, for the next transfer, where the NOOP policy allows NOOPs.
+func (g *getter) atDataEnd(c *control.Conn, remote Remote, behind **control.PendingStat) func(*control.Transfer, bool) {
 	switch c.Deferral() {
 	case control.AnsweredAfter:
 		if c.Features().Has("MLST") && !remote.noMLST {
 			return nil
 		}
-		return func(t *control.Transfer) {
+		return func(t *control.Transfer, _ bool) {
 			paths, passive := []string{g.t.Path}, false
-			if a := g.o.Ahead; a != nil && a.path() != "" {
-				a.Facts = nil
-				paths, passive = append(paths, a.Path), true
+			if next := g.nextName(); next != "" {
+				paths, passive = append(paths, next), true
 			}
 			if p, err := t.StatBehind(passive, paths...); err == nil {
 				*behind = p
 			}
 		}
 	case control.DeferralUnknown:
-		return func(t *control.Transfer) {
-			if t.NoopsSent() == 0 {
+		return func(t *control.Transfer, noops bool) {
+			if noops && t.NoopsSent() == 0 {
 				t.ProbeBehind()
 			}
 		}
 	}
 	return nil
+}
+
+// checkWhole makes the check after the transfer that w holds again, on c
+// (the last one failed before it could tell). done is false when the
+// partial file is no longer that transfer: the attempt goes on as usual.
+func (g *getter) checkWhole(ctx context.Context, c *control.Conn, w *wholeTransfer) (done bool, s step, err error) {
+	g.whole = nil
+	s = step{offset: w.size}
+	f, err := os.OpenFile(g.part, os.O_RDWR, 0)
+	if err != nil {
+		return false, s, nil
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || st.Size() != w.size {
+		return false, s, nil
+	}
+	g.o.logf("%s: the transfer was whole; checking it again, not fetching it again", g.t)
+	if err := g.finish(ctx, c, f, w.remote); err != nil {
+		if g.restartReason != "" {
+			s.offset = 0
+		} else {
+			g.whole = w
+		}
+		return true, s, err
+	}
+	g.out.Status = g.status("complete")
+	return true, s, nil
 }
 
 // status marks a status unverified when nothing checked the result.
@@ -399,21 +463,22 @@ func (g *getter) finishBehind(ctx context.Context, c *control.Conn, f *os.File, 
 		return fmt.Errorf("%w: %s has %d bytes, the server's %d", ErrVerify, g.part, st.Size(), remote.Size)
 	}
 	var now Remote
+	var next *Remote
 	if behind != nil { // the check was written at the data's end (atDataEnd)
 		sts, err := behind.Wait(ctx)
 		if err != nil {
 			return err
 		}
 		if len(sts) > 1 {
-			g.o.Ahead.Facts = aheadFacts(sts[1])
+			next = factsOf(sts[1])
 		}
-		now, err = g.o.fromStat(g.t.Path, Remote{Size: -1}, sts[0], true, true)
-		if err != nil {
+		if now, err = g.o.fromStat(g.t.Path, Remote{Size: -1}, sts[0], true, true); err != nil {
 			return err
 		}
-	} else if now, err = g.o.statRemoteAs(ctx, c, g.t.Path, false, g.o.Ahead, remote.noMLST); err != nil {
+	} else if now, next, err = g.o.statRemoteAs(ctx, c, g.t.Path, false, g.nextName, remote.noMLST); err != nil {
 		return err
 	}
+	g.out.Next = next
 	if g.sizeUntrusted {
 		now.Size = -1
 	}
@@ -446,6 +511,9 @@ func (g *getter) finishBehind(ctx context.Context, c *control.Conn, f *os.File, 
 		case how != "":
 			g.out.Verified = how
 		}
+	}
+	if g.out.Verified == NotVerified && g.o.RequireVerified {
+		return fmt.Errorf("%s: %w: kept as %s", g.t, ErrUnverified, g.part)
 	}
 	// The time is set before the rename, so the file appears under its
 	// name complete with it: a mirror that stops in between does not see

@@ -127,7 +127,7 @@ func getStream(ctx context.Context, t Target, w io.Writer, o Options) (Outcome, 
 		var remote Remote
 		if k := o.Known; n == 1 && k != nil && k.Complete() {
 			remote = *k
-		} else if remote, err = o.statRemote(ctx, c, t.Path, true, nil); err != nil {
+		} else if remote, _, err = o.statRemote(ctx, c, t.Path, true, nil); err != nil {
 			return none, err
 		}
 		if s.written == 0 {
@@ -163,7 +163,13 @@ func getStream(ctx context.Context, t Target, w io.Writer, o Options) (Outcome, 
 	out.Size = s.written
 	if err == nil {
 		out.Status, out.Verified = "complete", "size"
-		if first.Size < 0 || sizeUntrusted {
+		switch {
+		case (first.Size < 0 || sizeUntrusted) && o.RequireVerified:
+			// A stream cannot be held back: the bytes are written, and the
+			// error says that nothing checked them.
+			out.Status, out.Verified = "", NotVerified
+			err = fmt.Errorf("%s: %w: the %d bytes are written", t, ErrUnverified, s.written)
+		case first.Size < 0 || sizeUntrusted:
 			out.Status, out.Verified = "complete (unverified)", NotVerified
 			o.warn("%s: unverified: the server gave no size to check the %d bytes received", t, s.written)
 		}

@@ -260,7 +260,7 @@ loop:
 			// holds its 226 until then); a download's socket is done too.
 			t.Data.Close()
 			if md == dlWhole && derr == nil && !m.res.GotFinal && !m.lost && (m.want < 0 || m.res.Bytes == m.want) && o.AtDataEnd != nil {
-				o.AtDataEnd(t)
+				o.AtDataEnd(t, m.grant.Noops && !o.NoKeepalive)
 			}
 			if m.lost {
 				err = fmt.Errorf("%w: %w", ErrNoFinalReply, c.Err())
@@ -420,7 +420,7 @@ func (m *mux) observe(e observation) {
 	o := noop.Observation{Sent: sent}
 	if sent > 0 {
 		o.During, o.After = m.during, e.after
-		window := 2*m.t.Conn().RTT() + 50*time.Millisecond
+		window := noop.AnswerWindow(m.t.Conn().RTT())
 		if e.final && !m.failAt.IsZero() {
 			o.Abort = noop.Ending{
 				Reply:      m.res.Final.Code,
@@ -438,11 +438,6 @@ func (m *mux) observe(e observation) {
 	m.o.registry().End(m.server, m.grant, o)
 }
 
-// storageRefusal reports the 5xx codes a server gives when it refuses the
-// data itself (quota exceeded, name not allowed): those stay permanent even
-// when the data connection broke as a result.
-func storageRefusal(code int) bool { return code == 552 || code == 553 || code == 532 }
-
 // verdict decides whether a finished attempt is complete.
 func (m *mux) verdict() error {
 	cmd := m.t.Cmd()
@@ -454,7 +449,7 @@ func (m *mux) verdict() error {
 		switch {
 		case m.dataErr == nil:
 			return re
-		case re.Permanent() && !errors.As(m.dataErr, &le) && !storageRefusal(re.Code):
+		case re.Permanent() && !errors.As(m.dataErr, &le) && !errors.Is(re, control.ErrStorageRefused):
 			// The data connection broke in the network, and the server
 			// reports that as a 5xx (ftpserverlib: "550 Issue during
 			// transfer"): the broken connection is the cause, and it is

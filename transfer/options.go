@@ -55,8 +55,10 @@ type Options struct {
 	// known) and the data connection is closed, before the final reply
 	// came: the moment to write commands behind the transfer (its
 	// ProbeBehind, StatBehind), which a server that holds its final reply
-	// until the data connection is closed answers with it.
-	AtDataEnd func(t *control.Transfer)
+	// until the data connection is closed answers with it. noops says
+	// whether the NOOP policy lets NOOPs go to this server (a ProbeBehind
+	// is one): not with NoKeepalive, nor to a server that aborts on them.
+	AtDataEnd func(t *control.Transfer, noops bool)
 }
 
 // A Bound is the end of a download that another goroutine may move closer

@@ -40,14 +40,14 @@ type runner struct {
 }
 
 // newRunner makes the runner; adjust, if not nil, sets the command's own
-// transfer options.
-func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.TransferOptions)) (*runner, error) {
+// options.
+func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.Options)) (*runner, error) {
 	o, err := clientOptions(c)
 	if err != nil {
 		return nil, err
 	}
 	if adjust != nil {
-		adjust(&o.Transfer)
+		adjust(&o)
 	}
 	if o.Filter, err = filterFrom(c, time.Now()); err != nil {
 		return nil, err
@@ -63,25 +63,25 @@ func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.T
 		if err != nil {
 			return nil, usageError{fmt.Sprintf("--json-file: %v", err)}
 		}
-		r.enc = json.NewEncoder(w) // closed at exit
+		r.enc = json.NewEncoder(maskWriter{w, secretsOf(c)}) // closed at exit
 	} else if c.Bool("json") {
 		r.enc = json.NewEncoder(c.App.Writer)
 		o.Logf = nil // the events say it, machine-readably
 	}
 	every := time.Second
 	if !c.Bool("json") && !c.Bool("quiet") && isTerminal(os.Stderr) {
-		r.bars = newBars(c.Context, os.Stderr, files)
+		r.bars = newBars(c.Context, os.Stderr, secretsOf(c), files)
 		every = drawEvery
 		// Log lines go above the bars, not through them.
 		logf := safeLogf(log.New(r.bars, "keepftp: ", log.Ltime))
 		if o.Logf != nil {
 			o.Logf = logf
 		}
-		if o.Transfer.ProtoLog != nil {
-			o.Transfer.ProtoLog = logf
+		if o.ProtocolLog != nil {
+			o.ProtocolLog = logf
 		}
 	}
-	o.MaxConns, o.Events, o.ProgressEvery, o.Credentials = par, r.event, every, logins.fill
+	o.Parallel, o.Events, o.ProgressEvery, o.Credentials = par, r.event, every, logins.fill
 	r.client = keepftp.NewClient(o)
 	return r, nil
 }
@@ -180,16 +180,16 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 	if len(results) == 1 && !quiet {
 		f := results[0]
 		if f.Local != "-" {
-			report(f.Local, f.Outcome, time.Since(r.start))
+			report(r.c.App.ErrWriter, f.Local, f.Outcome, time.Since(r.start))
 		}
 		r.printRemoved(removed)
 		return nil
 	}
 	if !quiet || len(failed) > 0 {
-		fmt.Fprintf(os.Stderr, "%d files: %d done, %d unverified, %d up to date, %d failed; %d bytes in %.1fs\n",
+		fmt.Fprintf(r.c.App.ErrWriter, "%d files: %d done, %d unverified, %d up to date, %d failed; %d bytes in %.1fs\n",
 			sum.Files, sum.Done, sum.Unverified, sum.UpToDate, sum.Failed, sum.Bytes, sum.Seconds)
 		for _, f := range failed {
-			fmt.Fprintf(os.Stderr, "failed: %s: %s\n", safeText(f.URL), safeText(f.Err.Error()))
+			fmt.Fprintf(r.c.App.ErrWriter, "failed: %s: %s\n", safeText(f.URL), safeText(f.Err.Error()))
 		}
 	}
 	if !quiet {
@@ -210,7 +210,7 @@ func (r *runner) printRemoved(removed []keepftp.FileResult) {
 		if r.localSources {
 			name = f.Local
 		}
-		fmt.Fprintf(os.Stderr, "removed: %s\n", safeText(name))
+		fmt.Fprintf(r.c.App.ErrWriter, "removed: %s\n", safeText(name))
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/keepftp/keepftp/internal/ftptest"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keepftp/keepftp/internal/ftptest"
 
 	"github.com/keepftp/keepftp/testserver"
 )

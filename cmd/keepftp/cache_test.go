@@ -8,5 +8,10 @@ import (
 )
 
 // TestMain keeps the server profiles these tests learn out of the user's
-// cache.
-func TestMain(m *testing.M) { os.Exit(ftptest.RunWithTempCache(m)) }
+// cache, and has the race detector of the keepftp binary these tests build
+// end it at once: by default it sleeps a second before each exit, which
+// made every run a command takes a second longer.
+func TestMain(m *testing.M) {
+	os.Setenv("GORACE", "atexit_sleep_ms=0 "+os.Getenv("GORACE"))
+	os.Exit(ftptest.RunWithTempCache(m))
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
 	"github.com/keepftp/keepftp"
@@ -82,12 +83,15 @@ func parseNetrc(data, host string) (netrcEntry, bool) {
 // usageError naming where it came from, never showing it.
 type logins struct {
 	netrcFile string
+	sec       *secrets // told every password, to mask it in all output
 	mu        sync.Mutex
 	known     map[string]keepftp.Target // by Addr and the URL's own user
 }
 
-func newLogins(netrcFile string) *logins {
-	return &logins{netrcFile: netrcFile, known: map[string]keepftp.Target{}}
+// newLogins makes the logins of a command: its --netrc-file, and the run's
+// secrets.
+func newLogins(c *cli.Context) *logins {
+	return &logins{netrcFile: c.String("netrc-file"), sec: secretsOf(c), known: map[string]keepftp.Target{}}
 }
 
 // fill completes t's login; it is Options.Credentials.
@@ -95,6 +99,7 @@ func (l *logins) fill(t *keepftp.Target) error {
 	key := t.Addr + "\x00" + t.User
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.sec.add(t.Password) // from the URL
 	if k, ok := l.known[key]; ok && t.Password == "" {
 		t.User, t.Password = k.User, k.Password
 		return nil
@@ -102,6 +107,7 @@ func (l *logins) fill(t *keepftp.Target) error {
 	if err := fillCredentials(t, l.netrcFile); err != nil {
 		return err
 	}
+	l.sec.add(t.Password)
 	l.known[key] = *t
 	return nil
 }

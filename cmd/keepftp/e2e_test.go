@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"github.com/keepftp/keepftp/internal/ftptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/keepftp/keepftp/internal/ftptest"
 
 	"github.com/keepftp/keepftp/testserver"
 )

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path"
@@ -22,6 +23,7 @@ func transferFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "retry-max-delay", Value: keepftp.DefaultPolicy.MaxDelay, Usage: "longest wait between attempts (waits double from 1s, with jitter)"},
 		&cli.DurationFlag{Name: "retry-deadline", Usage: "give up when retrying would run past this long in all (default: no deadline)"},
 		&cli.BoolFlag{Name: "no-verify", Usage: "skip the hash check at the end (sizes are always checked)"},
+		&cli.BoolFlag{Name: "require-verified", Usage: "a file nothing could check (the server gave no size and no hash) fails with exit 6 instead of ending \"complete (unverified)\": a download stays NAME.part, not renamed"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print errors only"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
 		&cli.BoolFlag{Name: "active", Usage: "active mode: the server connects to us for data (EPRT, or PORT)"},
@@ -80,7 +82,7 @@ func getAction(c *cli.Context) error {
 	if stream.Stdout() && c.Bool("json") && c.String("json-file") == "" {
 		return usageError{"-o - and --json both want standard output: give the events a file of their own with --json-file FILE (--json-file /dev/stderr for the terminal)"}
 	}
-	logins := newLogins(c.String("netrc-file"))
+	logins := newLogins(c)
 	dir := "."
 	if out := c.String("output"); out != "" {
 		if len(jobs) == 1 && !isDir(out) {
@@ -122,14 +124,14 @@ func getAction(c *cli.Context) error {
 		// nowhere to go. Saying so beats ignoring the flag.
 		return usageError{fmt.Sprintf("--segments and -o %s do not go together: %s is written in order, one stream", safeText(c.String("output")), stream.Stream)}
 	}
-	r, err := newRunner(c, files, logins, func(o *keepftp.TransferOptions) {
+	r, err := newRunner(c, files, logins, func(o *keepftp.Options) {
 		o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")
 		o.Segments = c.Int("segments")
 	})
 	if err != nil {
 		return err
 	}
-	return r.finish(r.client.GetAll(c.Context, jobs, dir, r.par))
+	return r.finish(r.client.GetAll(c.Context, jobs, dir))
 }
 
 // maxSegments bounds --segments: more connections than this to one server
@@ -141,29 +143,29 @@ func isDir(name string) bool {
 	return err == nil && st.IsDir()
 }
 
-func report(name string, out keepftp.Outcome, took time.Duration) {
-	fmt.Fprintf(os.Stderr, "%s: %s, %d bytes in %.1fs, %d attempt(s), checked by %s\n",
+func report(w io.Writer, name string, out keepftp.Outcome, took time.Duration) {
+	fmt.Fprintf(w, "%s: %s, %d bytes in %.1fs, %d attempt(s), checked by %s\n",
 		safeText(name), safeText(out.Status), out.Size, took.Seconds(), out.Attempts, safeText(out.Verified))
 }
 
 // clientOptions turns the shared flags into the Client's options: the
 // transfer settings, the log (unless --quiet), the profiles' switch.
 func clientOptions(c *cli.Context) (keepftp.Options, error) {
-	to, err := transferOptions(c)
+	o, err := transferOptions(c)
 	if err != nil {
 		return keepftp.Options{}, err
 	}
-	proxy, err := proxyOptions(c)
-	co := keepftp.Options{Transfer: to, NoProfile: c.Bool("no-profile"), Proxy: proxy}
+	o.Proxy, err = proxyOptions(c)
+	o.NoProfile = c.Bool("no-profile")
 	if !c.Bool("quiet") {
-		co.Logf = safeLogf(stderrLogger())
+		o.Logf = safeLogf(stderrLogger(c))
 	}
-	return co, err
+	return o, err
 }
 
-// transferOptions turns the shared flags into keepftp.TransferOptions.
-func transferOptions(c *cli.Context) (keepftp.TransferOptions, error) {
-	o := keepftp.TransferOptions{Timeout: c.Duration("timeout"), NoVerify: c.Bool("no-verify"), Active: c.Bool("active")}
+// transferOptions turns the shared transfer flags into keepftp.Options.
+func transferOptions(c *cli.Context) (keepftp.Options, error) {
+	o := keepftp.Options{Timeout: c.Duration("timeout"), NoVerify: c.Bool("no-verify"), RequireVerified: c.Bool("require-verified"), Active: c.Bool("active")}
 	if o.Timeout <= 0 {
 		return o, usageError{"--timeout must be positive"}
 	}
@@ -181,19 +183,23 @@ func transferOptions(c *cli.Context) (keepftp.TransferOptions, error) {
 	if c.Int("retries") < 0 {
 		return o, usageError{"--retries must not be negative"}
 	}
-	o.Policy = keepftp.DefaultPolicy
-	o.Policy.Retries = c.Int("retries")
-	o.Policy.MaxDelay = c.Duration("retry-max-delay")
-	o.Policy.Deadline = c.Duration("retry-deadline")
+	o.Retry = keepftp.DefaultPolicy
+	o.Retry.Retries = c.Int("retries")
+	o.Retry.MaxDelay = c.Duration("retry-max-delay")
+	o.Retry.Deadline = c.Duration("retry-deadline")
 	if c.Bool("verbose") {
-		o.ProtoLog = safeLogf(stderrLogger())
+		o.ProtocolLog = safeLogf(stderrLogger(c))
 	}
-	tc, err := tlsConfig(c)
+	tlso, err := tlsOptions(c)
 	if err != nil {
 		return o, err
 	}
-	o.TLS = tc
+	o.TLS = tlso
 	return o, nil
 }
 
-func stderrLogger() *log.Logger { return log.New(os.Stderr, "keepftp: ", log.Ltime) }
+// stderrLogger logs to the command's standard error, which masks the
+// run's passwords.
+func stderrLogger(c *cli.Context) *log.Logger {
+	return log.New(c.App.ErrWriter, "keepftp: ", log.Ltime)
+}

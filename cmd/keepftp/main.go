@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -29,7 +30,10 @@ func run(args []string, stdout, stderr *os.File) int {
 	defer cancel()
 	defer startCPUProfile(stderr)()
 	interrupted := onInterrupt(ctx, cancel, stderr)
-	app := newApp(stdout, stderr)
+	sec := &secrets{}
+	out, errOut := maskWriter{stdout, sec}, maskWriter{stderr, sec}
+	app := newApp(out, errOut)
+	app.Metadata = map[string]any{secretsKey: sec}
 	args, err := normalizeArgs(app, versionAlias(args))
 	if err == nil {
 		err = app.RunContext(ctx, args)
@@ -42,14 +46,15 @@ func run(args []string, stdout, stderr *os.File) int {
 		return ExitOK
 	}
 	code := exitCode(ctx, err)
-	fmt.Fprintf(stderr, "keepftp: %s\n", safeText(err.Error()))
+	fmt.Fprintf(errOut, "keepftp: %s\n", safeText(err.Error()))
 	return code
 }
 
-func newApp(stdout, stderr *os.File) *cli.App {
+func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:                 "keepftp",
 		Usage:                "an FTP client that never loses a long transfer",
+		Description:          exitCodesHelp,
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,

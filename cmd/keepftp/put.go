@@ -32,7 +32,7 @@ func putAction(c *cli.Context) error {
 		return usageError{"put takes FILE... and a URL"}
 	}
 	dest, srcs := args[len(args)-1], args[:len(args)-1]
-	logins := newLogins(c.String("netrc-file"))
+	logins := newLogins(c)
 	t, err := checkURL(logins, "", dest)
 	if err != nil {
 		return err
@@ -86,12 +86,12 @@ func putAction(c *cli.Context) error {
 		}
 		ups = append(ups, keepftp.Upload{Src: src, URL: urlWithPath(dest, u)})
 	}
-	r, err := newRunner(c, len(ups), logins, func(o *keepftp.TransferOptions) { o.Inplace = c.Bool("inplace") })
+	r, err := newRunner(c, len(ups), logins, func(o *keepftp.Options) { o.Inplace = c.Bool("inplace") })
 	if err != nil {
 		return err
 	}
 	r.localSources = true
-	return r.finish(r.client.PutAll(c.Context, ups, r.par))
+	return r.finish(r.client.PutAll(c.Context, ups))
 }
 
 // takes asks the filter about a walked entry: rel is its path below the

@@ -110,7 +110,7 @@ func logVersionWhenVerbose(cmd *cli.Command) {
 	before := cmd.Before
 	cmd.Before = func(c *cli.Context) error {
 		if c.Bool("verbose") {
-			stderrLogger().Print(versionLine())
+			stderrLogger(c).Print(versionLine())
 		}
 		if before != nil {
 			return before(c)

@@ -49,21 +49,25 @@ type Fake struct {
 	// PROT P, after which data connections are TLS too (handshake after
 	// the 150).
 	TLS *tls.Config
-	// MLST, Hash, TLS and Hook are set before the first call of Addr: the Fake
+	// Greeting, if set, gives each session's greeting (the text after
+	// "220 ").
+	Greeting func() string
+	// MLST, Hash, TLS, Hook and Greeting are set before the first call of Addr: the Fake
 	// starts accepting connections then, so that what the test set
 	// happens before any session reads it (for the race detector too: a
 	// client in another process gives no happens-before edge).
 
-	start  sync.Once
-	mu     sync.Mutex
-	files  map[string]FakeFile
-	counts map[string]int
-	log    []string // every command, in the order read ("VERB arg")
-	mark   int      // len(log) at the last ResetCounts
-	trips  int
-	wg     sync.WaitGroup
-	conns  map[net.Conn]struct{}
-	closed bool
+	start   sync.Once
+	mu      sync.Mutex
+	files   map[string]FakeFile
+	counts  map[string]int
+	log     []string      // every command, in the order read ("VERB arg")
+	mark    int           // len(log) at the last ResetCounts
+	arrived chan struct{} // closed when a command arrives (WaitCount), then made anew
+	trips   int
+	wg      sync.WaitGroup
+	conns   map[net.Conn]struct{}
+	closed  bool
 }
 
 // FakeFile is one file of a Fake.
@@ -163,6 +167,38 @@ func (f *Fake) Log() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.log...)
+}
+
+// WaitCount waits, at most d, until verb has arrived n times, and reports
+// whether it has: for a client that does not wait for an answer (QUIT).
+func (f *Fake) WaitCount(verb string, n int, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		f.mu.Lock()
+		got, ch := f.counts[verb], f.arrived
+		if ch == nil {
+			f.arrived = make(chan struct{})
+			ch = f.arrived
+		}
+		f.mu.Unlock()
+		if got >= n {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return false
+		}
+	}
+}
+
+// notifyLocked wakes WaitCount. Called with f.mu held.
+func (f *Fake) notifyLocked() {
+	if f.arrived != nil {
+		close(f.arrived)
+		f.arrived = nil
+	}
 }
 
 // RoundTrips returns how many times a command arrived while no earlier
@@ -325,6 +361,7 @@ func (s *FakeSession) ReadCommand() (verb, arg string, err error) {
 	verb = strings.ToUpper(verb)
 	s.f.mu.Lock()
 	s.f.counts[verb]++
+	s.f.notifyLocked()
 	s.f.log = append(s.f.log, strings.TrimSpace(verb+" "+arg))
 	s.f.mu.Unlock()
 	return verb, arg, nil
@@ -349,7 +386,11 @@ func (s *FakeSession) Secure(d net.Conn) net.Conn {
 }
 
 func (s *FakeSession) serve() {
-	s.Reply("220 fake server")
+	greeting := "fake server"
+	if s.f.Greeting != nil {
+		greeting = s.f.Greeting()
+	}
+	s.Reply("220 " + greeting)
 	for {
 		if s.r.Buffered() == 0 {
 			s.c.SetReadDeadline(time.Now().Add(time.Minute))
@@ -369,6 +410,7 @@ func (s *FakeSession) serve() {
 		verb = strings.ToUpper(verb)
 		s.f.mu.Lock()
 		s.f.counts[verb]++
+		s.f.notifyLocked()
 		if verb == "PASS" {
 			s.f.log = append(s.f.log, "PASS ****")
 		} else {
@@ -557,6 +599,7 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		if dir == "" || strings.HasPrefix(dir, "-") {
 			dir = "/"
 		}
+		dir = path.Clean(dir) // "/e/" is "/e"
 		if ff, ok := f.File(dir); dir != "/" && (!ok || !ff.Dir) {
 			s.Reply("550 no such directory")
 			break

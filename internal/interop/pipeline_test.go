@@ -37,11 +37,12 @@ func TestColdGetOnRealServers(t *testing.T) {
 			profiles := t.TempDir()
 			for run := range 2 {
 				var log strings.Builder
-				o := s.opts()
-				o.ProtoLog = func(format string, args ...any) {
+				o := s.clientOpts()
+				o.ProfileDir = profiles
+				o.ProtocolLog = func(format string, args ...any) {
 					log.WriteString(strings.TrimSpace(fmt.Sprintf(format, args...)) + "\n")
 				}
-				cl := keepftp.NewClient(keepftp.Options{Transfer: o, ProfileDir: profiles})
+				cl := keepftp.NewClient(o)
 				dst := filepath.Join(t.TempDir(), "small.txt")
 				out, err := cl.Get(t.Context(), s.url(s.addr, p), dst)
 				cl.Close()
@@ -161,7 +162,9 @@ func TestChecksBehindOnRealServers(t *testing.T) {
 			var seen []string
 			for run := range 2 {
 				for p, data := range files {
-					cl := keepftp.NewClient(keepftp.Options{Transfer: s.opts(), ProfileDir: profiles})
+					o := s.clientOpts()
+					o.ProfileDir = profiles
+					cl := keepftp.NewClient(o)
 					dst := filepath.Join(t.TempDir(), "f")
 					out, err := cl.Get(t.Context(), s.url(s.addr, p), dst)
 					cl.Close()
