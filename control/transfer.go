@@ -178,20 +178,6 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 			data.Close()
 		}
 	}()
-	var secured chan securedData
-	if c.cfg.TLSMode != TLSNone && data != nil {
-		// The data connection's TLS handshake starts now, not after the
-		// preliminary reply: the ClientHello waits in the server's socket
-		// until the server turns to the data connection after its 150,
-		// and the server's answer comes a round trip sooner. A refused
-		// transfer closes the connection under the handshake (the
-		// deferred Close), which ends it.
-		secured = make(chan securedData, 1)
-		go func(nc net.Conn) {
-			tc, err := c.secureData(ctx, nc, cmd)
-			secured <- securedData{tc, err}
-		}(data)
-	}
 	if offset > 0 {
 		if _, err := c.cmdLocked(ctx, 350, fixedCmd("REST", strconv.FormatInt(offset, 10))); err != nil {
 			if _, refused := asReplyError(err); refused {
@@ -199,6 +185,22 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 			}
 			return nil, err
 		}
+	}
+	var secured chan securedData
+	if c.cfg.TLSMode != TLSNone && data != nil {
+		// The data connection's TLS handshake starts now, with the
+		// transfer command, not after the preliminary reply: the
+		// ClientHello waits in the server's socket until the server turns
+		// to the data connection after its 150, and the server's answer
+		// comes a round trip sooner. Not before REST: pyftpdlib resets a
+		// data connection whose ClientHello came before a REST. A refused
+		// transfer closes the connection under the handshake (the
+		// deferred Close), which ends it.
+		secured = make(chan securedData, 1)
+		go func(nc net.Conn) {
+			tc, err := c.secureData(ctx, nc, cmd)
+			secured <- securedData{tc, err}
+		}(data)
 	}
 	t := &Transfer{
 		c:      c,

@@ -21,9 +21,9 @@ import (
 // implicit TLS: the login goes in one write with SIZE, MDTM and EPSV
 // (before the greeting on plain connections, AUTH TLS before it too),
 // the data connection's TLS handshake starts before the 150, and QUIT is
-// not waited for. The file arrives whole, the server answered the
-// pipelined login (the profile says so), and the server saw QUIT. A
-// second get on a fresh client reads that profile and does the same.
+// not waited for. The file arrives whole, in one attempt, and the server
+// answered the pipelined login (the profile says so). A second get on a
+// fresh client reads that profile and does the same.
 func TestColdGetOnRealServers(t *testing.T) {
 	for _, name := range append(append([]string{}, serverNames...), tlsNames...) {
 		t.Run(name, func(t *testing.T) {
