@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -151,24 +152,9 @@ func TestBehindAnsweredEarlyIsCaught(t *testing.T) {
 		f.FinalDelay = rtt
 		data := ftptest.RandomBytes(5000)
 		f.WriteFile("/a", data, mtime)
-		profiles := t.TempDir()
-		get := func() (Outcome, error) {
-			c := NewClient(Options{ProfileDir: profiles, Timeout: 10 * time.Second, DialContext: vnet.Dial,
-				Retry: RetryPolicy{Retries: 3, BaseDelay: time.Second, MaxDelay: time.Second}})
-			defer c.Close()
-			dst := filepath.Join(t.TempDir(), "a")
-			out, err := c.Get(t.Context(), "ftp://"+f.Addr()+"/a", dst)
-			if got, _ := os.ReadFile(dst); err == nil && !bytes.Equal(got, data) {
-				t.Fatalf("the local file differs")
-			}
-			return out, err
-		}
-		if _, err := get(); err != nil { // learns: answered after the final reply
-			t.Fatal(err)
-		}
-		// From now on the server answers what comes during a transfer at once.
+		var early atomic.Bool // from the second get on, the server answers what comes during a transfer at once
 		f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
-			if verb != "RETR" {
+			if verb != "RETR" || !early.Load() {
 				return false
 			}
 			ff, _ := f.File(arg)
@@ -189,6 +175,22 @@ func TestBehindAnsweredEarlyIsCaught(t *testing.T) {
 			s.Reply("226 done")
 			return true
 		}
+		profiles := t.TempDir()
+		get := func() (Outcome, error) {
+			c := NewClient(Options{ProfileDir: profiles, Timeout: 10 * time.Second, DialContext: vnet.Dial,
+				Retry: RetryPolicy{Retries: 3, BaseDelay: time.Second, MaxDelay: time.Second}})
+			defer c.Close()
+			dst := filepath.Join(t.TempDir(), "a")
+			out, err := c.Get(t.Context(), "ftp://"+f.Addr()+"/a", dst)
+			if got, _ := os.ReadFile(dst); err == nil && !bytes.Equal(got, data) {
+				t.Fatalf("the local file differs")
+			}
+			return out, err
+		}
+		if _, err := get(); err != nil { // learns: answered after the final reply
+			t.Fatal(err)
+		}
+		early.Store(true)
 		out, err := get()
 		if err != nil || out.Attempts != 2 {
 			t.Fatalf("Get: %v in %d attempts, want success in 2", err, out.Attempts)

@@ -45,15 +45,23 @@ type deferralState = atomic.Int32
 // ProbeBehind writes a NOOP at the end of a download's data, before its
 // final reply, to learn where the server answers it (Conn.Deferral). Its
 // answer is owed like a keepalive NOOP's (End reads it or resynchronises)
-// but counts in no NoopsSent. It does nothing once the transfer ended.
+// but counts in no NoopsSent. It does nothing once the final reply came
+// (the NOOP would show nothing) or the transfer ended.
 func (t *Transfer) ProbeBehind() error {
-	if !t.oweOne(false) {
+	c := t.c
+	c.mu.Lock()
+	t.mu.Lock()
+	ok := !t.ended && c.xfer == t
+	if ok {
+		t.noopsOut++
+		t.probe = true // read by the reader with c.mu held
+	}
+	t.mu.Unlock()
+	c.mu.Unlock()
+	if !ok {
 		return nil
 	}
-	t.c.mu.Lock()
-	t.probe = true // read by the reader with c.mu held
-	t.c.mu.Unlock()
-	return t.c.writeLine(fixedCmd("NOOP", ""))
+	return c.writeLine(fixedCmd("NOOP", ""))
 }
 
 // noteProbe records where a probe's answer came: during the transfer

@@ -52,16 +52,15 @@ type Conn struct {
 	// out of step, and ends the connection (ErrDesync): the reader never
 	// waits for anyone, so no number of replies can block it.
 	mu       sync.Mutex
-	xfer     *Transfer     // the transfer replies are routed to, if any
-	waiters  []*waiter     // lockstep commands whose replies are due, in order (several in a Batch)
-	late     int           // replies still owed after a transfer's final reply (NOOP and ABOR answers)
-	closing  error         // an unsolicited 421 came: the server is about to close
-	lateSeen []Reply       // those that came before the resync that takes them
-	lateIn   chan struct{} // closed when late drops to 0 (made when a final reply leaves some owed)
-	finalRep *Reply        // the last transfer's final reply, until the next reply: a repeat of it is dropped
-	ahead    *passivePort  // a passive port opened by an EPSV written ahead (StatPassive); any command written forgets it
-	err      error         // why the connection ended, once done is closed
-	closeErr error         // set by us before closing the socket on purpose
+	xfer     *Transfer    // the transfer replies are routed to, if any
+	waiters  []*waiter    // lockstep commands whose replies are due, in order (several in a Batch)
+	late     int          // replies still owed after a transfer's final reply (NOOP and ABOR answers)
+	closing  error        // an unsolicited 421 came: the server is about to close
+	lateSeen []Reply      // those that came before the resync that takes them
+	finalRep *Reply       // the last transfer's final reply, until the next reply: a repeat of it is dropped
+	ahead    *passivePort // a passive port opened by an EPSV written ahead (StatPassive); any command written forgets it
+	err      error        // why the connection ended, once done is closed
+	closeErr error        // set by us before closing the socket on purpose
 
 	quitting atomic.Bool  // QUIT was sent: the server's close is ours
 	lastRecv atomic.Int64 // unix nanos of the last byte read on the control connection
@@ -514,6 +513,7 @@ type waiter struct {
 	show     string
 	sent     time.Time
 	greeting bool       // the greeting, not a command's reply: 1xx replies before it go into stale
+	probe    bool       // a ProbeBehind NOOP's answer, queued after the transfer (probeAnswerQueued): nobody awaits it
 	login    bool       // a command of the login written ahead: its reply is judged by settleLogin
 	resync   bool       // a resync's PWD: every reply before its 257 is discarded into stale
 	stale    []Reply    // guarded by Conn.mu until the reply is delivered
@@ -531,9 +531,6 @@ func (c *Conn) route(rep Reply) error {
 		if final {
 			c.xfer = nil // the final reply ends transfer routing
 			c.late = t.owed()
-			if c.late > 0 {
-				c.lateIn = make(chan struct{})
-			}
 			if t.probe && !t.probeSeen {
 				c.lateProbe = t
 			}
@@ -575,6 +572,10 @@ func (c *Conn) route(rep Reply) error {
 		if !w.resync && !w.greeting && !canAnswer(w.verb, rep.Code) {
 			return desyncErr(rep, w.show)
 		}
+		if p := c.lateProbe; w.probe && p != nil {
+			p.noteProbe(false)
+			c.lateProbe = nil
+		}
 		c.waiters[0] = nil
 		c.waiters = c.waiters[1:]
 		w.reply <- rep
@@ -587,10 +588,6 @@ func (c *Conn) route(rep Reply) error {
 			c.lateProbe = nil
 		}
 		c.lateSeen = append(c.lateSeen, rep)
-		if c.late == 0 && c.lateIn != nil {
-			close(c.lateIn)
-			c.lateIn = nil
-		}
 		return nil
 	}
 	if c.closing != nil {
@@ -682,10 +679,6 @@ func (c *Conn) sendAll(cls []cmdLine, resync bool) ([]*waiter, error) {
 	}
 	if resync {
 		ws[0].stale, c.lateSeen, c.late = c.lateSeen, nil, 0
-		if c.lateIn != nil {
-			close(c.lateIn)
-			c.lateIn = nil
-		}
 	}
 	c.waiters = append(c.waiters, ws...)
 	c.mu.Unlock()

@@ -358,48 +358,35 @@ func (t *Transfer) End(ctx context.Context, gotFinal bool) ([]Reply, error) {
 		return nil, nil
 	}
 	if probeOnly {
-		if stale, ok := t.c.awaitLate(ctx); ok {
+		if stale, ok := t.c.probeAnswerQueued(t); ok {
 			return stale, nil
 		}
 	}
 	return t.c.resyncLocked(ctx)
 }
 
-// awaitLate waits, briefly, for the answers still owed after a final
-// reply (a ProbeBehind NOOP's), which come right behind it, and takes
-// them: then no resynchronisation is needed. It gives up after a little
-// more than two of the connection's round trips (a server may lose
-// them), and the caller resynchronises. Called with the command slot
-// held.
-func (c *Conn) awaitLate(ctx context.Context) ([]Reply, bool) {
-	take := func() []Reply {
+// probeAnswerQueued spares a resynchronisation when the one answer still
+// owed after t's final reply is its ProbeBehind NOOP's: that answer is
+// queued as a waiter's, ahead of the next command's, so that it cannot be
+// taken for that command's reply (and, not being awaited, costs no round
+// trip). A server that lost it would answer the next command in its
+// place: out of step for that command's verb, the connection ends
+// (ErrDesync). It reports false when something else is owed. Called with
+// the command slot held.
+func (c *Conn) probeAnswerQueued(t *Transfer) ([]Reply, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.late == 0: // it came
 		stale := c.lateSeen
 		c.lateSeen = nil
-		return stale
-	}
-	c.mu.Lock()
-	if c.late == 0 {
-		defer c.mu.Unlock()
-		return take(), true
-	}
-	in := c.lateIn
-	c.mu.Unlock()
-	if in == nil {
-		return nil, false
-	}
-	grace := min(c.timeout, 2*c.RTT()+10*time.Millisecond)
-	timer := time.NewTimer(grace)
-	defer timer.Stop()
-	select {
-	case <-in:
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.late == 0 {
-			return take(), true
-		}
-	case <-timer.C:
-	case <-c.done:
-	case <-ctx.Done():
+		return stale, true
+	case c.late == 1 && c.lateProbe == t:
+		c.late = 0
+		c.waiters = append(c.waiters, &waiter{verb: "NOOP", show: "NOOP (written at the data's end)", probe: true, sent: time.Now(), reply: make(chan Reply, 1)})
+		stale := c.lateSeen
+		c.lateSeen = nil
+		return stale, true
 	}
 	return nil, false
 }
