@@ -103,16 +103,20 @@ func NewClient(o Options) *Client {
 // dial opens a control connection for the pool, with the probes t's
 // profile already answered left out, and tells the NOOP knowledge what
 // the profile knows of the server.
-func (c *Client) dial(ctx context.Context, t resume.Target) (*control.Conn, error) {
+func (c *Client) dial(ctx context.Context, t resume.Target, first bool) (*control.Conn, error) {
 	cfg, err := c.base.Config(t)
 	if err != nil {
 		return nil, err
 	}
 	c.prof.config(t, &cfg)
+	// The first connection goes with its caller's first command: its login
+	// is written with it, saving the login's round trip.
+	cfg.LazyLogin = first
 	conn, err := control.Dial(ctx, t.Addr, cfg)
 	if err != nil {
 		return nil, err
 	}
+	c.prof.loggedIn(t, conn, cfg)
 	c.prof.dialled(t, conn)
 	return conn, nil
 }

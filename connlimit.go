@@ -51,6 +51,14 @@ func (l *connLimit) start(slots chan struct{}, max, known int, retest bool) {
 	}
 }
 
+// alone reports whether no connection is open or being dialled: a
+// refusal of the next one cannot be the limit.
+func (l *connLimit) alone() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.open+l.dialling == 0
+}
+
 // dialling counts a dial in flight.
 func (l *connLimit) dial() {
 	l.mu.Lock()

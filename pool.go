@@ -20,8 +20,12 @@ import (
 // Client's, with its profiles), given as functions.
 type pool struct {
 	max int
-	// dial opens a logged-in connection to t's server.
-	dial func(ctx context.Context, t resume.Target) (*control.Conn, error)
+	// dial opens a logged-in connection to t's server. first says that no
+	// other connection to it is open or being opened: a refusal cannot be
+	// the connection limit, so its login may be left to go with the
+	// caller's first command (control's LazyLogin); the others must be
+	// logged in, their refusal seen here (connlimit.go).
+	dial func(ctx context.Context, t resume.Target, first bool) (*control.Conn, error)
 	// release is told of every connection the pool is done with: given
 	// back healthy (it returns how to keep it alive while it idles), or
 	// found dead, given back broken (healthy false: it is closed). It
@@ -57,7 +61,7 @@ type limitMemory interface {
 	learnLimit(t resume.Target, n int, refused bool)
 }
 
-func newPool(max int, dial func(context.Context, resume.Target) (*control.Conn, error),
+func newPool(max int, dial func(context.Context, resume.Target, bool) (*control.Conn, error),
 	release func(resume.Target, *control.Conn, bool) noop.Schedule, limits limitMemory, logf func(string, ...any)) *pool {
 	return &pool{max: max, dial: dial, release: release, limits: limits, logf: logf,
 		hosts: map[string]*hostPool{}, owner: map[*control.Conn]*hostPool{}}
@@ -107,8 +111,9 @@ func (p *pool) Conn(ctx context.Context, t resume.Target) (*control.Conn, error)
 			p.drop(ic.c, h)
 			continue
 		}
+		first := h.limit.alone()
 		h.limit.dial()
-		c, err := p.dial(ctx, t)
+		c, err := p.dial(ctx, t, first)
 		if err != nil {
 			if limit, open := h.limit.failed(err); limit {
 				// The server's per-client limit: this slot stays held back,

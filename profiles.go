@@ -2,6 +2,7 @@ package keepftp
 
 import (
 	"crypto/tls"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -28,10 +29,11 @@ type profiles struct {
 	known     map[profile.Key]profile.Profile // as last read or written, expired facts dropped
 	logged    map[profile.Key]bool            // the keepalive note was logged
 	confirmed map[profile.Key]bool            // this run's abort on NOOP was counted: one run is one observation
+	lockstep  map[profile.Key]bool            // servers suspected of losing commands written together, in this process (with or without a store)
 }
 
 func newProfiles(noops *noop.Registry, o Options) *profiles {
-	ps := &profiles{noops: noops, logf: o.Logf, known: map[profile.Key]profile.Profile{}, logged: map[profile.Key]bool{}, confirmed: map[profile.Key]bool{}}
+	ps := &profiles{noops: noops, logf: o.Logf, known: map[profile.Key]profile.Profile{}, logged: map[profile.Key]bool{}, confirmed: map[profile.Key]bool{}, lockstep: map[profile.Key]bool{}}
 	if o.NoProfile {
 		return ps
 	}
@@ -122,9 +124,24 @@ func (ps *profiles) transfer(t resume.Target, o *resume.Options) {
 	}
 }
 
-// config applies the probes t's profile already answered.
+// config applies the probes t's profile already answered, and what this
+// process saw of the server's pipelining.
 func (ps *profiles) config(t resume.Target, cfg *control.Config) {
-	f := ps.get(t).Features
+	ps.mu.Lock()
+	cfg.Lockstep = ps.lockstep[keyOf(t)]
+	ps.mu.Unlock()
+	p := ps.get(t)
+	if g := tlsGroup(p.TLSGroup); g != 0 && t.TLSMode != control.TLSNone {
+		// Offered first, the group the server took last time spares the
+		// handshake a HelloRetryRequest.
+		tc := &tls.Config{}
+		if cfg.TLS != nil {
+			tc = cfg.TLS.Clone()
+		}
+		tc.CurvePreferences = control.GroupFirst(tc.CurvePreferences, g)
+		cfg.TLS = tc
+	}
+	f := p.Features
 	if f == nil {
 		return
 	}
@@ -133,6 +150,62 @@ func (ps *profiles) config(t resume.Target, cfg *control.Config) {
 	// connection whether MLST is offered, and what it says now wins (a
 	// server that once had none may have it now).
 	cfg.NoHash = f.HashRefused
+	cfg.Lockstep = cfg.Lockstep || f.Pipelining != nil && !*f.Pipelining
+	if f.AfterFinal != nil {
+		cfg.Deferral = control.AnsweredBefore
+		if *f.AfterFinal {
+			cfg.Deferral = control.AnsweredAfter
+		}
+	}
+}
+
+// loggedIn is told of each connection dialled for t that logged in. One
+// that logged in one command at a time because an earlier one lost its
+// pipelined login in this process shows that the server needs lockstep:
+// that is remembered. (A lost login alone is only a suspicion: a
+// refused password, which pure-ftpd answers seconds late and pyftpdlib
+// after the commands behind it, looks the same.)
+func (ps *profiles) loggedIn(t resume.Target, c *control.Conn, cfg control.Config) {
+	ps.mu.Lock()
+	confirmed := cfg.Lockstep && ps.lockstep[keyOf(t)]
+	ps.mu.Unlock()
+	if confirmed {
+		ps.savePipelining(t, false)
+	}
+}
+
+// savePipelining records whether t's server takes commands written
+// together, when that is news.
+func (ps *profiles) savePipelining(t resume.Target, works bool) {
+	if ps.store == nil {
+		return
+	}
+	if f := ps.get(t).Features; f != nil && f.Pipelining != nil && *f.Pipelining == works {
+		return
+	}
+	k := keyOf(t)
+	err := ps.store.Update(k, func(p *profile.Profile) {
+		if p.Features == nil {
+			p.Features = &profile.Features{}
+		}
+		p.Features.Pipelining = &works
+		ps.mu.Lock()
+		ps.known[k] = p.Clone()
+		ps.mu.Unlock()
+	})
+	if err != nil {
+		ps.note("server profile not saved: %v", err)
+	}
+}
+
+// tlsGroup is the key exchange group crypto/tls names name, 0 if none.
+func tlsGroup(name string) tls.CurveID {
+	for _, g := range []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521} {
+		if g.String() == name {
+			return g
+		}
+	}
+	return 0
 }
 
 // dialled tells the NOOP registry what the profile knows of c's server:
@@ -150,6 +223,19 @@ func (ps *profiles) dialled(t resume.Target, c *control.Conn) {
 // learn records what c showed, when it adds to t's profile: an idle limit
 // if c died after a known silence, the NOOP behaviour, features and TLS.
 func (ps *profiles) learn(t resume.Target, c *control.Conn) {
+	pipelining, pipeKnown := c.Pipelining()
+	if pipeKnown && !pipelining && errors.Is(c.Err(), control.ErrPipelining) {
+		// Its pipelined login was lost: the next connections log in one
+		// command at a time, and one that gets in so confirms it
+		// (loggedIn).
+		pipeKnown = false
+		ps.mu.Lock()
+		if !ps.lockstep[keyOf(t)] {
+			ps.lockstep[keyOf(t)] = true
+			ps.note("%s: the server lost commands written together: logging in one command at a time", t.Addr)
+		}
+		ps.mu.Unlock()
+	}
 	if ps.store == nil {
 		return
 	}
@@ -167,16 +253,26 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 	if works, known := c.EPSV(); known {
 		seen.EPSV = &works
 	}
+	if pipeKnown {
+		seen.Pipelining = &pipelining
+	}
+	if d := c.Deferral(); d != control.DeferralUnknown {
+		after := d == control.AnsweredAfter
+		seen.AfterFinal = &after
+	}
 	if works, known := c.MLSD(); known {
 		seen.MLSD = &works
 	} else if !feats.Has("MLST") && !feats.Has("MLSD") {
 		seen.MLSD = new(bool) // not offered: List uses LIST without asking
 	}
-	tlsName := ""
+	tlsName, tlsGroup := "", ""
 	if v := c.TLSVersion(); v != 0 {
 		tlsName = tls.VersionName(v)
 	}
-	s := profile.Seen{Features: &seen, TLS: tlsName, NoopSource: profile.SourceTransfers}
+	if st, ok := c.TLSState(); ok && st.CurveID != 0 {
+		tlsGroup = st.CurveID.String()
+	}
+	s := profile.Seen{Features: &seen, TLS: tlsName, TLSGroup: tlsGroup, NoopSource: profile.SourceTransfers}
 	if dead {
 		s.DeadAfter = silence
 	}

@@ -81,8 +81,11 @@ func TestProfileApplied(t *testing.T) {
 			if _, err := c.Get(t.Context(), "ftp://"+srv.Addr()+"/f", filepath.Join(t.TempDir(), "f")); err != nil {
 				t.Fatal(err)
 			}
-			if n := srv.Stats().Noops; (n > 0) != tc.noops {
-				t.Errorf("the server saw %d NOOPs; want NOOPs: %v", n, tc.noops)
+			// Not counted: the NOOP that learns where the server answers a
+			// command written at the data's end (control.Transfer.ProbeBehind).
+			probes := int64(strings.Count(log.String(), "a command written at the end of"))
+			if n := srv.Stats().Noops - probes; (n > 0) != tc.noops {
+				t.Errorf("the server saw %d NOOPs besides %d probe; want NOOPs: %v", n, probes, tc.noops)
 			}
 			if got := strings.Contains(log.String(), "> EPSV"); got != tc.wantEPSV {
 				t.Errorf("EPSV asked: %v, want %v\n%s", got, tc.wantEPSV, log.String())

@@ -25,7 +25,17 @@
 #             keepftp.Client in one process: time and peak RSS
 #     ftps    (e) FTPS (explicit TLS, vsftpd with require_ssl_reuse=YES): the big
 #             file down and up, keepftp against curl and lftp, wall and CPU time
+#     one     (f) one 14-byte file, cold (a new process each time), at 50 ms RTT,
+#             from pure-ftpd and vsftpd, plain and FTPS: keepftp (with what its
+#             profile learned in the warm-up run, and with --no-profile) against
+#             curl, wget (plain) and lftp, in round trips too
+#     mirrortls (g) row (a)'s 100 x 16 KiB at 50 ms RTT over FTPS (vsftpd,
+#             require_ssl_reuse), mirror -P 1: keepftp against lftp
 #   MANY=1000  RTT_DELAY=25ms (each way)  CAP=20000000 (bytes/s per connection)
+#   The middlebox adds RTT_DELAY to every byte, each way; a TCP connection to
+#   it costs nothing. Under TLS it cannot rewrite EPSV and PASV replies: it
+#   listens on 127.0.0.2 and forwards the server's passive range port by
+#   port (-data-ports), and the servers announce 127.0.0.2 in PASV.
 #   RESULTS_DIR=DIR  where results.tsv, results.svg and results.md go
 #                (default: bench/, beside this script): every row's ratios
 #                and goals, as a file, a chart (bench/cmd/chart) and a table
@@ -35,7 +45,7 @@ export LC_ALL=C
 N=${N:-5}
 SIZE_MIB=${SIZE_MIB:-200}
 EXTRA=${EXTRA:-1}
-ROWS=${ROWS:-base mirror pget disk many ftps}
+ROWS=${ROWS:-base mirror pget disk many ftps one mirrortls}
 MANY=${MANY:-1000}
 RTT_DELAY=${RTT_DELAY:-25ms}
 CAP=${CAP:-20000000}
@@ -82,6 +92,8 @@ disk) OUT_BASE=$WORK ;;
 *) OUT_BASE=$OUT_DIR ;;
 esac
 OUT=$(mktemp -d "$OUT_BASE/keepftp-bench-out.XXXXXX")
+# keepftp's server profiles live here, learned afresh by each run's warm-ups.
+export XDG_CACHE_HOME=$WORK/cache
 PIDS=()
 cleanup() {
 	local pid
@@ -140,7 +152,8 @@ for ((i = 0; i < 100; i++)); do
 	head -c 16384 /dev/urandom >"$ROOT/small/f$i.bin"
 done
 head -c $((1 << 20)) /dev/urandom >"$ROOT/one.bin"
-chmod 644 "$ROOT"/small/* "$ROOT/one.bin"
+printf 'hello, world!\n' >"$ROOT/one.txt" # 14 bytes: row (f)
+chmod 644 "$ROOT"/small/* "$ROOT/one.bin" "$ROOT/one.txt"
 
 # ---- vsftpd ----
 # port_free P: nothing listens on 127.0.0.1:P (the connection is refused).
@@ -399,6 +412,9 @@ case_label() {
 	kftpsput) echo "keepftp put (FTPS)" ;;
 	cftpsput) echo "curl --ssl-reqd -T (FTPS put)" ;;
 	lftpsput) echo "lftp put (FTPS)" ;;
+	kmirrortls1) echo "keepftp mirror -P 1 (FTPS)" ;;
+	lmirrortls1) echo "lftp mirror -P 1 (FTPS)" ;;
+	one-*) one_label "$1" ;;
 	esac
 }
 
@@ -406,8 +422,8 @@ case_label() {
 case_cmd() {
 	local id=$1 out=$2
 	case $id in
-	kmirror*) CMD=("$KEEPFTP" mirror -q -P "${id#kmirror}" "ftp://$MB_ADDR/small/" "$out") ;;
-	lmirror*) CMD=(lftp -c "$LFTP_SET; mirror -P ${id#lmirror} ftp://$MB_ADDR/small $out") ;;
+	kmirror[0-9]*) CMD=("$KEEPFTP" mirror -q -P "${id#kmirror}" "ftp://$MB_ADDR/small/" "$out") ;;
+	lmirror[0-9]*) CMD=(lftp -c "$LFTP_SET; mirror -P ${id#lmirror} ftp://$MB_ADDR/small $out") ;;
 	kseg | kseg0) CMD=("$KEEPFTP" get -q --segments 4 --retry-max-delay 1s -o "$out" "ftp://$MB_ADDR/big.bin") ;;
 	lpget | lpget0) CMD=(lftp -c "$LFTP_SET; pget -n 4 ftp://$MB_ADDR/big.bin -o $out") ;;
 	kdisk) CMD=("$KEEPFTP" get -q -o "$out" "$URL") ;;
@@ -420,6 +436,9 @@ case_cmd() {
 	kftpsput) CMD=("$KEEPFTP" put -q --ca-file "$TLS_CERT" "$ROOT/big.bin" "ftpes://127.0.0.1:$TLS_PORT/upload/up.bin") ;;
 	cftpsput) CMD=(curl -sS --ssl-reqd --cacert "$TLS_CERT" -T "$ROOT/big.bin" "ftp://127.0.0.1:$TLS_PORT/upload/up.bin") ;;
 	lftpsput) CMD=(lftp -c "$LFTP_TLS; put $ROOT/big.bin -o ftp://127.0.0.1:$TLS_PORT/upload/up.bin") ;;
+	kmirrortls1) CMD=("$KEEPFTP" mirror -q -P 1 --ca-file "$TLS_CERT" "ftpes://${MBA[vsftpd-tls]}/small/" "$out") ;;
+	lmirrortls1) CMD=(lftp -c "$LFTP_TLS; mirror -P 1 ftp://${MBA[vsftpd-tls]}/small $out") ;;
+	one-*) one_cmd "$id" "$out" ;;
 	esac
 }
 
@@ -446,6 +465,9 @@ case_check() {
 			(cd "$ROOT/small" && sha256sum f*.bin) >"$WORK/small.sum"
 			(cd "$out" && sha256sum -c --quiet "$WORK/small.sum") || die "$(case_label "$id"): files differ"
 		fi
+		;;
+	one-*)
+		cmp -s "$out" "$ROOT/one.txt" || die "$(case_label "$id") ($id): $out is not the 14-byte file"
 		;;
 	many)
 		n=$(find "$out" -type f | wc -l)
@@ -570,22 +592,26 @@ if row many; then
 	run_cases "$OUT/d" $((N < 3 ? N : 3)) many
 fi
 
-if row ftps; then
+# start_tls_vsftpd: a second vsftpd with explicit TLS (once); sets TLS_PORT,
+# TLS_LO (its passive range), TLS_ROOT, TLS_CERT, LFTP_TLS.
+start_tls_vsftpd() {
+	[[ -z ${TLS_PORT:-} ]] || return 0
 	# A second vsftpd with explicit TLS required on control and data,
 	# require_ssl_reuse=YES (its default), a self-signed certificate for
 	# 127.0.0.1 that every client is told to trust, and an upload folder.
 	command -v openssl >/dev/null 2>&1 || need_pkg openssl openssl
 	TLS_ROOT=$WORK/tlsroot
 	mkdir -p -m 755 "$TLS_ROOT" "$WORK/etc-tls"
-	ln "$ROOT/big.bin" "$TLS_ROOT/big.bin"
+	ln "$ROOT/big.bin" "$ROOT/one.txt" "$TLS_ROOT/"
+	cp -al "$ROOT/small" "$TLS_ROOT/small"
 	mkdir -m 755 "$TLS_ROOT/upload"
 	chown daemon: "$TLS_ROOT/upload"
 	TLS_CERT=$WORK/etc-tls/cert.pem
 	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
-		-addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+		-addext "subjectAltName=IP:127.0.0.1,IP:127.0.0.2,DNS:localhost" \
 		-keyout "$WORK/etc-tls/key.pem" -out "$TLS_CERT" 2>/dev/null
 	chmod 644 "$TLS_CERT"
-	LFTP_TLS="set ftp:ssl-allow-anonymous true; set ftp:ssl-force true; set ftp:ssl-protect-data true; set ssl:ca-file $TLS_CERT; set ssl:verify-certificate yes; set xfer:clobber on"
+	LFTP_TLS="set ftp:ssl-allow-anonymous true; set ftp:ssl-force true; set ftp:ssl-protect-data true; set ssl:ca-file $TLS_CERT; set ssl:verify-certificate yes; set xfer:clobber on; set ftp:ignore-pasv-address yes"
 	TLS_PORT=""
 	for try in 1 2 3 4 5; do
 		lo=$((20000 + (RANDOM % ((12700 - PASV_PORTS) / 16)) * 16))
@@ -609,7 +635,7 @@ if row ftps; then
 		PIDS+=("$TLS_PID")
 		for ((i = 0; i < 100; i++)); do
 			kill -0 "$TLS_PID" 2>/dev/null || break
-			if greeted "$port" 2>/dev/null; then TLS_PORT=$port; break; fi
+			if greeted "$port" 2>/dev/null; then TLS_PORT=$port TLS_LO=$lo; break; fi
 			sleep 0.1
 		done
 		[[ -z $TLS_PORT ]] || break
@@ -617,15 +643,162 @@ if row ftps; then
 		kill -KILL -- "-$TLS_PID" 2>/dev/null || true
 	done
 	[[ -n $TLS_PORT ]] || die "could not start vsftpd with TLS"
+	note "vsftpd with explicit TLS on 127.0.0.1:$TLS_PORT"
+}
+
+# start_pure MODE: pure-ftpd (the Debian package) for row (f), plain or
+# tls (TLS required on control and data, -Y 3), one user with a SHA-512
+# crypt password (pure-pw's argon2 costs seconds per login), announcing
+# 127.0.0.2 in PASV under TLS (the middlebox's data ports). Sets
+# PURE_PORT[MODE] and PURE_LO[MODE].
+declare -A PURE_PORT PURE_LO MBA
+start_pure() {
+	local mode=$1 try lo port pid i args
+	command -v pure-ftpd >/dev/null 2>&1 || need_pkg pure-ftpd pure-ftpd
+	if [[ ! -d $WORK/pure ]]; then
+		mkdir -p -m 755 "$WORK/pure/root"
+		ln "$ROOT/one.txt" "$WORK/pure/root/one.txt"
+		chown -R nobody: "$WORK/pure/root"
+		printf 'bench:%s:%d:%d::%s/./::::::::::::\n' "$(printf 'bench\n' | openssl passwd -6 -stdin)" \
+			"$(id -u nobody)" "$(getent group nogroup | cut -d: -f3)" "$WORK/pure/root" >"$WORK/pure/passwd"
+		chmod 600 "$WORK/pure/passwd"
+		pure-pw mkdb "$WORK/pure/pdb" -f "$WORK/pure/passwd" >/dev/null
+		cat "$WORK/etc-tls/key.pem" "$TLS_CERT" >"$WORK/pure/combined.pem"
+		chmod 600 "$WORK/pure/combined.pem"
+	fi
+	for try in 1 2 3 4 5; do
+		lo=$((20000 + (RANDOM % ((12700 - PASV_PORTS) / 16)) * 16))
+		port=$((20000 + RANDOM % 12700))
+		((port < lo || port >= lo + PASV_PORTS)) || continue
+		port_free "$port" || continue
+		ss -Htln 2>/dev/null | awk -v lo="$lo" -v hi=$((lo + PASV_PORTS - 1)) '{ n = split($4, a, ":"); p = a[n] + 0; if (p >= lo && p <= hi) bad = 1 } END { exit bad }' || continue
+		args=(-S "127.0.0.1,$port" -p "$lo:$((lo + PASV_PORTS - 1))" -l "puredb:$WORK/pure/pdb" -E -A -H -u 1)
+		[[ $mode == plain ]] || args+=(-Y 3 -2 "$WORK/pure/combined.pem" -P 127.0.0.2)
+		setsid pure-ftpd "${args[@]}" >"$WORK/pure/$mode.out" 2>&1 </dev/null &
+		pid=$!
+		PIDS+=("$pid")
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			if greeted "$port" 2>/dev/null; then PURE_PORT[$mode]=$port PURE_LO[$mode]=$lo; return 0; fi
+			sleep 0.1
+		done
+		kill -KILL -- "-$pid" 2>/dev/null || true
+	done
+	die "could not start pure-ftpd ($mode): $(cat "$WORK/pure/$mode.out")"
+}
+
+# mbox NAME TARGET_PORT [TLS_PASSIVE_LO]: a middlebox adding RTT_DELAY each
+# way in front of 127.0.0.1:TARGET_PORT, left running; under TLS on
+# 127.0.0.2, forwarding the passive range that starts at TLS_PASSIVE_LO.
+# Sets MBA[NAME] to its address.
+mbox() {
+	local name=$1 port=$2 lo=${3:-} i pid args=(-target "127.0.0.1:$2" -delay "$RTT_DELAY")
+	[[ -z $lo ]] || args+=(-listen 127.0.0.2:0 -data-ports "$lo-$((lo + PASV_PORTS - 1))")
+	setsid "$MIDDLEBOX" "${args[@]}" >"$WORK/mb-$name.addr" 2>"$WORK/mb-$name.err" </dev/null &
+	pid=$!
+	PIDS+=("$pid")
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $WORK/mb-$name.addr ]] && break
+		kill -0 "$pid" 2>/dev/null || die "middlebox $name exited: $(cat "$WORK/mb-$name.err")"
+		sleep 0.02
+	done
+	MBA[$name]=$(head -1 "$WORK/mb-$name.addr")
+	[[ -n ${MBA[$name]} ]] || die "middlebox $name printed no address"
+}
+
+# Row (f): the cases one-SERVER-MODE-CLIENT, SERVER pure or vsftpd, MODE
+# plain or tls, CLIENT keepftp, keepftp0 (--no-profile), curl, wget, lftp.
+ONE_CLIENTS_plain=(keepftp keepftp0 curl wget lftp)
+ONE_CLIENTS_tls=(keepftp keepftp0 curl lftp)
+one_cases() { # one_cases SERVER MODE: the case ids of one table
+	local c clients="ONE_CLIENTS_$2[@]"
+	for c in "${!clients}"; do printf '%s ' "one-$1-$2-$c"; done
+}
+
+# one_cmd ID OUT: sets CMD for a case of row (f).
+one_cmd() {
+	local srv mode client addr user="" path=/one.txt tls=() ktls=() url
+	IFS=- read -r _ srv mode client <<<"$1"
+	addr=${MBA[$srv-$mode]}
+	[[ $srv == pure ]] && user=bench:bench@
+	if [[ $mode == tls ]]; then
+		url=ftp://$user$addr$path
+		ktls=(--ca-file "$TLS_CERT")
+	else
+		url=ftp://$user$addr$path
+	fi
+	case $client in
+	keepftp | keepftp0)
+		local k=("$KEEPFTP" get -q "${ktls[@]}" -o "$2")
+		[[ $client == keepftp ]] || k+=(--no-profile)
+		[[ $mode == tls ]] && url=ftpes://$user$addr$path
+		CMD=("${k[@]}" "$url")
+		;;
+	curl)
+		[[ $mode == tls ]] && tls=(--ssl-reqd --cacert "$TLS_CERT")
+		CMD=(curl -sS "${tls[@]}" -o "$2" "$url")
+		;;
+	wget) CMD=(wget -q -O "$2" "$url") ;;
+	lftp)
+		if [[ $mode == tls ]]; then
+			CMD=(lftp -c "$LFTP_TLS; get $url -o $2")
+		else
+			CMD=(lftp -c "set ftp:ssl-allow no; set xfer:clobber on; get $url -o $2")
+		fi
+		;;
+	esac
+}
+
+one_label() {
+	local srv mode client
+	IFS=- read -r _ srv mode client <<<"$1"
+	case $client in
+	keepftp) echo "keepftp get" ;;
+	keepftp0) echo "keepftp get --no-profile" ;;
+	curl) echo "curl" ;;
+	wget) echo "wget" ;;
+	lftp) echo "lftp get" ;;
+	esac
+}
+
+# rtts ID: the median wall time in round trips of the middlebox.
+rtts() { awk -v m="$(median "$1")" -v d="${RTT_DELAY%ms}" 'BEGIN { printf "%.1f", m / (2 * d / 1000) }'; }
+
+if row ftps; then
+	start_tls_vsftpd
 	note "(e) FTPS: ${SIZE_MIB} MiB down and up, vsftpd with explicit TLS on 127.0.0.1:$TLS_PORT"
 	mkdir -p "$OUT/e"
 	run_cases "$OUT/e" "$N" kftpsget cftpsget lftpsget kftpsput cftpsput lftpsput
+fi
+if row one; then
+	start_tls_vsftpd # its certificate serves pure-ftpd too
+	start_pure plain
+	start_pure tls
+	mbox pure-plain "${PURE_PORT[plain]}"
+	mbox pure-tls "${PURE_PORT[tls]}" "${PURE_LO[tls]}"
+	mbox vsftpd-plain "$PORT"
+	mbox vsftpd-tls "$TLS_PORT" "$TLS_LO"
+	note "(f) one: a 14-byte file, cold, RTT 2 x $RTT_DELAY, from pure-ftpd ($(pure-ftpd --help 2>&1 | head -1 | awk '{ print $2 }')) and vsftpd, plain and FTPS"
+	mkdir -p "$OUT/f"
+	for srv in pure vsftpd; do
+		for mode in plain tls; do
+			# shellcheck disable=SC2046 # the ids are words
+			run_cases "$OUT/f" "$N" $(one_cases "$srv" "$mode")
+		done
+	done
+fi
+if row mirrortls; then
+	start_tls_vsftpd
+	[[ -n ${MBA[vsftpd-tls]:-} ]] || mbox vsftpd-tls "$TLS_PORT" "$TLS_LO" # row (f)'s, if it ran: one per passive range
+	note "(g) mirror over FTPS: 100 x 16 KiB from vsftpd (explicit TLS, require_ssl_reuse), RTT 2 x $RTT_DELAY"
+	mkdir -p "$OUT/g"
+	run_cases "$OUT/g" "$N" kmirrortls1 lmirrortls1
 fi
 
 if row base; then bench_base; fi
 
 echo
-echo "rows (a)-(d), $(date -u +%Y-%m-%d), $N timed runs per case (+1 warm-up, checked), $(nproc) CPUs, $(uname -r), lftp $(lftp --version | head -1 | sed 's/^LFTP | Version //; s/ |.*//')"
+echo "rows (a)-(g), $(date -u +%Y-%m-%d), $N timed runs per case (+1 warm-up, checked), $(nproc) CPUs, $(uname -r), lftp $(lftp --version | head -1 | sed 's/^LFTP | Version //; s/ |.*//')"
 if row mirror; then
 	report_cases "(a) 100 x 16 KiB, RTT 2 x $RTT_DELAY, to $(stat -f -c %T "$OUT")" lmirror1 kmirror1 lmirror1
 	report_cases "" lmirror8 kmirror8 lmirror8
@@ -650,6 +823,31 @@ if row ftps; then
 	for op in get put; do
 		printf '  %-8s wall %.2fx curl, %.2fx lftp; cpu %.2fx curl, %.2fx lftp\n' "FTPS $op" \
 			"$(ratio kftps$op cftps$op)" "$(ratio kftps$op lftps$op)" "$(cpu_ratio kftps$op cftps$op)" "$(cpu_ratio kftps$op lftps$op)"
+	done
+fi
+if row one; then
+	echo
+	echo "(f) one 14-byte file, cold (a new process each), RTT 2 x $RTT_DELAY: median wall time, in round trips, over curl's and lftp's"
+	printf '  %-28s %8s %8s %6s %8s %8s\n' case "best s" "median s" RTT "x curl" "x lftp"
+	for srv in pure vsftpd; do
+		for mode in plain tls; do
+			echo "  $([[ $srv == pure ]] && echo pure-ftpd || echo vsftpd), $([[ $mode == tls ]] && echo "FTPS (explicit)" || echo plain):"
+			for c in $(one_cases "$srv" "$mode"); do
+				read -r b m _ _ < <(stats "$c")
+				printf '    %-26s %8.3f %8.3f %6s %8.2f %8.2f\n' "$(case_label "$c")" "$b" "$m" "$(rtts "$c")" \
+					"$(ratio "$c" "one-$srv-$mode-curl")" "$(ratio "$c" "one-$srv-$mode-lftp")"
+			done
+		done
+	done
+fi
+if row mirrortls; then
+	report_cases "(g) 100 x 16 KiB over FTPS (vsftpd, require_ssl_reuse), RTT 2 x $RTT_DELAY, to $(stat -f -c %T "$OUT")" lmirrortls1 kmirrortls1 lmirrortls1
+fi
+if row mirror || row mirrortls; then
+	echo "  round trips per file (median wall time / 100 / RTT, login and listing included):"
+	for c in kmirror1 lmirror1 kmirrortls1 lmirrortls1; do
+		[[ -s $WORK/res/$c ]] || continue
+		awk -v l="$(case_label "$c")" -v m="$(median "$c")" -v d="${RTT_DELAY%ms}" 'BEGIN { printf "  %-30s %5.2f\n", l, m / 100 / (2 * d / 1000) }'
 	done
 fi
 # ==== results: every row's ratios, as a file, a chart and a table ====
@@ -690,6 +888,22 @@ if row ftps; then
 		result_cpu "$R" lftp kftps$op lftps$op
 	done
 fi
+# rtt_s N: N round trips of the middlebox, in seconds.
+rtt_s() { awk -v n="$1" -v d="${RTT_DELAY%ms}" 'BEGIN { print n * 2 * d / 1000 }'; }
+if row one; then
+	for srv in pure vsftpd; do
+		name=$([[ $srv == pure ]] && echo pure-ftpd || echo vsftpd)
+		R="one 14-byte file from $name, cold, $RTT_LABEL, plain (s)"
+		result_wall "$R" curl "one-$srv-plain-keepftp" "one-$srv-plain-curl" 0.7
+		result_wall "$R" wget "one-$srv-plain-keepftp" "one-$srv-plain-wget"
+		result_wall "$R" lftp "one-$srv-plain-keepftp" "one-$srv-plain-lftp"
+		result "$R" "6.5 round trips (goal)" "$(median "one-$srv-plain-keepftp")" "$(rtt_s 6.5)" 1
+		R="same, FTPS (s)"
+		result_wall "$R" lftp "one-$srv-tls-keepftp" "one-$srv-tls-lftp" 0.5
+		result_wall "$R" curl "one-$srv-tls-keepftp" "one-$srv-tls-curl"
+		result "$R" "10 round trips (goal)" "$(median "one-$srv-tls-keepftp")" "$(rtt_s 10)" 1
+	done
+fi
 if row pget; then
 	R="${SIZE_MIB} MiB, --segments 4 / pget -n 4, $((CAP / 1000000)) MB/s per connection, no cuts (s)"
 	result_wall "$R" "lftp pget" kseg0 lpget0
@@ -700,7 +914,11 @@ if row pget; then
 fi
 if row mirror; then
 	result_wall "100 x 16 KiB, $RTT_LABEL, mirror -P 1 (s)" lftp kmirror1 lmirror1 0.5
+	result "100 x 16 KiB, $RTT_LABEL, mirror -P 1 (s)" "2 round trips a file (goal)" "$(median kmirror1)" "$(rtt_s 200)" 1
 	result_wall "100 x 16 KiB, $RTT_LABEL, mirror -P 8 (s)" lftp kmirror8 lmirror8 0.8
+fi
+if row mirrortls; then
+	result_wall "100 x 16 KiB over FTPS, $RTT_LABEL, mirror -P 1 (s)" lftp kmirrortls1 lmirrortls1 0.6
 fi
 if row disk; then
 	R="${SIZE_MIB} MiB get to disk (keepftp fsyncs) (s)"

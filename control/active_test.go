@@ -140,6 +140,7 @@ func scriptServer(t *testing.T, script func(s *scripted)) string {
 		s.serve("USER anonymous", "331 password")
 		s.serve("PASS keepftp@", "230 in")
 		s.serve("FEAT", "211 no features")
+		s.serve("OPTS UTF8 ON", "500 unknown")
 		s.serve("TYPE I", "200 binary")
 		script(s)
 	}()

@@ -71,6 +71,7 @@ func TestCheckArgNamesWhatAndEscapes(t *testing.T) {
 func TestInjectionNeverReachesTheServer(t *testing.T) {
 	var mu sync.Mutex
 	var seen []string // commands after login
+	quit := make(chan struct{})
 	addr := ftptest.ServeTCP(t, func(fs *ftptest.Server) {
 		fs.Login()
 		for {
@@ -85,7 +86,7 @@ func TestInjectionNeverReachesTheServer(t *testing.T) {
 			case "NOOP":
 				fs.Send("200 ok")
 			case "QUIT":
-				fs.Send("221 bye")
+				close(quit)
 				return
 			default:
 				fs.Send("500 unexpected")
@@ -130,6 +131,11 @@ func TestInjectionNeverReachesTheServer(t *testing.T) {
 	}
 	if err := c.Quit(ctx); err != nil {
 		t.Fatalf("Quit: %v", err)
+	}
+	select { // Quit does not wait for the server
+	case <-quit:
+	case <-ctx.Done():
+		t.Fatal("the server never got QUIT")
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -36,8 +36,11 @@ type Conn struct {
 	hashSel     atomic.Value // string: the algorithm OPTS HASH selected on this connection
 	hashRefused commandSet   // hash commands refused as not implemented (hash.go)
 
-	wmu sync.Mutex // one writer at a time, whole lines
-	w   *bufio.Writer
+	wmu  sync.Mutex // one writer at a time, whole lines
+	w    *bufio.Writer
+	held []*waiter // waiters of lines in w not flushed yet (a login written ahead): their clocks start at the flush
+
+	login loginState // the login written ahead (login.go)
 
 	cmdSlot chan struct{} // a token: held by a lockstep command or a transfer
 
@@ -63,6 +66,10 @@ type Conn struct {
 	lastRecv atomic.Int64 // unix nanos of the last byte read on the control connection
 	lastSent atomic.Int64 // unix nanos of the last command written
 	rtt      atomic.Int64 // nanos of the last lockstep command's round trip
+
+	deferral  deferralState // a Deferral: what the server does with commands written behind a transfer (behind.go)
+	sends     uint64        // batches written by sendAll (guarded by mu): a PendingStat's EPSV port is kept only if none came after it
+	lateProbe *Transfer     // a transfer whose ProbeBehind answer is among the late replies (guarded by mu)
 
 	unanswered silence // commands the server has not answered yet (learned.go)
 	worked     worked  // probes that succeeded (learned.go)
@@ -115,6 +122,26 @@ type Config struct {
 	// the proxy.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 
+	// Lockstep writes every command alone and waits for its reply before
+	// writing the next, the login included, for a server that loses or
+	// garbles commands written together (an earlier session learned it:
+	// see Conn.Pipelining). By default the login goes in one write and
+	// Batch writes its commands together.
+	Lockstep bool
+
+	// LazyLogin makes Dial return before the login's replies are in: the
+	// login is written with the next command, whose reply is read after
+	// the login's, saving a round trip (see login.go). A login the server
+	// refuses then fails that command and ends the connection, with the
+	// login's error. Ignored with Lockstep.
+	LazyLogin bool
+
+	// Deferral is what an earlier session learned of the server and
+	// commands written at the end of a download's data (Conn.Deferral):
+	// AnsweredAfter lets the caller write its check there
+	// (Transfer.StatBehind).
+	Deferral Deferral
+
 	// Proxy, if set, is the SOCKS5 or HTTP CONNECT proxy that the control
 	// connection and every data connection are tunnelled through (see
 	// Proxy). Active mode cannot go through it (ErrProxyActive).
@@ -151,9 +178,11 @@ const (
 
 // Dial connects to addr ("host:port"), reads the greeting, sets up TLS when
 // asked, logs in, reads FEAT and switches to binary mode (TYPE I), so that
-// SIZE answers in bytes on every server. A user name or password holding
-// CR, LF or NUL is refused with ErrInvalidArgument before anything is
-// dialled.
+// SIZE answers in bytes on every server. The login's commands go in one
+// write (see login.go); a server that loses them (ErrPipelining) is
+// dialled again and logged in one command at a time, and the connection's
+// Pipelining says so. A user name or password holding CR, LF or NUL is
+// refused with ErrInvalidArgument before anything is dialled.
 func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -178,6 +207,19 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 			return nil, fmt.Errorf("dial %s: %w", addr, err)
 		}
 	}
+	c, err := dialConn(ctx, addr, dialAddr, cfg)
+	if errors.Is(err, ErrPipelining) && !cfg.Lockstep && ctx.Err() == nil {
+		cfg.logf("%v; logging in again, one command at a time", err)
+		cfg.Lockstep = true
+		if c, err = dialConn(ctx, addr, dialAddr, cfg); err == nil {
+			c.login.lost.Store(true) // and lockstep got in: see Pipelining
+		}
+	}
+	return c, err
+}
+
+// dialConn is one dial of Dial: a TCP connection, and the session on it.
+func dialConn(ctx context.Context, addr, dialAddr string, cfg Config) (*Conn, error) {
 	nc, err := cfg.dial(ctx, dialAddr)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
@@ -235,16 +277,32 @@ func newConn(ctx context.Context, nc net.Conn, addr, dialAddr string, cfg Config
 	c.lastRecv.Store(now)
 	c.lastSent.Store(now)
 	c.noEPSV.Store(cfg.NoEPSV)
+	c.deferral.Store(int32(cfg.Deferral))
 	for _, cmd := range cfg.NoHash {
 		c.hashRefused.add(cmd)
 	}
-	r, err := c.handshake(ctx)
+	r, greetingPending, err := c.handshake(ctx)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
+	if cfg.Lockstep {
+		go c.readLoop(r)
+		if err := c.lockstepLogin(ctx); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+	if err := c.holdLogin(greetingPending); err != nil {
+		nc.Close()
+		return nil, err
+	}
 	go c.readLoop(r)
-	if err := c.login(ctx); err != nil {
+	if cfg.LazyLogin {
+		return c, nil
+	}
+	if err := c.settleLogin(ctx); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -252,52 +310,76 @@ func newConn(ctx context.Context, nc net.Conn, addr, dialAddr string, cfg Config
 }
 
 // handshake runs before the reader goroutine exists, because AUTH TLS
-// replaces the socket under the reader: it reads the greeting and sets up
-// TLS, synchronously, bounded by ctx and the timeout.
-func (c *Conn) handshake(ctx context.Context) (*replyReader, error) {
+// replaces the socket under the reader: it sets up TLS, synchronously,
+// bounded by ctx and the timeout, and reads the greeting where it must
+// (under AUTH TLS, or in lockstep). Otherwise the greeting is left to the
+// reader, behind the login written ahead: greetingPending. Under AUTH
+// TLS, AUTH TLS is written before the greeting is read, except in
+// lockstep.
+func (c *Conn) handshake(ctx context.Context) (r *replyReader, greetingPending bool, err error) {
 	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	c.nc.SetDeadline(time.Now().Add(c.timeout))
 	if c.cfg.TLSMode == TLSImplicit {
 		tc := tls.Client(c.nc, c.cfg.TLS)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, tlsHandshakeError(err)
+			return nil, false, tlsHandshakeError(err)
 		}
 		c.nc = tc
 	}
-	r := c.newReader()
+	r = c.newReader()
+	c.w = bufio.NewWriter(c.nc)
+	if !c.cfg.Lockstep && c.cfg.TLSMode != TLSExplicit {
+		if err := c.nc.SetDeadline(time.Time{}); err != nil {
+			return nil, false, err
+		}
+		return r, true, nil
+	}
+	var authSent chan error
+	if c.cfg.TLSMode == TLSExplicit && !c.cfg.Lockstep {
+		// Written while the greeting is read: a server over net.Pipe
+		// writes its greeting before it reads.
+		authSent = make(chan error, 1)
+		go func() { authSent <- c.writeLine(fixedCmd("AUTH", "TLS")) }()
+	}
 	greeting, err := c.readGreeting(r)
+	if authSent != nil {
+		if werr := <-authSent; err == nil {
+			err = werr
+		}
+	}
 	if err != nil {
-		return nil, ctxErr(ctx, err)
+		return nil, false, ctxErr(ctx, err)
 	}
 	c.greet = greeting.Msg
-	c.w = bufio.NewWriter(c.nc)
 	if c.cfg.TLSMode == TLSExplicit {
-		if err := c.writeLine(fixedCmd("AUTH", "TLS")); err != nil {
-			return nil, ctxErr(ctx, err)
+		if authSent == nil {
+			if err := c.writeLine(fixedCmd("AUTH", "TLS")); err != nil {
+				return nil, false, ctxErr(ctx, err)
+			}
 		}
 		rep, err := r.next()
 		if err != nil {
-			return nil, ctxErr(ctx, err)
+			return nil, false, ctxErr(ctx, err)
 		}
 		if !canAnswer("AUTH", rep.Code) {
-			return nil, desyncErr(rep, "AUTH TLS")
+			return nil, false, desyncErr(rep, "AUTH TLS")
 		}
 		if rep.Code != 234 {
-			return nil, rep.err("AUTH TLS")
+			return nil, false, rep.err("AUTH TLS")
 		}
 		tc := tls.Client(c.nc, c.cfg.TLS)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, tlsHandshakeError(err)
+			return nil, false, tlsHandshakeError(err)
 		}
 		c.nc = tc
 		c.w = bufio.NewWriter(c.nc)
 		r = c.newReader()
 	}
 	if err := c.nc.SetDeadline(time.Time{}); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return r, nil
+	return r, false, nil
 }
 
 // maxPrelimGreetings bounds the 120 replies ("service ready in nnn
@@ -321,7 +403,8 @@ func (c *Conn) readGreeting(r *replyReader) (Reply, error) {
 	return Reply{}, fmt.Errorf("%w: more than %d preliminary replies before the greeting", ErrMalformedReply, maxPrelimGreetings)
 }
 
-func (c *Conn) login(ctx context.Context) error {
+// lockstepLogin logs in one command at a time (Config.Lockstep).
+func (c *Conn) lockstepLogin(ctx context.Context) error {
 	rep, err := c.Cmd(ctx, 0, "USER", c.cfg.User)
 	if err != nil {
 		return refused(err)
@@ -426,12 +509,15 @@ func (c *Conn) readLoop(r *replyReader) {
 
 // waiter is a lockstep command awaiting its reply.
 type waiter struct {
-	verb   string
-	show   string
-	sent   time.Time
-	resync bool       // a resync's PWD: every reply before its 257 is discarded into stale
-	stale  []Reply    // guarded by Conn.mu until the reply is delivered
-	reply  chan Reply // capacity 1: the reader never waits
+	verb     string
+	show     string
+	sent     time.Time
+	greeting bool       // the greeting, not a command's reply: 1xx replies before it go into stale
+	probe    bool       // a ProbeBehind NOOP's answer, queued after the transfer (probeAnswerQueued): nobody awaits it
+	login    bool       // a command of the login written ahead: its reply is judged by settleLogin
+	resync   bool       // a resync's PWD: every reply before its 257 is discarded into stale
+	stale    []Reply    // guarded by Conn.mu until the reply is delivered
+	reply    chan Reply // capacity 1: the reader never waits
 }
 
 // route hands a reply to whoever it belongs to, without ever blocking. An
@@ -445,6 +531,9 @@ func (c *Conn) route(rep Reply) error {
 		if final {
 			c.xfer = nil // the final reply ends transfer routing
 			c.late = t.owed()
+			if t.probe && !t.probeSeen {
+				c.lateProbe = t
+			}
 			c.finalRep = &rep
 		}
 		return err
@@ -462,15 +551,30 @@ func (c *Conn) route(rep Reply) error {
 	}
 	if len(c.waiters) > 0 {
 		w := c.waiters[0]
-		if w.resync && rep.Code != 257 && rep.Code != 421 {
-			if len(w.stale) >= maxDiscard {
-				return fmt.Errorf("%w: more than %d stale replies before the resync's 257", ErrDesync, maxDiscard)
+		if w.greeting && rep.Preliminary() { // 120: service ready in nnn minutes
+			if len(w.stale) >= maxPrelimGreetings {
+				return fmt.Errorf("%w: more than %d preliminary replies before the greeting", ErrMalformedReply, maxPrelimGreetings)
 			}
 			w.stale = append(w.stale, rep)
 			return nil
 		}
-		if !w.resync && !canAnswer(w.verb, rep.Code) {
+		if w.resync && rep.Code != 257 && rep.Code != 421 {
+			if len(w.stale) >= maxDiscard {
+				return fmt.Errorf("%w: more than %d stale replies before the resync's 257", ErrDesync, maxDiscard)
+			}
+			if p := c.lateProbe; p != nil && isNoopAnswer(rep.Code) {
+				p.noteProbe(false)
+				c.lateProbe = nil
+			}
+			w.stale = append(w.stale, rep)
+			return nil
+		}
+		if !w.resync && !w.greeting && !canAnswer(w.verb, rep.Code) {
 			return desyncErr(rep, w.show)
+		}
+		if p := c.lateProbe; w.probe && p != nil {
+			p.noteProbe(false)
+			c.lateProbe = nil
 		}
 		c.waiters[0] = nil
 		c.waiters = c.waiters[1:]
@@ -479,6 +583,10 @@ func (c *Conn) route(rep Reply) error {
 	}
 	if c.late > 0 {
 		c.late--
+		if p := c.lateProbe; p != nil { // the first late answer is the probe's: written before any later NOOP
+			p.noteProbe(false)
+			c.lateProbe = nil
+		}
 		c.lateSeen = append(c.lateSeen, rep)
 		return nil
 	}
@@ -564,6 +672,7 @@ func (c *Conn) sendAll(cls []cmdLine, resync bool) ([]*waiter, error) {
 	ws := make([]*waiter, len(cls))
 	c.mu.Lock()
 	c.ahead = nil // a command written after the EPSV: its port may not be the next transfer's
+	c.sends++
 	now := time.Now()
 	for i, cl := range cls {
 		ws[i] = &waiter{verb: cl.verb, show: cl.show, resync: resync, sent: now, reply: make(chan Reply, 1)}
@@ -588,6 +697,11 @@ func (c *Conn) sendAll(cls []cmdLine, resync bool) ([]*waiter, error) {
 // failure the connection is closed, because the reply may still come and
 // would be taken for the next command's.
 func (c *Conn) await(ctx context.Context, w *waiter) (Reply, error) {
+	if !w.login && !w.greeting {
+		if err := c.settleLogin(ctx); err != nil {
+			return Reply{}, fmt.Errorf("%s: %w", w.show, err)
+		}
+	}
 	timer := time.NewTimer(time.Until(c.replyDeadline(w.sent)))
 	defer timer.Stop()
 	select {
@@ -633,24 +747,7 @@ func (c *Conn) release() { <-c.cmdSlot }
 
 // writeLine writes one command line, bounded by the timeout so that a write
 // into a dead flow fails instead of blocking.
-func (c *Conn) writeLine(cl cmdLine) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.logf("> %s", cl.show)
-	sent := time.Now() // before the flush: the reply may be read before it returns
-	c.nc.SetWriteDeadline(sent.Add(c.timeout))
-	c.w.WriteString(cl.line)
-	c.w.WriteString("\r\n")
-	if err := c.w.Flush(); err != nil {
-		if cerr := c.Err(); cerr != nil {
-			return fmt.Errorf("%s: %w", cl.show, cerr)
-		}
-		c.closeWith(nil)
-		return fmt.Errorf("%s: %w: %v", cl.show, ErrConnLost, err)
-	}
-	c.noteSent(sent)
-	return nil
-}
+func (c *Conn) writeLine(cl cmdLine) error { return c.writeLines([]cmdLine{cl}) }
 
 func (c *Conn) logf(format string, args ...any) {
 	if c.cfg.Logf == nil {
@@ -693,12 +790,19 @@ func (c *Conn) Close() error {
 	}
 }
 
-// Quit sends QUIT, waits briefly for its reply and closes the connection.
+// Quit writes QUIT and closes the connection, without waiting for the
+// reply: nothing the server could still say changes anything, and
+// waiting would cost the caller a round trip. It first waits, briefly,
+// for a command or transfer still running to let go of the connection.
 func (c *Conn) Quit(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, min(c.timeout, 5*time.Second))
 	defer cancel()
 	c.quitting.Store(true)
-	_, err := c.Cmd(ctx, 0, "QUIT", "")
+	err := c.acquire(ctx)
+	if err == nil {
+		err = c.writeLine(fixedCmd("QUIT", ""))
+		c.release()
+	}
 	c.Close()
 	return err
 }
@@ -720,11 +824,21 @@ func (c *Conn) Err() error {
 	return c.closing
 }
 
-// Greeting is the text of the server's 220 greeting.
-func (c *Conn) Greeting() string { return c.greet }
+// Greeting is the text of the server's 220 greeting ("" if the login
+// failed before it came). With Config.LazyLogin it waits for the login's
+// replies (bounded by the timeout).
+func (c *Conn) Greeting() string {
+	c.settleLogin(context.Background())
+	return c.greet
+}
 
-// Features returns the server's FEAT reply, parsed.
-func (c *Conn) Features() Features { return c.feats }
+// Features returns the server's FEAT reply, parsed. With
+// Config.LazyLogin it waits for the login's replies (bounded by the
+// timeout): they are read after those of a command already written.
+func (c *Conn) Features() Features {
+	c.settleLogin(context.Background())
+	return c.feats
+}
 
 // Timeout returns the liveness timeout in force.
 func (c *Conn) Timeout() time.Duration { return c.timeout }

@@ -47,7 +47,7 @@ func containsAlgo(list, algo string) bool {
 // through a command it has not refused (see HashRefused).
 func (c *Conn) HashAlgos() []string {
 	var usable []string
-	for _, algo := range c.feats.HashAlgos() {
+	for _, algo := range c.Features().HashAlgos() {
 		if _, ok := c.hashCommand(algo); ok {
 			usable = append(usable, algo)
 		}
@@ -58,10 +58,11 @@ func (c *Conn) HashAlgos() []string {
 // hashCommand returns the command that asks for algo: HASH where FEAT
 // lists algo under it, else the X command, skipping a refused one.
 func (c *Conn) hashCommand(algo string) (string, bool) {
-	if c.feats.Has("HASH") && containsAlgo(strings.ToUpper(c.feats["HASH"]), algo) && !c.hashRefused.has("HASH") {
+	feats := c.Features()
+	if feats.Has("HASH") && containsAlgo(strings.ToUpper(feats["HASH"]), algo) && !c.hashRefused.has("HASH") {
 		return "HASH", true
 	}
-	if x, ok := xCommand[algo]; ok && c.feats.Has(x) && !c.hashRefused.has(x) {
+	if x, ok := xCommand[algo]; ok && feats.Has(x) && !c.hashRefused.has(x) {
 		return x, true
 	}
 	return "", false

@@ -31,6 +31,23 @@ func (c *Conn) MLSD() (works, known bool) {
 	return c.worked.mlsd.Load(), c.worked.mlsd.Load()
 }
 
+// Pipelining reports what this connection showed of the server and
+// commands written together: works when its login written in one go was
+// answered; not works when that login failed as ErrPipelining, or when
+// this is Dial's second connection, logged in one command at a time
+// after the first lost its login (which shows that lockstep works where
+// pipelining did not). known is false otherwise: a login still being
+// answered, or one made in lockstep from the start (Config.Lockstep).
+func (c *Conn) Pipelining() (works, known bool) {
+	switch {
+	case c.login.worked.Load():
+		return true, true
+	case c.login.lost.Load():
+		return false, true
+	}
+	return false, false
+}
+
 // HashRefused returns the hash commands ("HASH", "XSHA256", ...) the
 // server announced but refused as not implemented on this connection, or
 // that Config.NoHash named, sorted.

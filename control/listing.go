@@ -56,7 +56,7 @@ func (c *Conn) ListFunc(ctx context.Context, dir string, fn func(e Entry, err er
 }
 
 func (c *Conn) listAny(ctx context.Context, dir string, fn func(Entry, error) error) error {
-	if (c.feats.Has("MLST") || c.feats.Has("MLSD")) && !c.noMLSD.Load() {
+	if feats := c.Features(); (feats.Has("MLST") || feats.Has("MLSD")) && !c.noMLSD.Load() {
 		called := false
 		err := c.list(ctx, "MLSD", dir, func(e Entry, err error) error {
 			called = true
@@ -82,7 +82,7 @@ func (c *Conn) listAny(ctx context.Context, dir string, fn func(Entry, error) er
 // all reports whether the listing shows the names with a dot: MLSD, or
 // LIST -a accepted.
 func (c *Conn) ListHidden(ctx context.Context, dir string) (entries []Entry, all bool, err error) {
-	if (c.feats.Has("MLST") || c.feats.Has("MLSD")) && !c.noMLSD.Load() {
+	if feats := c.Features(); (feats.Has("MLST") || feats.Has("MLSD")) && !c.noMLSD.Load() {
 		entries, err := c.List(ctx, dir) // MLSD, or LIST if MLSD is refused
 		if !c.noMLSD.Load() {
 			return entries, true, err

@@ -178,6 +178,7 @@ func dialPlain(t *testing.T, fs *ftptest.Server, cfg Config) *Conn {
 		fs.Serve("USER anonymous", "331 Please specify the password.")
 		fs.Serve("PASS keepftp@", "230 Login successful.")
 		fs.Serve("FEAT", "211-Features:", " EPRT", " EPSV", " MDTM", " PASV", " REST STREAM", " SIZE", " TVFS", "211 End")
+		fs.Serve("OPTS UTF8 ON", "200 Always in UTF8 mode.")
 		fs.Serve("TYPE I", "200 Switching to Binary mode.")
 		close(loggedIn)
 	}()

@@ -61,6 +61,9 @@ func newCmds(cmds []Command) ([]cmdLine, error) {
 
 // batchLocked is Batch with the command slot held.
 func (c *Conn) batchLocked(ctx context.Context, cmds []Command, lines []cmdLine) ([]BatchReply, error) {
+	if c.cfg.Lockstep {
+		return c.batchLockstep(ctx, cmds, lines)
+	}
 	ws, err := c.sendAll(lines, false)
 	if err != nil {
 		return nil, err
@@ -80,7 +83,29 @@ func (c *Conn) batchLocked(ctx context.Context, cmds []Command, lines []cmdLine)
 	return out, nil
 }
 
-// writeLines writes command lines with one flush, bounded by the timeout.
+// batchLockstep is batchLocked one command at a time (Config.Lockstep).
+func (c *Conn) batchLockstep(ctx context.Context, cmds []Command, lines []cmdLine) ([]BatchReply, error) {
+	out := make([]BatchReply, len(cmds))
+	for i, cmd := range cmds {
+		w, err := c.send(lines[i], false)
+		if err != nil {
+			return out[:i], err
+		}
+		rep, err := c.await(ctx, w)
+		if err != nil {
+			return out[:i], err
+		}
+		c.rtt.Store(int64(time.Since(w.sent)))
+		out[i].Reply = rep
+		if !codeMatches(rep.Code, cmd.Expect) {
+			out[i].Err = rep.err(lines[i].show)
+		}
+	}
+	return out, nil
+}
+
+// writeLines writes command lines, and any held before them, with one
+// flush, bounded by the timeout.
 func (c *Conn) writeLines(lines []cmdLine) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -92,14 +117,47 @@ func (c *Conn) writeLines(lines []cmdLine) error {
 		c.w.WriteString("\r\n")
 	}
 	if err := c.w.Flush(); err != nil {
+		what := "login"
+		if len(lines) > 0 {
+			what = lines[0].show
+		}
 		if cerr := c.Err(); cerr != nil {
-			return fmt.Errorf("%s: %w", lines[0].show, cerr)
+			return fmt.Errorf("%s: %w", what, cerr)
 		}
 		c.closeWith(nil)
-		return fmt.Errorf("%s: %w: %v", lines[0].show, ErrConnLost, err)
+		return fmt.Errorf("%s: %w: %v", what, ErrConnLost, err)
 	}
+	for _, w := range c.held {
+		w.sent = sent
+	}
+	c.held = nil
 	c.noteSent(sent)
 	return nil
+}
+
+// hold puts lines in the write buffer without writing them: they go with
+// the next write. ws are the waiters of their replies (and of a greeting
+// still to come), whose clocks start then.
+func (c *Conn) hold(lines []cmdLine, ws []*waiter) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for _, cl := range lines {
+		c.logf("> %s", cl.show)
+		c.w.WriteString(cl.line)
+		c.w.WriteString("\r\n")
+	}
+	c.held = append(c.held, ws...)
+}
+
+// flushHeld writes the held lines, if any are still waiting.
+func (c *Conn) flushHeld() error {
+	c.wmu.Lock()
+	n := len(c.held)
+	c.wmu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	return c.writeLines(nil)
 }
 
 // FileStat is what SIZE and MDTM said about one file. A fact the server
@@ -132,11 +190,8 @@ func (c *Conn) Stat(ctx context.Context, path string) (FileStat, error) {
 // left to StartTransfer, which asks again and falls back to PASV as it
 // always does. The error is for the connection only.
 func (c *Conn) StatPassive(ctx context.Context, paths ...string) ([]FileStat, error) {
-	cmds := make([]Command, 0, 2*len(paths)+1)
-	for _, p := range paths {
-		cmds = append(cmds, Command{Verb: "SIZE", Arg: p, Expect: 213}, Command{Verb: "MDTM", Arg: p, Expect: 213})
-	}
-	epsv := !c.cfg.Active && !(c.noEPSV.Load() && !c.ipv6())
+	cmds := statCmds(paths)
+	epsv := c.passiveAhead()
 	if epsv {
 		cmds = append(cmds, Command{Verb: "EPSV", Expect: 229})
 	}

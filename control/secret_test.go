@@ -48,6 +48,7 @@ func TestEchoedPasswordMasked(t *testing.T) {
 		fs.Serve("USER alice", "331 password please")
 		fs.Serve("PASS "+echoPass, "230 logged in as alice with password "+echoPass)
 		fs.Serve("FEAT", "211-Features:", " SIZE", " MDTM", "211 End")
+		fs.Serve("OPTS UTF8 ON", "501 no such option")
 		fs.Serve("TYPE I", "200 binary, "+forms[3])
 	}
 	dial := func(t *testing.T) (*ftptest.Server, *Conn) {

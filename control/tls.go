@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -82,20 +83,57 @@ func tlsConfigFor(cfg *tls.Config, addr string) *tls.Config {
 }
 
 // dataTLSConfig derives a data connection's config from the control
-// connection's: the same verification, the control session to resume.
-func dataTLSConfig(control *tls.Config) *tls.Config {
+// connection's: the same verification, the control session to resume,
+// and the key exchange group the control connection's handshake settled
+// on (group, 0 if unknown) offered first.
+func dataTLSConfig(control *tls.Config, group tls.CurveID) *tls.Config {
 	cfg := control.Clone()
 	if cs, ok := control.ClientSessionCache.(controlSessions); ok {
 		cfg.ClientSessionCache = dataSessions{cs.s}
 	}
+	cfg.CurvePreferences = GroupFirst(cfg.CurvePreferences, group)
 	return cfg
+}
+
+// goGroupOrder is the order in which crypto/tls ranks key exchange
+// groups (its defaults, Go 1.26), whatever order CurvePreferences lists
+// them in.
+var goGroupOrder = []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024, tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
+
+// GroupFirst returns a CurvePreferences list under which a TLS 1.3
+// handshake offers group's key share first, from prefs (nil: crypto/tls's
+// defaults), for a server known to settle on group. A client sends a key
+// share for its first group only (and X25519 beside a hybrid), and a
+// server that takes none of the shares offered asks again
+// (HelloRetryRequest): a round trip more per handshake. pure-ftpd, built
+// on Debian's OpenSSL, takes only P-256, where Go leads with
+// X25519MLKEM768 and X25519. crypto/tls ranks groups in its own order and
+// ignores the list's, so the groups it ranks above group are left out.
+// A group the user's list leaves out is not added; group 0 leaves prefs
+// as they are.
+func GroupFirst(prefs []tls.CurveID, group tls.CurveID) []tls.CurveID {
+	at := slices.Index(goGroupOrder, group)
+	if group == 0 || at <= 0 || prefs != nil && !slices.Contains(prefs, group) {
+		return prefs
+	}
+	var out []tls.CurveID
+	for _, g := range goGroupOrder[at:] {
+		if prefs == nil || slices.Contains(prefs, g) {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // secureData runs the TLS handshake of a transfer's data connection,
 // bounded by the timeout, and returns it wrapped so that closing an
 // upload ends TLS cleanly (see tlsData).
 func (c *Conn) secureData(ctx context.Context, nc net.Conn, cmd string) (net.Conn, error) {
-	cfg := dataTLSConfig(c.cfg.TLS)
+	var group tls.CurveID
+	if st, ok := c.TLSState(); ok {
+		group = st.CurveID
+	}
+	cfg := dataTLSConfig(c.cfg.TLS, group)
 	_, offered := cfg.ClientSessionCache.Get(cfg.ServerName)
 	offered = offered && !cfg.SessionTicketsDisabled
 	tc := tls.Client(nc, cfg)

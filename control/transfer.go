@@ -30,6 +30,10 @@ type Transfer struct {
 	strays    int // replies that belonged to nothing: End resynchronises
 	sawPrelim bool
 	ended     bool
+	behind    int  // commands written behind the transfer (StatBehind): due after its final reply
+	aborting  bool // ABOR was written
+	probe     bool // a ProbeBehind NOOP was written (guarded by c.mu)
+	probeSeen bool // and its answer was routed (guarded by c.mu)
 	goneOnce  sync.Once
 }
 
@@ -56,12 +60,21 @@ func (t *Transfer) route(rep Reply) (final bool, err error) {
 		t.sawPrelim = true
 		t.prelim <- rep
 		return false, nil
+	case t.behind > 0 && t.sawPrelim && !(t.noopsOut > 0 && isNoopAnswer(rep.Code)) && behindAnswer(rep):
+		t.c.deferral.Store(int32(AnsweredBefore))
+		return false, fmt.Errorf("%w: %d %s during %s", ErrBehindAnswered, rep.Code, clip(firstLine(rep.Msg)), t.cmd)
 	case rep.Code == 200 || t.noopsOut > 0 && isNoopAnswer(rep.Code):
 		if t.noopsOut > 0 {
+			// No NOOP is owed when the probe's is written (ProbeBehind's
+			// caller sees to that): the first answer after it is its.
+			probe := t.probe && !t.probeSeen
+			t.noteProbe(true)
 			t.noopsOut--
-			select {
-			case t.noops <- rep:
-			default: // nobody is listening closely; the count is what matters
+			if !probe { // keepalive NOOPs' answers are the NOOP policy's evidence; the probe's is not
+				select {
+				case t.noops <- rep:
+				default: // nobody is listening closely; the count is what matters
+				}
 			}
 		} else {
 			t.strays++
@@ -129,6 +142,12 @@ func (c *Conn) StartTransfer(ctx context.Context, verb, arg string, offset int64
 	if err := c.acquire(ctx); err != nil {
 		return nil, err
 	}
+	// Replies are routed to a running transfer first: the login's must
+	// all be in before one starts.
+	if err := c.settleLogin(ctx); err != nil {
+		c.release()
+		return nil, fmt.Errorf("%s: %w", cl.show, err)
+	}
 	t, err := c.startTransfer(ctx, cl, offset)
 	if err != nil {
 		c.release()
@@ -167,6 +186,22 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 			return nil, err
 		}
 	}
+	var secured chan securedData
+	if c.cfg.TLSMode != TLSNone && data != nil {
+		// The data connection's TLS handshake starts now, with the
+		// transfer command, not after the preliminary reply: the
+		// ClientHello waits in the server's socket until the server turns
+		// to the data connection after its 150, and the server's answer
+		// comes a round trip sooner. Not before REST: pyftpdlib resets a
+		// data connection whose ClientHello came before a REST. A refused
+		// transfer closes the connection under the handshake (the
+		// deferred Close), which ends it.
+		secured = make(chan securedData, 1)
+		go func(nc net.Conn) {
+			tc, err := c.secureData(ctx, nc, cmd)
+			secured <- securedData{tc, err}
+		}(data)
+	}
 	t := &Transfer{
 		c:      c,
 		cmd:    cmd,
@@ -203,8 +238,15 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 			}
 			if c.cfg.TLSMode != TLSNone {
 				// Bounded like every wait: a data peer that accepts but never
-				// speaks TLS must not hold us.
-				tc, err := c.secureData(ctx, data, cmd)
+				// speaks TLS must not hold us (secureData's timeout).
+				var tc net.Conn
+				var err error
+				if secured != nil {
+					sd := <-secured
+					tc, err = sd.conn, sd.err
+				} else { // active: the server connected after its 150
+					tc, err = c.secureData(ctx, data, cmd)
+				}
 				if err != nil {
 					c.closeWith(ErrClosed) // the server now waits on a data connection we abandon
 					return nil, fmt.Errorf("%s: data connection: %w", cmd, err)
@@ -245,6 +287,12 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 			return nil, fmt.Errorf("%s: no preliminary reply within %v: %w", cmd, c.timeout, ErrPeerDown)
 		}
 	}
+}
+
+// securedData is a data connection's TLS handshake's outcome.
+type securedData struct {
+	conn net.Conn
+	err  error
 }
 
 // Noop writes NOOP without waiting for its answer: the answer may come at
@@ -292,6 +340,9 @@ func (t *Transfer) End(ctx context.Context, gotFinal bool) ([]Reply, error) {
 	t.mu.Lock()
 	t.ended = true
 	out := t.noopsOut + t.strays
+	// Owed only the answer to ProbeBehind's NOOP (no keepalive NOOP, no
+	// ABOR, nothing stray): it comes right behind the final reply.
+	probeOnly := out == 1 && t.noopsSent == 0 && !t.aborting && t.strays == 0
 	t.mu.Unlock()
 	defer t.c.release()
 	if !gotFinal {
@@ -306,7 +357,38 @@ func (t *Transfer) End(ctx context.Context, gotFinal bool) ([]Reply, error) {
 	if out == 0 {
 		return nil, nil
 	}
+	if probeOnly {
+		if stale, ok := t.c.probeAnswerQueued(t); ok {
+			return stale, nil
+		}
+	}
 	return t.c.resyncLocked(ctx)
+}
+
+// probeAnswerQueued spares a resynchronisation when the one answer still
+// owed after t's final reply is its ProbeBehind NOOP's: that answer is
+// queued as a waiter's, ahead of the next command's, so that it cannot be
+// taken for that command's reply (and, not being awaited, costs no round
+// trip). A server that lost it would answer the next command in its
+// place: out of step for that command's verb, the connection ends
+// (ErrDesync). It reports false when something else is owed. Called with
+// the command slot held.
+func (c *Conn) probeAnswerQueued(t *Transfer) ([]Reply, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.late == 0: // it came
+		stale := c.lateSeen
+		c.lateSeen = nil
+		return stale, true
+	case c.late == 1 && c.lateProbe == t:
+		c.late = 0
+		c.waiters = append(c.waiters, &waiter{verb: "NOOP", show: "NOOP (written at the data's end)", probe: true, sent: time.Now(), reply: make(chan Reply, 1)})
+		stale := c.lateSeen
+		c.lateSeen = nil
+		return stale, true
+	}
+	return nil, false
 }
 
 // Abort stops the transfer on purpose: it closes the data connection (the
@@ -323,6 +405,9 @@ func (t *Transfer) Abort(ctx context.Context) error {
 	if !t.oweOne(false) {
 		return nil // already ended
 	}
+	t.mu.Lock()
+	t.aborting = true
+	t.mu.Unlock()
 	if err := t.c.writeLine(fixedCmd("ABOR", "")); err == nil {
 		select {
 		case <-t.final:

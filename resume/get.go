@@ -276,6 +276,8 @@ func (g *getter) attempt(ctx context.Context, n int) (step, error) {
 	g.o.event(Event{Kind: EventStart, Attempt: n, Offset: offset, Size: remote.Size})
 	to := g.o.transferOptions(rest, remote.Size)
 	to.Overlap = overlap
+	var behind *control.PendingStat
+	to.AtDataEnd = g.atDataEnd(c, remote, &behind)
 	res, err := transfer.Download(ctx, c, g.t.Path, rest, want, f, to)
 	s := g.advance(rest, res.Bytes)
 	if err != nil {
@@ -285,7 +287,7 @@ func (g *getter) attempt(ctx context.Context, n int) (step, error) {
 		}
 		return s, err
 	}
-	if err := g.finish(ctx, c, f, remote); err != nil {
+	if err := g.finishBehind(ctx, c, f, remote, behind); err != nil {
 		if g.restartReason != "" {
 			s.offset = 0
 		} else {
@@ -295,6 +297,39 @@ func (g *getter) attempt(ctx context.Context, n int) (step, error) {
 	}
 	g.out.Status = g.status("complete")
 	return s, nil
+}
+
+// atDataEnd is what a download does when its data has all arrived, before
+// the final reply (transfer.Options.AtDataEnd), on a server that answers
+// commands written then after that reply (control's Deferral): it writes
+// the check after the transfer there, with the next file's look and its
+// EPSV (Options.Next), so that their answers come with the final reply
+// instead of a round trip later. Where the check would ask MLST, it is
+// left to finish. On a server not known yet, a NOOP written there shows
+// which it is, for the next transfer, where the NOOP policy allows NOOPs.
+func (g *getter) atDataEnd(c *control.Conn, remote Remote, behind **control.PendingStat) func(*control.Transfer, bool) {
+	switch c.Deferral() {
+	case control.AnsweredAfter:
+		if c.Features().Has("MLST") && !remote.noMLST {
+			return nil
+		}
+		return func(t *control.Transfer, _ bool) {
+			paths, passive := []string{g.t.Path}, false
+			if next := g.nextName(); next != "" {
+				paths, passive = append(paths, next), true
+			}
+			if p, err := t.StatBehind(passive, paths...); err == nil {
+				*behind = p
+			}
+		}
+	case control.DeferralUnknown:
+		return func(t *control.Transfer, noops bool) {
+			if noops && t.NoopsSent() == 0 {
+				t.ProbeBehind()
+			}
+		}
+	}
+	return nil
 }
 
 // checkWhole makes the check after the transfer that w holds again, on c
@@ -416,6 +451,12 @@ func (g *getter) failed(err error, rest, offset int64) error {
 // compares with the facts the transfer started from: a file that changed
 // since a listing gave those facts, or during the transfer, is caught.
 func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote Remote) error {
+	return g.finishBehind(ctx, c, f, remote, nil)
+}
+
+// finishBehind is finish with the check's replies pending when it was
+// written at the data's end (atDataEnd).
+func (g *getter) finishBehind(ctx context.Context, c *control.Conn, f *os.File, remote Remote, behind *control.PendingStat) error {
 	st, err := f.Stat()
 	if err != nil {
 		return &transfer.LocalError{Err: err}
@@ -423,8 +464,20 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 	if remote.Size >= 0 && st.Size() != remote.Size {
 		return fmt.Errorf("%w: %s has %d bytes, the server's %d", ErrVerify, g.part, st.Size(), remote.Size)
 	}
-	now, next, err := g.o.statRemote(ctx, c, g.t.Path, false, g.nextName)
-	if err != nil {
+	var now Remote
+	var next *Remote
+	if behind != nil { // the check was written at the data's end (atDataEnd)
+		sts, err := behind.Wait(ctx)
+		if err != nil {
+			return err
+		}
+		if len(sts) > 1 {
+			next = factsOf(sts[1])
+		}
+		if now, err = g.o.fromStat(g.t.Path, Remote{Size: -1}, sts[0], true, true); err != nil {
+			return err
+		}
+	} else if now, next, err = g.o.statRemoteAs(ctx, c, g.t.Path, false, g.nextName, remote.noMLST); err != nil {
 		return err
 	}
 	g.out.Next = next

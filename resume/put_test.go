@@ -54,6 +54,7 @@ func TestPutResumesWithAPPEWithoutRestStream(t *testing.T) {
 			second.Serve("USER anonymous", "331 pw")
 			second.Serve("PASS keepftp@", "230 ok")
 			second.Serve("FEAT", "211-Features:", " SIZE", " MDTM", "211 End")
+			second.Serve("OPTS UTF8 ON", "501 no")
 			second.Serve("TYPE I", "200 ok")
 			second.Serve("SIZE /up", "213 4")
 			second.Serve("EPSV", "229 Entering Extended Passive Mode (|||40001|)")

@@ -17,6 +17,13 @@ type Remote struct {
 	Size    int64     `json:"size"`             // -1: unknown
 	ModTime time.Time `json:"modtime,omitzero"` // MDTM or MLST modify
 	Unique  string    `json:"unique,omitempty"` // MLST unique
+
+	// noMLST: SIZE and MDTM gave these facts on a server that may offer
+	// MLST, whose FEAT was not in yet when they were asked (a login
+	// written with them). A look compared with this one asks the same
+	// commands, lest a server whose MDTM and MLST disagree seem to
+	// change its file.
+	noMLST bool
 }
 
 // Complete reports whether r holds the facts a transfer can start from
@@ -51,10 +58,29 @@ func UsableTime(t time.Time) bool {
 // With next (a function that names the next file, asked only when SIZE
 // and MDTM are), SIZE and MDTM of that file go in that round trip too, with
 // the EPSV for its transfer.
+//
+// On a connection whose login is still being answered (control's
+// LazyLogin) a look before a transfer does not wait for FEAT: it asks SIZE
+// and MDTM, with the EPSV, in the login's round trip, and says so in the
+// result (see Remote.noMLST).
 func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, transferNext bool, next func() string) (Remote, *Remote, error) {
+	return o.statRemoteAs(ctx, c, path, transferNext, next, false)
+}
+
+// statRemoteAs is statRemote, with SIZE and MDTM even where MLST is
+// offered if noMLST.
+func (o *Options) statRemoteAs(ctx context.Context, c *control.Conn, path string, transferNext bool, next func() string, noMLST bool) (Remote, *Remote, error) {
 	r := Remote{Size: -1}
 	needSize, needTime := true, true
-	if c.Features().Has("MLST") {
+	feats, known := c.KnownFeatures()
+	switch {
+	case !known && transferNext:
+		r.noMLST = true // whatever FEAT will say
+		noMLST = true
+	case !known:
+		feats = c.Features()
+	}
+	if feats.Has("MLST") && !noMLST {
 		facts, err := c.Mlst(ctx, path)
 		switch {
 		case errors.Is(err, control.ErrNotFound):
@@ -100,9 +126,7 @@ func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, 
 			return r, nil, err
 		}
 		st = sts[0]
-		if n := sts[1]; n.SizeErr == nil && n.ModTimeErr == nil && n.Size >= 0 && UsableTime(n.ModTime) {
-			nextFacts = &Remote{Size: n.Size, ModTime: n.ModTime}
-		}
+		nextFacts = factsOf(sts[1])
 	case transferNext:
 		sts, err := c.StatPassive(ctx, path)
 		if err != nil {
@@ -115,16 +139,32 @@ func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, 
 			return r, nil, err
 		}
 	}
+	r, err := o.fromStat(path, r, st, needSize, needTime)
+	return r, nextFacts, err
+}
+
+// factsOf is a file's facts from a look taken with a check (the next
+// file's), if they came complete.
+func factsOf(st control.FileStat) *Remote {
+	if st.SizeErr == nil && st.ModTimeErr == nil && st.Size >= 0 && UsableTime(st.ModTime) {
+		return &Remote{Size: st.Size, ModTime: st.ModTime}
+	}
+	return nil
+}
+
+// fromStat completes r with what SIZE and MDTM said (the facts still
+// needed), as statRemote does.
+func (o *Options) fromStat(path string, r Remote, st control.FileStat, needSize, needTime bool) (Remote, error) {
 	if needSize {
 		switch err := st.SizeErr; {
 		case err == nil:
 			r.Size = st.Size
 		case errors.Is(err, control.ErrNotFound):
-			return r, nil, fmt.Errorf("%s: remote file %w", path, control.ErrNotFound)
+			return r, fmt.Errorf("%s: remote file %w", path, control.ErrNotFound)
 		case errors.Is(err, control.ErrMalformedReply):
 			o.warn("%s: %v: size unknown", path, err)
 		case !control.IsPermanent(err):
-			return r, nil, err
+			return r, err
 		}
 	}
 	if needTime {
@@ -136,10 +176,10 @@ func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, 
 		case errors.Is(err, control.ErrMalformedReply):
 			o.warn("%s: %v: time unknown", path, err)
 		case !control.IsPermanent(err):
-			return r, nil, err
+			return r, err
 		}
 	}
-	return r, nextFacts, nil
+	return r, nil
 }
 
 // sameFile reports whether two looks at a remote file show the same file;

@@ -259,6 +259,9 @@ loop:
 			// The server learns the data ended from the close (proftpd
 			// holds its 226 until then); a download's socket is done too.
 			t.Data.Close()
+			if md == dlWhole && derr == nil && !m.res.GotFinal && !m.lost && (m.want < 0 || m.res.Bytes == m.want) && o.AtDataEnd != nil {
+				o.AtDataEnd(t, m.grant.Noops && !o.NoKeepalive)
+			}
 			if m.lost {
 				err = fmt.Errorf("%w: %w", ErrNoFinalReply, c.Err())
 				break loop

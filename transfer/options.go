@@ -3,6 +3,8 @@ package transfer
 import (
 	"time"
 
+	"github.com/keepftp/keepftp/control"
+
 	"github.com/keepftp/keepftp/noop"
 	"golang.org/x/time/rate"
 )
@@ -47,6 +49,16 @@ type Options struct {
 	// connection is closed, the transfer aborted, and the attempt
 	// succeeds with the bytes up to there.
 	Bound Bound
+
+	// AtDataEnd, if set, is called once when a whole download's data has
+	// all arrived (the expected bytes, or the end where the size is not
+	// known) and the data connection is closed, before the final reply
+	// came: the moment to write commands behind the transfer (its
+	// ProbeBehind, StatBehind), which a server that holds its final reply
+	// until the data connection is closed answers with it. noops says
+	// whether the NOOP policy lets NOOPs go to this server (a ProbeBehind
+	// is one): not with NoKeepalive, nor to a server that aborts on them.
+	AtDataEnd func(t *control.Transfer, noops bool)
 }
 
 // A Bound is the end of a download that another goroutine may move closer

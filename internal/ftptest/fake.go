@@ -3,6 +3,7 @@ package ftptest
 import (
 	"bufio"
 	"crypto/sha256"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -22,8 +23,9 @@ import (
 // hostile names, a cut) and leave the rest to the defaults. It counts the
 // commands it receives and the round trips they took.
 type Fake struct {
-	t  testing.TB
-	ln net.Listener
+	t   testing.TB
+	ln  net.Listener
+	net *Net // nil: real TCP on loopback
 
 	// MLST makes FEAT announce MLST (and so MLSD listings).
 	MLST bool
@@ -39,23 +41,33 @@ type Fake struct {
 	// Hook, if set, sees every command first; it returns true when it
 	// answered it.
 	Hook func(s *FakeSession, verb, arg string) bool
+	// FinalDelay holds a download's final reply this long after its data
+	// ended, as vsftpd and proftpd hold theirs until the client has closed
+	// the data connection (a round trip): set it to the Net's RTT.
+	FinalDelay time.Duration
+	// TLS, if set, makes the Fake take AUTH TLS (explicit FTPS), PBSZ and
+	// PROT P, after which data connections are TLS too (handshake after
+	// the 150).
+	TLS *tls.Config
 	// Greeting, if set, gives each session's greeting (the text after
 	// "220 ").
 	Greeting func() string
-	// MLST, Hash, Hook and Greeting are set before the first call of Addr: the Fake
+	// MLST, Hash, TLS, Hook and Greeting are set before the first call of Addr: the Fake
 	// starts accepting connections then, so that what the test set
 	// happens before any session reads it (for the race detector too: a
 	// client in another process gives no happens-before edge).
 
-	start  sync.Once
-	mu     sync.Mutex
-	files  map[string]FakeFile
-	counts map[string]int
-	log    []string // every command, in the order read ("VERB arg")
-	trips  int
-	wg     sync.WaitGroup
-	conns  map[net.Conn]struct{}
-	closed bool
+	start   sync.Once
+	mu      sync.Mutex
+	files   map[string]FakeFile
+	counts  map[string]int
+	log     []string      // every command, in the order read ("VERB arg")
+	mark    int           // len(log) at the last ResetCounts
+	arrived chan struct{} // closed when a command arrives (WaitCount), then made anew
+	trips   int
+	wg      sync.WaitGroup
+	conns   map[net.Conn]struct{}
+	closed  bool
 }
 
 // FakeFile is one file of a Fake.
@@ -72,6 +84,7 @@ type FakeSession struct {
 	r    *bufio.Reader
 	w    *bufio.Writer
 	pasv net.Listener
+	prot bool  // PROT P: data connections are TLS
 	Rest int64 // the offset of the last REST, 0 after a transfer
 	rnfr string
 }
@@ -86,6 +99,23 @@ func StartFake(t testing.TB) *Fake {
 	f := &Fake{t: t, ln: ln, files: map[string]FakeFile{}, counts: map[string]int{}, conns: map[net.Conn]struct{}{}}
 	t.Cleanup(f.Close)
 	return f
+}
+
+// StartFakeOn starts a Fake on a Net (inside a synctest bubble, like the
+// Net) and closes it when t ends: its control and data connections cross
+// the Net, whose round-trip time they take.
+func StartFakeOn(t testing.TB, n *Net) *Fake {
+	f := &Fake{t: t, ln: n.Listen(), net: n, files: map[string]FakeFile{}, counts: map[string]int{}, conns: map[net.Conn]struct{}{}}
+	t.Cleanup(f.Close)
+	return f
+}
+
+// listen opens a passive data listener.
+func (f *Fake) listen() (net.Listener, error) {
+	if f.net != nil {
+		return f.net.Listen(), nil
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
 }
 
 // Addr is the control address.
@@ -139,6 +169,38 @@ func (f *Fake) Log() []string {
 	return append([]string(nil), f.log...)
 }
 
+// WaitCount waits, at most d, until verb has arrived n times, and reports
+// whether it has: for a client that does not wait for an answer (QUIT).
+func (f *Fake) WaitCount(verb string, n int, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		f.mu.Lock()
+		got, ch := f.counts[verb], f.arrived
+		if ch == nil {
+			f.arrived = make(chan struct{})
+			ch = f.arrived
+		}
+		f.mu.Unlock()
+		if got >= n {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return false
+		}
+	}
+}
+
+// notifyLocked wakes WaitCount. Called with f.mu held.
+func (f *Fake) notifyLocked() {
+	if f.arrived != nil {
+		close(f.arrived)
+		f.arrived = nil
+	}
+}
+
 // RoundTrips returns how many times a command arrived while no earlier
 // command was waiting to be read: commands written together (pipelined)
 // count once.
@@ -154,6 +216,21 @@ func (f *Fake) ResetCounts() {
 	defer f.mu.Unlock()
 	f.counts = map[string]int{}
 	f.trips = 0
+	f.mark = len(f.log)
+}
+
+// CountPrefix returns how many commands since the last ResetCounts start
+// with prefix ("OPTS HASH", "SIZE /a"), as Log shows them.
+func (f *Fake) CountPrefix(prefix string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, l := range f.log[f.mark:] {
+		if strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 // Close stops the server and ends every connection.
@@ -213,12 +290,35 @@ func (s *FakeSession) Reply(lines ...string) {
 // Close ends the control connection.
 func (s *FakeSession) Close() { s.c.Close() }
 
+// WaitCommand reports whether a command arrives within d (one may have
+// already): for a hook that answers what the client writes while it holds
+// a transfer open.
+func (s *FakeSession) WaitCommand(d time.Duration) bool {
+	s.c.SetReadDeadline(time.Now().Add(d))
+	_, err := s.r.Peek(1)
+	return err == nil
+}
+
+// Pending returns how many bytes of commands the session has read and
+// not yet answered: commands written together with the one being
+// answered.
+func (s *FakeSession) Pending() int { return s.r.Buffered() }
+
+// DiscardPending forgets the commands the session has read but not yet
+// answered, and returns how many bytes they held: a hook plays a server
+// that reads a buffer and answers only its first line, losing commands
+// written together.
+func (s *FakeSession) DiscardPending() int {
+	n, _ := s.r.Discard(s.r.Buffered())
+	return n
+}
+
 // Data accepts the data connection of the last EPSV (bounded by 10 s).
 func (s *FakeSession) Data() (net.Conn, error) {
 	if s.pasv == nil {
 		return nil, fmt.Errorf("no EPSV")
 	}
-	s.pasv.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
+	s.pasv.(interface{ SetDeadline(time.Time) error }).SetDeadline(time.Now().Add(10 * time.Second))
 	c, err := s.pasv.Accept()
 	s.pasv.Close()
 	s.pasv = nil
@@ -237,12 +337,52 @@ func (s *FakeSession) SendData(data []byte, final string) {
 		return
 	}
 	s.Reply("150 here it comes")
-	d.Write(data)
-	d.Close()
+	if d = s.Secure(d); d != nil {
+		d.Write(data)
+		d.Close()
+	}
 	if final == "" {
 		final = "226 done"
 	}
+	time.Sleep(s.f.FinalDelay)
 	s.Reply(final)
+}
+
+// ReadCommand reads the next command ("VERB", "arg"), for a hook that
+// answers commands written while it holds a transfer open; it is logged
+// and counted like any other. Bounded by 10 s.
+func (s *FakeSession) ReadCommand() (verb, arg string, err error) {
+	s.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := s.r.ReadString('\n')
+	if err != nil {
+		return "", "", err
+	}
+	verb, arg, _ = strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+	verb = strings.ToUpper(verb)
+	s.f.mu.Lock()
+	s.f.counts[verb]++
+	s.f.notifyLocked()
+	s.f.log = append(s.f.log, strings.TrimSpace(verb+" "+arg))
+	s.f.mu.Unlock()
+	return verb, arg, nil
+}
+
+// Secure runs the server's TLS handshake on a data connection after PROT
+// P (bounded by 10 s) and returns the TLS connection, or nil if the
+// handshake failed (the connection is then closed); without PROT P it
+// returns d as it is.
+func (s *FakeSession) Secure(d net.Conn) net.Conn {
+	if !s.prot {
+		return d
+	}
+	tc := tls.Server(d, s.f.TLS)
+	tc.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := tc.Handshake(); err != nil {
+		d.Close()
+		return nil
+	}
+	tc.SetDeadline(time.Time{})
+	return tc
 }
 
 func (s *FakeSession) serve() {
@@ -270,6 +410,7 @@ func (s *FakeSession) serve() {
 		verb = strings.ToUpper(verb)
 		s.f.mu.Lock()
 		s.f.counts[verb]++
+		s.f.notifyLocked()
 		if verb == "PASS" {
 			s.f.log = append(s.f.log, "PASS ****")
 		} else {
@@ -291,6 +432,32 @@ func (s *FakeSession) serve() {
 func (s *FakeSession) standard(verb, arg string) bool {
 	f := s.f
 	switch verb {
+	case "AUTH":
+		if f.TLS == nil || !strings.EqualFold(arg, "TLS") {
+			s.Reply("502 no TLS here")
+			break
+		}
+		if s.r.Buffered() > 0 {
+			s.Reply("503 commands after AUTH TLS before the handshake")
+			return false
+		}
+		s.Reply("234 go ahead")
+		tc := tls.Server(s.c, f.TLS)
+		tc.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			return false
+		}
+		tc.SetDeadline(time.Time{})
+		s.c, s.r, s.w = tc, bufio.NewReader(tc), bufio.NewWriter(tc)
+	case "PBSZ":
+		s.Reply("200 PBSZ=0")
+	case "PROT":
+		if f.TLS == nil || arg != "P" && arg != "C" {
+			s.Reply("504 no such level")
+			break
+		}
+		s.prot = arg == "P"
+		s.Reply("200 protection set")
 	case "USER":
 		s.Reply("331 password please")
 	case "PASS":
@@ -326,7 +493,7 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		if s.pasv != nil {
 			s.pasv.Close()
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := f.listen()
 		if err != nil {
 			s.Reply("425 no port")
 			break
@@ -359,9 +526,14 @@ func (s *FakeSession) standard(verb, arg string) bool {
 			break
 		}
 		s.Reply("150 send it")
-		d.SetReadDeadline(time.Now().Add(time.Minute))
-		data, err := io.ReadAll(d)
-		d.Close()
+		var data []byte
+		if d = s.Secure(d); d != nil {
+			d.SetReadDeadline(time.Now().Add(time.Minute))
+			data, err = io.ReadAll(d)
+			d.Close()
+		} else {
+			err = fmt.Errorf("TLS handshake failed")
+		}
 		if err != nil {
 			s.Reply("426 transfer aborted")
 			break
@@ -637,9 +809,13 @@ func (s *FakeSession) SendDataThen(data []byte, final ...string) {
 		return
 	}
 	s.Reply("150 here it comes")
+	if d = s.Secure(d); d == nil {
+		s.Reply("425 TLS handshake failed")
+		return
+	}
 	d.Write(data)
-	if tc, ok := d.(*net.TCPConn); ok {
-		tc.CloseWrite()
+	if cw, ok := d.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
 	}
 	d.SetReadDeadline(time.Now().Add(10 * time.Second))
 	io.Copy(io.Discard, d)

@@ -117,12 +117,14 @@ func (fs *Server) Serve(cmd string, reply ...string) {
 	fs.Send(reply...)
 }
 
-// Login plays the server side of Dial: greeting, USER/PASS, FEAT, TYPE I.
+// Login plays the server side of Dial: greeting, USER/PASS, FEAT, OPTS
+// UTF8 ON (which the login written in one go always sends), TYPE I.
 func (fs *Server) Login() {
 	fs.Send("220 fake server ready")
 	fs.Serve("USER anonymous", "331 password please")
 	fs.Serve("PASS keepftp@", "230 logged in")
 	fs.Serve("FEAT", "211-Features:", " MDTM", " REST STREAM", " SIZE", " MLST type*;size*;modify*;", "211 End")
+	fs.Serve("OPTS UTF8 ON", "501 no such option")
 	fs.Serve("TYPE I", "200 binary")
 }
 

@@ -31,8 +31,10 @@ type Seen struct {
 	// EPSV or MLSD left nil was not tried, and keeps what was known; the
 	// hash commands refused add to those refused before.
 	Features *Features
-	// TLS is the TLS version the control connection used ("": none).
-	TLS string
+	// TLS is the TLS version the control connection used ("": none), and
+	// TLSGroup the key exchange group its handshake settled on.
+	TLS      string
+	TLSGroup string
 }
 
 // Measure is an idle limit measured: a silence of Survived was survived
@@ -64,6 +66,9 @@ func (p *Profile) Learn(s Seen, now time.Time) (changed, shorter bool) {
 	if s.TLS != "" && p.TLS != s.TLS {
 		p.TLS, changed = s.TLS, true
 	}
+	if s.TLSGroup != "" && p.TLSGroup != s.TLSGroup {
+		p.TLSGroup, changed = s.TLSGroup, true
+	}
 	return changed, shorter
 }
 
@@ -81,6 +86,12 @@ func mergeFeatures(old *Features, seen Features) Features {
 		if seen.MLSD == nil {
 			seen.MLSD = old.MLSD
 		}
+		if seen.Pipelining == nil {
+			seen.Pipelining = old.Pipelining
+		}
+		if seen.AfterFinal == nil {
+			seen.AfterFinal = old.AfterFinal
+		}
 		for _, cmd := range old.HashRefused {
 			if !slices.Contains(seen.HashRefused, cmd) {
 				seen.HashRefused = append(seen.HashRefused, cmd)
@@ -96,7 +107,7 @@ func sameFeatures(a, b *Features) bool {
 		return a == b
 	}
 	eq := func(x, y *bool) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
-	return eq(a.MLSD, b.MLSD) && eq(a.EPSV, b.EPSV) && a.RestStream == b.RestStream &&
+	return eq(a.MLSD, b.MLSD) && eq(a.EPSV, b.EPSV) && eq(a.Pipelining, b.Pipelining) && eq(a.AfterFinal, b.AfterFinal) && a.RestStream == b.RestStream &&
 		slices.Equal(a.Hashes, b.Hashes) && slices.Equal(a.HashRefused, b.HashRefused)
 }
 

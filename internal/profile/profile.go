@@ -71,6 +71,11 @@ type Profile struct {
 	// TLS is the TLS version the control connection used ("TLS 1.3"), ""
 	// if it never used TLS.
 	TLS string `json:"tls,omitempty"`
+	// TLSGroup is the key exchange group its handshake settled on
+	// (crypto/tls's name: "CurveP256", "X25519"), offered first next time:
+	// a server that takes none of the groups a client leads with asks
+	// again, a round trip more per handshake.
+	TLSGroup string `json:"tls_group,omitempty"`
 
 	// SetTime is how the server takes a file's modification time, as an
 	// upload found by setting it and reading it back: "MFMT", "MDTM",
@@ -99,6 +104,13 @@ type Features struct {
 	// HashRefused names the hash commands ("HASH", "XSHA256", ...) the
 	// server announced but refused as not implemented: not sent again.
 	HashRefused []string `json:"hash_refused,omitempty"`
+	// Pipelining is whether the server answered commands written together
+	// (the login in one write); false sends it every command alone.
+	Pipelining *bool `json:"pipelining,omitempty"`
+	// AfterFinal is whether a command written at the end of a download's
+	// data, before its final reply, was answered after that reply (vsftpd,
+	// proftpd): the check after a transfer may go there.
+	AfterFinal *bool `json:"after_final,omitempty"`
 }
 
 // Duration marshals as a Go duration string ("1.5s").
@@ -273,6 +285,16 @@ func (p Profile) WriteText(w interface{ Write([]byte) (int, error) }) {
 	if f := p.Features; f != nil {
 		fmt.Fprintf(w, "MLSD:                 %s\n", tri(f.MLSD))
 		fmt.Fprintf(w, "EPSV:                 %s\n", tri(f.EPSV))
+		fmt.Fprintf(w, "commands together:    %s\n", tri(f.Pipelining))
+		atEnd := "not known"
+		switch {
+		case f.AfterFinal == nil:
+		case *f.AfterFinal:
+			atEnd = "answered after the final reply"
+		default:
+			atEnd = "answered at once"
+		}
+		fmt.Fprintf(w, "command at data end:  %s\n", atEnd)
 		fmt.Fprintf(w, "REST STREAM:          %s\n", tri(&f.RestStream))
 		hashes := "none"
 		if len(f.Hashes) > 0 {
@@ -286,6 +308,8 @@ func (p Profile) WriteText(w interface{ Write([]byte) (int, error) }) {
 	tls := p.TLS
 	if tls == "" {
 		tls = "not used"
+	} else if p.TLSGroup != "" {
+		tls += ", key exchange " + p.TLSGroup
 	}
 	fmt.Fprintf(w, "TLS:                  %s\n", tls)
 	switch p.SetTime {

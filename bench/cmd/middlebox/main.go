@@ -2,7 +2,11 @@
 // for bench/run.sh: latency each way, a rate cap per data connection, and
 // data connections cut after a number of bytes.
 //
-//	middlebox -target 127.0.0.1:2121 [-listen 127.0.0.1:0] [-delay 25ms] [-rate 20000000] [-cut 20M,0,30M]
+//	middlebox -target 127.0.0.1:2121 [-listen 127.0.0.1:0] [-delay 25ms] [-rate 20000000] [-cut 20M,0,30M] [-data-ports 21100-21115]
+//
+// With -data-ports, for FTPS (ports.go), it also forwards the server's
+// passive range, port by port, from the -listen host (which must then
+// differ from the target's, 127.0.0.2 say), with the delay.
 //
 // It prints its control address on the first line of standard output, then
 // forwards until SIGINT or SIGTERM.
@@ -14,6 +18,7 @@ import (
 	"fmt"
 	"log"
 	"math"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -32,6 +37,7 @@ func main() {
 	rate := flag.Int64("rate", 0, "bytes per second per data connection and direction (0: no cap)")
 	cut := flag.String("cut", "", "comma-separated bytes after which the 1st, 2nd, ... data connection is reset (K/M suffixes; 0 or - leaves one uncut)")
 	verbose := flag.Bool("v", false, "log flows on stderr")
+	dataPorts := flag.String("data-ports", "", "the server's passive range LO-HI, forwarded port by port from the -listen host with the delay (for FTPS, whose EPSV and PASV replies cannot be rewritten)")
 	flag.Parse()
 	if *target == "" || flag.NArg() > 0 {
 		flag.Usage()
@@ -49,6 +55,24 @@ func main() {
 	m, err := testserver.NewMiddlebox(opts)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *dataPorts != "" {
+		lo, hi, err := parsePorts(*dataPorts)
+		if err != nil {
+			log.Print(err)
+			os.Exit(2)
+		}
+		lhost, _, _ := net.SplitHostPort(m.Addr())
+		thost, _, _ := net.SplitHostPort(*target)
+		ls, err := forwardPorts(lhost, thost, lo, hi, *delay)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer func() {
+			for _, l := range ls {
+				l.Close()
+			}
+		}()
 	}
 	fmt.Println(m.Addr())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

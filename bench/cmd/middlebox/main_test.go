@@ -36,3 +36,29 @@ func FuzzParseCuts(f *testing.F) {
 		}
 	})
 }
+
+func TestParsePorts(t *testing.T) {
+	if lo, hi, err := parsePorts("21100-21115"); err != nil || lo != 21100 || hi != 21115 {
+		t.Fatalf("got %d-%d, %v", lo, hi, err)
+	}
+	for _, bad := range []string{"", "21100", "21115-21100", "0-5", "1-70000", "a-b", "1-2000", "-5", "5-"} {
+		if _, _, err := parsePorts(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// Whatever the flag says, an accepted range is of real ports, low to high,
+// and short.
+func FuzzParsePorts(f *testing.F) {
+	f.Add("21100-21115")
+	f.Fuzz(func(t *testing.T, s string) {
+		lo, hi, err := parsePorts(s)
+		if err != nil {
+			return
+		}
+		if lo < 1 || hi > 65535 || lo > hi || hi-lo > 1024 {
+			t.Fatalf("%q gave %d-%d", s, lo, hi)
+		}
+	})
+}
