@@ -477,6 +477,32 @@ func TestListCanceled(t *testing.T) {
 	})
 }
 
+// TestListCanceledSilentServer: a listing cancelled (Ctrl-C) while the
+// server stalls, and which never answers the ABOR either, returns one
+// abortGrace after the cancel, not after the timeout: the command line's
+// grace after a signal is 1.5 s. (It waited 5 s.)
+func TestListCanceledSilentServer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs, dial := ftptest.New(t)
+		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() {
+			openList(fs, "LIST /pub") // then silence
+			time.Sleep(10 * time.Second)
+			cancel()
+			fs.Expect("ABOR") // and no answer
+		}()
+		start := time.Now()
+		_, err := c.List(ctx, "/pub")
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("List: %v, want context.Canceled", err)
+		}
+		if d := time.Since(start); d != 10*time.Second+abortGrace {
+			t.Errorf("returned %v after the start, want the cancel at 10 s + %v", d, abortGrace)
+		}
+	})
+}
+
 func ExampleEntry() {
 	e, ok, err := ParseListLine("lrwxrwxrwx 1 0 0 9 Jan  2  2006 link -> plain.txt", time.Now())
 	fmt.Println(e.Name, e.Type, e.Size, e.ModTime.Format(time.DateOnly), e.Target, ok, err)

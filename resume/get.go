@@ -48,10 +48,14 @@ const overlapSize = 4 << 10
 // Get downloads t to the local path dst, retrying and resuming by o.Policy.
 // The data goes to dst+".part" (or o.PartName) beside a small state file;
 // when complete and verified it is fsynced and renamed to dst. dst "-"
-// writes to standard output.
+// writes to o.Stdout (standard output).
 func Get(ctx context.Context, t Target, dst string, o Options) (Outcome, error) {
 	if dst == "-" {
-		return getStream(ctx, t, os.Stdout, o)
+		w := o.Stdout
+		if w == nil {
+			w = os.Stdout
+		}
+		return getStream(ctx, t, w, o)
 	}
 	suffix := o.PartSuffix
 	if suffix == "" {

@@ -69,8 +69,8 @@ func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.T
 		o.Logf = nil // the events say it, machine-readably
 	}
 	every := time.Second
-	if !c.Bool("json") && !c.Bool("quiet") && isTerminal(os.Stderr) {
-		r.bars = newBars(os.Stderr, files)
+	if !c.Bool("json") && !c.Bool("quiet") && isTerminal(c.App.ErrWriter) {
+		r.bars = newBars(c.App.ErrWriter, files)
 		every = drawEvery
 		// Log lines go above the bars, not through them.
 		logf := safeLogf(log.New(r.bars, "keepftp: ", log.Ltime))
@@ -180,16 +180,16 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 	if len(results) == 1 && !quiet {
 		f := results[0]
 		if f.Local != "-" {
-			report(f.Local, f.Outcome, time.Since(r.start))
+			report(r.c.App.ErrWriter, f.Local, f.Outcome, time.Since(r.start))
 		}
 		r.printRemoved(removed)
 		return nil
 	}
 	if !quiet || len(failed) > 0 {
-		fmt.Fprintf(os.Stderr, "%d files: %d done, %d unverified, %d up to date, %d failed; %d bytes in %.1fs\n",
+		fmt.Fprintf(r.c.App.ErrWriter, "%d files: %d done, %d unverified, %d up to date, %d failed; %d bytes in %.1fs\n",
 			sum.Files, sum.Done, sum.Unverified, sum.UpToDate, sum.Failed, sum.Bytes, sum.Seconds)
 		for _, f := range failed {
-			fmt.Fprintf(os.Stderr, "failed: %s: %s\n", safeText(f.URL), safeText(f.Err.Error()))
+			fmt.Fprintf(r.c.App.ErrWriter, "failed: %s: %s\n", safeText(f.URL), safeText(f.Err.Error()))
 		}
 	}
 	if !quiet {
@@ -210,7 +210,7 @@ func (r *runner) printRemoved(removed []keepftp.FileResult) {
 		if r.localSources {
 			name = f.Local
 		}
-		fmt.Fprintf(os.Stderr, "removed: %s\n", safeText(name))
+		fmt.Fprintf(r.c.App.ErrWriter, "removed: %s\n", safeText(name))
 	}
 }
 

@@ -30,7 +30,7 @@ func doctorCommand() *cli.Command {
 			}
 			// The login comes the same way as get's: the URL,
 			// KEEPFTP_PASSWORD, the netrc file, or a prompt.
-			t, err := checkURL(newLogins(c.String("netrc-file")), "", c.Args().First())
+			t, err := checkURL(newLogins(c), "", c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -38,13 +38,14 @@ func doctorCommand() *cli.Command {
 				return profileAction(c, t.Addr, t.User)
 			}
 			o := doctor.Options{
-				Config:    keepftp.ConnConfig{User: t.User, Password: t.Password, TLSMode: t.TLSMode, Timeout: c.Duration("timeout")},
-				IdleProbe: c.Bool("idle-probe"),
-				MaxIdle:   c.Duration("max-idle"),
-				NoProfile: c.Bool("no-profile"),
+				Config:     keepftp.ConnConfig{User: t.User, Password: t.Password, TLSMode: t.TLSMode, Timeout: c.Duration("timeout")},
+				IdleProbe:  c.Bool("idle-probe"),
+				MaxIdle:    c.Duration("max-idle"),
+				NoProfile:  c.Bool("no-profile"),
+				ProfileDir: profileDir(c),
 			}
 			if c.Bool("verbose") {
-				o.Config.Logf = safeLogf(stderrLogger())
+				o.Config.Logf = safeLogf(stderrLogger(c))
 				o.Logf = o.Config.Logf
 			}
 			if o.Config.TLS, err = tlsConfig(c); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path"
@@ -70,7 +71,7 @@ func getAction(c *cli.Context) error {
 	if c.String("output") == "-" && c.Bool("json") && c.String("json-file") == "" {
 		return usageError{"-o - and --json both want standard output: give the events a file of their own with --json-file FILE (--json-file /dev/stderr for the terminal)"}
 	}
-	logins := newLogins(c.String("netrc-file"))
+	logins := newLogins(c)
 	dir := "."
 	if out := c.String("output"); out != "" {
 		if len(jobs) == 1 && !isDir(out) {
@@ -115,6 +116,7 @@ func getAction(c *cli.Context) error {
 	r, err := newRunner(c, files, logins, func(o *keepftp.TransferOptions) {
 		o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")
 		o.Segments = c.Int("segments")
+		o.Stdout = c.App.Writer // -o -
 	})
 	if err != nil {
 		return err
@@ -131,8 +133,8 @@ func isDir(name string) bool {
 	return err == nil && st.IsDir()
 }
 
-func report(name string, out keepftp.Outcome, took time.Duration) {
-	fmt.Fprintf(os.Stderr, "%s: %s, %d bytes in %.1fs, %d attempt(s), checked by %s\n",
+func report(w io.Writer, name string, out keepftp.Outcome, took time.Duration) {
+	fmt.Fprintf(w, "%s: %s, %d bytes in %.1fs, %d attempt(s), checked by %s\n",
 		safeText(name), safeText(out.Status), out.Size, took.Seconds(), out.Attempts, safeText(out.Verified))
 }
 
@@ -140,9 +142,9 @@ func report(name string, out keepftp.Outcome, took time.Duration) {
 // transfer settings, the log (unless --quiet), the profiles' switch.
 func clientOptions(c *cli.Context) (keepftp.Options, error) {
 	to, err := transferOptions(c)
-	co := keepftp.Options{Transfer: to, NoProfile: c.Bool("no-profile")}
+	co := keepftp.Options{Transfer: to, NoProfile: c.Bool("no-profile"), ProfileDir: profileDir(c)}
 	if !c.Bool("quiet") {
-		co.Logf = safeLogf(stderrLogger())
+		co.Logf = safeLogf(stderrLogger(c))
 	}
 	return co, err
 }
@@ -172,7 +174,7 @@ func transferOptions(c *cli.Context) (keepftp.TransferOptions, error) {
 	o.Policy.MaxDelay = c.Duration("retry-max-delay")
 	o.Policy.Deadline = c.Duration("retry-deadline")
 	if c.Bool("verbose") {
-		o.ProtoLog = safeLogf(stderrLogger())
+		o.ProtoLog = safeLogf(stderrLogger(c))
 	}
 	tc, err := tlsConfig(c)
 	if err != nil {
@@ -182,4 +184,7 @@ func transferOptions(c *cli.Context) (keepftp.TransferOptions, error) {
 	return o, nil
 }
 
-func stderrLogger() *log.Logger { return log.New(os.Stderr, "keepftp: ", log.Ltime) }
+// stderrLogger logs to the command's standard error.
+func stderrLogger(c *cli.Context) *log.Logger {
+	return log.New(c.App.ErrWriter, "keepftp: ", log.Ltime)
+}

@@ -28,7 +28,7 @@ func lsCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			logins := newLogins(c.String("netrc-file"))
+			logins := newLogins(c)
 			if _, err := checkURL(logins, "", c.Args().First()); err != nil {
 				return err
 			}

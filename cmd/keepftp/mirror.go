@@ -15,7 +15,7 @@ func mirrorCommand() *cli.Command {
 			if c.NArg() != 2 {
 				return usageError{"mirror takes a URL and a local directory"}
 			}
-			logins := newLogins(c.String("netrc-file"))
+			logins := newLogins(c)
 			if _, err := checkURL(logins, "", c.Args().Get(0)); err != nil {
 				return err
 			}

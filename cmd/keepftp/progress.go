@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strings"
 	"sync"
@@ -13,10 +12,6 @@ import (
 	"github.com/keepftp/keepftp"
 	"golang.org/x/term"
 )
-
-// isTerminal reports whether f is a terminal: bars are for people, never
-// for pipes and scripts.
-func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // bars draws, on a terminal, one line per active transfer, labelled with
 // its local name, and a total line below them, redrawn in place five times
@@ -31,7 +26,8 @@ func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 // block of plain lines, cut to the terminal's width and rewritten after
 // moving the cursor up over the last drawing, is all that is needed.
 type bars struct {
-	f      *os.File
+	w      io.Writer // a terminal (isTerminal)
+	fd     int       // w's, for its width
 	mu     sync.Mutex
 	active map[string]*transfer // by local name
 	order  []string             // in the order the transfers started
@@ -62,8 +58,9 @@ type transfer struct {
 
 const drawEvery = 200 * time.Millisecond
 
-func newBars(f *os.File, files int) *bars {
-	b := &bars{f: f, active: map[string]*transfer{}, files: files, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+func newBars(w io.Writer, files int) *bars {
+	fd, _ := terminal(w)
+	b := &bars{w: w, fd: fd, active: map[string]*transfer{}, files: files, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	go b.loop()
 	return b
 }
@@ -152,7 +149,7 @@ func (b *bars) Write(p []byte) (int, error) {
 // width is the terminal's width, less one column so that a full line never
 // wraps.
 func (b *bars) width() int {
-	w, _, err := term.GetSize(int(b.f.Fd()))
+	w, _, err := term.GetSize(b.fd)
 	if err != nil || w < 20 {
 		w = 80
 	}
@@ -198,7 +195,7 @@ func (b *bars) draw(logLines []byte) {
 		n++
 	}
 	b.lines = n
-	io.WriteString(b.f, sb.String())
+	io.WriteString(b.w, sb.String())
 }
 
 // fileLine: "name  [=======>      ]  45%  12.3 MiB of 27.0 MiB  3.2 MiB/s".
@@ -302,7 +299,7 @@ func (b *bars) close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.lines > 0 {
-		fmt.Fprintf(b.f, "\r\x1b[%dA\x1b[J", b.lines)
+		fmt.Fprintf(b.w, "\r\x1b[%dA\x1b[J", b.lines)
 		b.lines = 0
 	}
 }

@@ -41,9 +41,10 @@ func tmuxPane(t *testing.T, cols, rows int, line string) func() string {
 // name, and a live total line; no line wraps or is drawn twice; at the end
 // the bars are gone and the summary stands.
 func TestProgressInTerminal(t *testing.T) {
+	t.Parallel()
 	bin := keepftpBinary(t)
 	srv := ftptest.StartServer(t, testserver.Options{})
-	const size = 2 << 20 // at 512 KiB/s: 4 s per file, all three at once
+	const size = 1 << 20 // at 512 KiB/s: 2 s per file, all three at once
 	src := t.TempDir()
 	names := []string{"alpha.bin", "bravo.bin", "charlie.bin"}
 	for _, n := range names {
@@ -59,6 +60,7 @@ func TestProgressInTerminal(t *testing.T) {
 		{"mirror", fmt.Sprintf("%s mirror -P 3 --limit-rate 512K %s/tree/ %s", bin, base, t.TempDir())},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			capture := tmuxPane(t, cols, 30, c.line)
 			var live, last string
 			deadline := time.Now().Add(60 * time.Second)

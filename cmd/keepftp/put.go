@@ -31,7 +31,7 @@ func putAction(c *cli.Context) error {
 		return usageError{"put takes FILE... and a URL"}
 	}
 	dest, srcs := args[len(args)-1], args[:len(args)-1]
-	logins := newLogins(c.String("netrc-file"))
+	logins := newLogins(c)
 	t, err := checkURL(logins, "", dest)
 	if err != nil {
 		return err

@@ -3,7 +3,9 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
@@ -16,6 +18,7 @@ import (
 // password, a missing file, a dead server, a bad URL), and checks that the
 // password appears in none of stdout and stderr, not even percent-encoded.
 func TestPasswordNeverShown(t *testing.T) {
+	t.Parallel()
 	const user, pass = "alice", "Pw-7f3k9Zq-secret"
 	const wrong = "Wrong-9Qz-pass"
 	srv := ftptest.StartServer(t, testserver.Options{Users: map[string]string{user: pass}})
@@ -71,15 +74,23 @@ func TestPasswordNeverShown(t *testing.T) {
 		)
 	}
 	codes := map[int]int{}
-	for _, r := range runs {
-		code, stdout, stderr := runKeepftp(t, r.env, r.args...)
-		codes[code]++
-		for _, secret := range []string{pass, wrong, "Pw-7f3k9Zq", "9Qz-pass"} {
-			if strings.Contains(stdout, secret) || strings.Contains(stderr, secret) {
-				t.Errorf("keepftp %v (exit %d) shows a password:\nstdout: %s\nstderr: %s", r.args, code, stdout, stderr)
-			}
+	var mu sync.Mutex
+	t.Run("runs", func(t *testing.T) {
+		for i, r := range runs {
+			t.Run(strconv.Itoa(i), func(t *testing.T) {
+				t.Parallel()
+				code, stdout, stderr := runKeepftp(t, r.env, r.args...)
+				mu.Lock()
+				codes[code]++
+				mu.Unlock()
+				for _, secret := range []string{pass, wrong, "Pw-7f3k9Zq", "9Qz-pass"} {
+					if strings.Contains(stdout, secret) || strings.Contains(stderr, secret) {
+						t.Errorf("keepftp %v (exit %d) shows a password:\nstdout: %s\nstderr: %s", r.args, code, stdout, stderr)
+					}
+				}
+			})
 		}
-	}
+	})
 	// The runs did what they are meant to: most succeed, and each kind of
 	// failure happened.
 	for _, want := range []int{ExitOK, ExitUsage, ExitLogin, ExitNotFound, ExitGaveUp} {

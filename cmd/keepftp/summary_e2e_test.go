@@ -16,6 +16,7 @@ import (
 // summed up as one done and one unverified, in text and in the --json
 // summary line, never as two done.
 func TestSummaryCountsUnverified(t *testing.T) {
+	t.Parallel()
 	f := ftptest.StartFake(t)
 	checked, bare := ftptest.RandomBytes(30000), ftptest.RandomBytes(20000)
 	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {

@@ -2,6 +2,7 @@ package ftptest
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -31,7 +32,10 @@ type Fake struct {
 	// Hook, if set, sees every command first; it returns true when it
 	// answered it.
 	Hook func(s *FakeSession, verb, arg string) bool
-	// MLST, Hash and Hook are set before the first call of Addr: the Fake
+	// Banner, if set, is each session's greeting, one reply line each
+	// ("220-...", "220 ready"); the default is "220 fake server".
+	Banner []string
+	// MLST, Hash, Hook and Banner are set before the first call of Addr: the Fake
 	// starts accepting connections then, so that what the test set
 	// happens before any session reads it (for the race detector too: a
 	// client in another process gives no happens-before edge).
@@ -40,7 +44,8 @@ type Fake struct {
 	mu     sync.Mutex
 	files  map[string]FakeFile
 	counts map[string]int
-	log    []string // every command, in the order read ("VERB arg")
+	log    []string      // every command, in the order read ("VERB arg")
+	logged chan struct{} // closed and replaced at each command (WaitCommand)
 	trips  int
 	wg     sync.WaitGroup
 	conns  map[net.Conn]struct{}
@@ -71,7 +76,7 @@ func StartFake(t testing.TB) *Fake {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Fake{t: t, ln: ln, files: map[string]FakeFile{}, counts: map[string]int{}, conns: map[net.Conn]struct{}{}}
+	f := &Fake{t: t, ln: ln, files: map[string]FakeFile{}, counts: map[string]int{}, conns: map[net.Conn]struct{}{}, logged: make(chan struct{})}
 	t.Cleanup(f.Close)
 	return f
 }
@@ -125,6 +130,27 @@ func (f *Fake) Log() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.log...)
+}
+
+// WaitCommand waits until a command that starts with prefix ("RETR",
+// "USER bob") has arrived, and returns it; it returns "" and ctx's error
+// if ctx ends first.
+func (f *Fake) WaitCommand(ctx context.Context, prefix string) (string, error) {
+	for seen := 0; ; {
+		f.mu.Lock()
+		log, logged := f.log, f.logged
+		f.mu.Unlock()
+		for ; seen < len(log); seen++ {
+			if strings.HasPrefix(log[seen], prefix) {
+				return log[seen], nil
+			}
+		}
+		select {
+		case <-logged:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
 }
 
 // RoundTrips returns how many times a command arrived while no earlier
@@ -190,16 +216,25 @@ func (f *Fake) accept() {
 	}
 }
 
-// Reply writes reply lines, each ended with CRLF.
-func (s *FakeSession) Reply(lines ...string) {
+// Reply writes reply lines, each ended with CRLF; the error says whether
+// the client is still there.
+func (s *FakeSession) Reply(lines ...string) error {
 	for _, l := range lines {
 		fmt.Fprintf(s.w, "%s\r\n", l)
 	}
-	s.w.Flush()
+	return s.w.Flush()
 }
 
 // Close ends the control connection.
 func (s *FakeSession) Close() { s.c.Close() }
+
+// Hang reads and drops what the client sends on the control connection
+// until it closes it (or the Fake closes): a server that never answers
+// again.
+func (s *FakeSession) Hang() {
+	s.c.SetReadDeadline(time.Time{})
+	io.Copy(io.Discard, s.r)
+}
 
 // Data accepts the data connection of the last EPSV (bounded by 10 s).
 func (s *FakeSession) Data() (net.Conn, error) {
@@ -234,7 +269,11 @@ func (s *FakeSession) SendData(data []byte, final string) {
 }
 
 func (s *FakeSession) serve() {
-	s.Reply("220 fake server")
+	if s.f.Banner != nil {
+		s.Reply(s.f.Banner...)
+	} else {
+		s.Reply("220 fake server")
+	}
 	for {
 		if s.r.Buffered() == 0 {
 			s.c.SetReadDeadline(time.Now().Add(time.Minute))
@@ -259,6 +298,8 @@ func (s *FakeSession) serve() {
 		} else {
 			s.f.log = append(s.f.log, strings.TrimSpace(verb+" "+arg))
 		}
+		close(s.f.logged)
+		s.f.logged = make(chan struct{})
 		hook := s.f.Hook
 		s.f.mu.Unlock()
 		if hook != nil && hook(s, verb, arg) {
