@@ -214,6 +214,31 @@ func TestCancelClosesDataThenAbor(t *testing.T) {
 	})
 }
 
+// Cancelling (Ctrl-C) while the server stalls the data, and never answers
+// the ABOR either: the attempt returns one abortGrace after the cancel,
+// within the command line's 1.5 s grace after a signal. (It waited 5 s.)
+func TestCancelSilentServerReturnsAfterAbortGrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs, c := dial(t, 8*time.Second)
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() {
+			d := fs.OpenRetr("/f")
+			d.Write([]byte("x"))
+			time.Sleep(3 * time.Second)
+			cancel()
+			fs.ReadCmd() // ABOR, never answered
+		}()
+		start := time.Now()
+		_, err := Download(ctx, c, "/f", 0, 100, new(bytes.Buffer), Options{NoKeepalive: true})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		if d := time.Since(start); d != 3*time.Second+abortGrace {
+			t.Errorf("returned after %v, want the cancel at 3s + %v", d, abortGrace)
+		}
+	})
+}
+
 func errString(err error) string {
 	if err == nil {
 		return "<nil>"

@@ -76,6 +76,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError
+		// urfave/cli would give each command its help subcommand
+		// ("keepftp get help"): one Command shared by every App, which
+		// running a command writes to; normalizeArgs reads that line as
+		// get --help instead.
+		c.HideHelpCommand = true
 	}
 	return app
 }
