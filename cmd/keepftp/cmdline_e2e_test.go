@@ -207,9 +207,12 @@ func TestDoctorCredentials(t *testing.T) {
 		{nil, []string{"ftp://" + srv.Addr() + "/f.bin", "--netrc-file", empty}, ExitLogin},
 		{[]string{"KEEPFTP_PASSWORD=wrong"}, []string{"ftp://" + user + "@" + srv.Addr() + "/f.bin", "--netrc-file", netrc}, ExitLogin},
 	} {
-		code, stdout, stderr := runKeepftp(t, c.env, append([]string{"doctor", "--timeout", "5s"}, c.args...)...)
-		if code != c.want {
-			t.Errorf("doctor %v (env %v): exit %d, want %d\n%s%s", c.args, c.env, code, c.want, stdout, stderr)
-		}
+		t.Run("", func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := runKeepftp(t, c.env, append([]string{"doctor", "--timeout", "5s"}, c.args...)...)
+			if code != c.want {
+				t.Errorf("doctor %v (env %v): exit %d, want %d\n%s%s", c.args, c.env, code, c.want, stdout, stderr)
+			}
+		})
 	}
 }

@@ -242,7 +242,7 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Setenv("GORACE", "atexit_sleep_ms=0 "+os.Getenv("GORACE"))
-	code := ftptest.RunWithTempCache(m)
+	code := ftptest.Main(m)
 	if binary.dir != "" {
 		os.RemoveAll(binary.dir)
 	}

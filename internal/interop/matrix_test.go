@@ -42,7 +42,7 @@ var scenarios = []scenario{
 	{"put into new dirs (MKD)", scPutMkdir},
 	{"resume get (3 cuts)", scResumeGet},
 	{"resume put (3 cuts)", scResumePut},
-	{"NOOP through NAT (idle 2s)", scNoopNAT},
+	{"NOOP through NAT (idle 1s)", scNoopNAT},
 	{"lost final reply", scLostFinal},
 	{"421 between transfers", scIdle421},
 	{"IPv6 (::1, EPSV)", scIPv6},
@@ -75,7 +75,9 @@ func record(sc, srv, cell string) {
 }
 
 // TestMatrix is the scenario matrix: scenarios x servers. Every cell
-// checks sha256 where data moves and counts the bytes.
+// checks sha256 where data moves and counts the bytes. Each cell starts a
+// server of its own, so all cells run at once (up to -parallel): most of
+// their time is spent waiting, on rates, idle timers and timeouts.
 func TestMatrix(t *testing.T) {
 	t.Cleanup(func() { printTable(t) })
 	for _, name := range append(slices.Clone(serverNames), tlsNames...) {
@@ -83,6 +85,7 @@ func TestMatrix(t *testing.T) {
 			t.Parallel()
 			for _, sc := range scenarios {
 				t.Run(sc.name, func(t *testing.T) {
+					t.Parallel()
 					cell := "FAIL"
 					defer func() {
 						if t.Skipped() {
@@ -231,7 +234,7 @@ func scList(t *testing.T, name string) (int64, string) {
 
 func scGet(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, false, 0)
-	data := ftptest.RandomBytes(s.size(8<<20, 2<<20))
+	data := ftptest.RandomBytes(s.size(4<<20, 2<<20))
 	s.write("/get.bin", data)
 	p := s.path(t, testserver.MiddleboxOptions{})
 	dst := filepath.Join(t.TempDir(), "get.bin")
@@ -246,7 +249,7 @@ func scGet(t *testing.T, name string) (int64, string) {
 
 func scPut(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, false, 0)
-	data := ftptest.RandomBytes(s.size(8<<20, 2<<20))
+	data := ftptest.RandomBytes(s.size(4<<20, 2<<20))
 	src := filepath.Join(t.TempDir(), "put.bin")
 	os.WriteFile(src, data, 0o644)
 	p := s.path(t, testserver.MiddleboxOptions{})
@@ -290,7 +293,7 @@ func scPutMkdir(t *testing.T, name string) (int64, string) {
 
 func scResumeGet(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, false, 0)
-	size := s.size(24<<20, 8<<20)
+	size := s.size(12<<20, 8<<20)
 	data := ftptest.RandomBytes(size)
 	s.write("/cut.bin", data)
 	cuts := []int64{s.randCut(), s.randCut(), s.randCut()}
@@ -312,7 +315,7 @@ func scResumeGet(t *testing.T, name string) (int64, string) {
 
 func scResumePut(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, false, 0)
-	data := ftptest.RandomBytes(s.size(24<<20, 8<<20))
+	data := ftptest.RandomBytes(s.size(12<<20, 8<<20))
 	src := filepath.Join(t.TempDir(), "cut.bin")
 	os.WriteFile(src, data, 0o644)
 	cuts := []int64{s.randCut(), s.randCut(), s.randCut()}
@@ -332,12 +335,12 @@ func scResumePut(t *testing.T, name string) (int64, string) {
 
 func scNoopNAT(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, false, 0)
-	data := ftptest.RandomBytes(6 << 20)
+	data := ftptest.RandomBytes(3 << 20)
 	s.write("/nat.bin", data)
-	p := s.path(t, testserver.MiddleboxOptions{IdleTimeout: 2 * time.Second, Mode: testserver.ExpireBlackhole})
+	p := s.path(t, testserver.MiddleboxOptions{IdleTimeout: time.Second, Mode: testserver.ExpireBlackhole})
 	o := p.opts()
-	o.Timeout = 4 * time.Second // NOOP every second, inside the 2 s idle limit
-	o.RateLimit = 3 << 19       // 1.5 MiB/s: a 4 s transfer
+	o.Timeout = 2 * time.Second // NOOP every 500 ms, inside the 1 s idle limit
+	o.RateLimit = 3 << 19       // 1.5 MiB/s: a 2 s transfer
 	o.Policy = resume.Policy{Retries: 0, MaxAttempts: 1}
 	dst := filepath.Join(t.TempDir(), "nat.bin")
 	start := time.Now()

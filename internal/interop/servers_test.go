@@ -149,7 +149,7 @@ func (s *server) randCut() int64 {
 	if s.tls != realserver.NoTLS {
 		return randCut(512<<10, 2<<20)
 	}
-	return randCut(1<<20, 6<<20)
+	return randCut(1<<20, 3<<20)
 }
 
 // netPath is the way between keepftp and the server in a scenario: the
