@@ -19,6 +19,7 @@ import (
 // One Client used from many goroutines: every file right, never more
 // connections than MaxConns.
 func TestClientConcurrentUse(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 8 << 20}})
 	files := map[string][]byte{}
 	for i := range 20 {
@@ -54,6 +55,7 @@ func TestClientConcurrentUse(t *testing.T) {
 // An idle pooled connection behind a NAT that forgets silent flows after
 // 700 ms is kept alive by NOOP, and reused for the next file.
 func TestPoolKeepsIdleConnectionsAlive(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	srv.WriteFile("/a", []byte("first"))
 	srv.WriteFile("/b", []byte("second"))
@@ -85,6 +87,7 @@ func TestPoolKeepsIdleConnectionsAlive(t *testing.T) {
 }
 
 func TestSafeName(t *testing.T) {
+	t.Parallel()
 	for name, want := range map[string]bool{"a.txt": true, "..foo": true, "a b": true, "": false, ".": false, "..": false, "../x": false, "a/b": false, `a\b`: false, "a\x00": false} {
 		if SafeName(name) != want {
 			t.Errorf("SafeName(%q) = %v", name, !want)
@@ -95,6 +98,7 @@ func TestSafeName(t *testing.T) {
 // A hostile listing's "../" names are refused, never followed: nothing is
 // written outside the mirror's directory.
 func TestMirrorRefusesHostileNames(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	srv.WriteFile("/pub/ok.txt", []byte("ok"))
 	// A name with a backslash passes as one name on the server but would

@@ -86,6 +86,7 @@ func serveFiles(fs *ftptest.Server, files map[string][]byte, mu *sync.Mutex, ret
 // Three files fetched over one pooled connection all arrive, are verified
 // by size and reported done; none is fetched twice.
 func TestDuplicate226DoesNotLoseFiles(t *testing.T) {
+	t.Parallel()
 	files := map[string][]byte{}
 	for i := range 3 {
 		files[fmt.Sprintf("/f%d", i)] = ftptest.RandomBytes(100<<10 + i)

@@ -45,6 +45,7 @@ func slowServer(t *testing.T) *testserver.Server {
 // a server remembered to abort on NOOP gets none, and a refused EPSV is
 // not asked again; flags still win over the profile.
 func TestProfileApplied(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		profile  func(*profile.Profile)
@@ -94,6 +95,7 @@ func TestProfileApplied(t *testing.T) {
 // features and NOOP behaviour; --no-profile (Options.NoProfile) writes
 // nothing.
 func TestProfileLearned(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{EnableHASH: true, Noop: testserver.NoopImmediate500, Faults: testserver.Faults{RateLimit: 1 << 20}})
 	srv.WriteFile("/f", ftptest.RandomBytes(2<<20))
 	for _, off := range []bool{true, false} {
@@ -126,6 +128,7 @@ func TestProfileLearned(t *testing.T) {
 // the keepalive was set too long, 3 s) teaches the idle limit: at most
 // the silence before the first command that got no answer.
 func TestProfileLearnsDeadConnection(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	srv.WriteFile("/a", []byte("first"))
 	const natIdle = 1500 * time.Millisecond

@@ -21,6 +21,7 @@ import (
 // PutAll uploads a batch into directories it makes first, par at a time,
 // within MaxConns connections.
 func TestPutAll(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	dir := t.TempDir()
 	var ups []Upload
@@ -56,6 +57,7 @@ func TestPutAll(t *testing.T) {
 // sees no STOR, the Client reports no start, and the uploads never started
 // report the cancellation and leave nothing on the server.
 func TestPutAllStopsOnCancel(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	dir := t.TempDir()
 	var ups []Upload

@@ -18,6 +18,7 @@ import (
 // file over that many connections at once, even with a pool of one, and
 // survives a cut in one of them.
 func TestClientGetSegments(t *testing.T) {
+	t.Parallel()
 	payload := ftptest.RandomBytes(12 << 20)
 	srv := ftptest.StartServer(t, testserver.Options{EnableHASH: true, Faults: testserver.Faults{
 		RateLimit: 16 << 20, CutAfter: []int64{-1, 1 << 20},

@@ -13,6 +13,7 @@ import (
 // answered leaves the connection dead after a known silence of 10 s; one
 // that is answered leaves nothing to learn.
 func TestDeadSilence(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialFake(t, fs, Config{Timeout: 4 * time.Second, DialContext: dial})
@@ -40,6 +41,7 @@ func TestDeadSilence(t *testing.T) {
 // TestDeadSilenceNotWhileAnswered: NOOPs written during a transfer whose
 // answers come late (after the 226) are not a dead connection.
 func TestDeadSilenceNotWhileAnswered(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialFake(t, fs, Config{Timeout: 4 * time.Second, DialContext: dial})
@@ -64,6 +66,7 @@ func TestDeadSilenceNotWhileAnswered(t *testing.T) {
 // TestHintsSkipProbes: Config.NoEPSV goes straight to PASV and NoMLSD
 // straight to LIST; a refusal learned on the connection is reported.
 func TestHintsSkipProbes(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialFake(t, fs, Config{Timeout: time.Minute, DialContext: dial, NoEPSV: true, NoMLSD: true})
@@ -90,6 +93,7 @@ func TestHintsSkipProbes(t *testing.T) {
 }
 
 func TestMLSDRefusalLearned(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialFake(t, fs, Config{Timeout: time.Minute, DialContext: dial})

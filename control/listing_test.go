@@ -104,6 +104,7 @@ func checkEntries(t *testing.T, what string, got []Entry, want map[string]wantEn
 }
 
 func TestListTestServer(t *testing.T) {
+	t.Parallel()
 	srv := startListServer(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -223,6 +224,7 @@ func checkVsftpdListing(t *testing.T, es []Entry) {
 }
 
 func TestListFallsBackToLIST(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialFake(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -248,6 +250,7 @@ func TestListFallsBackToLIST(t *testing.T) {
 }
 
 func TestListWithoutMLSTUsesLIST(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -269,6 +272,7 @@ func TestListWithoutMLSTUsesLIST(t *testing.T) {
 // 504) leads to LIST; a 550 or 501 is about the directory and is returned
 // (pure-ftpd answers LIST of a missing directory with an empty 226).
 func TestListMLSDRefusals(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		reply    string
 		fallback bool
@@ -314,6 +318,7 @@ func TestListMLSDRefusals(t *testing.T) {
 // TestListGarbageLine: a hostile or unknown line fails the listing with an
 // error naming it; the connection stays usable.
 func TestListGarbageLine(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -339,6 +344,7 @@ func TestListGarbageLine(t *testing.T) {
 }
 
 func TestListFinalReplyNotOK(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -361,6 +367,7 @@ func TestListFinalReplyNotOK(t *testing.T) {
 // TestListNoFinalReply: the data ends but the 226 never comes: peer down
 // one timeout later, and the connection is closed.
 func TestListNoFinalReply(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -386,6 +393,7 @@ func TestListNoFinalReply(t *testing.T) {
 // TestListDataStall: the data connection goes silent: peer down one
 // timeout later, and the connection is closed.
 func TestListDataStall(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -437,6 +445,7 @@ func TestListTooLarge(t *testing.T) {
 }
 
 func TestListLostConnection(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -454,6 +463,7 @@ func TestListLostConnection(t *testing.T) {
 }
 
 func TestListCanceled(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -482,6 +492,7 @@ func TestListCanceled(t *testing.T) {
 // abortGrace after the cancel, not after the timeout: the command line's
 // grace after a signal is 1.5 s. (It waited 5 s.)
 func TestListCanceledSilentServer(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})

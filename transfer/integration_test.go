@@ -27,6 +27,7 @@ func dialTCP(t *testing.T, addr string, timeout time.Duration) *control.Conn {
 // A server that aborts transfers in answer to NOOPs: after two aborts in a
 // row, NOOPs stop for that server and the next download completes.
 func TestServerThatAbortsOnNoopLosesNoops(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{Noop: testserver.NoopAborts, Faults: testserver.Faults{RateLimit: 256 << 10}})
 	payload := ftptest.RandomBytes(256 << 10) // 1 s at the rate
 	srv.WriteFile("/f", payload)
@@ -63,6 +64,7 @@ func TestServerThatAbortsOnNoopLosesNoops(t *testing.T) {
 
 // The registry learns how each style of server answers NOOPs.
 func TestRegistryLearnsFromRealTransfers(t *testing.T) {
+	t.Parallel()
 	for style, want := range map[testserver.NoopStyle]noop.Behaviour{
 		testserver.NoopAfterTransfer: noop.AfterFinal,
 		testserver.NoopImmediate200:  noop.AtOnce,
@@ -97,6 +99,7 @@ func TestRegistryLearnsFromRealTransfers(t *testing.T) {
 
 // Zero-copy path: a download into an *os.File, then an upload from one.
 func TestFileDownloadAndUpload(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	payload := ftptest.RandomBytes(32 << 20)
 	srv.WriteFile("/big", payload)
@@ -133,6 +136,7 @@ func TestFileDownloadAndUpload(t *testing.T) {
 
 // A resumed download with REST gets exactly the rest of the file.
 func TestDownloadWithOffset(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	payload := ftptest.RandomBytes(1 << 20)
 	srv.WriteFile("/f", payload)
@@ -150,6 +154,7 @@ func TestDownloadWithOffset(t *testing.T) {
 // A data cut by the server ends the attempt with a transient failure and a
 // byte count that says how far it got.
 func TestDataCutIsFailure(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{100000}, RateLimit: 4 << 20}})
 	payload := ftptest.RandomBytes(1 << 20)
 	srv.WriteFile("/f", payload)
