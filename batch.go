@@ -28,9 +28,12 @@ type Job struct {
 // "data.part"): their partial downloads live in each destination
 // directory's staging directory (see StagingDir), apart from the files
 // themselves, and two files with the same destination are reported, not
-// raced. The listing's facts of the files a pattern expands to stand in
-// for SIZE and MDTM before each transfer where they are precise, as in
-// Mirror.
+// raced. Destinations are taken as Get takes them (resume.LocalDest): a
+// symbolic link is written through, and its target's partial file is
+// staged beside the target; a device, a FIFO or a socket is written in
+// place, never replaced. The listing's facts of the files a pattern
+// expands to stand in for SIZE and MDTM before each transfer where they
+// are precise, as in Mirror.
 func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []FileResult {
 	type item struct {
 		t     resume.Target
@@ -87,12 +90,21 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 			if it.err != nil {
 				continue
 			}
+			// A link is written through: the file it leads to is the
+			// destination, and its partial file is staged beside it. A
+			// stream is written in place, with nothing to stage.
 			clean := filepath.Clean(it.dst)
+			d, derr := resume.LocalDest(it.dst)
+			if derr == nil && d.Stream == "" {
+				clean = filepath.Clean(d.Path)
+			}
 			switch {
 			case filepath.Base(clean) == StagingDir:
 				it.err = leftOut(fmt.Errorf("the name %q is where keepftp keeps its partial files", StagingDir))
 			case dsts[clean]:
 				it.err = leftOut(fmt.Errorf("%s is the destination of an earlier file too", it.dst))
+			case derr == nil && d.Stream != "":
+				dsts[clean] = true
 			default:
 				dsts[clean] = true
 				st := newStaging(filepath.Dir(clean))

@@ -15,11 +15,11 @@ const (
 	Transient    ErrorClass = iota // network errors, peer down, stalls, 4xx: gave up after retries
 	Intentional                    // stopped on purpose (the context was cancelled, Close)
 	Permanent                      // the server refused for good (a 5xx, TLS verification): the same would fail again
-	LoginFailed                    // the server refused the credentials (530)
+	LoginFailed                    // the server refused the credentials (530), or the proxy refused its own
 	NotFound                       // the remote file does not exist
 	LocalFailed                    // the local side failed (disk full, permission)
 	VerifyFailed                   // the result did not verify
-	BadURL                         // a URL keepftp cannot use (ErrBadURL): nothing was tried
+	BadURL                         // a URL keepftp cannot use (ErrBadURL, ErrBadProxy; active mode through a proxy, ErrProxyActive): nothing was tried
 	LeftOut                        // a batch or mirror left entries out (ErrLeftOut) and copied the rest
 )
 
@@ -53,7 +53,7 @@ func (c ErrorClass) String() string {
 // Classify adds the Client's: a URL it cannot use, entries left out.
 // A cancellation is Intentional whatever else the error wraps.
 func Classify(err error) ErrorClass {
-	if errors.Is(err, ErrBadURL) {
+	if errors.Is(err, ErrBadURL) || errors.Is(err, ErrBadProxy) || errors.Is(err, ErrProxyActive) {
 		return BadURL
 	}
 	c := resume.Classify(err)

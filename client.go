@@ -50,6 +50,12 @@ type Options struct {
 	// nil; a file that cannot be read fails every call with the reason.
 	TLS TLSOptions
 
+	// Proxy says which proxy each server is reached through (the command
+	// line's --proxy and --noproxy, and the environment's ALL_PROXY and
+	// NO_PROXY, as curl reads them). The zero value connects directly. A
+	// URL that cannot be used fails every call with the reason.
+	Proxy ProxyOptions
+
 	// NoProfile turns off the learned server profiles (profiles.go):
 	// nothing is read from or written to ProfileDir. With profiles, what
 	// a run learns about a server (the path's idle limit, NOOP behaviour,
@@ -83,6 +89,9 @@ func (c *Client) parse(rawURL string) (resume.Target, error) {
 	if c.tlsErr != nil {
 		return resume.Target{}, fmt.Errorf("TLS options: %w", c.tlsErr)
 	}
+	if c.proxyErr != nil {
+		return resume.Target{}, fmt.Errorf("proxy: %w", c.proxyErr)
+	}
 	t, err := resume.ParseURL(rawURL)
 	if err == nil && c.o.Credentials != nil {
 		err = c.o.Credentials(&t)
@@ -102,14 +111,19 @@ type Event struct {
 	Delay  float64   `json:"delay_s,omitempty"` // retry: seconds until the next attempt
 	Reason string    `json:"reason,omitempty"`  // retry, restart, error; verified: how
 	Status string    `json:"status,omitempty"`  // done: "complete" or "complete (verified)"
+	// TimeSet, on an upload's done: how the server file got the local
+	// file's time, read back to check it (MFMT, MDTM, SITE UTIME).
+	TimeSet string `json:"time_set,omitempty"`
 }
 
 // Client transfers files. It is safe for concurrent use.
 type Client struct {
-	o      Options
-	pool   *pool
-	prof   *profiles
-	tlsErr error // Options.TLS could not be turned into a config
+	o        Options
+	pool     *pool
+	prof     *profiles
+	times    *timeMemo
+	tlsErr   error // Options.TLS could not be turned into a config
+	proxyErr error // Options.Proxy.URL cannot be used
 }
 
 // NewClient returns a Client; Close it when done to end idle connections.
@@ -132,7 +146,12 @@ func NewClient(o Options) *Client {
 	if c.o.Transfer.TLS == nil && !o.TLS.IsZero() {
 		c.o.Transfer.TLS, c.tlsErr = o.TLS.Config()
 	}
+	if !o.Proxy.IsZero() {
+		c.proxyErr = o.Proxy.check()
+		c.o.Transfer.Proxy = o.Proxy.For
+	}
 	c.prof = newProfiles(&c.o)
+	c.times = newTimeMemo(c)
 	c.pool = newPool(o.MaxConns, &c.o.Transfer, c.prof)
 	return c
 }
@@ -155,6 +174,9 @@ func (c *Client) emit(e Event) {
 func (c *Client) options(t resume.Target, local string) resume.Options {
 	o := c.o.Transfer
 	o.Conns = c.pool
+	if o.Times == nil {
+		o.Times = c.times
+	}
 	c.prof.transfer(t, &o)
 	url := t.String()
 	o.Events = func(e resume.Event) {
@@ -183,7 +205,9 @@ func (c *Client) options(t resume.Target, local string) resume.Options {
 }
 
 // Get downloads the file at rawURL to the local path dst, resuming after
-// failures and verifying the result.
+// failures and verifying the result. A dst that is not a regular file
+// ("-", a device, a FIFO, /dev/stdout) is written in place, as a stream,
+// and a symbolic link is written through (see LocalDest).
 func (c *Client) Get(ctx context.Context, rawURL, dst string) (Outcome, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {
@@ -231,5 +255,19 @@ func (c *Client) done(t resume.Target, local string, out resume.Outcome, err err
 		c.emit(Event{Kind: EventError, URL: t.String(), Local: local, Reason: err.Error()})
 		return
 	}
-	c.emit(Event{Kind: EventDone, URL: t.String(), Local: local, Bytes: out.Size, Size: out.Size, Status: out.Status, Reason: out.Verified})
+	c.emit(Event{Kind: EventDone, URL: t.String(), Local: local, Bytes: out.Size, Size: out.Size, Status: out.Status, Reason: out.Verified, TimeSet: out.TimeSet})
+}
+
+// warnf reports something off about url that does not stop the work: a
+// note for a human and a warning event.
+func (c *Client) warnf(url, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	c.logf("warning: %s: %s", url, msg)
+	c.emit(Event{Kind: EventWarning, URL: url, Reason: msg})
+}
+
+func (c *Client) logf(format string, args ...any) {
+	if c.o.Logf != nil {
+		c.o.Logf(format, args...)
+	}
 }

@@ -18,6 +18,13 @@
 // files it copies, and copies everything it can: what it cannot is
 // reported as a result wrapping ErrLeftOut.
 //
+// A mirror runs either way (Mirror downloads, MirrorUp uploads) on one
+// engine: PlanMirror lists both sides and decides, changing nothing, what
+// to copy and why, what is up to date and by which rule; RunPlan does it.
+// Uploads, of put and of the upload mirror, are atomic: written to a
+// temporary in the target folder (resume.UploadPartName), verified, given
+// the local file's time, then renamed.
+//
 // Options.Filter chooses the names of a tree (a mirror's, a pattern's):
 // include and exclude globs, first match wins, and bounds on size and
 // time (see Filter). Options.RemoveSource makes each copy a move: the

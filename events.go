@@ -16,7 +16,8 @@ const (
 	EventDone     = resume.EventDone     // the file is complete (Status, Reason: how it was checked)
 
 	EventProgress EventKind = "progress" // bytes done so far (Bytes, Size)
-	EventSkip     EventKind = "skip"     // mirror: the local copy is up to date
+	EventSkip     EventKind = "skip"     // mirror: the destination is up to date (Reason: by which rule)
+	EventDelete   EventKind = "delete"   // mirror: a file removed from the destination (Reason: why)
 	EventError    EventKind = "error"    // the file failed for good (Reason)
 	EventRemoved  EventKind = "removed"  // the source of a verified copy was removed (Reason: which, and how the copy was checked)
 )

@@ -39,6 +39,13 @@ type (
 	// ConnConfig is one control connection's login and settings (for
 	// doctor, which probes a single connection).
 	ConnConfig = control.Config
+	// Dest is a local destination as keepftp writes it (LocalDest).
+	Dest = resume.Dest
+	// Proxy is a SOCKS5 or HTTP CONNECT proxy a connection is tunnelled
+	// through (ProxyOptions.For chooses it; ConnConfig.Proxy takes it).
+	Proxy = control.Proxy
+	// ProxyError is a tunnel the proxy did not open, and why.
+	ProxyError = control.ProxyError
 )
 
 // The kinds of Entry.
@@ -74,7 +81,22 @@ var DefaultPolicy = resume.DefaultPolicy
 var (
 	ErrBadURL   = resume.ErrBadURL    // a URL keepftp cannot use
 	ErrPeerDown = control.ErrPeerDown // the server stopped answering within the timeout
+	// ErrStreamResume: a download into a stream (standard output, a
+	// device, a FIFO) failed after bytes went into it, and no retry could
+	// be shown to continue them (VerifyFailed).
+	ErrStreamResume = resume.ErrStreamResume
+	// ErrBadProxy: a proxy URL keepftp cannot use (ProxyOptions).
+	ErrBadProxy = control.ErrBadProxy
+	// ErrProxyActive: active mode was asked for through a proxy.
+	ErrProxyActive = control.ErrProxyActive
 )
+
+// LocalDest says how a download writes the local name: a regular file
+// (or none yet) atomically, through NAME.part and a rename; a symbolic link
+// through to the file it leads to; anything else that exists ("-", a
+// device, a FIFO, a socket, /dev/stdout) in place, as a stream, never
+// replaced.
+func LocalDest(name string) (Dest, error) { return resume.LocalDest(name) }
 
 // ParseURL parses ftp://[user[:pass]@]host[:port]/path (ftps:// implicit
 // TLS, ftpes:// explicit), refusing anything that could not go on the wire.
@@ -83,3 +105,8 @@ func ParseURL(raw string) (Target, error) { return resume.ParseURL(raw) }
 // KeepaliveInterval is the NOOP interval used during transfers for a
 // timeout when none is given.
 func KeepaliveInterval(timeout time.Duration) time.Duration { return noop.Interval(timeout) }
+
+// ParseProxy parses a proxy URL (socks5://, socks5h:// or http://, with
+// an optional user:password@ and port); errors wrap ErrBadProxy and never
+// show the password.
+func ParseProxy(raw string) (*Proxy, error) { return control.ParseProxy(raw) }

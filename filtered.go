@@ -1,7 +1,7 @@
 package keepftp
 
 import (
-	"path/filepath"
+	"time"
 
 	"github.com/keepftp/keepftp/control"
 )
@@ -9,18 +9,13 @@ import (
 // Where Options.Filter is asked. The Filter itself is in filter.go; these
 // are the places of the walks that consult it.
 
-// takes reports whether Options.Filter takes a mirror's entry e, to be
-// copied to lp: a file to copy, a folder to look into.
-func (m *mirror) takes(lp string, e control.Entry) bool {
-	f := m.c.o.Filter
-	if f == nil {
-		return true
-	}
-	rel, err := filepath.Rel(m.top, lp)
-	if err != nil {
-		return true // lp is made under m.top: cannot happen
-	}
-	return f.Includes(filepath.ToSlash(rel), e.Type == control.Dir, e.Size, e.ModTime)
+// takes reports whether Options.Filter takes a mirror's entry rel (below
+// the top, slash-separated), on either side: a file to copy, a folder to
+// look into. What it leaves out is not walked, on the source nor on the
+// destination: it is neither copied nor touched.
+func (c *Client) takes(rel string, dir bool, size int64, mod time.Time) bool {
+	f := c.o.Filter
+	return f == nil || f.Includes(rel, dir, size, mod)
 }
 
 // takesListed reports whether Options.Filter takes a file a pattern

@@ -24,17 +24,29 @@ func (c *Client) List(ctx context.Context, rawURL string) ([]Entry, error) {
 }
 
 func (c *Client) list(ctx context.Context, t resume.Target) ([]control.Entry, error) {
+	entries, _, err := c.listWith(ctx, t, false)
+	return entries, err
+}
+
+// listWith lists t; with hidden, names starting with a dot too where the
+// server hides them from LIST (control.Conn.ListHidden), and all reports
+// whether the listing shows them.
+func (c *Client) listWith(ctx context.Context, t resume.Target, hidden bool) (entries []control.Entry, all bool, err error) {
 	conn, err := c.pool.Conn(ctx, t)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	entries, err := conn.List(ctx, t.Path)
+	if hidden {
+		entries, all, err = conn.ListHidden(ctx, t.Path)
+	} else {
+		entries, err = conn.List(ctx, t.Path)
+	}
 	c.pool.Release(conn, conn.Err() == nil)
 	if err != nil {
 		// A listing with bad lines comes with the entries of the good ones.
-		return entries, fmt.Errorf("list %s: %w", t, err)
+		return entries, all, fmt.Errorf("list %s: %w", t, err)
 	}
-	return entries, nil
+	return entries, all, nil
 }
 
 // listTries is how many times a directory listing is tried when it fails
@@ -44,15 +56,19 @@ const listTries = 3
 // listRetrying lists t, trying again (at once, on a fresh connection from
 // the pool) when the failure may pass: a dropped connection, a 4xx.
 func (c *Client) listRetrying(ctx context.Context, t resume.Target) ([]control.Entry, error) {
-	var entries []control.Entry
-	var err error
+	entries, _, err := c.listRetryingWith(ctx, t, false)
+	return entries, err
+}
+
+// listRetryingWith is listRetrying with listWith's hidden.
+func (c *Client) listRetryingWith(ctx context.Context, t resume.Target, hidden bool) (entries []control.Entry, all bool, err error) {
 	for range listTries {
-		entries, err = c.list(ctx, t)
+		entries, all, err = c.listWith(ctx, t, hidden)
 		if err == nil || ctx.Err() != nil || resume.Classify(err) != resume.Transient {
 			break
 		}
 	}
-	return entries, err
+	return entries, all, err
 }
 
 // listingFacts returns what a listing entry says about a file in the form

@@ -35,7 +35,7 @@ func TestOptionsLogf(t *testing.T) {
 	if got, _ := os.ReadFile(dst); !bytes.Equal(got, payload) || out.Attempts < 3 {
 		t.Errorf("%d bytes after %d attempts, want the file after at least 3 (two aborted)", len(got), out.Attempts)
 	}
-	for _, want := range []string{"retrying in", "right after a NOOP: no more NOOPs during transfers to it"} {
+	for _, want := range []string{"retrying in", "right after a NOOP while data was flowing: no more NOOPs during transfers to it"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("Options.Logf got no %q:\n%s", want, &log)
 		}

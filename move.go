@@ -119,9 +119,19 @@ func (c *Client) warn(r *FileResult, msg string) {
 // syncedCopy checks that a downloaded file is a regular file of size
 // bytes, and syncs it and its folder to disk. It returns why not, or "".
 func syncedCopy(local string, size int64) string {
-	if local == "" || local == "-" {
+	if local == "" {
 		return "the copy went to standard output, not to a file"
 	}
+	// Looked at before it is opened (opening a FIFO waits for a writer);
+	// through a link, the file and the folder synced are the target's.
+	d, err := resume.LocalDest(local)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("the copy cannot be looked at (%v)", err)
+	case d.Stream != "":
+		return fmt.Sprintf("the copy went to %s, not to a file", d.Stream)
+	}
+	local = d.Path
 	f, err := os.Open(local)
 	if err != nil {
 		return fmt.Sprintf("the copy cannot be opened (%v)", err)

@@ -128,6 +128,7 @@ func TestRemoveSourceAfterCutAndRetry(t *testing.T) {
 	f := ftptest.StartFake(t)
 	data := ftptest.RandomBytes(200_000)
 	var retrs atomic.Int32
+	dst := filepath.Join(t.TempDir(), "big")
 	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
 		if verb == "RETR" && retrs.Add(1) == 1 {
 			d, err := s.Data()
@@ -137,14 +138,21 @@ func TestRemoveSourceAfterCutAndRetry(t *testing.T) {
 			s.Reply("150 here it comes")
 			d.Write(data[:80_000])
 			d.Close()
-			s.Close() // the connection dies with the data half sent
+			// The connection dies with the data half sent, once the client
+			// has saved that half: closing at once may beat its reads, and
+			// then there is nothing to resume from.
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				if st, err := os.Stat(dst + ".part"); err == nil && st.Size() >= 80_000 {
+					break
+				}
+			}
+			s.Close()
 			return true
 		}
 		return false
 	}
 	f.WriteFile("/big", data, mtime)
 	c, ev := moveClient(t)
-	dst := filepath.Join(t.TempDir(), "big")
 	out, err := c.Get(t.Context(), "ftp://"+f.Addr()+"/big", dst)
 	if err != nil {
 		t.Fatal(err)

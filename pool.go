@@ -10,7 +10,8 @@ import (
 )
 
 // pool keeps control connections per server and account for reuse across
-// files, at most max per server at once. Idle connections are kept alive
+// files, at most max per server at once, fewer when the server limits the
+// connections per client (connlimit.go). Idle connections are kept alive
 // with NOOP (a NAT forgets idle ones as well as busy ones) and dropped when
 // a NOOP fails.
 type pool struct {
@@ -25,8 +26,9 @@ type pool struct {
 
 type hostPool struct {
 	t     resume.Target  // the first target seen: server and login
-	slots chan struct{}  // one token per connection in use or idle
+	slots chan struct{}  // one token per connection in use or idle, or held back by the limit
 	idle  chan *idleConn // idle connections; each holds its slot
+	limit connLimit
 }
 
 type idleConn struct {
@@ -50,6 +52,8 @@ func (p *pool) host(t resume.Target) *hostPool {
 	h := p.hosts[k]
 	if h == nil {
 		h = &hostPool{t: t, slots: make(chan struct{}, p.max), idle: make(chan *idleConn, p.max)}
+		known, retest := p.prof.connsFact(t)
+		h.limit.start(h.slots, p.max, known, retest)
 		p.hosts[k] = h
 	}
 	return h
@@ -81,12 +85,28 @@ func (p *pool) Conn(ctx context.Context, t resume.Target) (*control.Conn, error)
 			p.drop(ic.c, h)
 			continue
 		}
-		cfg := p.opts.Config(t)
-		p.prof.config(t, &cfg)
-		c, err := control.Dial(ctx, t.Addr, cfg)
+		cfg, err := p.opts.Config(t)
 		if err != nil {
 			<-h.slots
 			return nil, err
+		}
+		p.prof.config(t, &cfg)
+		h.limit.dial()
+		c, err := control.Dial(ctx, t.Addr, cfg)
+		if err != nil {
+			if limit, open := h.limit.failed(err); limit {
+				// The server's per-client limit: this slot stays held back,
+				// and the caller waits for a connection that is open.
+				if h.limit.firstRefusal() {
+					p.prof.note("%s refused a connection while %d were open (%v): going on with the connections it accepts, and remembering that", t.Addr, open, err)
+				}
+				continue
+			}
+			<-h.slots
+			return nil, err
+		}
+		if h.limit.opened() {
+			<-h.slots // one more got in than the remembered limit: try one more yet
 		}
 		p.prof.dialled(t, c)
 		p.mu.Lock()
@@ -132,10 +152,12 @@ func (p *pool) drop(c *control.Conn, h *hostPool) {
 	p.mu.Lock()
 	delete(p.owner, c)
 	p.mu.Unlock()
+	h.limit.closed()
 	<-h.slots
 }
 
-// close ends every idle connection with QUIT.
+// close ends every idle connection with QUIT, and remembers what each
+// server's connection limit turned out to be.
 func (p *pool) close() {
 	p.mu.Lock()
 	var all []*idleConn
@@ -143,6 +165,7 @@ func (p *pool) close() {
 		for len(h.idle) > 0 {
 			all = append(all, <-h.idle)
 		}
+		p.prof.learnConns(h, p.max)
 	}
 	p.mu.Unlock()
 	var wg sync.WaitGroup

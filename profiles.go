@@ -3,6 +3,7 @@ package keepftp
 import (
 	"crypto/tls"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,13 +25,14 @@ type profiles struct {
 	noops *noop.Registry
 	logf  func(format string, args ...any)
 
-	mu     sync.Mutex
-	known  map[profile.Key]profile.Profile // as last read or written
-	logged map[profile.Key]bool            // the keepalive note was logged
+	mu        sync.Mutex
+	known     map[profile.Key]profile.Profile // as last read or written, expired facts dropped
+	logged    map[profile.Key]bool            // the keepalive note was logged
+	confirmed map[profile.Key]bool            // this run's abort on NOOP was counted: one run is one observation
 }
 
 func newProfiles(o *Options) *profiles {
-	ps := &profiles{noops: o.Transfer.Noops, logf: o.Transfer.Logf, known: map[profile.Key]profile.Profile{}, logged: map[profile.Key]bool{}}
+	ps := &profiles{noops: o.Transfer.Noops, logf: o.Transfer.Logf, known: map[profile.Key]profile.Profile{}, logged: map[profile.Key]bool{}, confirmed: map[profile.Key]bool{}}
 	if o.NoProfile {
 		return ps
 	}
@@ -66,6 +68,9 @@ func (ps *profiles) get(t resume.Target) profile.Profile {
 	if err != nil {
 		ps.note("%v (ignored; it is replaced when keepftp learns something)", err)
 	}
+	if gone := p.Expire(time.Now()); len(gone) > 0 {
+		ps.note("%s: forgotten, as too old to trust: %s", t.Addr, strings.Join(gone, ", "))
+	}
 	ps.known[k] = p
 	return clone(p)
 }
@@ -75,6 +80,14 @@ func clone(p profile.Profile) profile.Profile {
 	if p.Idle != nil {
 		i := *p.Idle
 		p.Idle = &i
+	}
+	if p.NoopEvidence != nil {
+		e := *p.NoopEvidence
+		p.NoopEvidence = &e
+	}
+	if p.Conns != nil {
+		c := *p.Conns
+		p.Conns = &c
 	}
 	if p.Features != nil {
 		f := *p.Features
@@ -144,10 +157,15 @@ func (ps *profiles) config(t resume.Target, cfg *control.Config) {
 	cfg.NoHash = f.HashRefused
 }
 
-// dialled tells the NOOP registry what the profile knows of c's server.
+// dialled tells the NOOP registry what the profile knows of c's server:
+// a remembered abort on NOOP is retested when it is due (see
+// profile.Profile.NoopFact).
 func (ps *profiles) dialled(t resume.Target, c *control.Conn) {
-	if b := ps.get(t).NoopBehaviour(); b != noop.Unknown && ps.noops != nil {
-		ps.noops.Remember(c.RemoteAddr().String(), b)
+	if ps.noops == nil {
+		return
+	}
+	if b, retest := ps.get(t).NoopFact(time.Now()); b != noop.Unknown {
+		ps.noops.Remember(c.RemoteAddr().String(), b, retest)
 	}
 }
 
@@ -158,10 +176,14 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 		return
 	}
 	silence, dead := c.DeadSilence()
-	behaviour := noop.Unknown
+	behaviour, observed := noop.Unknown, false
 	if ps.noops != nil {
-		behaviour = ps.noops.Behaviour(c.RemoteAddr().String())
+		behaviour, observed = ps.noops.Seen(c.RemoteAddr().String())
 	}
+	k := keyOf(t)
+	ps.mu.Lock()
+	countAbort := behaviour == noop.Aborts && observed && !ps.confirmed[k]
+	ps.mu.Unlock()
 	feats := c.Features()
 	seen := profile.Features{RestStream: feats.RestStream(), Hashes: feats.HashAlgos(), HashRefused: c.HashRefused()}
 	if works, known := c.EPSV(); known {
@@ -177,14 +199,29 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 		tlsName = tls.VersionName(v)
 	}
 	now := time.Now()
-	change := func(p *profile.Profile) bool {
+	// change is applied to the cached profile, to see whether there is
+	// anything to write, then to the stored one under its lock; say is
+	// set the second time only, so that the note is written once.
+	change := func(p *profile.Profile, say bool) bool {
 		changed := false
-		if dead && p.LearnDead(silence, now) {
-			changed = true
-			ps.note("%s: the control connection died after %v of silence: later runs send NOOPs well inside that", t.Addr, silence.Round(time.Millisecond))
+		p.Expire(now)
+		if dead {
+			if p.LearnDead(silence, now) && say {
+				ps.note("%s: the control connection died after %v of silence: later runs send NOOPs well inside that", t.Addr, silence.Round(time.Millisecond))
+			}
+			changed = p.Idle != nil && p.Idle.Last.Equal(now) // learned, or confirmed
 		}
-		if behaviour != noop.Unknown && p.Noop != behaviour.String() {
-			p.Noop, changed = behaviour.String(), true
+		switch {
+		case !observed: // only what this run saw is learned
+		case behaviour == noop.Aborts:
+			if countAbort && p.LearnNoop(behaviour, profile.SourceTransfers, now) {
+				changed = true
+			}
+		case behaviour != noop.Unknown && p.Noop != behaviour.String():
+			// Another behaviour replaces any other, "aborts" included: a
+			// transfer completed with NOOPs (noop.Observation.Clean), or
+			// answers were seen.
+			changed = p.LearnNoop(behaviour, profile.SourceTransfers, now) || changed
 		}
 		if f := merged(p.Features, seen); !sameFeatures(p.Features, &f) {
 			p.Features, changed = &f, true
@@ -194,15 +231,17 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 		}
 		return changed
 	}
-	k := keyOf(t)
 	p := ps.get(t)
-	if !change(&p) {
+	if !change(&p, false) {
 		return
 	}
 	err := ps.store.Update(k, func(p *profile.Profile) {
-		change(p)
+		change(p, true)
 		ps.mu.Lock()
 		ps.known[k] = clone(*p)
+		if countAbort {
+			ps.confirmed[k] = true
+		}
 		ps.mu.Unlock()
 	})
 	if err != nil {
@@ -237,4 +276,22 @@ func sameFeatures(a, b *profile.Features) bool {
 	eq := func(x, y *bool) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
 	return eq(a.MLSD, b.MLSD) && eq(a.EPSV, b.EPSV) && a.RestStream == b.RestStream &&
 		slices.Equal(a.Hashes, b.Hashes) && slices.Equal(a.HashRefused, b.HashRefused)
+}
+
+// learnSetTime records how t's server takes a file's time
+// (profile.Profile.SetTime), when that is news.
+func (ps *profiles) learnSetTime(t resume.Target, how string) {
+	if ps.store == nil || ps.get(t).SetTime == how {
+		return
+	}
+	k := keyOf(t)
+	err := ps.store.Update(k, func(p *profile.Profile) {
+		p.SetTime = how
+		ps.mu.Lock()
+		ps.known[k] = clone(*p)
+		ps.mu.Unlock()
+	})
+	if err != nil {
+		ps.note("server profile not saved: %v", err)
+	}
 }

@@ -42,7 +42,8 @@ func slowServer(t *testing.T) *testserver.Server {
 
 // TestProfileApplied: a remembered idle limit sets the keepalive (a 3 s
 // download with the default 60 s timeout gets NOOPs, as the limit asks),
-// a server remembered to abort on NOOP gets none, and a refused EPSV is
+// a server remembered to abort on NOOP (seen by two runs, recently: not
+// due for a retest) gets none, and a refused EPSV is
 // not asked again; flags still win over the profile.
 func TestProfileApplied(t *testing.T) {
 	t.Parallel()
@@ -56,9 +57,10 @@ func TestProfileApplied(t *testing.T) {
 		{"idle limit", func(p *profile.Profile) { p.LearnIdle(time.Second, 1500*time.Millisecond, time.Now()) }, resume.Options{}, true, true},
 		{"idle limit, --keepalive 0", func(p *profile.Profile) { p.LearnIdle(time.Second, 1500*time.Millisecond, time.Now()) }, resume.Options{NoKeepalive: true}, false, true},
 		{"nothing learned", func(p *profile.Profile) {}, resume.Options{}, false, true},
-		{"aborts on NOOP", func(p *profile.Profile) {
+		{"aborts on NOOP, seen by two runs", func(p *profile.Profile) {
 			p.LearnIdle(time.Second, 1500*time.Millisecond, time.Now())
-			p.Noop = noop.Aborts.String()
+			p.LearnNoop(noop.Aborts, profile.SourceTransfers, time.Now().Add(-time.Hour))
+			p.LearnNoop(noop.Aborts, profile.SourceTransfers, time.Now())
 		}, resume.Options{}, false, true},
 		{"EPSV refused", func(p *profile.Profile) {
 			no := false

@@ -14,9 +14,10 @@ type FileResult struct {
 	URL     string // without password
 	Local   string
 	Outcome Outcome
-	Skipped bool  // mirror: already up to date
-	Removed bool  // the source was removed after the copy was verified (Options.RemoveSource)
-	Err     error // nil when done
+	Skipped bool   // mirror: already up to date
+	Reason  string // mirror: why the file was copied or skipped (the plan's Action.Reason)
+	Removed bool   // the source was removed after the copy was verified (Options.RemoveSource)
+	Err     error  // nil when done
 }
 
 // ErrUnsafeName reports a remote name that cannot be a local path

@@ -2,8 +2,6 @@ package control
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 )
 
@@ -48,14 +46,7 @@ func (c *Conn) Mlst(ctx context.Context, path string) (Facts, error) {
 	if err != nil {
 		return nil, err
 	}
-	// 250-Listing path / " facts name" / 250 End: the entry is the second
-	// line, after one space that some servers leave out.
-	lines := strings.Split(rep.Msg, "\n")
-	if len(lines) < 2 {
-		return nil, fmt.Errorf("%w: MLST reply without facts: %q", ErrMalformedReply, rep.Msg)
-	}
-	f, _, err := ParseFacts(strings.TrimPrefix(lines[1], " "))
-	return f, err
+	return mlstFacts(rep.Msg)
 }
 
 // Mkdir creates a remote directory (MKD).

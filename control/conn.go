@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +21,9 @@ import (
 type Conn struct {
 	cfg     Config
 	nc      net.Conn // the socket (a *tls.Conn under TLS)
-	peer    net.IP   // the control connection's peer, used for data connections
+	peer    net.IP   // the server's address, if known (through a proxy that resolves names it is not)
+	host    string   // the host data connections dial: peer, or the server's name through such a proxy
+	remote  net.Addr // the server's address: not the proxy's
 	timeout time.Duration
 	feats   Features
 	greet   string      // the greeting's text
@@ -104,17 +107,33 @@ type Config struct {
 
 	// DialContext, if set, dials the control and data connections instead
 	// of a net.Dialer with keepalive and TCP_USER_TIMEOUT derived from
-	// Timeout (tests use it to run over net.Pipe).
+	// Timeout (tests use it to run over net.Pipe). With a Proxy, it dials
+	// the proxy.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Proxy, if set, is the SOCKS5 or HTTP CONNECT proxy that the control
+	// connection and every data connection are tunnelled through (see
+	// Proxy). Active mode cannot go through it (ErrProxyActive).
+	Proxy *Proxy
 }
 
+// errDialTimeout is the cause of a dial's context ending by the timeout.
+var errDialTimeout = errors.New("dial timeout")
+
+// dial opens a TCP connection to addr, through the proxy if there is one.
+// The timeout bounds all of it (the connection, and the proxy's handshake
+// and login), and cancelling ctx ends it at once.
 func (cfg *Config) dial(ctx context.Context, addr string) (net.Conn, error) {
-	if cfg.DialContext != nil {
-		ctx, cancel := context.WithTimeout(ctx, cfg.Timeout) // bounded like the default dialer
-		defer cancel()
-		return cfg.DialContext(ctx, "tcp", addr)
+	ctx, cancel := context.WithTimeoutCause(ctx, cfg.Timeout, errDialTimeout)
+	defer cancel()
+	forward := cfg.DialContext
+	if forward == nil {
+		forward = newDialer(cfg.Timeout).DialContext
 	}
-	return newDialer(cfg.Timeout).DialContext(ctx, "tcp", addr)
+	if cfg.Proxy != nil {
+		return cfg.Proxy.dial(ctx, forward, addr)
+	}
+	return forward(ctx, "tcp", addr)
 }
 
 // TLSMode selects plain FTP or FTPS.
@@ -138,20 +157,51 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	if err := cfg.checkCredentials(); err != nil {
 		return nil, err
 	}
-	nc, err := cfg.dial(ctx, addr)
+	if cfg.Proxy != nil && cfg.Active {
+		return nil, fmt.Errorf("%w (%s): the server would connect back past it; passive mode works through proxies", ErrProxyActive, cfg.Proxy)
+	}
+	// Through a proxy, every connection of the session goes to the same
+	// host: the server's name (the proxy resolves it), or the address it
+	// resolved to here, once (socks5://).
+	dialAddr := addr
+	if cfg.Proxy != nil {
+		cfg.logf("connecting to %s through proxy %s", addr, cfg.Proxy)
+		rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+		var err error
+		dialAddr, err = cfg.Proxy.resolve(rctx, addr)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("dial %s: %w", addr, err)
+		}
+	}
+	nc, err := cfg.dial(ctx, dialAddr)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
-	c, err := NewConn(ctx, nc, addr, cfg)
+	c, err := newConn(ctx, nc, addr, dialAddr, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", addr, err)
 	}
 	return c, nil
 }
 
+func (cfg *Config) logf(format string, args ...any) {
+	if cfg.Logf != nil {
+		cfg.Logf(format, args...)
+	}
+}
+
 // NewConn runs the FTP session setup of Dial over an established
-// connection nc to addr. On failure nc is closed.
+// connection nc to addr. On failure nc is closed. With a Config.Proxy, nc
+// is taken to be a tunnel to addr, and data connections are tunnelled to
+// addr's host.
 func NewConn(ctx context.Context, nc net.Conn, addr string, cfg Config) (*Conn, error) {
+	return newConn(ctx, nc, addr, addr, cfg)
+}
+
+// newConn is NewConn where data connections go to dialAddr's host: the
+// address addr's name resolved to, for a proxy given addresses.
+func newConn(ctx context.Context, nc net.Conn, addr, dialAddr string, cfg Config) (*Conn, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -172,11 +222,7 @@ func NewConn(ctx context.Context, nc net.Conn, addr string, cfg Config) (*Conn, 
 		cmdSlot: make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
-	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-		c.peer = ta.IP
-	} else if host, _, err := net.SplitHostPort(addr); err == nil {
-		c.peer = net.ParseIP(host)
-	}
+	c.setPeer(nc, dialAddr)
 	now := time.Now().UnixNano()
 	c.lastRecv.Store(now)
 	c.lastSent.Store(now)
@@ -261,7 +307,7 @@ func (c *Conn) readGreeting(r *replyReader) (Reply, error) {
 			continue
 		}
 		if rep.Code != 220 {
-			return rep, rep.err("greeting")
+			return rep, refused(rep.err("greeting"))
 		}
 		return rep, nil
 	}
@@ -271,15 +317,15 @@ func (c *Conn) readGreeting(r *replyReader) (Reply, error) {
 func (c *Conn) login(ctx context.Context) error {
 	rep, err := c.Cmd(ctx, 0, "USER", c.cfg.User)
 	if err != nil {
-		return err
+		return refused(err)
 	}
 	switch {
 	case rep.Code == 331 || rep.Code == 332:
 		if _, err := c.Cmd(ctx, 2, "PASS", c.cfg.Password); err != nil {
-			return err
+			return refused(err)
 		}
 	case rep.Class() != 2:
-		return rep.err(shown("USER", c.cfg.User))
+		return refused(rep.err(shown("USER", c.cfg.User)))
 	}
 	if c.cfg.TLSMode != TLSNone {
 		if _, err := c.Cmd(ctx, 2, "PBSZ", "0"); err != nil {
@@ -666,8 +712,51 @@ func (c *Conn) LastSent() time.Time { return time.Unix(0, c.lastSent.Load()) }
 // the network's round trip plus the server's reaction time.
 func (c *Conn) RTT() time.Duration { return time.Duration(c.rtt.Load()) }
 
-// RemoteAddr is the server's address.
-func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+// RemoteAddr is the server's address (through a proxy, the server's and
+// not the proxy's: the address the tunnel goes to, a name if the proxy
+// resolves it).
+func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// setPeer finds the server's address, which data connections go to: the
+// socket's peer, or, through a proxy (whose socket's peer is the proxy),
+// dialAddr's host.
+func (c *Conn) setPeer(nc net.Conn, dialAddr string) {
+	host, port, _ := net.SplitHostPort(dialAddr)
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok && c.cfg.Proxy == nil {
+		c.peer, c.remote = ta.IP, ta
+	} else {
+		c.peer = net.ParseIP(host)
+		c.remote = tunnelAddr(dialAddr)
+		if c.peer != nil {
+			c.remote = &net.TCPAddr{IP: c.peer, Port: atoiPort(port)}
+		}
+	}
+	c.host = host
+	if c.peer != nil {
+		c.host = c.peer.String()
+	}
+}
+
+// ipv6 reports whether the server is reached over IPv6, where only EPSV
+// works. Through a proxy that resolves the server's name the family is
+// unknown, and PASV stays a fallback.
+func (c *Conn) ipv6() bool {
+	if c.peer == nil {
+		return c.cfg.Proxy == nil
+	}
+	return c.peer.To4() == nil
+}
+
+// tunnelAddr is the address of a server reached through a proxy by name.
+type tunnelAddr string
+
+func (a tunnelAddr) Network() string { return "tcp" }
+func (a tunnelAddr) String() string  { return string(a) }
+
+func atoiPort(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
 
 func ctxErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {

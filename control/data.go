@@ -50,7 +50,7 @@ type passivePort struct {
 // transfer; an EPSV refused for good is learned as in passive. Called with
 // the command slot held, after the batch that wrote the EPSV.
 func (c *Conn) keepPassive(rep BatchReply) {
-	ipv6 := c.peer.To4() == nil
+	ipv6 := c.ipv6()
 	if rep.Err != nil {
 		if !ipv6 && IsPermanent(rep.Err) {
 			c.noEPSV.Store(true)
@@ -63,7 +63,7 @@ func (c *Conn) keepPassive(rep BatchReply) {
 	}
 	c.worked.epsv.Store(true)
 	c.mu.Lock()
-	c.ahead = &passivePort{port: port, host: c.peer.String()}
+	c.ahead = &passivePort{port: port, host: c.host}
 	c.mu.Unlock()
 }
 
@@ -81,8 +81,8 @@ func (c *Conn) takePassive() (passivePort, bool) {
 }
 
 func (c *Conn) passive(ctx context.Context) (uint16, string, error) {
-	peer := c.peer.String()
-	ipv6 := c.peer.To4() == nil
+	peer := c.host
+	ipv6 := c.ipv6()
 	if !c.noEPSV.Load() || ipv6 {
 		rep, err := c.cmdLocked(ctx, 229, fixedCmd("EPSV", ""))
 		if err == nil {

@@ -73,3 +73,31 @@ func IsTransient(err error) bool {
 	re, ok := asReplyError(err)
 	return ok && re.Transient()
 }
+
+// sessionRefusal marks a reply that refused a new session: an error
+// answer to the greeting, USER or PASS. Its text is the reply's.
+type sessionRefusal struct{ err *ReplyError }
+
+func (e *sessionRefusal) Error() string { return e.err.Error() }
+func (e *sessionRefusal) Unwrap() error { return e.err }
+
+// SessionRefused reports whether err is the server refusing a new session
+// at its greeting or at the login (421 "too many connections", 530 "the
+// maximum number of clients ... already connected", or bad credentials),
+// and returns that reply. Which it is, control cannot tell: a policy that
+// knows what else it holds open to the server can.
+func SessionRefused(err error) (*ReplyError, bool) {
+	var sr *sessionRefusal
+	if errors.As(err, &sr) {
+		return sr.err, true
+	}
+	return nil, false
+}
+
+// refused wraps the error of a reply to the greeting, USER or PASS.
+func refused(err error) error {
+	if re, ok := asReplyError(err); ok {
+		return &sessionRefusal{err: re}
+	}
+	return err
+}

@@ -47,6 +47,33 @@ func (c *Conn) List(ctx context.Context, dir string) ([]Entry, error) {
 	return c.list(ctx, "LIST", dir)
 }
 
+// ListHidden is List for a caller that must see every name, those that
+// start with a dot included: LIST hides them on some servers (vsftpd, ls
+// -l style) unless asked with "LIST -a". MLSD lists every name; where the
+// connection lists with LIST, ListHidden sends "LIST -a dir", and plain
+// LIST where that is refused (5xx: a server that takes "-a" for a name).
+// all reports whether the listing shows the names with a dot: MLSD, or
+// LIST -a accepted.
+func (c *Conn) ListHidden(ctx context.Context, dir string) (entries []Entry, all bool, err error) {
+	if (c.feats.Has("MLST") || c.feats.Has("MLSD")) && !c.noMLSD.Load() {
+		entries, err := c.List(ctx, dir) // MLSD, or LIST if MLSD is refused
+		if !c.noMLSD.Load() {
+			return entries, true, err
+		}
+	}
+	arg := "-a"
+	if dir != "" {
+		arg += " " + dir
+	}
+	entries, err = c.list(ctx, "LIST", arg)
+	if err == nil || errors.Is(err, ErrBadListing) || !IsPermanent(err) {
+		return entries, err == nil || errors.Is(err, ErrBadListing), err
+	}
+	c.logf("%v; listing with LIST (names starting with a dot may be left out)", err)
+	entries, err = c.list(ctx, "LIST", dir)
+	return entries, false, err
+}
+
 func withArg(verb, arg string) string {
 	if arg == "" {
 		return verb

@@ -136,7 +136,7 @@ func (c *Conn) StatPassive(ctx context.Context, paths ...string) ([]FileStat, er
 	for _, p := range paths {
 		cmds = append(cmds, Command{Verb: "SIZE", Arg: p, Expect: 213}, Command{Verb: "MDTM", Arg: p, Expect: 213})
 	}
-	epsv := !c.cfg.Active && !(c.noEPSV.Load() && c.peer.To4() != nil)
+	epsv := !c.cfg.Active && !(c.noEPSV.Load() && !c.ipv6())
 	if epsv {
 		cmds = append(cmds, Command{Verb: "EPSV", Expect: 229})
 	}

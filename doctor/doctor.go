@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"path"
+	"sync/atomic"
 	"time"
 
 	"github.com/keepftp/keepftp/control"
@@ -191,11 +192,16 @@ func (o *Options) downloadProbe(ctx context.Context, addr, server, file string, 
 			return "unknown (the probe failed)", err
 		}
 		readDone := make(chan error, 1)
+		var lastRead atomic.Int64 // unix nanos of the last data read
+		lastRead.Store(time.Now().UnixNano())
 		go func() {
 			lim := transfer.NewLimiter(rate)
 			buf := make([]byte, lim.Burst())
 			for {
 				n, err := t.Data.Read(buf)
+				if n > 0 {
+					lastRead.Store(time.Now().UnixNano())
+				}
 				if err != nil {
 					readDone <- err
 					return
@@ -204,6 +210,7 @@ func (o *Options) downloadProbe(ctx context.Context, addr, server, file string, 
 			}
 		}()
 		var obs noop.Observation
+		var ending noop.Ending // only a failure reply right after a NOOP, data flowing, is an abort
 		gotFinal, failed := false, false
 		tick := time.NewTicker(keep)
 		end := time.After(o.ProbeTime)
@@ -213,11 +220,14 @@ func (o *Options) downloadProbe(ctx context.Context, addr, server, file string, 
 			case <-tick.C:
 				if t.Noop() == nil {
 					obs.Sent++
+					ending.LastNoop = time.Now()
 				}
 			case ans := <-t.NoopAnswers():
 				obs.During = append(obs.During, ans.Code)
 			case rep := <-t.Final():
 				gotFinal, failed = true, !rep.OK()
+				ending.Reply, ending.ReplyAt = rep.Code, time.Now()
+				ending.LastData = time.Unix(0, lastRead.Load())
 				break probe
 			case <-t.Lost():
 				failed = true
@@ -247,10 +257,16 @@ func (o *Options) downloadProbe(ctx context.Context, addr, server, file string, 
 		} else {
 			t.End(ctx, false)
 		}
+		rtt := c.RTT()
 		c.Close()
-		obs.Suspicious = failed && obs.Sent > 0
+		if failed && !ending.ReplyAt.IsZero() && obs.Sent > 0 {
+			ending.Window = 2*rtt + 50*time.Millisecond
+			ending.Unanswered = len(obs.During)+obs.After < obs.Sent
+			obs.Abort = ending.ServerAborted()
+		}
+		obs.Clean = !failed && obs.Sent > 0 // the probe's reading ran its time with NOOPs answered or not
 		reg.Observe(server, obs)
-		if b := reg.Behaviour(server); b != noop.Unknown && !obs.Suspicious || b == noop.Aborts {
+		if b := reg.Behaviour(server); b != noop.Unknown && !failed || b == noop.Aborts {
 			return b.String(), nil
 		}
 		if !failed && obs.Sent == 0 {

@@ -31,18 +31,19 @@ func (o *Options) profile(addr string, r *Report, tlsVersion uint16) {
 	}
 	k := profile.Key{Addr: addr, User: o.Config.User}
 	if r.Idle == nil {
-		if p, ok, _ := s.Load(k); ok && p.Idle != nil {
+		p, ok, _ := s.Load(k)
+		p.Expire(time.Now())
+		if ok && p.Idle != nil {
 			r.Idle = &IdleResult{Survived: Duration(p.Idle.Survived), Failed: Duration(p.Idle.Failed), Max: Duration(p.Idle.Survived),
-				How: fmt.Sprintf("remembered: %s, %s", p.Idle.Source, p.Idle.Learned.Local().Format(time.DateTime))}
+				How: "remembered: " + p.Idle.Describe(p.Updated)}
 		}
 	}
 	err = s.Update(k, func(p *profile.Profile) {
 		if r.Idle != nil && !strings.HasPrefix(r.Idle.How, "remembered") {
 			p.LearnIdle(time.Duration(r.Idle.Survived), time.Duration(r.Idle.Failed), time.Now())
 		}
-		if b := noopBehaviour(r.NoopDownload, r.NoopUpload); b != noop.Unknown {
-			p.Noop = b.String()
-		}
+		p.Expire(time.Now())
+		p.LearnNoop(noopBehaviour(r.NoopDownload, r.NoopUpload), profile.SourceNoopProbe, time.Now())
 		epsv, mlsd := r.EPSV, r.MLSD
 		f := &profile.Features{EPSV: &epsv, RestStream: r.RestStream, Hashes: r.Hashes}
 		if !hasNote(r.Notes, "MLSD: ") { // the MLSD probe answered

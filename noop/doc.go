@@ -11,8 +11,13 @@
 //
 // Servers answer NOOPs during a transfer at once, only after the final
 // reply, with 500, or not at all; none of vsftpd, proftpd, pure-ftpd and
-// pyftpdlib aborts (docs/servers.md). A server that does abort a transfer (or
-// closes the control connection) in answer to a NOOP gets no more
+// pyftpdlib aborts (docs/servers.md). A server is taken to abort transfers
+// on NOOP only on evidence it alone can produce (Ending.ServerAborted: a
+// failure reply right after a NOOP while data still flowed, twice in a
+// row), never from a stall, a reset, a timeout or a connection that
+// vanished, which a path produces as well. It then gets no more
 // in-transfer NOOPs for the life of the process, and it is logged once;
-// Registry.Remember carries that over from an earlier run's profile.
+// Registry.Remember carries that over from an earlier run's profile, to be
+// tested again when it is due, and a transfer that completes with NOOPs
+// clears it.
 package noop

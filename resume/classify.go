@@ -20,7 +20,7 @@ const (
 	Login                    // the server refused the credentials (530)
 	NotFound                 // the remote file does not exist (550)
 	Local                    // the local side failed (disk full, permission)
-	Verify                   // the result did not verify
+	Verify                   // the result did not verify, or a stream could not be continued
 )
 
 func (c Class) String() string {
@@ -39,6 +39,7 @@ func Classify(err error) Class {
 	var uae x509.UnknownAuthorityError
 	var hne x509.HostnameError
 	var ce *control.CertError
+	var pe *control.ProxyError
 	switch {
 	case err == nil:
 		return Transient
@@ -48,12 +49,22 @@ func Classify(err error) Class {
 		return Local
 	case errors.Is(err, errRestart):
 		return Transient
+	case errors.Is(err, ErrStreamResume):
+		return Verify // what the stream holds cannot be shown to go on
 	case errors.Is(err, ErrVerify):
 		return Verify
 	case errors.Is(err, ErrNotFound):
 		return NotFound
-	case errors.Is(err, ErrBadURL):
+	case errors.Is(err, ErrBadURL), errors.Is(err, control.ErrBadProxy), errors.Is(err, control.ErrProxyActive):
 		return Permanent
+	case errors.As(err, &pe):
+		switch {
+		case pe.Auth:
+			return Login // the proxy refused the login: as the server's, asking again fails the same way
+		case pe.Permanent:
+			return Permanent
+		}
+		return Transient // the proxy unreachable, or unable to reach the server, or silent
 	case errors.As(err, &cve), errors.As(err, &uae), errors.As(err, &hne), errors.As(err, &ce):
 		return Permanent
 	case errors.As(err, &re):

@@ -1,7 +1,11 @@
 // Package resume turns one-attempt transfers (package transfer) into
 // transfers that finish or stop with a clear reason: it classifies errors,
 // reconnects with bounded backoff, restarts at a verified offset, verifies
-// the result and writes files atomically (NAME.part, fsync, rename).
+// the result and writes files atomically: a download to NAME.part, fsync,
+// rename; an upload to a temporary on the server (UploadPartName),
+// verified, its time set and read back, then renamed (PutFile). What
+// is not a regular file (a device, a FIFO, a socket, standard output) is
+// written in place, as a stream, and never replaced (LocalDest).
 //
 // Nothing about a stream that broke is assumed: every new attempt re-checks
 // the remote file before it continues.

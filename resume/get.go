@@ -25,6 +25,10 @@ type Outcome struct {
 	// fresh connection confirmed it without moving it again. Either ends
 	// in " (unverified)" when nothing could check the result.
 	Status string
+	// TimeSet, for an upload, is how the server file got the local file's
+	// modification time, checked by reading it back: control.SetTimeMFMT,
+	// SetTimeMDTM or SetTimeSiteUtime; "" when it was not set.
+	TimeSet string
 }
 
 // NotVerified is Outcome.Verified when nothing checked the result: the
@@ -47,16 +51,21 @@ const overlapSize = 4 << 10
 
 // Get downloads t to the local path dst, retrying and resuming by o.Policy.
 // The data goes to dst+".part" (or o.PartName) beside a small state file;
-// when complete and verified it is fsynced and renamed to dst. dst "-"
-// writes to o.Stdout (standard output).
+// when complete and verified it is fsynced and renamed to dst. A dst that
+// is a symbolic link is written through: the file it leads to is the one
+// replaced, with its .part beside it, and the link stays. A dst that is a
+// stream (see LocalDest: "-" for standard output, a device, a FIFO, a
+// socket, /dev/stdout) is written in place, in order, in one stream;
+// "-" is o.Stdout when set.
 func Get(ctx context.Context, t Target, dst string, o Options) (Outcome, error) {
-	if dst == "-" {
-		w := o.Stdout
-		if w == nil {
-			w = os.Stdout
-		}
-		return getStream(ctx, t, w, o)
+	d, err := LocalDest(dst)
+	if err != nil {
+		return Outcome{}, &transfer.LocalError{Err: err}
 	}
+	if d.Stream != "" {
+		return getToStream(ctx, t, d, o)
+	}
+	dst = d.Path
 	suffix := o.PartSuffix
 	if suffix == "" {
 		suffix = DefaultPartSuffix
@@ -74,7 +83,6 @@ func Get(ctx context.Context, t Target, dst string, o Options) (Outcome, error) 
 			return g.out, &transfer.LocalError{Err: err}
 		}
 	}
-	var err error
 	if o.Segments > 1 || hasSegments(g.state) {
 		err = g.getSegmented(ctx)
 	} else {
@@ -403,53 +411,6 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 		g.o.event(Event{Kind: EventVerified, Size: st.Size(), Reason: g.out.Verified})
 	}
 	return nil
-}
-
-// getStream downloads to a stream that cannot be read back: a retry
-// resumes at the count written, if the remote file is provably the same.
-func getStream(ctx context.Context, t Target, w io.Writer, o Options) (Outcome, error) {
-	var out Outcome
-	var first Remote
-	var written int64
-	sizeUntrusted := false // as in getter: the server sent more than its SIZE
-	err := retry(ctx, &o, &out, func(ctx context.Context, n int) (step, error) {
-		c, err := o.conn(ctx, t)
-		if err != nil {
-			return step{offset: written}, err
-		}
-		defer o.release(ctx, c)
-		var remote Remote
-		if k := o.Known; n == 1 && k != nil && k.Complete() {
-			remote = *k
-		} else if remote, err = o.statRemote(ctx, c, t.Path, true, nil); err != nil {
-			return step{offset: written}, err
-		}
-		if n == 1 {
-			first = remote
-		} else if same, why := sameFile(first, remote); !same {
-			return step{offset: written}, fmt.Errorf("cannot resume a stream: %s", why)
-		}
-		want := int64(-1)
-		if remote.Size >= 0 && !sizeUntrusted {
-			want = remote.Size - written
-		}
-		res, err := transfer.Download(ctx, c, t.Path, written, want, w, o.transferOptions(written, remote.Size))
-		written += res.Bytes
-		if errors.Is(err, transfer.ErrTooLong) && !sizeUntrusted {
-			sizeUntrusted = true
-			o.warn("%s: the server sent more than its SIZE said: SIZE is not trusted for this file", t)
-		}
-		return step{moved: res.Bytes, progress: res.Bytes, offset: written}, err
-	})
-	out.Size = written
-	if err == nil {
-		out.Status, out.Verified = "complete", "size"
-		if first.Size < 0 || sizeUntrusted {
-			out.Status, out.Verified = "complete (unverified)", NotVerified
-			o.warn("%s: unverified: the server gave no size to check the %d bytes received", t, written)
-		}
-	}
-	return out, err
 }
 
 func removeFiles(names ...string) error {

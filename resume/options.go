@@ -24,7 +24,7 @@ type Options struct {
 	Policy      Policy        // zero value: DefaultPolicy
 	NoVerify    bool          // skip the final hash check (sizes are always checked)
 	Fresh       bool          // ignore and replace any partial download
-	NoMtime     bool          // do not set the local file's time from the server's
+	NoMtime     bool          // do not set the local file's time from the server's (Get), nor the server file's from the local one (Put)
 	// Segments > 1 downloads a file in that many ranges at once, each on a
 	// connection of its own (like lftp's pget -n), dialled for it whatever
 	// Conns would allow; files under 2 MiB, and servers without REST
@@ -51,6 +51,20 @@ type Options struct {
 	// file's own check after its transfer still asks the server.
 	Ahead *Ahead
 
+	// Inplace makes Put write to the final name directly, with no
+	// temporary and no rename: for servers without RNFR. A reader on the
+	// server may then see the file half written, and a later run cannot
+	// tell a partial upload from an older file: it starts again from 0.
+	Inplace bool
+	// PartKnown, for Put, is what a listing said of the upload's
+	// temporary (UploadPartName): nil when not known (the first attempt
+	// asks its SIZE), a Size of -1 when it is not there (the first attempt
+	// starts at 0 without asking).
+	PartKnown *Remote
+	// Times, for Put, remembers per server how it takes a file's time
+	// (control.SetTimeMethods); nil tries the ways on every file.
+	Times TimeMemo
+
 	// PartName and StateName, if set, are where Get keeps the partial
 	// download and its state file, instead of dst+PartSuffix and that
 	// name+".keepftp" beside dst. A mirror uses a place of its own, so that
@@ -73,8 +87,28 @@ type Options struct {
 	Conns Conns
 
 	// DialContext, if set, dials the control and data connections
-	// (control.Config.DialContext): a proxy, or a test's fault injection.
+	// (control.Config.DialContext): a test's fault injection; with a
+	// proxy, it dials the proxy.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Proxy, if set, returns the proxy a target's connections are
+	// tunnelled through (nil: directly). The Client sets it from its
+	// Options.Proxy.
+	Proxy func(Target) (*control.Proxy, error)
+}
+
+// TimeMemo remembers, per server, the way it takes a file's time (Put).
+// A Client keeps one for all its transfers, and its profiles keep it
+// across runs.
+type TimeMemo interface {
+	// TimeMethod returns the way known to work for t's server
+	// (control.SetTimeMFMT, ...), "" with known true when no way works,
+	// and known false when nothing is known yet.
+	TimeMethod(t Target) (how string, known bool)
+	// LearnTimeMethod records what an upload found: the way that set and
+	// read back the time, or "" when none did. The memo, not Put, tells
+	// the user (once per server) that times cannot be kept there.
+	LearnTimeMethod(t Target, how string)
 }
 
 // Conns supplies control connections. Release takes back a connection an
@@ -84,8 +118,16 @@ type Conns interface {
 	Release(c *control.Conn, healthy bool)
 }
 
-// Config returns the control.Config for t under these options.
-func (o *Options) Config(t Target) control.Config {
+// Config returns the control.Config for t under these options; an error
+// is a proxy that cannot be used.
+func (o *Options) Config(t Target) (control.Config, error) {
+	var proxy *control.Proxy
+	if o.Proxy != nil {
+		var err error
+		if proxy, err = o.Proxy(t); err != nil {
+			return control.Config{}, err
+		}
+	}
 	return control.Config{
 		User:     t.User,
 		Password: t.Password,
@@ -96,7 +138,8 @@ func (o *Options) Config(t Target) control.Config {
 		Logf:     o.ProtoLog,
 
 		DialContext: o.DialContext,
-	}
+		Proxy:       proxy,
+	}, nil
 }
 
 func (o *Options) policy() Policy {
@@ -146,7 +189,11 @@ func (o *Options) conn(ctx context.Context, t Target) (*control.Conn, error) {
 	if o.Conns != nil {
 		return o.Conns.Conn(ctx, t)
 	}
-	return control.Dial(ctx, t.Addr, o.Config(t))
+	cfg, err := o.Config(t)
+	if err != nil {
+		return nil, err
+	}
+	return control.Dial(ctx, t.Addr, cfg)
 }
 
 // release gives back a connection: healthy ones to the pool, or, without

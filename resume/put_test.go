@@ -67,7 +67,7 @@ func TestPutResumesWithAPPEWithoutRestStream(t *testing.T) {
 		}()
 		conns := &scriptedConns{dials: []func(context.Context, string, string) (net.Conn, error){dial1, dial2}}
 		tg := Target{Addr: "127.0.0.1:21", Path: "/up"}
-		out, err := Put(t.Context(), src, tg, Options{Conns: conns, Policy: Policy{Retries: 2, BaseDelay: time.Second, Jitter: noJitter}})
+		out, err := Put(t.Context(), src, tg, Options{Conns: conns, Inplace: true, NoMtime: true, Policy: Policy{Retries: 2, BaseDelay: time.Second, Jitter: noJitter}})
 		<-done
 		if err != nil {
 			t.Fatalf("Put: %v", err)
@@ -117,7 +117,7 @@ func TestPutShortUploadResumes(t *testing.T) {
 		conns := &scriptedConns{dials: []func(context.Context, string, string) (net.Conn, error){dial1, dial2}}
 		tg := Target{Addr: "127.0.0.1:21", Path: "/up"}
 		var retries []Event
-		o := Options{Conns: conns, NoVerify: true, Policy: Policy{Retries: 2, BaseDelay: time.Second, Jitter: noJitter},
+		o := Options{Conns: conns, NoVerify: true, Inplace: true, NoMtime: true, Policy: Policy{Retries: 2, BaseDelay: time.Second, Jitter: noJitter},
 			Events: func(e Event) {
 				if e.Kind == EventRetry {
 					retries = append(retries, e)

@@ -375,7 +375,11 @@ func (s *segmented) attempt(ctx context.Context, i, n int, f *os.File, overlapBu
 	}
 	// The segment's own connection, not one from Options.Conns: a pool
 	// sized for files one at a time must not serialise the ranges of one.
-	c, err := control.Dial(ctx, s.g.t.Addr, s.g.o.Config(s.g.t))
+	cfg, err := s.g.o.Config(s.g.t)
+	if err != nil {
+		return 0, pos, err
+	}
+	c, err := control.Dial(ctx, s.g.t.Addr, cfg)
 	if err != nil {
 		return 0, pos, err
 	}

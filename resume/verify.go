@@ -41,6 +41,12 @@ func newHash(algo string) hash.Hash {
 // connection (control.ErrHashRefused): the next algorithm, if any, is
 // tried instead.
 func verifyHash(ctx context.Context, c *control.Conn, remotePath, localPath string) (string, error) {
+	return verifyHashOf(ctx, c, remotePath, localPath, func(algo string) (string, error) { return hashFile(localPath, algo) })
+}
+
+// verifyHashOf is verifyHash with the local hash made by localHash: of a
+// file already open, say. localName names it in errors.
+func verifyHashOf(ctx context.Context, c *control.Conn, remotePath, localName string, localHash func(algo string) (string, error)) (string, error) {
 	var algo, remote string
 	var err error
 	for {
@@ -57,9 +63,9 @@ func verifyHash(ctx context.Context, c *control.Conn, remotePath, localPath stri
 			return "", err
 		}
 	}
-	local, err := hashFile(localPath, algo)
+	local, err := localHash(algo)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("hashing %s: %w", localName, err)
 	}
 	if algo == control.CRC32 { // some servers drop leading zeros
 		remote = strings.TrimLeft(remote, "0")
@@ -72,13 +78,22 @@ func verifyHash(ctx context.Context, c *control.Conn, remotePath, localPath stri
 }
 
 func hashFile(name, algo string) (string, error) {
-	h := newHash(algo)
 	f, err := os.Open(name)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	if _, err := io.Copy(h, f); err != nil {
+	return HashReader(f, algo)
+}
+
+// HashReader returns the hex digest of r's bytes in a HASH algorithm
+// (control.SHA256, SHA1, MD5, CRC32).
+func HashReader(r io.Reader, algo string) (string, error) {
+	h := newHash(algo)
+	if h == nil {
+		return "", fmt.Errorf("no local hash %q", algo)
+	}
+	if _, err := io.Copy(h, r); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -39,6 +39,12 @@ type MiddleboxOptions struct {
 	// reset (both sides) once DataCutAfter[k] bytes were forwarded on it,
 	// counting both directions.
 	DataCutAfter []int64
+	// DataStallAfter is a queue like DataCutAfter: the k-th data flow
+	// stops forwarding, both ways, once DataStallAfter[k] bytes were
+	// forwarded on it, and holds both sockets open, silent (a blackholed
+	// flow), until the client closes its side; then it closes the
+	// server's. An entry of 0 or less never stalls.
+	DataStallAfter []int64
 	// ImplicitTLS says the control connection speaks TLS from its first
 	// byte. Encrypted control traffic (from the start, or after a 234
 	// reply to AUTH TLS) is forwarded as it comes: the middlebox cannot
@@ -94,6 +100,7 @@ type Middlebox struct {
 	closed   bool
 	sessions map[*mbSession]struct{}
 	cutQueue []int64
+	stallQ   []int64
 	eofArmed int // >0: the eofArmed-th data flow to reach server EOF blackholes its control flow
 
 	wg sync.WaitGroup
@@ -125,6 +132,7 @@ func NewMiddlebox(opts MiddleboxOptions) (*Middlebox, error) {
 		stats:    newNotifier[MiddleboxStats](),
 		sessions: make(map[*mbSession]struct{}),
 		cutQueue: slices.Clone(opts.DataCutAfter),
+		stallQ:   slices.Clone(opts.DataStallAfter),
 	}
 	m.wg.Add(1)
 	go m.accept()
@@ -540,11 +548,17 @@ func (s *mbSession) acceptData(ln net.Listener, dataAddr string) {
 	if err != nil {
 		return
 	}
-	f := &mbFlow{sess: s, client: c, serverEOF: make(chan struct{}), gone: make(chan struct{}), cutAt: -1}
+	f := &mbFlow{sess: s, client: c, serverEOF: make(chan struct{}), gone: make(chan struct{}), clientDone: make(chan struct{}), cutAt: -1, stallAt: -1}
 	s.m.mu.Lock()
 	if len(s.m.cutQueue) > 0 {
 		f.cutAt = s.m.cutQueue[0]
 		s.m.cutQueue = s.m.cutQueue[1:]
+	}
+	if len(s.m.stallQ) > 0 {
+		if s.m.stallQ[0] > 0 {
+			f.stallAt = s.m.stallQ[0]
+		}
+		s.m.stallQ = s.m.stallQ[1:]
 	}
 	s.m.mu.Unlock()
 	// Registered before dialing: the server sends its 150 only after it
@@ -582,7 +596,7 @@ func (s *mbSession) acceptData(ln net.Listener, dataAddr string) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); f.pump(up, toClient, true) }()
-	go func() { defer wg.Done(); f.pump(c, toServer, false) }()
+	go func() { defer wg.Done(); defer close(f.clientDone); f.pump(c, toServer, false) }()
 	wg.Wait()
 	f.close()
 }
@@ -665,30 +679,37 @@ type mbFlow struct {
 	serverEOF chan struct{} // closed when the server->client direction ended
 	eofOnce   sync.Once
 	gone      chan struct{} // closed by close
+	// clientDone is closed when the client->server direction ended.
+	clientDone chan struct{}
 
 	mu        sync.Mutex
 	server    net.Conn
 	forwarded int64
 	cutAt     int64 // -1: no cut
+	stallAt   int64 // -1: no stall
+	stalled   bool
 	closed    bool
 	lines     []*delayLine
 }
 
-// take reserves up to n bytes of forwarding budget before the cut point.
-func (f *mbFlow) take(n int) (allowed int, cut bool) {
+// take reserves up to n bytes of forwarding budget before the cut or
+// stall point.
+func (f *mbFlow) take(n int) (allowed int, cut, stall bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.cutAt < 0 {
-		f.forwarded += int64(n)
-		return n, false
+	if f.stalled {
+		return 0, false, true
 	}
-	left := f.cutAt - f.forwarded
-	if int64(n) >= left {
-		f.forwarded = f.cutAt
-		return int(left), true
+	allowed = n
+	for _, at := range []int64{f.cutAt, f.stallAt} {
+		if at >= 0 && int64(allowed) >= at-f.forwarded {
+			allowed = int(max(at-f.forwarded, 0))
+		}
 	}
-	f.forwarded += int64(n)
-	return n, false
+	f.forwarded += int64(allowed)
+	cut = f.cutAt >= 0 && f.forwarded >= f.cutAt
+	f.stalled = !cut && f.stallAt >= 0 && f.forwarded >= f.stallAt
+	return allowed, cut, f.stalled
 }
 
 func (f *mbFlow) pump(src net.Conn, dst *direction, fromServer bool) {
@@ -704,7 +725,7 @@ func (f *mbFlow) pump(src net.Conn, dst *direction, fromServer bool) {
 			if !dst.pace(n, f.gone) {
 				return
 			}
-			allowed, cut := f.take(n)
+			allowed, cut, stall := f.take(n)
 			if allowed > 0 {
 				if werr := dst.write(buf[:allowed]); werr != nil {
 					f.close()
@@ -717,9 +738,24 @@ func (f *mbFlow) pump(src net.Conn, dst *direction, fromServer bool) {
 				dst.then(f.reset) // after the bytes before the cut arrived
 				return
 			}
+			if stall {
+				if !fromServer {
+					continue // the client's bytes go nowhere either; its end still ends the flow
+				}
+				f.sess.m.logf("middlebox: stalling data flow after %d bytes", f.stallAt)
+				select { // silent, both sockets open, until the client gives up
+				case <-f.gone:
+				case <-f.clientDone:
+				}
+				f.close()
+				return
+			}
 		}
 		if err != nil {
-			if errors.Is(err, io.EOF) {
+			f.mu.Lock()
+			stalled := f.stalled
+			f.mu.Unlock()
+			if errors.Is(err, io.EOF) && !stalled { // a stalled flow passes nothing on, its end neither
 				if fromServer && f.sess.m.dataEOF() {
 					f.sess.mu.Lock()
 					f.sess.trapped = true

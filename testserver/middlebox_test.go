@@ -227,6 +227,50 @@ func TestMiddleboxDataCutAfter(t *testing.T) {
 	}
 }
 
+// TestMiddleboxDataStallAfter: the stalled flow delivers its bytes up to
+// the stall and then nothing, its socket still open; when the client
+// gives up and closes, the server's side is closed too, and the next flow
+// is not stalled.
+func TestMiddleboxDataStallAfter(t *testing.T) {
+	const stall = 40000
+	content := randomBytes(300 * 1024)
+	s := startServer(t, Options{Faults: Faults{RateLimit: 1 << 20}})
+	mustWrite(t, s, "f.bin", content)
+	m := startMiddlebox(t, MiddleboxOptions{Target: s.Addr(), DataStallAfter: []int64{stall}})
+	c := dialRaw(t, m.Addr())
+	c.login()
+	d := c.epsv()
+	c.cmd(150, "RETR f.bin")
+	got := make([]byte, 0, len(content))
+	buf := make([]byte, 32<<10)
+	var err error
+	for {
+		d.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		var n int
+		n, err = d.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if ne, ok := err.(net.Error); !ok || !ne.Timeout() || len(got) != stall || !bytes.Equal(got, content[:stall]) {
+		t.Fatalf("got %d bytes and %v through a flow stalled at %d; want exactly those bytes, then silence", len(got), err, stall)
+	}
+	d.Close()
+	// The final reply: 426, or 226 when the file fit in the socket
+	// buffers before the stall held them.
+	if code, msg, err := c.readTimeout(5 * time.Second); err != nil || code != 426 && code != 226 {
+		t.Fatalf("final reply %d %q, %v", code, msg, err)
+	}
+	d = c.epsv()
+	c.cmd(150, "RETR f.bin")
+	got, err = readAll(d)
+	c.expect(226)
+	if err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("second download: %d bytes, err %v", len(got), err)
+	}
+}
+
 func TestMiddleboxBlackholeAfterDataEOF(t *testing.T) {
 	t.Parallel()
 	content := randomBytes(200 * 1024)

@@ -2,10 +2,12 @@ package testserver
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"strings"
 	"sync"
+	"time"
 )
 
 // NoopStyle is how the server answers NOOP while a transfer runs. Outside
@@ -84,6 +86,9 @@ func (s *Server) acceptShim() {
 		c, err := s.pub.Accept()
 		if err != nil {
 			return
+		}
+		if s.refuseOverLimit(c) {
+			continue
 		}
 		up, err := net.Dial("tcp", s.inner.Addr().String())
 		if err != nil {
@@ -352,4 +357,31 @@ func (ss *shimSession) dataFailed(d *dataConn, cut bool) {
 		ss.dataCut = ss.dataCut || cut
 	}
 	ss.mu.Unlock()
+}
+
+// refuseOverLimit refuses c when Options.MaxConnsPerIP sessions from its
+// address are open already: the greeting is the refusal, and c is closed.
+func (s *Server) refuseOverLimit(c net.Conn) bool {
+	limit := s.opts.MaxConnsPerIP
+	if limit <= 0 {
+		return false
+	}
+	host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+	s.mu.Lock()
+	open := 0
+	for ss := range s.sessions {
+		if h, _, _ := net.SplitHostPort(ss.client.RemoteAddr().String()); h == host {
+			open++
+		}
+	}
+	s.mu.Unlock()
+	if open < limit {
+		return false
+	}
+	s.stats.update(func(st *Stats) { st.Refused++ })
+	s.logf("shim: refusing a connection from %s: %d open", host, open)
+	c.SetWriteDeadline(time.Now().Add(time.Second))
+	io.WriteString(c, fmt.Sprintf("421 Too many connections (%d) from this IP\r\n", limit))
+	c.Close()
+	return true
 }

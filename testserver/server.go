@@ -73,6 +73,11 @@ type Options struct {
 	// IdleTimeout is ftpserverlib's control idle timeout, rounded up to
 	// whole seconds (its unit). 0 keeps ftpserverlib's default (900 s).
 	IdleTimeout time.Duration
+	// MaxConnsPerIP, if positive, is the most control connections open at
+	// once from one client address; the next is refused at the greeting
+	// with "421 Too many connections (N) from this IP" and closed, as
+	// pure-ftpd -C does (Stats.Refused counts them).
+	MaxConnsPerIP int
 	// EnableHASH turns on ftpserverlib's HASH/XSHA256/XMD5/... commands.
 	EnableHASH bool
 	// TLS, if set, is the server's TLS configuration (its certificate) and

@@ -18,6 +18,7 @@ type Stats struct {
 	Uploads        int64 // STOR/APPE/STOU commands received
 	Noops          int64 // NOOP commands received (answered or not)
 	TLSSessions    int64 // control sessions under TLS (AUTH TLS accepted, or implicit TLS)
+	Refused        int64 // control connections refused by MaxConnsPerIP
 }
 
 // notifier holds a value of type T and lets waiters block until a

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/keepftp/keepftp/control"
@@ -132,15 +133,26 @@ type mux struct {
 	timeout time.Duration
 	want    int64
 
-	res        Result
-	dataDone   bool
-	dataErr    error
-	lost       bool
-	lastData   time.Time
-	dataEnd    time.Time
-	lastNoop   time.Time // zero: no NOOP written
-	firstFault time.Time
-	during     []int
+	res       Result
+	dataDone  bool
+	dataErr   error
+	lost      bool
+	lastData  time.Time
+	dataEnd   time.Time
+	firstNoop time.Time // zero: no NOOP written
+	lastNoop  time.Time // the last NOOP written before the final reply
+	during    []int
+
+	// What the NOOP policy learns from (noop.Ending), taken as they
+	// happen: when the data broke before the final reply, when a failure
+	// reply came, and when data had last moved then.
+	dataFault time.Time
+	failAt    time.Time
+	failData  time.Time
+
+	server   string
+	grant    noop.Grant
+	observed bool
 }
 
 func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader, want int64, md mode, o Options) (Result, error) {
@@ -150,12 +162,16 @@ func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader,
 	if m.timeout <= 0 {
 		m.timeout = c.Timeout()
 	}
-	server := c.RemoteAddr().String()
+	m.server = c.RemoteAddr().String()
 	keep := noop.Schedule{Every: o.Keepalive}
 	if keep.Every <= 0 {
 		keep.Every = noop.Interval(m.timeout)
 	}
-	if o.NoKeepalive || !o.registry().InTransfer(server) {
+	if !o.NoKeepalive {
+		m.grant = o.registry().Begin(m.server)
+		defer m.observe(observation{}) // every Begin has its End; a no-op when observed
+	}
+	if !m.grant.Noops {
 		keep = noop.Schedule{}
 	}
 
@@ -202,15 +218,16 @@ loop:
 					m.o.logf("abort at the end of the range %s: %v", t.Cmd(), aerr)
 				}
 				m.res.NoopsSent = t.NoopsSent()
+				m.observe(observation{complete: true})
 				return m.res, nil
 			}
 			deadline.Reset(m.timeout)
 			if derr != nil {
-				m.fault()
+				m.dataFailed(derr)
 			} else {
 				m.res.DataEOF = true
 				if want >= 0 && m.res.Bytes != want {
-					m.fault()
+					m.dataFailed(nil)
 				}
 			}
 			// The server learns the data ended from the close (proftpd
@@ -224,7 +241,7 @@ loop:
 			final = nil
 			m.res.Final, m.res.GotFinal = rep, true
 			if !rep.OK() {
-				m.fault()
+				m.failAt, m.failData = time.Now(), m.dataSeen(p, download)
 				t.Data.Close() // a failed transfer: stop the data side too
 			}
 			// An OK final reply may come before the last megabytes were
@@ -232,7 +249,6 @@ loop:
 		case <-lost:
 			lost, tick = nil, nil
 			m.lost = true
-			m.fault()
 			if m.dataDone {
 				err = fmt.Errorf("%w: %w", ErrNoFinalReply, c.Err())
 				break loop
@@ -246,8 +262,11 @@ loop:
 				ticker.Reset(wait)
 				continue
 			}
-			if t.Noop() == nil {
+			if t.Noop() == nil && !m.res.GotFinal {
 				m.lastNoop = time.Now()
+				if m.firstNoop.IsZero() {
+					m.firstNoop = m.lastNoop
+				}
 			}
 			ticker.Reset(keep.Every)
 		case <-deadline.C:
@@ -274,7 +293,7 @@ loop:
 			m.progress(p)
 		}
 		t.End(ctx, false)
-		m.observe(server, 0)
+		m.observe(observation{}) // stalled or cut off: says nothing about NOOPs
 		return m.res, control.ExplainTLSRefusal(t, err)
 	}
 	stale, rerr := t.End(ctx, true)
@@ -282,8 +301,9 @@ loop:
 		m.o.logf("resync after %s failed: %v", t.Cmd(), rerr)
 	}
 	m.res.NoopsSent = t.NoopsSent()
-	m.observe(server, len(stale))
-	return m.res, control.ExplainTLSRefusal(t, m.verdict())
+	verr := m.verdict()
+	m.observe(observation{after: len(stale), complete: verr == nil, final: true})
+	return m.res, control.ExplainTLSRefusal(t, verr)
 }
 
 func (m *mux) progress(p *pump) {
@@ -294,12 +314,6 @@ func (m *mux) progress(p *pump) {
 	m.res.Bytes = n
 	if m.o.Progress != nil {
 		m.o.Progress(n)
-	}
-}
-
-func (m *mux) fault() {
-	if m.firstFault.IsZero() {
-		m.firstFault = time.Now()
 	}
 }
 
@@ -314,33 +328,80 @@ func (m *mux) checkDeadline(deadline *time.Timer) error {
 			deadline.Reset(left)
 			return nil
 		}
-		m.fault()
 		return fmt.Errorf("%s: %w (%d bytes in)", m.t.Cmd(), ErrStalled, m.res.Bytes)
 	}
 	if left := m.dataEnd.Add(m.timeout).Sub(now); left > 0 {
 		deadline.Reset(left)
 		return nil
 	}
-	m.fault()
 	return fmt.Errorf("%s: %w after the data ended: %w", m.t.Cmd(), ErrNoFinalReply, control.ErrPeerDown)
 }
 
-// observe tells the NOOP registry what the transfer showed. A failure that
-// came within a round trip (plus slack) of a NOOP, with no earlier fault,
-// is suspicious: the server may have aborted in answer to it.
-func (m *mux) observe(server string, after int) {
-	sent := m.t.NoopsSent()
-	if sent == 0 {
+// dataFailed records that the data side broke (derr) or ended short
+// (derr nil), and when, for the NOOP policy: before the final reply, or
+// with it, when it broke by itself rather than because a failure reply
+// made us close it (both were in flight at once).
+func (m *mux) dataFailed(derr error) {
+	switch {
+	case !m.dataFault.IsZero():
+	case !m.res.GotFinal:
+		m.dataFault = time.Now()
+	case !m.failAt.IsZero() && !errors.Is(derr, net.ErrClosed):
+		m.dataFault = m.failAt
+	}
+}
+
+// dataSeen is when data last moved, as precisely as can be told: the
+// pump reports progress per chunk (up to many megabytes on the zero-copy
+// path), the kernel knows when the socket last carried data.
+func (m *mux) dataSeen(p *pump, download bool) time.Time {
+	m.progress(p)
+	seen := m.lastData
+	if quiet, ok := dataQuiet(m.t.Data, download); ok {
+		if at := time.Now().Add(-quiet); at.After(seen) {
+			seen = at
+		}
+	}
+	return seen
+}
+
+// observation is how an attempt ended, for observe.
+type observation struct {
+	final    bool // the final reply came, and the resync after it ran
+	after    int  // replies the resync discarded: late NOOP answers
+	complete bool // the attempt succeeded
+}
+
+// observe tells the NOOP registry, once, what the transfer showed: the
+// answers, whether the server ended it in answer to a NOOP (only a failure
+// reply right after one, while data flowed, says so: noop.Ending), and
+// whether it completed with a NOOP that reached the server while data
+// still flowed, which shows the server does not abort.
+func (m *mux) observe(e observation) {
+	if m.observed || m.o.NoKeepalive { // no Begin, no End
 		return
 	}
-	failed := !m.firstFault.IsZero()
-	window := 2*m.t.Conn().RTT() + 50*time.Millisecond
-	suspicious := failed && !m.lastNoop.IsZero() &&
-		!m.firstFault.Before(m.lastNoop) && m.firstFault.Sub(m.lastNoop) <= window
-	if failed && !suspicious {
-		return // a failure for other reasons says nothing about NOOPs
+	m.observed = true
+	sent := m.t.NoopsSent()
+	o := noop.Observation{Sent: sent}
+	if sent > 0 {
+		o.During, o.After = m.during, e.after
+		window := 2*m.t.Conn().RTT() + 50*time.Millisecond
+		if e.final && !m.failAt.IsZero() {
+			o.Abort = noop.Ending{
+				Reply:      m.res.Final.Code,
+				ReplyAt:    m.failAt,
+				LastNoop:   m.lastNoop,
+				LastData:   m.failData,
+				DataFault:  m.dataFault,
+				Unanswered: len(m.during)+e.after < sent,
+				Window:     window,
+				Quiet:      m.timeout / 4, // a stall lasts a whole timeout
+			}.ServerAborted()
+		}
+		o.Clean = e.complete && !m.firstNoop.IsZero() && m.dataEnd.Sub(m.firstNoop) > window
 	}
-	m.o.registry().Observe(server, noop.Observation{Sent: sent, During: m.during, After: after, Suspicious: suspicious})
+	m.o.registry().End(m.server, m.grant, o)
 }
 
 // storageRefusal reports the 5xx codes a server gives when it refuses the

@@ -70,7 +70,7 @@ func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.T
 	}
 	every := time.Second
 	if !c.Bool("json") && !c.Bool("quiet") && isTerminal(c.App.ErrWriter) {
-		r.bars = newBars(c.App.ErrWriter, files)
+		r.bars = newBars(c.Context, c.App.ErrWriter, files)
 		every = drawEvery
 		// Log lines go above the bars, not through them.
 		logf := safeLogf(log.New(r.bars, "keepftp: ", log.Ltime))

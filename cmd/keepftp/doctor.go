@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/keepftp/keepftp"
@@ -23,7 +25,7 @@ func doctorCommand() *cli.Command {
 			&cli.BoolFlag{Name: "show", Usage: "print what keepftp learned about the server (its profile) and probe nothing"},
 			&cli.BoolFlag{Name: "forget", Usage: "remove what keepftp learned about the server and probe nothing"},
 			&cli.BoolFlag{Name: "no-profile", Usage: "neither read nor update the server's profile"},
-		}, tlsFlags()...),
+		}, append(tlsFlags(), proxyFlags()...)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageError{"doctor takes one URL"}
@@ -51,15 +53,34 @@ func doctorCommand() *cli.Command {
 			if o.Config.TLS, err = tlsConfig(c); err != nil {
 				return err
 			}
+			proxy, err := proxyOptions(c)
+			if err != nil {
+				return err
+			}
+			if o.Config.Proxy, err = proxy.For(t); err != nil {
+				return err
+			}
 			r, err := doctor.Run(c.Context, t.Addr, t.Path, o)
 			if err != nil {
 				return err
 			}
+			// The report starts with the version line: pasted into a
+			// bug report, it says which keepftp probed.
 			if c.Bool("json") {
-				return r.WriteJSON(c.App.Writer)
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(versionedReport{Keepftp: versionLine(), Report: r})
 			}
+			fmt.Fprintln(c.App.Writer, versionLine())
 			r.WriteText(safeWriter{c.App.Writer})
 			return nil
 		},
 	}
+}
+
+// versionedReport is doctor's JSON report with the version line as its
+// first field ("keepftp"), before the report's own.
+type versionedReport struct {
+	Keepftp string `json:"keepftp"`
+	doctor.Report
 }

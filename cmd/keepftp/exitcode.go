@@ -16,7 +16,7 @@ const (
 	ExitLogin       = 3 // the server refused the login
 	ExitNotFound    = 4 // the remote file does not exist
 	ExitGaveUp      = 5 // gave up after retries (network errors, peer down, stalls, 4xx)
-	ExitVerify      = 6 // the result did not verify
+	ExitVerify      = 6 // the result did not verify, or a stream could not be continued
 	ExitLocal       = 7 // the local file could not be read or written (disk full, permission)
 	ExitRefused     = 8 // the server refused for good (a 5xx other than login or not found; TLS verification)
 	ExitPartial     = 9 // a batch in which some files failed (the summary names them)

@@ -169,7 +169,8 @@ func TestGetPatternFilters(t *testing.T) {
 
 // TestPutRecursiveFilters: put -r with --exclude, --include and
 // --older-than stores only the files they take (the server's log shows
-// STOR of those alone), under the directory's name.
+// one STOR each, to its temporary, and the RNTO of those alone), under
+// the directory's name.
 func TestPutRecursiveFilters(t *testing.T) {
 	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
@@ -190,8 +191,8 @@ func TestPutRecursiveFilters(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	want := []string{"/in/up/a.txt", "/in/up/sub/d.txt"}
-	if got := serverVerbs(srv, "STOR"); !slices.Equal(got, want) {
-		t.Errorf("the server stored %q, want %q", got, want)
+	if got, stored := serverVerbs(srv, "RNTO"), serverVerbs(srv, "STOR"); !slices.Equal(got, want) || len(stored) != len(want) {
+		t.Errorf("the server stored %q and renamed to %q, want %q", stored, got, want)
 	}
 }
 

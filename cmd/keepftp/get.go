@@ -27,7 +27,7 @@ func transferFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
 		&cli.BoolFlag{Name: "active", Usage: "active mode: the server connects to us for data (EPRT, or PORT)"},
 		&cli.BoolFlag{Name: "no-profile", Usage: "neither use nor update what keepftp learned about the server (keepftp doctor --show prints it)"},
-	}, tlsFlags()...)
+	}, append(tlsFlags(), proxyFlags()...)...)
 }
 
 func getCommand() *cli.Command {
@@ -37,7 +37,7 @@ func getCommand() *cli.Command {
 		ArgsUsage: "URL... (the last path element may be a pattern: ftp://h/data/*.csv)",
 		Flags: append(append(append(transferFlags(), batchFlags()...), filterFlags()...),
 			removeSourceFlag("the remote file, with DELE, after the download is checked and synced to disk"),
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "local file for one URL (- for stdout), or the directory for several (default: the remote names, here)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "local file for one URL (- for stdout), or the directory for several (default: the remote names, here); one that is not a regular file (/dev/null, /dev/stdout, a FIFO) is written in place, never replaced"},
 			&cli.StringFlag{Name: "input-file", Aliases: []string{"i"}, Usage: "read URLs from FILE: one URL and an optional destination per line; # comments"},
 			&cli.BoolFlag{Name: "fresh", Usage: "ignore any partial download and start from 0"},
 			&cli.StringFlag{Name: "part-suffix", Value: keepftp.DefaultPartSuffix, Usage: "suffix of the partial file while downloading"},
@@ -68,7 +68,17 @@ func getAction(c *cli.Context) error {
 	if len(jobs) == 0 {
 		return usageError{"get takes at least one URL (or -i FILE)"}
 	}
-	if c.String("output") == "-" && c.Bool("json") && c.String("json-file") == "" {
+	// -o that is not a regular file (-, /dev/null, /dev/stdout, a FIFO) is
+	// written in place, in order, as a stream: never replaced.
+	var stream keepftp.Dest
+	if out := c.String("output"); out == "-" || out != "" && len(jobs) == 1 && !isDir(out) {
+		d, err := keepftp.LocalDest(out)
+		if err != nil {
+			return usageError{fmt.Sprintf("-o %s: %v", safeText(out), err)}
+		}
+		stream = d
+	}
+	if stream.Stdout() && c.Bool("json") && c.String("json-file") == "" {
 		return usageError{"-o - and --json both want standard output: give the events a file of their own with --json-file FILE (--json-file /dev/stderr for the terminal)"}
 	}
 	logins := newLogins(c)
@@ -108,10 +118,10 @@ func getAction(c *cli.Context) error {
 	}
 	if n := c.Int("segments"); n < 1 || n > maxSegments {
 		return usageError{fmt.Sprintf("--segments must be from 1 to %d", maxSegments)}
-	} else if n > 1 && c.String("output") == "-" {
+	} else if n > 1 && stream.Stream != "" {
 		// A stream is written in order: ranges fetched at once have
 		// nowhere to go. Saying so beats ignoring the flag.
-		return usageError{"--segments and -o - do not go together: standard output is written in order, one stream"}
+		return usageError{fmt.Sprintf("--segments and -o %s do not go together: %s is written in order, one stream", safeText(c.String("output")), stream.Stream)}
 	}
 	r, err := newRunner(c, files, logins, func(o *keepftp.TransferOptions) {
 		o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")
@@ -142,7 +152,11 @@ func report(w io.Writer, name string, out keepftp.Outcome, took time.Duration) {
 // transfer settings, the log (unless --quiet), the profiles' switch.
 func clientOptions(c *cli.Context) (keepftp.Options, error) {
 	to, err := transferOptions(c)
-	co := keepftp.Options{Transfer: to, NoProfile: c.Bool("no-profile"), ProfileDir: profileDir(c)}
+	if err != nil {
+		return keepftp.Options{}, err
+	}
+	proxy, err := proxyOptions(c)
+	co := keepftp.Options{Transfer: to, NoProfile: c.Bool("no-profile"), ProfileDir: profileDir(c), Proxy: proxy}
 	if !c.Bool("quiet") {
 		co.Logf = safeLogf(stderrLogger(c))
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -243,8 +244,43 @@ func TestMain(m *testing.M) {
 	}
 	os.Setenv("GORACE", "atexit_sleep_ms=0 "+os.Getenv("GORACE"))
 	code := ftptest.Main(m)
-	if binary.dir != "" {
-		os.RemoveAll(binary.dir)
+	for _, p := range []string{binary.path, built.path} {
+		if p != "" {
+			os.RemoveAll(filepath.Dir(p))
+		}
 	}
 	os.Exit(code)
+}
+
+var built struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// builtBinary returns keepftp built by go build with its VCS stamp (a test
+// binary has none), with the race detector when the tests have it, so that
+// the build reuses their compiled packages. For the tests of what the
+// build stamps: keepftp version's revision.
+func builtBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "keepftp-built")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.path = filepath.Join(dir, commandName)
+		args := []string{"build", "-buildvcs=true", "-o", built.path}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.path
 }

@@ -47,7 +47,7 @@ func runEnv(ctx context.Context, lookupEnv func(string) (string, bool), args []s
 	app := newApp(stdout, stderr)
 	app.Reader = stdin
 	app.Metadata = map[string]any{envKey: lookupEnv}
-	args, err := normalizeArgs(app, args)
+	args, err := normalizeArgs(app, versionAlias(args))
 	if err == nil {
 		err = app.RunContext(ctx, args)
 	}
@@ -70,7 +70,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
-		Commands:             []*cli.Command{getCommand(), putCommand(), lsCommand(), mirrorCommand(), doctorCommand(), serveCommand(), demoCommand(), completionCommand(), manCommand()},
+		Commands:             []*cli.Command{getCommand(), putCommand(), lsCommand(), mirrorCommand(), doctorCommand(), serveCommand(), demoCommand(), completionCommand(), manCommand(), versionCommand()},
+		Flags:                []cli.Flag{versionFlag()},
 		ExitErrHandler:       func(*cli.Context, error) {}, // exit codes are decided in run
 		OnUsageError:         onUsageError,
 	}
@@ -81,6 +82,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		// running a command writes to; normalizeArgs reads that line as
 		// get --help instead.
 		c.HideHelpCommand = true
+		logVersionWhenVerbose(c)
 	}
 	return app
 }

@@ -1,37 +1,104 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/keepftp/keepftp"
 	"github.com/urfave/cli/v2"
 )
 
 func mirrorCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "mirror",
-		Usage:     "copy a remote directory tree; files already up to date are skipped, partial ones resumed",
-		ArgsUsage: "URL DIR",
+		Usage:     "copy a tree either way: URL DIR downloads, DIR URL uploads (like lftp mirror -R); up-to-date files are skipped, partial ones resumed",
+		ArgsUsage: "URL DIR | DIR URL",
+		UsageText: `keepftp mirror [options] URL DIR   download the server's tree into DIR
+keepftp mirror [options] DIR URL   upload DIR to the server (like lftp mirror -R)
+
+The direction is the order of the arguments: "mirror URL DIR" copies the server's tree into
+DIR, "mirror DIR URL" copies DIR to the server. Both list both sides first, plan, then copy:
+a file is copied when the destination has none (missing), has a partial copy (partial to resume),
+or one whose size or time differs; it is skipped when it is up to date, and the skip event says
+by which rule: the same size and time, to the second where the listing gives seconds (MLSD;
+after LIST, MDTM is asked for the files whose sizes match); on a server that takes no file time,
+the same size and a server time not older than the local file's; with --checksum, the same hash.
+
+An upload goes to a temporary .NAME.TAG.keepftp-part in its remote folder, is verified (size,
+and the server's hash where it offers one), gets the local file's time (MFMT, or MDTM with a
+time, or SITE UTIME, read back to check it) and is then renamed to NAME (RNFR, RNTO): a reader
+on the server never sees a half-written file under NAME. A rerun after Ctrl-C or a kill resumes
+each temporary and removes those of older versions. Remote folders are made as needed. The
+local walk never follows a symbolic link out of DIR, nor one to a folder; names with CR, LF or
+NUL are left out with a warning.`,
 		Flags: append(append(append(transferFlags(), batchFlags()...), filterFlags()...),
-			removeSourceFlag("the remote file, with DELE, after the download is checked and synced to disk; folders stay")),
-		Action: func(c *cli.Context) error {
-			if c.NArg() != 2 {
-				return usageError{"mirror takes a URL and a local directory"}
-			}
-			logins := newLogins(c)
-			if _, err := checkURL(logins, "", c.Args().Get(0)); err != nil {
-				return err
-			}
-			r, err := newRunner(c, -1, logins, nil)
-			if err != nil {
-				return err
-			}
-			results, err := r.client.Mirror(c.Context, c.Args().Get(0), c.Args().Get(1), r.par)
-			if err != nil && len(results) == 0 {
-				r.client.Close()
-				return err
-			}
-			if ferr := r.finish(results); ferr != nil {
-				return ferr
-			}
-			return err
-		},
+			removeSourceFlag("downloads: the remote file, with DELE, after the download is checked and synced to disk; uploads: the local file, after the server's size or hash matched it; folders stay"),
+			&cli.BoolFlag{Name: "checksum", Usage: "up to date means the same hash (HASH or XSHA256, as rclone --checksum), not the same size and time; where the server offers no hash, say so and use size and time"},
+			inplaceFlag(),
+		),
+		Action: mirrorAction,
 	}
+}
+
+// inplaceFlag is put's and mirror's --inplace.
+func inplaceFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "inplace", Usage: "upload to the final name directly, without a temporary and a rename: for servers without RNFR (a reader may see a half-written file, and a rerun cannot resume it)"}
+}
+
+// isURL reports whether a command-line argument is a URL (ftp://,
+// ftps://, ftpes://) rather than a local path.
+func isURL(arg string) bool {
+	scheme, _, ok := strings.Cut(arg, "://")
+	if !ok {
+		return false
+	}
+	switch strings.ToLower(scheme) {
+	case "ftp", "ftps", "ftpes":
+		return true
+	}
+	return false
+}
+
+func mirrorAction(c *cli.Context) error {
+	if c.NArg() != 2 {
+		return usageError{"mirror takes a URL and a local directory: URL DIR downloads, DIR URL uploads"}
+	}
+	first, second := c.Args().Get(0), c.Args().Get(1)
+	dir, url, dirn := second, first, keepftp.ToLocal
+	switch {
+	case isURL(first) && isURL(second):
+		return usageError{"mirror takes one URL and one local directory, not two URLs"}
+	case isURL(second):
+		dir, url, dirn = first, second, keepftp.ToServer
+	case !isURL(first):
+		return usageError{fmt.Sprintf("mirror: neither %q nor %q is a URL (ftp://, ftps://, ftpes://)", safeText(first), safeText(second))}
+	}
+	logins := newLogins(c)
+	if _, err := checkURL(logins, "", url); err != nil {
+		return err
+	}
+	if dirn == keepftp.ToServer {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		if !st.IsDir() {
+			return usageError{dir + " is not a directory"}
+		}
+	}
+	r, err := newRunner(c, -1, logins, func(o *keepftp.TransferOptions) { o.Inplace = c.Bool("inplace") })
+	if err != nil {
+		return err
+	}
+	r.localSources = dirn == keepftp.ToServer
+	results, err := r.client.MirrorWith(c.Context, dirn, url, dir, keepftp.MirrorOptions{Parallel: r.par, Checksum: c.Bool("checksum")})
+	if err != nil && len(results) == 0 {
+		r.client.Close()
+		return err
+	}
+	if ferr := r.finish(results); ferr != nil {
+		return ferr
+	}
+	return err
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
+	"github.com/keepftp/keepftp/resume"
 	"github.com/keepftp/keepftp/testserver"
 )
 
@@ -149,16 +150,21 @@ func TestGetRemoveSourceFailed(t *testing.T) {
 
 // TestPutRemoveSourceFiles: put -r --remove-source-files removes each local
 // file after the server's check of its copy, and only then: the server
-// holds every file whole, the local files are gone, the folders stay.
+// holds every file whole, the local files are gone, the folders stay. The
+// copy is checked where it was written, the upload's temporary, before
+// the rename that gives it its name.
 func TestPutRemoveSourceFiles(t *testing.T) {
 	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{EnableHASH: true})
 	src := filepath.Join(t.TempDir(), "up")
 	files := map[string][]byte{"a.bin": ftptest.RandomBytes(40_000), "sub/b.bin": ftptest.RandomBytes(10_000)}
+	temps := map[string]string{}
 	for rel, data := range files {
 		p := filepath.Join(src, filepath.FromSlash(rel))
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		os.WriteFile(p, data, 0o644)
+		st, _ := os.Stat(p)
+		temps[rel] = resume.UploadPartName("/in/up/"+rel, st.Size(), st.ModTime())
 	}
 	code, _, stderr := runKeepftp(t, nil, "put", "--no-profile", "-r", "--remove-source-files", src, "ftp://"+srv.Addr()+"/in/")
 	if code != ExitOK {
@@ -171,8 +177,8 @@ func TestPutRemoveSourceFiles(t *testing.T) {
 		if err != nil || sha256.Sum256(got) != sha256.Sum256(data) {
 			t.Errorf("%s on the server: %v or sha256 differs", p, err)
 		}
-		if stor, hash := lastIndex(log, "STOR "+p), lastHash(log, p); stor < 0 || hash < stor {
-			t.Errorf("%s: STOR at %d, hash at %d: the copy was not checked by hash", p, stor, hash)
+		if stor, hash, rnto := lastIndex(log, "STOR "+temps[rel]), lastHash(log, temps[rel]), lastIndex(log, "RNTO "+p); stor < 0 || hash < stor || rnto < hash {
+			t.Errorf("%s: STOR at %d, hash at %d, RNTO at %d: the copy was not checked by hash before its rename", p, stor, hash, rnto)
 		}
 		if _, err := os.Stat(filepath.Join(src, filepath.FromSlash(rel))); !os.IsNotExist(err) {
 			t.Errorf("local %s is still there (%v)", rel, err)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"math"
 	"path"
 	"strings"
 	"sync"
@@ -10,35 +12,262 @@ import (
 	"unicode/utf8"
 
 	"github.com/keepftp/keepftp"
-	"golang.org/x/term"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
 )
 
+// drawEvery is how often the bars are drawn, and how often the Client
+// reports progress while they are up.
+const drawEvery = 200 * time.Millisecond
+
+// barWidth is the width of a bar's [=====>    ], brackets included; mpb
+// narrows it first when a line would not fit the terminal.
+const barWidth = 22
+
 // bars draws, on a terminal, one line per active transfer, labelled with
-// its local name, and a total line below them, redrawn in place five times
-// a second from the Client's events; get, put and mirror use it alike.
-// Log lines written through it (io.Writer) are printed above the bars.
+// its local name, and a total line below them, from the Client's events;
+// get, put and mirror use it alike. Log lines written through it
+// (io.Writer) are printed above the bars.
 //
-// It draws the lines itself: progressbar/v3, the design's first choice,
-// owns a single line of its writer (it moves back with \r and clears with
-// its own width), has no way to hold several live bars, and its String()
-// is the last throttled rendering, so several of its bars drawn by hand
-// showed stale or missing lines (the total appeared only at the end). A
-// block of plain lines, cut to the terminal's width and rewritten after
-// moving the cursor up over the last drawing, is all that is needed.
+// The terminal is github.com/vbauerster/mpb/v8's: it holds several live
+// bars, prints log lines above them in the same write as the next frame
+// (no tearing, no flicker), reads the terminal's width at each frame (a
+// resize narrows the bar, then cuts the line's end), keeps the bars
+// within the terminal's height, and aligns the columns of all bars. This
+// departs from the design, which named schollz/progressbar/v3: that one
+// owns a single line of its writer (it returns with \r and clears with
+// its own width), so several live bars, or a log line above one, tear.
+//
+// What is ours is the columns' text: the local name escaped (text.go)
+// and shortened from the left (a path's end says most; mpb cuts the
+// right), "?" for a size the server did not give, and the rate and ETA,
+// measured at each frame from the bytes done, so that a stalled transfer
+// shows its rate falling. mpb's EWMA rate learns only from increments,
+// and a stall sends none: it would show the last rate for ever.
 type bars struct {
-	w      io.Writer // a terminal (isTerminal)
-	fd     int       // w's, for its width
-	mu     sync.Mutex
-	active map[string]*transfer // by local name
-	order  []string             // in the order the transfers started
-	files  int                  // files in all; -1 while unknown (patterns, mirror)
-	ended  int                  // files done, unverified, up to date or failed
-	ndone  notDone              // those of them that are not done
-	bytes  int64                // bytes of the files that ended
+	w io.Writer // the terminal (isTerminal)
+	p *mpb.Progress
+
+	// opMu orders the calls into mpb that events make: a file's bar is
+	// made before it moves, and dropped once. mpb's goroutines never take
+	// it.
+	opMu    sync.Mutex
+	lines   map[string]*mpb.Bar // by file key
+	total   *mpb.Bar            // nil once dropped
+	closing bool                // no new bars: mpb's Wait would wait for them
+
+	// mu guards the tally, which the total line's decorator reads from
+	// mpb's goroutines: it is never held while calling into mpb.
+	mu sync.Mutex
+	t  tally
+
+	// wmu orders log lines and close: a line written before close is in
+	// the frame that erases the bars; one written after goes straight to
+	// the terminal.
+	wmu    sync.Mutex
+	closed bool
+	once   sync.Once
+}
+
+// newBars starts the bars. They go when close is called, or at once when
+// ctx ends (Ctrl-C): the transfers may take their time to wind down, up
+// to interruptGrace, and the process may end before close is reached.
+func newBars(ctx context.Context, w io.Writer, files int) *bars {
+	b := &bars{
+		w:     w,
+		p:     mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(drawEvery)),
+		lines: map[string]*mpb.Bar{},
+		t:     tally{files: files, active: map[string]int64{}, start: time.Now()},
+	}
+	// The total line is the last line: the highest priority number.
+	b.total, _ = b.p.Add(0, mpb.NopStyle().Build(), mpb.BarPriority(math.MaxInt), mpb.BarFillerTrim(),
+		mpb.PrependDecorators(decor.Any(func(s decor.Statistics) string {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return cutRight(b.t.line(time.Now()), s.AvailableWidth-1)
+		})))
+	context.AfterFunc(ctx, b.close)
+	return b
+}
+
+func (b *bars) event(e keepftp.Event) {
+	key := e.Local
+	if key == "" || key == "-" {
+		key = e.URL
+	}
+	b.opMu.Lock()
+	defer b.opMu.Unlock()
+	if b.closing {
+		// The bars went (Ctrl-C) while the transfers wind down: no
+		// more lines.
+		return
+	}
+	b.mu.Lock()
+	moving, ended := b.t.event(key, e)
+	single := b.t.files == 1
+	b.mu.Unlock()
+	bar := b.lines[key]
+	switch {
+	case ended:
+		if bar != nil {
+			bar.Abort(true) // gone at the next frame
+			delete(b.lines, key)
+		}
+	case moving:
+		done := e.Offset
+		if e.Kind == keepftp.EventProgress {
+			done = e.Bytes
+		}
+		if bar == nil {
+			label := e.Local
+			if label == "" || label == "-" {
+				label = path.Base(e.URL)
+			}
+			var err error
+			if bar, err = b.p.Add(0, mpb.BarStyle().Padding(" ").Build(), fileBar(safeText(label), done)...); err != nil {
+				return // closed: no more bars
+			}
+			b.lines[key] = bar
+			if single && b.total != nil {
+				// One file: its own line says it all.
+				b.total.Abort(true)
+				b.total = nil
+			}
+		}
+		if e.Size > 0 {
+			bar.SetTotal(e.Size, false) // total set this way never completes the bar: an event ends it
+		}
+		bar.SetCurrent(done)
+	}
+}
+
+// fileBar is a transfer's line:
+//
+//	name  [=========>          ]  45%  12.3 MiB of 27.0 MiB  3.2 MiB/s  ETA 0:04
+//
+// The bar is made with total 0, so that reaching its size never ends it
+// (the file is done when its event says so, after verification).
+func fileBar(label string, start int64) []mpb.BarOption {
+	return []mpb.BarOption{
+		mpb.BarWidth(barWidth),
+		mpb.BarFillerMiddleware(barFiller),
+		mpb.PrependDecorators(decor.Any(func(s decor.Statistics) string {
+			return shortenLeft(label, max(8, s.AvailableWidth/3))
+		}, decor.WCSyncWidthR)),
+		mpb.AppendDecorators(
+			decor.Any(func(s decor.Statistics) string {
+				if s.Total <= 0 {
+					return "?%"
+				}
+				return fmt.Sprintf("%d%%", min(100, s.Current*100/s.Total))
+			}, decor.WC{W: 4}),
+			decor.Any(func(s decor.Statistics) string {
+				if s.Total <= 0 {
+					return "  " + sizeText(s.Current)
+				}
+				return "  " + sizeText(s.Current) + " of " + sizeText(s.Total)
+			}, decor.WCSyncWidth),
+			decor.Any(rateColumn(start), decor.WCSyncWidthR),
+		),
+	}
+}
+
+// barFiller draws the bar, or [????????] for a file whose size the server
+// did not give. It leaves the terminal's last column free: mpb gives the
+// bar all the room the columns leave, and a line that fills the width
+// wraps on some terminals.
+func barFiller(bar mpb.BarFiller) mpb.BarFiller {
+	return mpb.BarFillerFunc(func(w io.Writer, s decor.Statistics) error {
+		s.AvailableWidth--
+		if s.Total > 0 {
+			return bar.Fill(w, s)
+		}
+		width := s.AvailableWidth
+		if s.RequestedWidth > 0 {
+			width = min(width, s.RequestedWidth)
+		}
+		if width < 2 {
+			return nil
+		}
+		_, err := io.WriteString(w, "["+strings.Repeat("?", width-2)+"]")
+		return err
+	})
+}
+
+// rateColumn is "  3.2 MiB/s  ETA 0:04": the rate sampled at a frame at
+// least half a second after the last sample and smoothed (steady to
+// read), from the bytes the transfer started at (a resumed file's offset
+// is no speed). A frame is drawn whether or not bytes came, so a stall
+// shows. Only the bar's own frames call it, one at a time.
+func rateColumn(start int64) decor.DecorFunc {
+	rate := -1.0 // bytes/s; unknown until the first sample
+	lastBytes, lastSampled := start, time.Now()
+	return func(s decor.Statistics) string {
+		now := time.Now()
+		if dt := now.Sub(lastSampled).Seconds(); dt >= 0.5 {
+			r := max(0, float64(s.Current-lastBytes)/dt) // < 0: restarted from 0
+			if rate < 0 {
+				rate = r
+			} else {
+				rate = 0.6*rate + 0.4*r
+			}
+			lastBytes, lastSampled = s.Current, now
+		}
+		if rate < 0 {
+			return "  … /s"
+		}
+		text := "  " + sizeText(int64(rate)) + "/s"
+		if s.Total > 0 && rate >= 1 {
+			text += "  ETA " + clock(time.Duration(float64(s.Total-s.Current)/rate*float64(time.Second)))
+		}
+		return text
+	}
+}
+
+// Write prints log lines above the bars, in the next frame.
+func (b *bars) Write(p []byte) (int, error) {
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	if !b.closed {
+		if n, err := b.p.Write(p); err == nil {
+			return n, nil
+		}
+		// mpb stopped (it could not read the terminal): print directly.
+	}
+	return b.w.Write(p)
+}
+
+// close erases the bars: the summary follows. The frame that drops them
+// also prints the log lines written before.
+func (b *bars) close() { b.once.Do(b.erase) }
+
+func (b *bars) erase() {
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	b.opMu.Lock()
+	b.closing = true
+	for k, bar := range b.lines {
+		bar.Abort(true)
+		delete(b.lines, k)
+	}
+	if b.total != nil {
+		b.total.Abort(true)
+		b.total = nil
+	}
+	b.opMu.Unlock()
+	b.p.Wait()
+	b.closed = true
+}
+
+// tally is what the total line counts: the files that ended, with those
+// that are not done apart, and the bytes of the files still moving.
+type tally struct {
+	files  int              // files in all; -1 while unknown (patterns, mirror)
+	ended  int              // files done, unverified, up to date or failed
+	ndone  notDone          // those of them that are not done
+	bytes  int64            // bytes of the files that ended done
+	active map[string]int64 // bytes done of each moving file, by key
 	start  time.Time
-	lines  int // lines of the last drawing, to move back over
-	stop   chan struct{}
-	done   chan struct{}
 }
 
 // notDone counts the files that ended without being done, apart, as the
@@ -47,201 +276,49 @@ type notDone struct {
 	unverified, upToDate, failed int
 }
 
-// transfer is one active file.
-type transfer struct {
-	label       string
-	done, size  int64   // size 0: unknown
-	rate        float64 // bytes/s, smoothed; -1 until first measured
-	lastBytes   int64
-	lastSampled time.Time
-}
-
-const drawEvery = 200 * time.Millisecond
-
-func newBars(w io.Writer, files int) *bars {
-	fd, _ := terminal(w)
-	b := &bars{w: w, fd: fd, active: map[string]*transfer{}, files: files, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
-	go b.loop()
-	return b
-}
-
-func (b *bars) event(e keepftp.Event) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	key := e.Local
-	if key == "" || key == "-" {
-		key = e.URL
-	}
-	tr := b.active[key]
+// event counts e; moving reports a file started or progressing, ended
+// one that is done, failed or skipped.
+func (t *tally) event(key string, e keepftp.Event) (moving, ended bool) {
 	switch e.Kind {
-	case keepftp.EventStart, keepftp.EventProgress:
-		if tr == nil {
-			label := e.Local
-			if label == "" || label == "-" {
-				label = path.Base(e.URL)
-			}
-			tr = &transfer{label: safeText(label), rate: -1, lastSampled: time.Now(), lastBytes: max(e.Offset, e.Bytes)}
-			b.active[key] = tr
-			b.order = append(b.order, key)
-		}
-		if e.Size > 0 {
-			tr.size = e.Size
-		}
-		if e.Kind == keepftp.EventProgress {
-			tr.done = e.Bytes
-		} else {
-			tr.done = e.Offset
-		}
+	case keepftp.EventStart:
+		t.active[key] = e.Offset
+		return true, false
+	case keepftp.EventProgress:
+		t.active[key] = e.Bytes
+		return true, false
 	case keepftp.EventDone, keepftp.EventError, keepftp.EventSkip:
-		if tr != nil {
-			delete(b.active, key)
-			b.order = remove(b.order, key)
-		}
-		b.ended++
+		delete(t.active, key)
+		t.ended++
 		switch {
 		case e.Kind == keepftp.EventError:
-			b.ndone.failed++
+			t.ndone.failed++
 		case e.Kind == keepftp.EventSkip:
-			b.ndone.upToDate++
+			t.ndone.upToDate++
 		case e.Reason == keepftp.NotVerified:
-			b.ndone.unverified++
+			t.ndone.unverified++
 		}
 		if e.Kind == keepftp.EventDone {
-			b.bytes += e.Bytes
+			t.bytes += e.Bytes
 		}
+		return false, true
 	}
+	return false, false
 }
 
-func remove(s []string, x string) []string {
-	for i, v := range s {
-		if v == x {
-			return append(s[:i], s[i+1:]...)
-		}
-	}
-	return s
-}
-
-func (b *bars) loop() {
-	defer close(b.done)
-	t := time.NewTicker(drawEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			b.mu.Lock()
-			b.draw(nil)
-			b.mu.Unlock()
-		case <-b.stop:
-			return
-		}
-	}
-}
-
-// Write prints log lines above the bars: the bars are erased, the lines
-// written, and the bars drawn again below them.
-func (b *bars) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.draw(p)
-	return len(p), nil
-}
-
-// width is the terminal's width, less one column so that a full line never
-// wraps.
-func (b *bars) width() int {
-	w, _, err := term.GetSize(b.fd)
-	if err != nil || w < 20 {
-		w = 80
-	}
-	return w - 1
-}
-
-// draw rewrites the block: cursor up over the last drawing, the log lines
-// (if any), then each line cleared to its end. b.mu is held.
-func (b *bars) draw(logLines []byte) {
-	var sb strings.Builder
-	if b.lines > 0 {
-		fmt.Fprintf(&sb, "\r\x1b[%dA\x1b[J", b.lines) // up, and clear to the end of the screen
-	}
-	sb.Write(logLines)
-	w := b.width()
-	now := time.Now()
-	var activeBytes int64
-	n := 0
-	labelWidth := 0
-	for _, k := range b.order {
-		labelWidth = max(labelWidth, utf8.RuneCountInString(b.active[k].label))
-	}
-	labelWidth = min(labelWidth, w/3)
-	for _, k := range b.order {
-		tr := b.active[k]
-		activeBytes += tr.done
-		if dt := now.Sub(tr.lastSampled).Seconds(); dt >= 0.5 {
-			r := float64(tr.done-tr.lastBytes) / dt
-			if tr.rate < 0 {
-				tr.rate = r
-			} else {
-				tr.rate = 0.6*tr.rate + 0.4*r // smoothed: steady to read
-			}
-			tr.lastBytes, tr.lastSampled = tr.done, now
-		}
-		sb.WriteString(fileLine(tr, labelWidth, w))
-		sb.WriteString("\n")
-		n++
-	}
-	if b.files != 1 || len(b.order) == 0 {
-		sb.WriteString(b.totalLine(activeBytes, now, w))
-		sb.WriteString("\n")
-		n++
-	}
-	b.lines = n
-	io.WriteString(b.w, sb.String())
-}
-
-// fileLine: "name  [=======>      ]  45%  12.3 MiB of 27.0 MiB  3.2 MiB/s".
-func fileLine(tr *transfer, labelWidth, w int) string {
-	const barWidth = 20
-	var bar, pct, amount string
-	if tr.size > 0 {
-		frac := min(float64(tr.done)/float64(tr.size), 1)
-		fill := int(frac * barWidth)
-		bar = "[" + strings.Repeat("=", fill) + strings.Repeat(" ", barWidth-fill) + "]"
-		if fill > 0 && fill < barWidth {
-			bar = bar[:fill] + ">" + bar[fill+1:]
-		}
-		pct = fmt.Sprintf("%3.0f%%", frac*100)
-		amount = sizeText(tr.done) + " of " + sizeText(tr.size)
-	} else {
-		bar = "[" + strings.Repeat("?", barWidth) + "]"
-		pct = "  ?%"
-		amount = sizeText(tr.done)
-	}
-	rate := "   … /s"
-	if tr.rate >= 0 {
-		rate = sizeText(int64(tr.rate)) + "/s"
-	}
-	right := fmt.Sprintf("  %s %s  %s  %s", bar, pct, amount, rate)
-	label := tr.label
-	if pad := labelWidth - utf8.RuneCountInString(label); pad > 0 {
-		label += strings.Repeat(" ", pad)
-	}
-	return fit(label, right, w)
-}
-
-// totalLine: "total  3 of 10 files (1 unverified, 1 failed), 2 active  120.5 MiB
+// line: "total  3 of 10 files (1 unverified, 1 failed), 2 active  120.5 MiB
 // 25.3 MiB/s  0:12": the files that ended, with those that are not done
 // named as the summary names them.
-func (b *bars) totalLine(activeBytes int64, now time.Time, w int) string {
+func (t *tally) line(now time.Time) string {
 	files := "?"
-	if b.files >= 0 {
-		files = fmt.Sprint(b.files)
+	if t.files >= 0 {
+		files = fmt.Sprint(t.files)
 	}
-	s := fmt.Sprintf("total  %d of %s files", b.ended, files)
+	s := fmt.Sprintf("total  %d of %s files", t.ended, files)
 	var labels []string
 	for _, n := range []struct {
 		count int
 		what  string
-	}{{b.ndone.unverified, "unverified"}, {b.ndone.upToDate, "up to date"}, {b.ndone.failed, "failed"}} {
+	}{{t.ndone.unverified, "unverified"}, {t.ndone.upToDate, "up to date"}, {t.ndone.failed, "failed"}} {
 		if n.count > 0 {
 			labels = append(labels, fmt.Sprintf("%d %s", n.count, n.what))
 		}
@@ -249,32 +326,43 @@ func (b *bars) totalLine(activeBytes int64, now time.Time, w int) string {
 	if len(labels) > 0 {
 		s += " (" + strings.Join(labels, ", ") + ")"
 	}
-	all := b.bytes + activeBytes
-	took := now.Sub(b.start)
+	all := t.bytes
+	for _, n := range t.active {
+		all += n
+	}
+	took := now.Sub(t.start)
 	rate := 0.0
 	if took > 0 {
 		rate = float64(all) / took.Seconds()
 	}
-	s += fmt.Sprintf(", %d active  %s  %s/s  %d:%02d", len(b.order), sizeText(all), sizeText(int64(rate)), int(took.Minutes()), int(took.Seconds())%60)
-	return fit(s, "", w)
+	return s + fmt.Sprintf(", %d active  %s  %s/s  %s", len(t.active), sizeText(all), sizeText(int64(rate)), clock(took))
 }
 
-// fit joins a label and the rest of a line within w columns, shortening
-// the label from the left ("…/dir/name") when it must.
-func fit(label, rest string, w int) string {
-	room := w - utf8.RuneCountInString(rest)
-	if room < 8 {
-		room = 8
+// clock is a duration as m:ss, or h:mm:ss.
+func clock(d time.Duration) string {
+	s := int64(d.Seconds())
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
 	}
-	if n := utf8.RuneCountInString(label); n > room {
-		r := []rune(label)
-		label = "…" + string(r[n-room+1:])
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// shortenLeft cuts s to at most n runes, from the left ("…/dir/name").
+func shortenLeft(s string, n int) string {
+	if c := utf8.RuneCountInString(s); c > n {
+		r := []rune(s)
+		return "…" + string(r[c-n+1:])
 	}
-	line := label + rest
-	if r := []rune(line); len(r) > w {
-		line = string(r[:w])
+	return s
+}
+
+// cutRight cuts s to at most n runes, from the right ("total  3 of 1…"):
+// the total line's start says most.
+func cutRight(s string, n int) string {
+	if c := utf8.RuneCountInString(s); c > n {
+		return string([]rune(s)[:max(n-1, 0)]) + "…"
 	}
-	return line
+	return s
 }
 
 func sizeText(n int64) string {
@@ -290,16 +378,4 @@ func sizeText(n int64) string {
 		v, u = v/unit, next
 	}
 	return fmt.Sprintf("%.1f %s", v, u)
-}
-
-// close stops drawing and erases the bars: the summary follows.
-func (b *bars) close() {
-	close(b.stop)
-	<-b.done
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.lines > 0 {
-		fmt.Fprintf(b.w, "\r\x1b[%dA\x1b[J", b.lines)
-		b.lines = 0
-	}
 }

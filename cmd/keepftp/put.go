@@ -15,11 +15,12 @@ import (
 func putCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "put",
-		Usage:     "upload files, resuming after failures",
+		Usage:     "upload files, resuming after failures; each goes to a temporary .NAME.TAG.keepftp-part, verified, given the local file's time, then renamed to NAME",
 		ArgsUsage: "FILE... URL (a URL ending in / is a directory: the files keep their names)",
 		Flags: append(append(append(transferFlags(), batchFlags()...), filterFlags()...),
 			&cli.BoolFlag{Name: "recursive", Aliases: []string{"r"}, Usage: "upload directories with their contents (the filters choose among them)"},
 			removeSourceFlag("the local file, after the server's size or hash matched it"),
+			inplaceFlag(),
 		),
 		Action: putAction,
 	}
@@ -85,7 +86,7 @@ func putAction(c *cli.Context) error {
 		}
 		ups = append(ups, keepftp.Upload{Src: src, URL: urlWithPath(dest, u)})
 	}
-	r, err := newRunner(c, len(ups), logins, nil)
+	r, err := newRunner(c, len(ups), logins, func(o *keepftp.TransferOptions) { o.Inplace = c.Bool("inplace") })
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,6 +30,13 @@ type Fake struct {
 	MLST bool
 	// Hash makes FEAT announce HASH SHA-256 (selected with OPTS HASH).
 	Hash bool
+	// SetTime lists the ways the Fake takes a file's time: "MFMT" (listed
+	// in FEAT), "MDTM" (MDTM YYYYMMDDhhmmss path) and "SITE UTIME"; none
+	// by default.
+	SetTime []string
+	// NoRenameOver makes RNTO onto an existing file fail with 553, as
+	// some servers do.
+	NoRenameOver bool
 	// Hook, if set, sees every command first; it returns true when it
 	// answered it.
 	Hook func(s *FakeSession, verb, arg string) bool
@@ -67,6 +75,7 @@ type FakeSession struct {
 	w    *bufio.Writer
 	pasv net.Listener
 	Rest int64 // the offset of the last REST, 0 after a transfer
+	rnfr string
 }
 
 // StartFake starts a Fake for t and closes it when t ends.
@@ -328,6 +337,9 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		if f.Hash {
 			lines = append(lines, " HASH SHA-256*")
 		}
+		if slices.Contains(f.SetTime, "MFMT") {
+			lines = append(lines, " MFMT")
+		}
 		s.Reply(append(lines, "211 End")...)
 	case "TYPE":
 		s.Reply("200 binary")
@@ -425,6 +437,10 @@ func (s *FakeSession) standard(verb, arg string) bool {
 			s.Reply("550 no such file")
 		}
 	case "MDTM":
+		if stamp, p, ok := timeArg(arg); ok && slices.Contains(f.SetTime, "MDTM") {
+			s.setTime(p, stamp, "213 File modification time set.")
+			break
+		}
 		if ff, ok := f.File(arg); ok && !ff.Dir {
 			s.Reply("213 " + ff.ModTime.Format("20060102150405"))
 		} else {
@@ -439,6 +455,9 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		s.Reply("250-Listing "+arg, " "+mlsxFacts(arg, ff)+" "+arg, "250 End")
 	case "MLSD", "LIST":
 		dir := arg
+		if opts, rest, ok := strings.Cut(dir, " "); ok && strings.HasPrefix(opts, "-") {
+			dir = rest // "LIST -a /dir"
+		}
 		if dir == "" || strings.HasPrefix(dir, "-") {
 			dir = "/"
 		}
@@ -447,10 +466,132 @@ func (s *FakeSession) standard(verb, arg string) bool {
 			break
 		}
 		s.SendData([]byte(f.listing(dir, verb == "MLSD")), "")
+	case "MFMT":
+		stamp, p, ok := timeArg(arg)
+		switch {
+		case !slices.Contains(f.SetTime, "MFMT"):
+			s.Reply("502 not implemented")
+		case !ok:
+			s.Reply("501 bad arguments")
+		default:
+			s.setTime(p, stamp, "213 Modify="+stamp.Format("20060102150405")+"; "+p)
+		}
+	case "SITE":
+		sub, rest, _ := strings.Cut(arg, " ")
+		stamp, p, ok := timeArg(rest)
+		switch {
+		case !strings.EqualFold(sub, "UTIME") || !slices.Contains(f.SetTime, "SITE UTIME"):
+			s.Reply("500 unknown SITE command")
+		case !ok:
+			s.Reply("501 bad arguments")
+		default:
+			s.setTime(p, stamp, "200 UTIME OK")
+		}
+	case "RNFR":
+		if _, ok := f.File(arg); !ok {
+			s.Reply("550 no such file")
+			break
+		}
+		s.rnfr = arg
+		s.Reply("350 ready for RNTO")
+	case "RNTO":
+		from := s.rnfr
+		s.rnfr = ""
+		if from == "" {
+			s.Reply("503 RNFR first")
+			break
+		}
+		if err := f.rename(from, arg); err != nil {
+			s.Reply("553 " + err.Error())
+			break
+		}
+		s.Reply("250 renamed")
+	case "MKD":
+		f.mu.Lock()
+		_, exists := f.files[arg]
+		if !exists {
+			f.files[arg] = FakeFile{Dir: true, ModTime: time.Now().UTC()}
+		}
+		f.mu.Unlock()
+		if exists {
+			s.Reply("550 exists")
+			break
+		}
+		s.Reply(fmt.Sprintf("257 %q created", arg))
 	default:
 		s.Reply("502 not implemented")
 	}
+	if verb != "RNFR" {
+		s.rnfr = "" // RNTO must follow RNFR at once
+	}
 	return true
+}
+
+// timeArg splits "YYYYMMDDhhmmss path".
+func timeArg(arg string) (time.Time, string, bool) {
+	stamp, p, ok := strings.Cut(arg, " ")
+	if !ok || len(stamp) != 14 {
+		return time.Time{}, "", false
+	}
+	t, err := time.Parse("20060102150405", stamp)
+	return t, p, err == nil
+}
+
+// setTime sets a file's time and answers ok.
+func (s *FakeSession) setTime(p string, t time.Time, ok string) {
+	f := s.f
+	f.mu.Lock()
+	ff, found := f.files[p]
+	if found && !ff.Dir {
+		ff.ModTime = t.UTC()
+		f.files[p] = ff
+	}
+	f.mu.Unlock()
+	if !found || ff.Dir {
+		s.Reply("550 no such file")
+		return
+	}
+	s.Reply(ok)
+}
+
+// rename moves a file, replacing an existing one unless NoRenameOver.
+func (f *Fake) rename(from, to string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, ok := f.files[from]
+	if !ok {
+		return fmt.Errorf("%s is gone", from)
+	}
+	if old, exists := f.files[to]; exists && (f.NoRenameOver || old.Dir) {
+		return fmt.Errorf("%s exists", to)
+	}
+	delete(f.files, from)
+	f.files[to] = ff
+	return nil
+}
+
+// Rename moves a file as RNFR and RNTO would (for hooks).
+func (f *Fake) Rename(from, to string) error { return f.rename(from, to) }
+
+// Remove deletes a file (as another client of the server would).
+func (f *Fake) Remove(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.files, name)
+}
+
+// Names returns the names of every file (not directory), sorted.
+func (f *Fake) Names() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var names []string
+	for n, ff := range f.files {
+		if !ff.Dir {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 func mlsxFacts(name string, ff FakeFile) string {

@@ -4,5 +4,8 @@
 // is needed; and the same scenarios over FTPS on the real servers
 // requiring TLS, where the middlebox forwards the encrypted control
 // connection as bytes and data connections go direct through a dialer
-// that counts and cuts them (ftptest.DataFaults). It has tests only.
+// that counts and cuts them (ftptest.DataFaults). Two rows go through real
+// proxies (dante for SOCKS5, tinyproxy for CONNECT, both demanding a
+// login), and TestProxyIdleTunnel outlasts their idle timers. It has tests
+// only.
 package interop

@@ -47,6 +47,11 @@ var scenarios = []scenario{
 	{"421 between transfers", scIdle421},
 	{"IPv6 (::1, EPSV)", scIPv6},
 	{"filtered mirror, moves (DELE)", scMoveFilter},
+	{"get via SOCKS5 (dante)", scViaSOCKS5},
+	{"get via CONNECT (tinyproxy)", scViaCONNECT},
+	{"mirror upload", scMirrorUp},
+	{"atomic put (no partial under final name)", scAtomicPut},
+	{"set time", scSetTime},
 }
 
 // skipWhy holds, by test name, why a cell was skipped: the table says it.
@@ -119,13 +124,13 @@ func printTable(t *testing.T) {
 	// Two blocks: plain FTP, then FTPS (the same scenarios on the real
 	// servers requiring TLS on control and data connections).
 	for _, cols := range [][]string{serverNames, tlsNames} {
-		fmt.Fprintf(&b, "\n%-28s", "scenario")
+		fmt.Fprintf(&b, "\n%-42s", "scenario")
 		for _, s := range cols {
 			fmt.Fprintf(&b, " | %-22s", s)
 		}
 		b.WriteString("\n")
 		for _, sc := range scenarios {
-			fmt.Fprintf(&b, "%-28s", sc.name)
+			fmt.Fprintf(&b, "%-42s", sc.name)
 			for _, s := range cols {
 				cell := results.m[sc.name][s]
 				if cell == "" {

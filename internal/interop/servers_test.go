@@ -27,6 +27,7 @@ type server struct {
 	read      func(path string) ([]byte, error)
 	tls       realserver.TLSMode
 	pki       *realserver.PKI // trusted by the client under TLS
+	logs      func() string   // the server's output and log files; nil for the embedded one
 }
 
 const embedded = "testserver"
@@ -80,7 +81,7 @@ func startServer(t *testing.T, name string, ipv6 bool, idle time.Duration) *serv
 	}
 	rs := realserver.Start(t, realserver.Kind(kind), realserver.Options{IPv6: ipv6, IdleTimeout: idle, Digest: true, TLS: mode})
 	user, pw := rs.Login()
-	return &server{name: name, addr: rs.Addr, user: user, pw: pw, uploadDir: rs.UploadDir, write: rs.WriteFile, read: rs.ReadFile, tls: mode, pki: rs.PKI}
+	return &server{name: name, addr: rs.Addr, user: user, pw: pw, uploadDir: rs.UploadDir, write: rs.WriteFile, read: rs.ReadFile, tls: mode, pki: rs.PKI, logs: rs.Logs}
 }
 
 // url returns a URL for path on addr (the server's, or a middlebox's in

@@ -1,10 +1,13 @@
 // Package profile remembers, per server and user, what keepftp learned
 // about the server and the path to it, across runs: the path's idle limit
 // (from doctor's idle probe, or from a control connection found dead after
-// a known silence), what the server does with NOOPs during transfers, its
-// features and the TLS version that worked. The next run uses it: a
-// keepalive interval inside the idle limit, no NOOPs during transfers to a
-// server that aborts on them, no probe whose answer is known.
+// a known silence), what the server does with NOOPs during transfers, how
+// many connections it accepts from us, its features and the TLS version
+// that worked. The next run uses it: a keepalive interval inside the idle
+// limit, no NOOPs during transfers to a server that aborts on them, no
+// more connections than it accepts, no probe whose answer is known. Each
+// fact that changes keepalive or parallelism carries its Evidence (how
+// sure, since when) and is kept for a set time (evidence.go).
 //
 // Profiles live in the user's cache directory, one JSON file per server,
 // written atomically under a file lock, so several runs may share them.
@@ -55,30 +58,37 @@ type Profile struct {
 	Idle *Idle `json:"idle,omitempty"`
 
 	// Noop is what the server did with NOOPs during transfers: a
-	// noop.Behaviour name ("" unknown).
-	Noop string `json:"noop_during_transfers,omitempty"`
+	// noop.Behaviour name ("" unknown), and how sure that is.
+	Noop         string    `json:"noop_during_transfers,omitempty"`
+	NoopEvidence *Evidence `json:"noop_evidence,omitempty"`
+
+	// Conns is the number of control connections the server accepts at
+	// once from us, nil until a refusal showed it.
+	Conns *ConnLimit `json:"connection_limit,omitempty"`
 
 	Features *Features `json:"features,omitempty"`
 
 	// TLS is the TLS version the control connection used ("TLS 1.3"), ""
 	// if it never used TLS.
 	TLS string `json:"tls,omitempty"`
+
+	// SetTime is how the server takes a file's modification time, as an
+	// upload found by setting it and reading it back: "MFMT", "MDTM",
+	// "SITE UTIME", or SetTimeNone when no way worked; "" not known.
+	SetTime string `json:"set_time,omitempty"`
 }
+
+// SetTimeNone is Profile.SetTime for a server that takes no file time.
+const SetTimeNone = "none"
 
 // Idle is an idle limit: a silence of Survived was survived (0: none
-// known) and one of Failed was not (0: none failed).
+// known) and one of Failed was not (0: none failed). Its source is
+// SourceDoctor or SourceDead.
 type Idle struct {
-	Survived Duration  `json:"survived,omitempty"`
-	Failed   Duration  `json:"failed,omitempty"`
-	Source   string    `json:"source"` // SourceDoctor or SourceDead
-	Learned  time.Time `json:"learned"`
+	Survived Duration `json:"survived,omitempty"`
+	Failed   Duration `json:"failed,omitempty"`
+	Evidence
 }
-
-// Where an idle limit came from.
-const (
-	SourceDoctor = "doctor --idle-probe"
-	SourceDead   = "a control connection found dead after a silence"
-)
 
 // Features are what the server offers, as seen on a connection.
 type Features struct {
@@ -149,31 +159,85 @@ func (p Profile) NoopBehaviour() noop.Behaviour {
 	return noop.Unknown
 }
 
+// noopEvidence is the NOOP behaviour's evidence; an old profile has none.
+func (p Profile) noopEvidence() Evidence {
+	if p.NoopEvidence != nil {
+		return *p.NoopEvidence
+	}
+	return Evidence{}
+}
+
+// NoopFact returns the NOOP behaviour to apply now, and whether it is to
+// be tested again in this run: "aborts on NOOP" seen by one run only, or
+// last seen more than RetestAfter ago. An expired one (WeakeningKept) is
+// Unknown.
+func (p Profile) NoopFact(now time.Time) (b noop.Behaviour, retest bool) {
+	b = p.NoopBehaviour()
+	if b != noop.Aborts {
+		return b, false
+	}
+	ev := p.noopEvidence()
+	if _, last := ev.times(p.Updated); now.Sub(last) > WeakeningKept {
+		return noop.Unknown, false
+	}
+	return b, ev.retest(p.Updated, now)
+}
+
+// LearnNoop records the NOOP behaviour one run (or one doctor probe)
+// showed, from source. The same behaviour again is one more observation;
+// another one replaces it. It reports whether the profile changed.
+func (p *Profile) LearnNoop(b noop.Behaviour, source string, now time.Time) bool {
+	if b == noop.Unknown {
+		return false
+	}
+	if p.NoopBehaviour() == b {
+		if b != noop.Aborts {
+			return false // only a weakening fact needs its sightings counted
+		}
+		ev := p.noopEvidence()
+		ev.confirm(now)
+		ev.Source = source
+		p.NoopEvidence = &ev
+		return true
+	}
+	ev := newEvidence(source, now)
+	p.Noop, p.NoopEvidence = b.String(), &ev
+	return true
+}
+
 // LearnIdle merges a measurement from doctor: it replaces what was known.
 func (p *Profile) LearnIdle(survived, failed time.Duration, now time.Time) {
-	p.Idle = &Idle{Survived: Duration(survived), Failed: Duration(failed), Source: SourceDoctor, Learned: now}
+	ev := newEvidence(SourceDoctor, now)
+	if p.Idle != nil && p.Idle.Source == SourceDoctor && p.Idle.Survived == Duration(survived) && p.Idle.Failed == Duration(failed) {
+		ev = p.Idle.Evidence
+		ev.confirm(now) // the same measurement again
+	}
+	p.Idle = &Idle{Survived: Duration(survived), Failed: Duration(failed), Evidence: ev}
 }
 
 // LearnDead merges a control connection found dead after a silence: the
-// limit is at most that silence. It reports whether the profile changed:
-// a silence longer than a failure already known says nothing new.
-func (p *Profile) LearnDead(silence time.Duration, now time.Time) bool {
+// limit is at most that silence. A shorter limit only makes NOOPs more
+// frequent, so one such connection is enough. It reports whether the
+// limit is now shorter; a silence longer than a failure already known
+// only confirms it (it counts as seen again).
+func (p *Profile) LearnDead(silence time.Duration, now time.Time) (shorter bool) {
 	if silence < 2*minKeepalive {
 		return false
 	}
 	silence = silence.Round(time.Millisecond)
 	if p.Idle == nil {
-		p.Idle = &Idle{Failed: Duration(silence), Source: SourceDead, Learned: now}
+		p.Idle = &Idle{Failed: Duration(silence), Evidence: newEvidence(SourceDead, now)}
 		return true
 	}
 	if p.Idle.Failed > 0 && time.Duration(p.Idle.Failed) <= silence {
+		p.Idle.confirm(now)
 		return false
 	}
 	p.Idle.Failed = Duration(silence)
 	if time.Duration(p.Idle.Survived) >= silence {
 		p.Idle.Survived = 0 // the path changed: what survived then fails now
 	}
-	p.Idle.Source, p.Idle.Learned = SourceDead, now
+	p.Idle.Evidence = newEvidence(SourceDead, now)
 	return true
 }
 
@@ -186,11 +250,11 @@ func (p Profile) WriteText(w interface{ Write([]byte) (int, error) }) {
 	case p.Idle == nil:
 		fmt.Fprintf(w, "control idle limit:   not known (keepftp doctor --idle-probe measures it)\n")
 	case p.Idle.Survived > 0 && p.Idle.Failed > 0:
-		fmt.Fprintf(w, "control idle limit:   between %s and %s (%s, %s)\n", p.Idle.Survived, p.Idle.Failed, p.Idle.Source, p.Idle.Learned.Local().Format(time.DateTime))
+		fmt.Fprintf(w, "control idle limit:   between %s and %s (%s)\n", p.Idle.Survived, p.Idle.Failed, p.Idle.Describe(p.Updated))
 	case p.Idle.Failed > 0:
-		fmt.Fprintf(w, "control idle limit:   at most %s (%s, %s)\n", p.Idle.Failed, p.Idle.Source, p.Idle.Learned.Local().Format(time.DateTime))
+		fmt.Fprintf(w, "control idle limit:   at most %s (%s)\n", p.Idle.Failed, p.Idle.Describe(p.Updated))
 	default:
-		fmt.Fprintf(w, "control idle limit:   none found up to %s (%s)\n", p.Idle.Survived, p.Idle.Source)
+		fmt.Fprintf(w, "control idle limit:   none found up to %s (%s)\n", p.Idle.Survived, p.Idle.Describe(p.Updated))
 	}
 	if k := p.Keepalive(); k > 0 {
 		fmt.Fprintf(w, "keepalive used:       %s unless --keepalive says otherwise\n", k)
@@ -200,9 +264,12 @@ func (p Profile) WriteText(w interface{ Write([]byte) (int, error) }) {
 		noopText = "unknown"
 	}
 	if p.NoopBehaviour() == noop.Aborts {
-		noopText += " (no NOOPs during transfers)"
+		noopText += " (no NOOPs during transfers; " + p.noopEvidence().Describe(p.Updated) + ")"
 	}
 	fmt.Fprintf(w, "NOOP during transfer: %s\n", noopText)
+	if c := p.Conns; c != nil {
+		fmt.Fprintf(w, "connections at once:  at most %d (%s)\n", c.Max, c.Describe(p.Updated))
+	}
 	if f := p.Features; f != nil {
 		fmt.Fprintf(w, "MLSD:                 %s\n", tri(f.MLSD))
 		fmt.Fprintf(w, "EPSV:                 %s\n", tri(f.EPSV))
@@ -221,6 +288,14 @@ func (p Profile) WriteText(w interface{ Write([]byte) (int, error) }) {
 		tls = "not used"
 	}
 	fmt.Fprintf(w, "TLS:                  %s\n", tls)
+	switch p.SetTime {
+	case "":
+		fmt.Fprintf(w, "set file times:       not known (an upload finds out)\n")
+	case SetTimeNone:
+		fmt.Fprintf(w, "set file times:       no way works (MFMT, MDTM, SITE UTIME): an upload mirror takes a server time not older than the local file's as up to date\n")
+	default:
+		fmt.Fprintf(w, "set file times:       %s\n", p.SetTime)
+	}
 }
 
 func tri(b *bool) string {

@@ -24,7 +24,7 @@ func TestUpdateLoadRoundTrip(t *testing.T) {
 	now := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
 	err := s.Update(k, func(p *Profile) {
 		p.LearnIdle(1750*time.Millisecond, 2*time.Second, now)
-		p.Noop = noop.Aborts.String()
+		p.LearnNoop(noop.Aborts, SourceTransfers, now)
 		p.Features = &Features{MLSD: &yes, RestStream: true, Hashes: []string{"SHA-256"}}
 		p.TLS = "TLS 1.3"
 	})
@@ -50,7 +50,7 @@ func TestUpdateLoadRoundTrip(t *testing.T) {
 	}
 	var text bytes.Buffer
 	p.WriteText(&text)
-	for _, want := range []string{"between 1.75s and 2s", "keepalive used:       800ms", "aborts the transfer (no NOOPs during transfers)", "MLSD:                 yes", "EPSV:                 not known", "TLS 1.3"} {
+	for _, want := range []string{"between 1.75s and 2s", "keepalive used:       800ms", "aborts the transfer (no NOOPs during transfers; from transfers, seen once", "MLSD:                 yes", "EPSV:                 not known", "TLS 1.3"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, text.String())
 		}
@@ -206,6 +206,7 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"idle":{"survived":"1h","failed":"x"}}`))
+	f.Add([]byte(`{"noop_during_transfers":"aborts the transfer","noop_evidence":{"source":"transfers","seen":-3},"connection_limit":{"max":-1,"seen":2}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := &Store{Dir: t.TempDir()}
 		k := Key{Addr: "h:21"}
@@ -216,6 +217,9 @@ func FuzzLoad(f *testing.F) {
 		}
 		p.Keepalive()
 		p.NoopBehaviour()
+		p.NoopFact(time.Now())
+		p.ConnsFact(time.Now())
+		p.Expire(time.Now())
 		p.WriteText(&bytes.Buffer{})
 		if p.Idle != nil && (p.Idle.Survived < 0 || p.Idle.Failed < 0) {
 			t.Fatalf("negative duration loaded: %+v", p.Idle)

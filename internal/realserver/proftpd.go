@@ -80,6 +80,9 @@ AllowRetrieveRestart on
 	if secs := seconds(s.opts.IdleTimeout); secs > 0 {
 		fmt.Fprintf(&c, "TimeoutIdle %d\n", secs)
 	}
+	if s.opts.MaxPerIP > 0 {
+		fmt.Fprintf(&c, "MaxClientsPerHost %d\n", s.opts.MaxPerIP)
+	}
 	var modules []string
 	if s.opts.Digest {
 		modules = append(modules, "mod_digest")

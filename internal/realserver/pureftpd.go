@@ -46,6 +46,9 @@ func (s *Server) setupPureFTPd(b binaries, host string, port int) ([]string, err
 		// PROT C and sends data in the clear).
 		args = append(args, "-Y", "3", "-2", f.combined)
 	}
+	if s.opts.MaxPerIP > 0 {
+		args = append(args, "-C", strconv.Itoa(s.opts.MaxPerIP))
+	}
 	if s.opts.IdleTimeout > 0 {
 		mins := int((s.opts.IdleTimeout + time.Minute - 1) / time.Minute)
 		args = append(args, "-I", strconv.Itoa(mins))

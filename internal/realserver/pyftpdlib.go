@@ -16,9 +16,12 @@ func (s *Server) setupPyftpdlib(b binaries, host string, port int) ([]string, er
 	for i, a := range argv {
 		quoted[i] = strconv.Quote(a)
 	}
-	timeout := ""
+	timeout := "" // class attributes set before main()
 	if secs := seconds(s.opts.IdleTimeout); secs > 0 {
 		timeout = fmt.Sprintf("FTPHandler.timeout = %d\n", secs)
+	}
+	if s.opts.MaxPerIP > 0 {
+		timeout += fmt.Sprintf("from pyftpdlib.servers import FTPServer\nFTPServer.max_cons_per_ip = %d\n", s.opts.MaxPerIP)
 	}
 	// TLS: main() runs the module-level FTPHandler; put TLS_FTPHandler
 	// (pyOpenSSL) in its place, requiring TLS on control and data.

@@ -15,6 +15,10 @@
 // TLS_FTPHandler), presenting a certificate of a CA made in the test
 // (TestPKI). One file per server holds its configuration.
 //
+// StartProxy runs the proxies keepftp tunnels through in the same way:
+// dante-server (SOCKS5) and tinyproxy (HTTP CONNECT, allowed to any port),
+// with or without a login, with an idle timer (proxy.go).
+//
 // How the servers behave (NOOP during a transfer, the end of a transfer,
 // timeouts) is recorded in docs/servers.md; the tests here check it.
 package realserver
@@ -78,6 +82,12 @@ type Options struct {
 	// Digest loads proftpd's mod_digest (HASH, XMD5, XSHA1, XSHA256,
 	// XCRC...). Ignored by the other servers.
 	Digest bool
+	// MaxPerIP, if positive, is the most control connections the server
+	// accepts at once from one client address (pure-ftpd -C, vsftpd
+	// max_per_ip, proftpd MaxClientsPerHost); the next one is refused.
+	// pyftpdlib's limit is a class attribute (max_cons_per_ip) set the
+	// same way.
+	MaxPerIP int
 	// TLS makes the server require FTPS on the control connection and on
 	// every data connection, with a certificate of the test PKI
 	// (Server.PKI). ImplicitTLS is vsftpd's only (implicit_ssl); the
@@ -115,6 +125,7 @@ type Server struct {
 	gid     int
 	cmd     *exec.Cmd
 	out     *syncBuffer
+	syslog  *syslogSink   // pure-ftpd's log (syslog.go)
 	done    chan struct{} // closed when the process has exited
 	waitErr error
 }
@@ -382,6 +393,9 @@ func start(t testing.TB, kind Kind, b binaries, opts Options) (*Server, error) {
 	}
 
 	cmd := exec.Command(b.server, args...)
+	if kind == PureFTPd {
+		s.withSyslog(cmd)
+	}
 	cmd.Dir = base
 	cmd.Stdout = s.out
 	cmd.Stderr = s.out
@@ -456,6 +470,9 @@ func (s *Server) waitReady() error {
 
 // stop ends the server and every process of its group, by its pid.
 func (s *Server) stop() {
+	if s.syslog != nil {
+		defer s.syslog.close()
+	}
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}

@@ -62,13 +62,13 @@ tcp_wrappers=NO
 dirmessage_enable=NO
 hide_ids=NO
 max_clients=0
-max_per_ip=0
+max_per_ip=%d
 syslog_enable=NO
 xferlog_enable=YES
 xferlog_std_format=NO
 log_ftp_protocol=YES
 vsftpd_log_file=%s
-`, listen, port, s.Root, ftpUser, s.PassivePorts[0], s.PassivePorts[1], empty,
+`, listen, port, s.Root, ftpUser, s.PassivePorts[0], s.PassivePorts[1], empty, max(s.opts.MaxPerIP, 0),
 		filepath.Join(s.etc(), "vsftpd.log"))
 	if secs := seconds(s.opts.IdleTimeout); secs > 0 {
 		conf += fmt.Sprintf("idle_session_timeout=%d\n", secs)

@@ -1,0 +1,152 @@
+package keepftp
+
+import (
+	"sync"
+	"time"
+
+	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/internal/profile"
+	"github.com/keepftp/keepftp/resume"
+)
+
+// A server's per-client connection limit (pure-ftpd -C, vsftpd max_per_ip,
+// proftpd MaxClientsPerHost) refuses a new session with 421 at the
+// greeting or 530 at the login. When that happens while the pool holds
+// (or is dialling) other connections to the server with the same login,
+// the refusal can only be the limit: the pool keeps the refused
+// connection's slot held back, so that the run goes on with the
+// connections it has, and the caller waits for one of them instead of
+// failing (the refusal counts against no file's retries). The limit is
+// remembered in the profile; the next run starts at it, and tries one
+// connection more when the fact is due for a retest, so that a raised
+// limit is found at the cost of one refusal. That one more is dialled
+// alone, once the others are open: proftpd counts sessions still logging
+// in, so two dials at once past the limit can both be refused.
+
+// connLimit is one server's share of it, guarded by its own lock.
+type connLimit struct {
+	mu       sync.Mutex
+	open     int  // connections logged in and not dropped
+	dialling int  // dials in flight
+	blocked  int  // slots held back: the limit, as known
+	known    int  // the limit as known: the profile's, then raised by probes (0: none)
+	probing  bool // trying more than known: a raised limit is found by success
+	probeOut bool // a slot was let go for one dial past known, not yet decided
+	refused  bool // a refusal in this run showed the limit
+	noted    bool // the refusal was logged
+	peak     int  // the most connections open at once in this run
+}
+
+// start holds back the slots above the profile's limit; a retest lets
+// one go later (opened). It runs before the host pool hands out any slot.
+func (l *connLimit) start(slots chan struct{}, max, known int, retest bool) {
+	if known <= 0 || known >= max {
+		return
+	}
+	l.known, l.probing = known, retest
+	for range max - known {
+		slots <- struct{}{}
+		l.blocked++
+	}
+}
+
+// dialling counts a dial in flight.
+func (l *connLimit) dial() {
+	l.mu.Lock()
+	l.dialling++
+	l.mu.Unlock()
+}
+
+// opened counts a connection that logged in. While probing: once as many
+// as known are open and no other dial is in flight, one held-back slot
+// is let go for one dial past the limit (it returns true when the caller
+// must free it); when that dial gets in, the limit was raised, and the
+// next one is let go the same way.
+func (l *connLimit) opened() (release bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dialling--
+	l.open++
+	l.peak = max(l.peak, l.open)
+	if l.probeOut && l.open > l.known {
+		l.known, l.probeOut = l.open, false
+	}
+	if l.probing && !l.probeOut && l.open >= l.known && l.dialling == 0 && l.blocked > 0 {
+		l.blocked--
+		l.probeOut = true
+		return true
+	}
+	return false
+}
+
+// failed counts a dial that failed with err, and reports whether that was
+// the server's per-client limit: then its slot stays held back.
+func (l *connLimit) failed(err error) (limit bool, open int) {
+	re, refused := control.SessionRefused(err)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dialling--
+	if !refused || !(re.Code == 421 || re.Code == 530 && re.Cmd != "greeting") || l.open+l.dialling == 0 {
+		return false, l.open
+	}
+	l.blocked++
+	l.refused, l.probing, l.probeOut = true, false, false
+	return true, l.open
+}
+
+// closed counts a connection dropped.
+func (l *connLimit) closed() {
+	l.mu.Lock()
+	l.open--
+	l.mu.Unlock()
+}
+
+// firstRefusal reports whether the refusal is the first this run logs.
+func (l *connLimit) firstRefusal() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	first := !l.noted
+	l.noted = true
+	return first
+}
+
+// outcome is what the run found, for the profile: the connections the
+// server took at once when it refused one, or, with no refusal, the most
+// that were open.
+func (l *connLimit) outcome(max int) (n int, refused bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.refused {
+		return max - l.blocked, true
+	}
+	return l.peak, false
+}
+
+// learnConns remembers what the run found about t's connection limit.
+func (ps *profiles) learnConns(h *hostPool, max int) {
+	n, refused := h.limit.outcome(max)
+	if ps.store == nil || n <= 0 {
+		return
+	}
+	now := time.Now()
+	p := ps.get(h.t)
+	if !p.LearnConns(n, refused, now) {
+		return
+	}
+	k := keyOf(h.t)
+	if err := ps.store.Update(k, func(p *profile.Profile) {
+		p.Expire(now)
+		p.LearnConns(n, refused, now)
+		ps.mu.Lock()
+		ps.known[k] = clone(*p)
+		ps.mu.Unlock()
+	}); err != nil {
+		ps.note("server profile not saved: %v", err)
+	}
+}
+
+// connsFact is t's remembered connection limit (0: none) and whether it
+// is due for a retest.
+func (ps *profiles) connsFact(t resume.Target) (int, bool) {
+	return ps.get(t).ConnsFact(time.Now())
+}

@@ -1,0 +1,127 @@
+package keepftp
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keepftp/keepftp/internal/ftptest"
+	"github.com/keepftp/keepftp/internal/profile"
+	"github.com/keepftp/keepftp/resume"
+	"github.com/keepftp/keepftp/testserver"
+)
+
+// limitRun is one mirror run (a Client of its own) and what it showed.
+type limitRun struct {
+	retries int
+	notes   protoLog
+	p       profile.Profile
+}
+
+// mirrorLimited mirrors /tree of srv at -P 8 into a new folder, checks
+// every file, and loads the profile the run left.
+func mirrorLimited(t *testing.T, addr, profDir string, files map[string][]byte) *limitRun {
+	t.Helper()
+	r := &limitRun{}
+	var mu sync.Mutex
+	o := resume.Options{Timeout: 5 * time.Second, Policy: resume.Policy{Retries: 3, BaseDelay: 200 * time.Millisecond}}
+	c := NewClient(Options{Transfer: o, ProfileDir: profDir, MaxConns: 8, Logf: r.notes.logf, Events: func(e Event) {
+		if e.Kind == EventRetry {
+			mu.Lock()
+			r.retries++
+			mu.Unlock()
+		}
+	}})
+	dir := t.TempDir()
+	results, err := c.Mirror(t.Context(), "ftp://"+addr+"/tree", dir, 8)
+	c.Close()
+	if err != nil {
+		t.Fatalf("mirror: %v\n%s", err, r.notes.String())
+	}
+	for _, res := range results {
+		if res.Err != nil {
+			t.Errorf("%s: %v", res.URL, res.Err)
+		}
+	}
+	for name, data := range files {
+		if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%s: %v, %d bytes, want %d", name, err, len(got), len(data))
+		}
+	}
+	s, _ := profile.Open(profDir)
+	r.p, _, _ = s.Load(profile.Key{Addr: addr})
+	return r
+}
+
+func limitedTree(t *testing.T, srv *testserver.Server) map[string][]byte {
+	files := map[string][]byte{}
+	for i := range 12 {
+		name := fmt.Sprintf("f%02d", i)
+		files[name] = ftptest.RandomBytes(64<<10 + i)
+		srv.WriteFile("/tree/"+name, files[name])
+	}
+	return files
+}
+
+// TestConnLimitLearned: a server that takes 2 connections at once from a
+// client and refuses the third with 421 at the greeting. A mirror at -P 8
+// runs on the 2 it accepts, every file arrives, and no refusal costs a
+// retry; the profile remembers the limit. The next run starts at it and
+// tries one more (the fact was seen once): one refusal, confirmed. The
+// run after that is refused nothing.
+func TestConnLimitLearned(t *testing.T) {
+	t.Parallel()
+	srv := ftptest.StartServer(t, testserver.Options{MaxConnsPerIP: 2, Faults: testserver.Faults{RateLimit: 1 << 20}})
+	files := limitedTree(t, srv)
+	dir := t.TempDir()
+	for run, want := range []struct {
+		seen       int
+		maxRefused int64
+	}{{1, 6}, {2, 1}, {2, 0}} {
+		before := srv.Stats().Refused
+		r := mirrorLimited(t, srv.Addr(), dir, files)
+		refused := srv.Stats().Refused - before
+		t.Logf("run %d: %d refused, %d retries, profile %+v", run+1, refused, r.retries, r.p.Conns)
+		if run == 0 && refused == 0 {
+			t.Fatal("the first run was refused nothing: the limit was not reached")
+		}
+		if refused > want.maxRefused {
+			t.Errorf("run %d: %d connections refused, want at most %d\n%s", run+1, refused, want.maxRefused, r.notes.String())
+		}
+		if r.retries != 0 {
+			t.Errorf("run %d: %d retries: refusals counted against files\n%s", run+1, r.retries, r.notes.String())
+		}
+		if c := r.p.Conns; c == nil || c.Max != 2 || c.Seen != want.seen || c.Source != profile.SourceRefused {
+			t.Errorf("run %d: profile's limit %+v, want 2 seen %d", run+1, c, want.seen)
+		}
+	}
+}
+
+// TestConnLimitRaisedIsFound: the profile says 1 (seen twice, two days
+// ago: due for a retest) but the server now takes 3. The run tries one
+// more at a time, is refused once, at the fourth, and remembers 3.
+func TestConnLimitRaisedIsFound(t *testing.T) {
+	t.Parallel()
+	srv := ftptest.StartServer(t, testserver.Options{MaxConnsPerIP: 3, Faults: testserver.Faults{RateLimit: 1 << 20}})
+	files := limitedTree(t, srv)
+	dir := t.TempDir()
+	s, _ := profile.Open(dir)
+	s.Update(profile.Key{Addr: srv.Addr()}, func(p *profile.Profile) {
+		p.LearnConns(1, true, time.Now().Add(-72*time.Hour))
+		p.LearnConns(1, true, time.Now().Add(-48*time.Hour))
+	})
+	r := mirrorLimited(t, srv.Addr(), dir, files)
+	if n := srv.Stats().Refused; n > 1 {
+		t.Errorf("%d refused, want at most 1", n)
+	}
+	if c := r.p.Conns; c == nil || c.Max != 3 {
+		t.Errorf("profile's limit %+v, want 3\n%s", c, r.notes.String())
+	}
+	if n := srv.Stats().MaxActiveConns; n != 3 {
+		t.Errorf("at most %d connections at once, want the 3 the server takes", n)
+	}
+}

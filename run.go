@@ -1,0 +1,246 @@
+package keepftp
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/resume"
+	"github.com/keepftp/keepftp/transfer"
+)
+
+// RunPlan does what a Plan says, in order: the skips (each a "skip"
+// event, with its reason), the folders to make, the transfers
+// (Options.Parallel at once, over the pooled connections: resumed,
+// verified, with their events), then the cleanups (each a "delete"
+// event). Once ctx is done no transfer starts; those left are reported
+// with ctx's error.
+//
+// It returns the plan's Problems, then one result per file of the
+// source, in the plan's order (Skipped for the files up to date).
+func (c *Client) RunPlan(ctx context.Context, p *Plan) ([]FileResult, error) {
+	results := make([]FileResult, 0, len(p.Actions))
+	var transfers []int // indexes in results
+	var acts []*Action
+	for i := range p.Actions {
+		a := &p.Actions[i]
+		switch a.Kind {
+		case ActSkip:
+			results = append(results, FileResult{URL: a.URL, Local: a.Local, Skipped: true, Reason: a.Reason, Outcome: Outcome{Size: a.Size}})
+			c.emit(Event{Kind: EventSkip, URL: a.URL, Local: a.Local, Size: max(a.Size, 0), Reason: a.Reason})
+		case ActTransfer:
+			transfers = append(transfers, len(results))
+			acts = append(acts, a)
+			results = append(results, FileResult{URL: a.URL, Local: a.Local, Reason: a.Reason})
+		}
+	}
+	c.makeFolders(ctx, p)
+	var out []FileResult
+	var ran []bool
+	if p.Direction == ToLocal {
+		out, ran = c.downloads(ctx, p, acts)
+	} else {
+		out, ran = c.uploads(ctx, p, acts)
+	}
+	for k, i := range transfers {
+		if ran[k] {
+			out[k].Reason = results[i].Reason
+			results[i] = out[k]
+		} else {
+			results[i].Err = ctx.Err()
+		}
+	}
+	if ctx.Err() == nil {
+		c.cleanups(ctx, p)
+	}
+	if p.Direction == ToLocal {
+		newStaging(p.Dir).cleanup()
+	}
+	return append(slices.Clone(p.Problems), results...), ctx.Err()
+}
+
+// makeFolders makes the plan's folders, parents first: local ones with
+// MkdirAll, remote ones with MKD on one pooled connection (a refusal is
+// most often "exists", and a folder that truly could not be made shows
+// when its files are stored there).
+func (c *Client) makeFolders(ctx context.Context, p *Plan) {
+	var conn *control.Conn
+	defer func() {
+		if conn != nil {
+			c.pool.Release(conn, conn.Err() == nil)
+		}
+	}()
+	for _, a := range p.Actions {
+		if a.Kind != ActMkdir || ctx.Err() != nil {
+			continue
+		}
+		if p.Direction == ToLocal {
+			if err := os.MkdirAll(a.Local, 0o755); err != nil {
+				c.emit(Event{Kind: EventWarning, URL: a.URL, Local: a.Local, Reason: err.Error()})
+			}
+			continue
+		}
+		if a.Rel == "" {
+			if err := c.mkdirAll(ctx, a.t); err != nil {
+				c.warnf(a.URL, "%v", err)
+			}
+			continue
+		}
+		for try := 0; try < listTries; try++ {
+			if conn == nil {
+				var err error
+				if conn, err = c.pool.Conn(ctx, p.root); err != nil {
+					break
+				}
+			}
+			err := conn.Mkdir(ctx, a.t.Path)
+			if err == nil || control.IsPermanent(err) || ctx.Err() != nil {
+				break
+			}
+			c.pool.Release(conn, conn.Err() == nil) // try again, on a fresh connection if it broke
+			conn = nil
+		}
+	}
+}
+
+// cleanups removes the stale temporaries of keepftp's own (ActCleanup).
+func (c *Client) cleanups(ctx context.Context, p *Plan) {
+	var conn *control.Conn
+	for _, a := range p.Actions {
+		if a.Kind != ActCleanup || ctx.Err() != nil {
+			continue
+		}
+		if conn == nil {
+			var err error
+			if conn, err = c.pool.Conn(ctx, p.root); err != nil {
+				c.warnf(a.URL, "not removed: %v", err)
+				return
+			}
+		}
+		if err := conn.Delete(ctx, a.t.Path); err != nil {
+			c.warnf(a.URL, "a stale temporary of keepftp, not removed: %v", err)
+			continue
+		}
+		c.emit(Event{Kind: EventDelete, URL: a.URL, Size: max(a.Size, 0), Reason: a.Reason})
+	}
+	if conn != nil {
+		c.pool.Release(conn, conn.Err() == nil)
+	}
+}
+
+// uploads runs the upload transfers, par at a time. Each local file is
+// opened through an os.Root of the top, as the walk read it: no path
+// leads out of it.
+func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action) ([]FileResult, []bool) {
+	out := make([]FileResult, len(acts))
+	root, rootErr := os.OpenRoot(p.Dir)
+	if rootErr == nil {
+		defer root.Close()
+	}
+	ran := forEach(ctx, len(acts), p.Options.Parallel, func(i int) {
+		a := acts[i]
+		r := FileResult{URL: a.URL, Local: a.Local}
+		if rootErr != nil {
+			r.Err = &transfer.LocalError{Err: rootErr}
+			c.emit(Event{Kind: EventError, URL: a.URL, Local: a.Local, Reason: r.Err.Error()})
+			out[i] = r
+			return
+		}
+		o := c.options(a.t, a.Local)
+		o.PartKnown = a.part
+		open := func() (*os.File, error) { return resume.OpenRegular(root, filepath.FromSlash(a.Rel)) }
+		from := c.uploadSource(a.Local, a.t)
+		r.Outcome, r.Err = resume.PutFile(ctx, open, a.Local, a.t, o)
+		c.done(a.t, a.Local, r.Outcome, r.Err)
+		c.removeSource(ctx, from, &r)
+		out[i] = r
+	})
+	return out, ran
+}
+
+// downloads runs the download transfers with par workers and reports
+// which ran. A worker takes its next file when the check after its
+// transfer is made (resume.Ahead.Next), the moment it is about to be
+// free, so that no file waits on a busy worker while another is idle.
+// Where the listing's facts are not precise (LIST), that check asks the
+// next file's SIZE and MDTM too and opens its data port, in the same
+// round trip: those facts stand in for the next file's own look before
+// its transfer, and its check after the transfer still asks the server.
+func (c *Client) downloads(ctx context.Context, p *Plan, acts []*Action) ([]FileResult, []bool) {
+	stage := newStaging(p.Dir)
+	out := make([]FileResult, len(acts))
+	ran := make([]bool, len(acts))
+	var mu sync.Mutex
+	next := 0
+	take := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= len(acts) || ctx.Err() != nil {
+			return -1
+		}
+		next++
+		return next - 1
+	}
+	var wg sync.WaitGroup
+	for range max(p.Options.Parallel, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var known *resume.Remote // from the look ahead taken with the last file's check
+			for i := take(); i >= 0 && ctx.Err() == nil; {
+				j := -1
+				ahead := &resume.Ahead{Next: func() string {
+					if j = take(); j >= 0 && lookAhead(acts[j]) {
+						return acts[j].t.Path
+					}
+					return ""
+				}}
+				ran[i] = true // each index is taken by one worker only
+				out[i] = c.download(ctx, stage, acts[i], known, ahead)
+				known = ahead.Facts    // nil unless the check looked at file j
+				if ahead.Next != nil { // no check asked for the next file: take it now
+					j = take()
+				}
+				i = j
+			}
+		}()
+	}
+	wg.Wait()
+	return out, ran
+}
+
+// lookAhead reports whether the check after a transfer should look at
+// next too: when the listing's facts cannot stand in for next's look
+// before its transfer.
+func lookAhead(next *Action) bool {
+	k := listingFacts(next.e)
+	return k == nil || !k.Complete()
+}
+
+// download fetches one file of the tree. known, if set, is what the
+// server said about it in the look ahead; ahead is the next file to look
+// at with its check.
+func (c *Client) download(ctx context.Context, stage staging, a *Action, known *resume.Remote, ahead *resume.Ahead) FileResult {
+	r := FileResult{URL: a.URL, Local: a.Local}
+	rel := filepath.FromSlash(a.Rel)
+	if err := os.MkdirAll(filepath.Dir(a.Local), 0o755); err != nil {
+		r.Err = &transfer.LocalError{Err: err}
+		c.emit(Event{Kind: EventError, URL: r.URL, Local: r.Local, Reason: err.Error()})
+		return r
+	}
+	if err := stage.prepare(rel); err != nil {
+		r.Err = &transfer.LocalError{Err: err}
+		c.emit(Event{Kind: EventError, URL: r.URL, Local: r.Local, Reason: err.Error()})
+		return r
+	}
+	part, state := stage.files(rel)
+	if known == nil {
+		known = listingFacts(a.e)
+	}
+	r.Outcome, r.Err = c.get(ctx, a.t, a.Local, fileOpts{part: part, state: state, stateTemp: stage.temp(), known: known, ahead: ahead})
+	c.removeSource(ctx, downloadSource(a.t, a.Local), &r)
+	return r
+}

@@ -1,0 +1,71 @@
+package keepftp
+
+import (
+	"time"
+
+	"github.com/keepftp/keepftp/control"
+)
+
+// node is one entry of one side of a mirror, as its listing (or the local
+// walk) gave it.
+type node struct {
+	rel   string            // below the top, slash-separated
+	kind  control.EntryType // File, Dir; Link and Other only on a destination
+	size  int64             // -1: unknown
+	mtime time.Time         // zero: unknown
+	// unit is what mtime is given to: time.Second for MLSD and MDTM,
+	// time.Minute for a LIST time, time.Nanosecond for a local file.
+	unit   time.Duration
+	e      control.Entry // remote: the listing's entry
+	listed bool          // a folder whose listing succeeded: what it holds is known
+}
+
+// tree is one side of a mirror: its entries in walk order, a folder
+// before what it holds.
+type tree struct {
+	nodes map[string]*node
+	order []*node
+	// temps are the upload temporaries (resume.IsUploadPart) a remote
+	// destination holds: by the rel of their folder ("" the top), their
+	// names and sizes. They are keepftp's, not files of the tree.
+	temps map[string]map[string]int64
+	// complete: every listing succeeded completely (no folder that could
+	// not be listed, no bad line, nothing past the bound).
+	complete bool
+	// topMissing: the top does not exist (a destination not made yet).
+	topMissing bool
+	// hidesDots: a listing may have left out names that start with a
+	// dot (LIST without -a): an upload temporary not listed may be there.
+	hidesDots bool
+	entries   int // walked so far, against maxEntries
+}
+
+func newTree() *tree {
+	return &tree{nodes: map[string]*node{}, temps: map[string]map[string]int64{}, complete: true}
+}
+
+func (tr *tree) add(n *node) {
+	tr.nodes[n.rel] = n
+	tr.order = append(tr.order, n)
+}
+
+// folderListed reports whether what the folder rel holds is known: it
+// was listed, or it does not exist (then it holds nothing).
+func (tr *tree) folderListed(rel string) bool {
+	if rel == "" {
+		return true // listed, or missing: Plan made it an error otherwise
+	}
+	n := tr.nodes[rel]
+	return n == nil || n.kind != control.Dir || n.listed
+}
+
+// count counts one more entry against maxEntries, and reports whether it
+// is within the bound.
+func (tr *tree) count() (ok, first bool) {
+	tr.entries++
+	if tr.entries <= maxEntries {
+		return true, false
+	}
+	tr.complete = false
+	return false, tr.entries == maxEntries+1
+}
