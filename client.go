@@ -101,7 +101,7 @@ func (c *Client) parse(rawURL string) (resume.Target, error) {
 
 // Event is something that happened to one file.
 type Event struct {
-	Kind   EventKind `json:"event"` // start, progress, retry, restart, verified, warning, skip, done, error, removed
+	Kind   EventKind `json:"event"` // start, progress, retry, restart, split, verified, warning, skip, done, error, removed
 	Time   time.Time `json:"time"`
 	URL    string    `json:"url"` // the remote file, without password
 	Local  string    `json:"local,omitempty"`

@@ -14,6 +14,7 @@ const (
 	EventVerified = resume.EventVerified // the result matched the remote file (Reason: how)
 	EventWarning  = resume.EventWarning  // something is off, the work goes on (Reason)
 	EventDone     = resume.EventDone     // the file is complete (Status, Reason: how it was checked)
+	EventSplit    = resume.EventSplit    // --segments: a connection that finished its range took over half of an open one, from Offset
 
 	EventProgress EventKind = "progress" // bytes done so far (Bytes, Size)
 	EventSkip     EventKind = "skip"     // mirror: the destination is up to date (Reason: by which rule)

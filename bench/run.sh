@@ -17,13 +17,14 @@
 #     base    one big file, every client, tmpfs (or OUT_DIR)
 #     mirror  (a) 100 x 16 KiB at 50 ms RTT, -P 1 and -P 8, keepftp against lftp mirror
 #     pget    (b) the big file behind a 20 MB/s cap per connection, with two
-#             data connections cut: keepftp --segments 4 against lftp pget -n 4
+#             data connections cut: keepftp --segments 4 against lftp pget -n 4,
+#             with the same cuts and without any
 #     disk    (c) the big file to disk (not tmpfs): keepftp (fsync) against
 #             lftp and against dd conv=fsync of the same file
 #     many    (d) MANY (1000) concurrent downloads of a 1 MiB file by one
 #             keepftp.Client in one process: time and peak RSS
 #     ftps    (e) FTPS (explicit TLS, vsftpd with require_ssl_reuse=YES): the big
-#             file down and up, keepftp against curl and lftp
+#             file down and up, keepftp against curl and lftp, wall and CPU time
 #   MANY=1000  RTT_DELAY=25ms (each way)  CAP=20000000 (bytes/s per connection)
 set -euo pipefail
 export LC_ALL=C
@@ -61,7 +62,6 @@ need_pkg lftp lftp
 need_pkg curl curl
 need_pkg wget wget
 need_pkg sha256sum coreutils
-[[ -x /usr/bin/time ]] || need_pkg /usr/bin/time time
 command -v go >/dev/null 2>&1 || die "go not found"
 
 VSFTPD=""
@@ -109,13 +109,15 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- build ----
-note "building keepftp, rawcopy, middlebox and many"
+note "building keepftp, rawcopy, middlebox, many and rusage"
 (cd "$REPO" && go build -o "$WORK/keepftp" ./cmd/keepftp && go build -o "$WORK/rawcopy" ./bench/cmd/rawcopy &&
-	go build -o "$WORK/middlebox" ./bench/cmd/middlebox && go build -o "$WORK/many" ./bench/cmd/many)
+	go build -o "$WORK/middlebox" ./bench/cmd/middlebox && go build -o "$WORK/many" ./bench/cmd/many &&
+	go build -o "$WORK/rusage" ./bench/cmd/rusage)
 KEEPFTP=$WORK/keepftp
 RAWCOPY=$WORK/rawcopy
 MIDDLEBOX=$WORK/middlebox
 MANYBIN=$WORK/many
+RUSAGE=$WORK/rusage # peak RSS and CPU time of each run, to the microsecond
 
 # ---- the file ----
 ROOT=$WORK/root
@@ -280,7 +282,7 @@ run_one() {
 	tool_cmd "$tool" "$f"
 	t0=${EPOCHREALTIME/./}
 	rc=0
-	/usr/bin/time -f '%M %U %S' -o "$WORK/time.txt" -- "${CMD[@]}" </dev/null >"$WORK/$tool.stdout" 2>"$WORK/$tool.stderr" || rc=$?
+	"$RUSAGE" -o "$WORK/time.txt" -- "${CMD[@]}" </dev/null >"$WORK/$tool.stdout" 2>"$WORK/$tool.stderr" || rc=$?
 	t1=${EPOCHREALTIME/./}
 	if ((rc != 0)); then
 		cat "$WORK/$tool.stderr" >&2
@@ -291,8 +293,8 @@ run_one() {
 	if [[ -n $verify ]]; then
 		[[ $(sha256sum "$f" | cut -d' ' -f1) == "$SUM" ]] || die "$(label "$tool"): sha256 differs"
 	else
-		# /usr/bin/time's last line: "%M %U %S" (it may print a notice first).
-		tail -1 "$WORK/time.txt" | awk -v us=$((t1 - t0)) '{ printf "%.6f %d %.2f\n", us / 1e6, $1, $2 + $3 }' >>"$WORK/res/$tool"
+		# rusage's line: peak RSS KiB, user s, system s.
+		tail -1 "$WORK/time.txt" | awk -v us=$((t1 - t0)) '{ printf "%.6f %d %.4f\n", us / 1e6, $1, $2 + $3 }' >>"$WORK/res/$tool"
 	fi
 	rm -f "$f"
 }
@@ -324,7 +326,7 @@ printf '%s\n' "-----------------------------------------------------------------
 for t in "${TOOLS[@]}"; do
 	awk -v l="$(label "$t")" -v b="${BEST[$t]}" -v m="${MED[$t]}" -v r="${RSS[$t]}" -v c="${CPU[$t]}" \
 		-v k="${MED[keepftp]}" -v mib="$SIZE_MIB" 'BEGIN {
-		printf "%-30s %8.3f %8.3f %8.0f %9.1f %8.2f %10.2f\n", l, b, m, mib / m, r / 1024, c, m / k
+		printf "%-30s %8.3f %8.3f %8.0f %9.1f %8.3f %10.2f\n", l, b, m, mib / m, r / 1024, c, m / k
 	}'
 done
 echo
@@ -377,6 +379,7 @@ case_label() {
 	lmirror8) echo "lftp mirror -P 8" ;;
 	kseg) echo "keepftp get --segments 4" ;;
 	lpget) echo "lftp pget -n 4" ;;
+	lpget0) echo "lftp pget -n 4, no cuts" ;;
 	kdisk) echo "keepftp get (fsync)" ;;
 	ldisk) echo "lftp get (no fsync)" ;;
 	dd) echo "dd conv=fsync (local copy)" ;;
@@ -397,7 +400,7 @@ case_cmd() {
 	kmirror*) CMD=("$KEEPFTP" mirror -q -P "${id#kmirror}" "ftp://$MB_ADDR/small/" "$out") ;;
 	lmirror*) CMD=(lftp -c "$LFTP_SET; mirror -P ${id#lmirror} ftp://$MB_ADDR/small $out") ;;
 	kseg) CMD=("$KEEPFTP" get -q --segments 4 --retry-max-delay 1s -o "$out" "ftp://$MB_ADDR/big.bin") ;;
-	lpget) CMD=(lftp -c "$LFTP_SET; pget -n 4 ftp://$MB_ADDR/big.bin -o $out") ;;
+	lpget | lpget0) CMD=(lftp -c "$LFTP_SET; pget -n 4 ftp://$MB_ADDR/big.bin -o $out") ;;
 	kdisk) CMD=("$KEEPFTP" get -q -o "$out" "$URL") ;;
 	ldisk) CMD=(lftp -c "$LFTP_SET; get $URL -o $out") ;;
 	dd) CMD=(dd if="$ROOT/big.bin" of="$out" bs=1M conv=fsync status=none) ;;
@@ -415,6 +418,7 @@ case_cmd() {
 case_prep() {
 	case $1 in
 	kseg | lpget) mb_start -rate "$CAP" -cut "$CUTS" ;; # a fresh cut queue per run
+	lpget0) mb_start -rate "$CAP" ;;
 	kdisk | ldisk | dd) sync ;;                         # no write-back left over from the run before
 	many) mkdir -p "$2" ;;
 	*ftpsput) rm -f "$TLS_ROOT/upload/up.bin" ;; # anonymous uploads cannot overwrite
@@ -461,7 +465,7 @@ time_case() {
 	lines=$(wc -l <"$WORK/etc/vsftpd.log")
 	t0=${EPOCHREALTIME/./}
 	rc=0
-	/usr/bin/time -f '%M %U %S' -o "$WORK/time.txt" -- "${CMD[@]}" </dev/null >"$WORK/$id.stdout" 2>"$WORK/$id.stderr" || rc=$?
+	"$RUSAGE" -o "$WORK/time.txt" -- "${CMD[@]}" </dev/null >"$WORK/$id.stdout" 2>"$WORK/$id.stderr" || rc=$?
 	t1=${EPOCHREALTIME/./}
 	if ((rc != 0)); then
 		cat "$WORK/$id.stdout" "$WORK/$id.stderr" >&2
@@ -472,10 +476,10 @@ time_case() {
 		# vsftpd logs each command as: FTP command: Client "ADDR", "VERB ARGS"
 		tail -n +$((lines + 1)) "$WORK/etc/vsftpd.log" | sed -n 's/.*FTP command: Client "[^"]*", "\([A-Za-z]*\).*/\1/p' | sort | uniq -c | sort -rn >"$WORK/cmds/$id"
 	else
-		tail -1 "$WORK/time.txt" | awk -v us=$((t1 - t0)) '{ printf "%.6f %d %.2f\n", us / 1e6, $1, $2 + $3 }' >>"$WORK/res/$id"
+		tail -1 "$WORK/time.txt" | awk -v us=$((t1 - t0)) '{ printf "%.6f %d %.4f\n", us / 1e6, $1, $2 + $3 }' >>"$WORK/res/$id"
 	fi
 	rm -rf "$out" "$out".*
-	case $id in kseg | lpget) mb_stop ;; esac
+	case $id in kseg | lpget*) mb_stop ;; esac
 }
 
 # run_cases DIR ROUNDS CASE...: warm-up, then ROUNDS rounds.
@@ -504,7 +508,7 @@ report_cases() {
 	for c in "$@"; do
 		read -r b m r cpu < <(stats "$c")
 		awk -v l="$(case_label "$c")" -v b="$b" -v m="$m" -v r="$r" -v c="$cpu" -v ref="$(median "$ref")" 'BEGIN {
-			printf "  %-30s %8.3f %8.3f %8.1fM %8.2f %8.2f\n", l, b, m, r / 1024, c, m / ref
+			printf "  %-30s %8.3f %8.3f %8.1fM %8.3f %8.2f\n", l, b, m, r / 1024, c, m / ref
 		}'
 	done
 }
@@ -525,6 +529,9 @@ goal() {
 
 ratio() { awk -v a="$(median "$1")" -v b="$(median "$2")" 'BEGIN { printf "%.3f", a / b }'; }
 
+# cpu_ratio A B: A's median CPU time (user+sys) over B's.
+cpu_ratio() { awk -v a="$(stats "$1" | cut -d' ' -f4)" -v b="$(stats "$2" | cut -d' ' -f4)" 'BEGIN { printf "%.3f", a / b }'; }
+
 if row mirror; then
 	note "(a) mirror: 100 x 16 KiB behind a middlebox adding $RTT_DELAY each way"
 	mb_start -delay "$RTT_DELAY"
@@ -535,7 +542,7 @@ fi
 if row pget; then
 	note "(b) pget: ${SIZE_MIB} MiB behind a cap of $CAP bytes/s per connection, cuts $CUTS"
 	mkdir -p "$OUT/b"
-	run_cases "$OUT/b" "$N" kseg lpget
+	run_cases "$OUT/b" "$N" kseg lpget lpget0
 fi
 if row disk; then
 	DISK_OUT=$(mktemp -d "$WORK/disk.XXXXXX")
@@ -621,9 +628,9 @@ if row mirror; then
 	for c in kmirror1 lmirror1 kmirror8 lmirror8; do commands_per_file "$c" 100; done
 fi
 if row pget; then
-	report_cases "(b) ${SIZE_MIB} MiB, $CAP B/s per connection, data connections cut: $CUTS" lpget kseg lpget
+	report_cases "(b) ${SIZE_MIB} MiB, $CAP B/s per connection, data connections cut: $CUTS (lftp also without cuts)" lpget0 kseg lpget lpget0
 	echo "  FTP commands in the warm-up run:"
-	for c in kseg lpget; do commands_per_file "$c" 1; done
+	for c in kseg lpget lpget0; do commands_per_file "$c" 1; done
 fi
 if row disk; then
 	report_cases "(c) ${SIZE_MIB} MiB to disk ($(stat -f -c %T "$DISK_OUT"))" dd kdisk ldisk dd
@@ -634,6 +641,11 @@ fi
 if row ftps; then
 	report_cases "(e) FTPS download, ${SIZE_MIB} MiB, vsftpd explicit TLS (require_ssl_reuse), to $(stat -f -c %T "$OUT")" kftpsget kftpsget cftpsget lftpsget
 	report_cases "(e) FTPS upload, ${SIZE_MIB} MiB, to vsftpd explicit TLS (require_ssl_reuse), checked at the server" kftpsput kftpsput cftpsput lftpsput
+	echo "  keepftp over curl and lftp, medians of wall and of CPU (user+sys) time:"
+	for op in get put; do
+		printf '  %-8s wall %.2fx curl, %.2fx lftp; cpu %.2fx curl, %.2fx lftp\n' "FTPS $op" \
+			"$(ratio kftps$op cftps$op)" "$(ratio kftps$op lftps$op)" "$(cpu_ratio kftps$op cftps$op)" "$(cpu_ratio kftps$op lftps$op)"
+	done
 fi
 echo
 echo "goals:"
@@ -641,11 +653,18 @@ if row mirror; then
 	goal "(a) keepftp / lftp mirror, -P 1" "$(ratio kmirror1 lmirror1)" 0.8 x
 	goal "(a) keepftp / lftp mirror, -P 8" "$(ratio kmirror8 lmirror8)" 0.8 x
 fi
-row pget && goal "(b) keepftp --segments 4 / lftp pget -n 4" "$(ratio kseg lpget)" 1.0 x
+if row pget; then
+	goal "(b) keepftp --segments 4 / lftp pget -n 4" "$(ratio kseg lpget)" 1.0 x
+	goal "(b) same, 2 cuts / lftp pget -n 4 without cuts" "$(ratio kseg lpget0)" 1.1 x
+fi
 row disk && goal "(c) keepftp / dd conv=fsync" "$(ratio kdisk dd)" 1.1 x
 row many && goal "(d) peak RSS of $MANY Gets at once" "$(stats many | awk '{ printf "%.1f", $3 / 1024 }')" 200 " MiB"
 if row ftps; then
 	goal "(e) keepftp / lftp, FTPS get" "$(ratio kftpsget lftpsget)" 1.0 x
 	goal "(e) keepftp / lftp, FTPS put" "$(ratio kftpsput lftpsput)" 1.0 x
+	for op in get put; do
+		goal "(e) keepftp / curl, FTPS $op, wall" "$(ratio kftps$op cftps$op)" 1.0 x
+		goal "(e) keepftp / curl, FTPS $op, CPU" "$(cpu_ratio kftps$op cftps$op)" 1.0 x
+	done
 fi
 exit 0

@@ -724,6 +724,10 @@ func (c *Conn) setPeer(nc net.Conn, dialAddr string) {
 	host, port, _ := net.SplitHostPort(dialAddr)
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok && c.cfg.Proxy == nil {
 		c.peer, c.remote = ta.IP, ta
+	} else if c.cfg.Proxy == nil {
+		// Not TCP (a net.Pipe in tests): the socket names its peer, and
+		// data connections go to dialAddr's host.
+		c.peer, c.remote = net.ParseIP(host), nc.RemoteAddr()
 	} else {
 		c.peer = net.ParseIP(host)
 		c.remote = tunnelAddr(dialAddr)

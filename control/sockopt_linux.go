@@ -21,3 +21,17 @@ func setUserTimeout(c syscall.RawConn, d time.Duration) error {
 	}
 	return serr
 }
+
+// setReadLowWater sets SO_RCVLOWAT: a reader waiting for data is woken only
+// once n bytes are queued (or at the connection's end or an error). A read
+// of what is there still returns it at once.
+func setReadLowWater(c syscall.RawConn, n int) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT, n)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}

@@ -2,8 +2,10 @@ package control
 
 import (
 	"crypto/tls"
+	"errors"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -53,6 +55,25 @@ func (d *tlsData) Write(p []byte) (int, error) {
 		d.writeErr.Store(true)
 	}
 	return n, err
+}
+
+// SetReadLowWater asks the kernel to wake a Read waiting for data only
+// once n bytes are queued on the socket (or at its end), so that a reader
+// faster than the server decrypts many records per wake-up instead of one:
+// each wake-up of a Go reader costs a scheduler round trip. The caller
+// lowers it again (n = 1) when data stops coming, so that the last bytes
+// before a pause are not held back. An error means it is not offered (not
+// Linux, not TCP).
+func (d *tlsData) SetReadLowWater(n int) error {
+	sc, ok := d.NetConn().(syscall.Conn)
+	if !ok {
+		return errors.ErrUnsupported
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	return setReadLowWater(rc, n)
 }
 
 // Close ends the connection: cleanly the first time for a finished upload

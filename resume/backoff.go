@@ -14,8 +14,11 @@ type Policy struct {
 	// byte, end the transfer. An attempt that moved bytes starts the count
 	// (and the delay) afresh, and says so.
 	Retries int
-	// BaseDelay is the delay before the first retry; it doubles after each
-	// attempt without progress, up to MaxDelay.
+	// BaseDelay is the delay before the first retry after an attempt that
+	// made no progress; it doubles after each such attempt, up to MaxDelay.
+	// An attempt that moved bytes is retried at once: the server was
+	// there a moment ago (a cut, a middlebox's reset), and a wait would
+	// only hold the file back.
 	BaseDelay time.Duration
 	MaxDelay  time.Duration
 	// MaxAttempts bounds attempts in all, progress or not: a server that
@@ -68,8 +71,8 @@ func newBackoff(p Policy) *backoff {
 }
 
 // next records a failed attempt that moved moved bytes and returns the
-// delay before the next one, or an error wrapping ErrGaveUp. reset says
-// whether progress started the count afresh.
+// delay before the next one (none after progress), or an error wrapping
+// ErrGaveUp. reset says whether progress started the count afresh.
 func (b *backoff) next(moved int64) (delay time.Duration, reset bool, err error) {
 	b.attempts++
 	if moved > 0 {
@@ -85,14 +88,16 @@ func (b *backoff) next(moved int64) (delay time.Duration, reset bool, err error)
 	case b.attempts >= b.p.MaxAttempts:
 		return 0, reset, fmt.Errorf("%w after %d attempts", ErrGaveUp, b.attempts)
 	}
-	// Equal jitter: half the exponential delay is kept, so a retry never
-	// comes at once, and half is random, so clients that failed together
-	// do not come back together.
-	d := b.p.BaseDelay << min(b.fails-1, 30)
-	if d > b.p.MaxDelay || d <= 0 {
-		d = b.p.MaxDelay
+	if moved <= 0 {
+		// Equal jitter: half the exponential delay is kept, so a retry
+		// without progress never comes at once, and half is random, so
+		// clients that failed together do not come back together.
+		d := b.p.BaseDelay << min(b.fails-1, 30)
+		if d > b.p.MaxDelay || d <= 0 {
+			d = b.p.MaxDelay
+		}
+		delay = d/2 + b.p.Jitter(d/2+1)
 	}
-	delay = d/2 + b.p.Jitter(d/2+1)
 	if b.p.Deadline > 0 && time.Since(b.start)+delay >= b.p.Deadline {
 		return 0, reset, fmt.Errorf("%w: the %v deadline would pass before the next attempt", ErrGaveUp, b.p.Deadline)
 	}

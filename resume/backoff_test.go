@@ -62,13 +62,19 @@ func TestBackoffResetsOnProgressAndSaysSo(t *testing.T) {
 		t.Fatalf("third failure: %v %v %v", d, reset, err)
 	}
 	d, reset, err = b.next(12345) // this attempt moved bytes
-	if err != nil || !reset || d != 500*time.Millisecond {
-		t.Errorf("after progress: delay %v, reset %v, err %v; want the base delay, reported as a reset", d, reset, err)
+	if err != nil || !reset || d != 0 {
+		t.Errorf("after progress: delay %v, reset %v, err %v; want no wait, reported as a reset", d, reset, err)
 	}
-	// And the count of failures without progress starts again.
-	for i := 0; i < 2; i++ {
-		if _, _, err := b.next(0); err != nil {
+	// And the count of failures without progress starts again: 3 retries
+	// after the failure of the attempt that moved bytes, waiting as after
+	// a second failure.
+	for i, want := range []time.Duration{time.Second, 2 * time.Second} {
+		d, _, err := b.next(0)
+		if err != nil {
 			t.Fatalf("gave up %d failures after progress", i+2)
+		}
+		if d != want {
+			t.Errorf("failure %d after progress: delay %v, want %v", i+2, d, want)
 		}
 	}
 	if _, _, err := b.next(0); !errors.Is(err, ErrGaveUp) {
@@ -160,4 +166,39 @@ func TestBackoffCapBelowBase(t *testing.T) {
 			t.Errorf("retry %d: delay %v above the 100ms cap", i+1, d)
 		}
 	}
+}
+
+// In virtual time: an attempt that moved bytes is retried at once; the
+// waits come back, from the base delay, only for attempts without
+// progress, and --retries counts only those.
+func TestRetryAfterProgressComesAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var at []time.Duration
+		start := time.Now()
+		o := Options{Policy: Policy{Retries: 2, MaxAttempts: 100, BaseDelay: 2 * time.Second, MaxDelay: 10 * time.Second, Jitter: noJitter}}
+		progress := []int64{100, 100, 0, 100, 0, 0}
+		var out Outcome
+		err := retry(t.Context(), &o, &out, func(ctx context.Context, n int) (step, error) {
+			at = append(at, time.Since(start))
+			time.Sleep(time.Second) // each attempt runs a second before it fails
+			return step{moved: progress[n-1], progress: progress[n-1]}, errors.New("connection reset")
+		})
+		if !errors.Is(err, ErrGaveUp) {
+			t.Fatalf("err = %v, want ErrGaveUp", err)
+		}
+		// Attempt 1 (progress) fails at 1 s: retried at once; 2 (progress)
+		// fails at 2 s: at once; 3 (none) fails at 3 s: waits 2 s (the
+		// second failure's); 4 (progress) fails at 6 s: at once; 5 (none)
+		// waits 2 s; 6 fails too: the second retry without progress after
+		// 4's failure uses up Retries (2).
+		want := []time.Duration{0, 1, 2, 5, 6, 9}
+		if len(at) != len(want) {
+			t.Fatalf("attempts at %v, want %v s", at, want)
+		}
+		for i := range want {
+			if at[i] != want[i]*time.Second {
+				t.Errorf("attempt %d at %v, want %v", i+1, at[i], want[i]*time.Second)
+			}
+		}
+	})
 }

@@ -12,6 +12,7 @@ const (
 	EventVerified EventKind = "verified" // the result matched the remote file (Reason: how)
 	EventDone     EventKind = "done"
 	EventWarning  EventKind = "warning" // something is off but the transfer goes on (Reason): a garbled fact, a check that could not be made
+	EventSplit    EventKind = "split"   // segments: a connection that finished its range took over the second half of an open one, from Offset (Reason: which bytes)
 )
 
 // Event is reported to Options.Events as a transfer goes.

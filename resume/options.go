@@ -95,6 +95,17 @@ type Options struct {
 	// tunnelled through (nil: directly). The Client sets it from its
 	// Options.Proxy.
 	Proxy func(Target) (*control.Proxy, error)
+
+	// stepHook, if set (by tests), is called at named steps of a
+	// segmented download: "split" (a span split in memory, not yet
+	// recorded) and "recorded" (the split in the state file).
+	stepHook func(step string)
+}
+
+func (o *Options) hook(step string) {
+	if o.stepHook != nil {
+		o.stepHook(step)
+	}
 }
 
 // TimeMemo remembers, per server, the way it takes a file's time (Put).

@@ -81,20 +81,58 @@ func hasSegments(name string) bool {
 	return err == nil && len(st.Segments) > 0
 }
 
-// segmented is one segmented download in progress.
+// segmented is one segmented download in progress. Its ranges are spans
+// in file order, covering the file; a fixed number of workers (one
+// connection each) run them. A worker that finishes its span takes an
+// unowned one, or else splits the open span with the most bytes left and
+// takes its second half (work stealing, as aria2 does), so a slow or cut
+// connection does not hold the whole file back.
 type segmented struct {
 	g      *getter
 	remote Remote
-	segs   []segment      // Start and End; Done as loaded
-	done   []atomic.Int64 // each segment's progress
-	lim    *rate.Limiter  // shared by the segments: RateLimit is the file's
+	lim    *rate.Limiter // shared by the segments: RateLimit is the file's
 
 	cancel context.CancelFunc
 	mu     sync.Mutex
-	stop   error // errOneStream or errRestart (with why) once a segment asked to stop all
+	spans  []*span // under mu
+	stop   error   // errOneStream or errRestart (with why) once a segment asked to stop all
 	saved  []segment
 	moved  atomic.Int64
 }
+
+// span is one range of a segmented download while it runs.
+type span struct {
+	start int64
+	done  atomic.Int64 // bytes from start in the partial file
+	// Under segmented.mu:
+	end     int64 // moves closer when the span is split
+	granted int64 // the furthest offset its running attempt may read to (transfer.Bound)
+	owned   bool  // a worker runs it
+}
+
+// open is where the bytes nobody may read yet begin. Called under mu.
+func (sp *span) open() int64 { return max(sp.granted, sp.start+sp.done.Load()) }
+
+// spanBound is a span's end as the data path of its attempt sees it.
+type spanBound struct {
+	s  *segmented
+	sp *span
+}
+
+func (b spanBound) Grant(pos, want int64) int64 {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
+	g := min(want, b.sp.end-pos)
+	if g <= 0 {
+		return 0
+	}
+	b.sp.granted = max(b.sp.granted, pos+g)
+	return g
+}
+
+// minSteal is the least a split leaves to each half: a span with less
+// than twice this open is not split.
+const minSteal = minSegment
 
 // getSegmented runs a segmented download to its end, falling back to one
 // stream where ranges are not possible.
@@ -157,10 +195,12 @@ func (g *getter) segmentedOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := &segmented{g: g, remote: remote, segs: segs, done: make([]atomic.Int64, len(segs)), lim: transfer.NewLimiter(g.o.RateLimit)}
+	s := &segmented{g: g, remote: remote, lim: transfer.NewLimiter(g.o.RateLimit)}
 	var have int64
-	for i, sg := range segs {
-		s.done[i].Store(sg.Done)
+	for _, sg := range segs {
+		sp := &span{start: sg.Start, end: sg.End, granted: sg.Start + sg.Done}
+		sp.done.Store(sg.Done)
+		s.spans = append(s.spans, sp)
 		have += sg.Done
 	}
 	s.saved = slices.Clone(segs)
@@ -239,8 +279,8 @@ func (g *getter) planSegments(remote Remote) ([]segment, error) {
 	return segs, nil
 }
 
-// run runs every unfinished segment at once, recording progress, until
-// all are done or one fails for good.
+// run runs the workers until every span is done or one fails for good,
+// recording progress.
 func (s *segmented) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -262,16 +302,21 @@ func (s *segmented) run(ctx context.Context) error {
 			}
 		}
 	}()
-	errs := make([]error, len(s.segs))
-	outs := make([]Outcome, len(s.segs))
-	var wg sync.WaitGroup
-	for i := range s.segs {
-		if s.done[i].Load() >= s.segs[i].End-s.segs[i].Start {
-			continue
+	workers := s.g.o.Segments
+	if workers < 2 { // a rerun without Segments of a segmented download: as many as it has left
+		for _, sp := range s.spans {
+			if sp.done.Load() < sp.end-sp.start {
+				workers++
+			}
 		}
+	}
+	errs := make([]error, workers)
+	outs := make([]Outcome, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
 		wg.Go(func() {
-			errs[i] = s.runSegment(ctx, i, &outs[i])
-			if errs[i] != nil {
+			errs[w] = s.worker(ctx, &outs[w])
+			if errs[w] != nil {
 				cancel() // one segment failed for good: stop the others
 			}
 		})
@@ -317,13 +362,20 @@ func (s *segmented) halt(err error) {
 	s.cancel()
 }
 
-// save records each segment's progress in the state file if it moved.
+// save records each span and its progress in the state file if they
+// changed.
 func (s *segmented) save() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	segs := slices.Clone(s.segs)
-	for i := range segs {
-		segs[i].Done = s.done[i].Load()
+	return s.saveLocked()
+}
+
+// saveLocked is save with mu held: a split and its record are one step
+// for every other writer of the state file.
+func (s *segmented) saveLocked() error {
+	segs := make([]segment, len(s.spans))
+	for i, sp := range s.spans {
+		segs[i] = segment{Start: sp.start, End: sp.end, Done: sp.done.Load()}
 	}
 	if slices.Equal(segs, s.saved) {
 		return nil
@@ -340,37 +392,115 @@ func (s *segmented) progress() {
 		return
 	}
 	var sum int64
-	for i := range s.done {
-		sum += s.done[i].Load()
+	s.mu.Lock()
+	for _, sp := range s.spans {
+		sum += sp.done.Load()
 	}
+	s.mu.Unlock()
 	s.g.o.Progress(sum, s.remote.Size)
 }
 
-// runSegment fetches segment i to its end, with retries of its own.
-func (s *segmented) runSegment(ctx context.Context, i int, out *Outcome) error {
+// worker runs spans on connections of its own until none is left to take.
+func (s *segmented) worker(ctx context.Context, out *Outcome) error {
 	f, err := os.OpenFile(s.g.part, os.O_RDWR, 0) // read: the overlap
 	if err != nil {
 		return &transfer.LocalError{Err: err}
 	}
 	defer f.Close()
-	overlap := make([]byte, overlapSize) // reused by every attempt of the segment
+	overlap := make([]byte, overlapSize) // reused by every attempt of the worker
+	for ctx.Err() == nil {
+		sp, split := s.take()
+		if sp == nil {
+			return nil
+		}
+		if split != nil {
+			s.g.o.logf("%s: bytes %d-%d taken over from the range at %d", s.g.t, sp.start, split.End, split.Start)
+			s.g.o.event(Event{Kind: EventSplit, Offset: sp.start, Size: s.remote.Size,
+				Reason: fmt.Sprintf("bytes %d-%d of the range at %d, taken over by a connection that finished its own", sp.start, split.End, split.Start)})
+		}
+		var o Outcome
+		err := s.runSpan(ctx, sp, f, overlap, &o)
+		out.Attempts += o.Attempts
+		s.mu.Lock()
+		sp.owned = false
+		sp.granted = sp.start + sp.done.Load()
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		// A finished span is recorded at once: a kill from here on does
+		// not fetch it again.
+		if err := s.save(); err != nil {
+			s.g.o.logf("recording the ranges of %s: %v", s.g.t, err)
+		}
+	}
+	return ctx.Err()
+}
+
+// take gives a worker its next span: an unowned one with bytes left, or
+// else the second half of the open span with the most bytes left, split
+// off and recorded in the state file before a byte of it is fetched.
+// split, when not nil, is the span it was taken from as it was before the
+// split. nil: nothing left worth a connection.
+func (s *segmented) take() (sp *span, split *segment) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sp := range s.spans {
+		if !sp.owned && sp.done.Load() < sp.end-sp.start {
+			sp.owned = true
+			sp.granted = sp.start + sp.done.Load()
+			return sp, nil
+		}
+	}
+	at, most := -1, int64(0)
+	for i, sp := range s.spans {
+		if left := sp.end - sp.open(); sp.owned && left > most {
+			at, most = i, left
+		}
+	}
+	if at < 0 || most < 2*minSteal {
+		return nil, nil
+	}
+	victim := s.spans[at]
+	before := segment{Start: victim.start, End: victim.end, Done: victim.done.Load()}
+	mid := victim.open() + most/2
+	sp = &span{start: mid, end: victim.end, granted: mid, owned: true}
+	victim.end = mid // its attempt's Grant stops there: nothing past open() was granted
+	s.spans = slices.Insert(s.spans, at+1, sp)
+	s.g.o.hook("split")
+	if err := s.saveLocked(); err != nil {
+		// The old record is still true, only less precise: a resume
+		// fetches the taken half again.
+		s.g.o.logf("recording the ranges of %s: %v", s.g.t, err)
+	}
+	s.g.o.hook("recorded")
+	return sp, &before
+}
+
+// runSpan fetches sp to its end (which may move closer meanwhile), with
+// retries of its own.
+func (s *segmented) runSpan(ctx context.Context, sp *span, f *os.File, overlap []byte, out *Outcome) error {
 	return retry(ctx, s.g.o, out, func(ctx context.Context, n int) (step, error) {
-		// Progress is what the segment's done count grew by: the overlap
+		// Progress is what the span's done count grew by: the overlap
 		// re-read at each resume is not.
-		before := s.done[i].Load()
-		moved, offset, err := s.attempt(ctx, i, n, f, overlap)
-		return step{moved: moved, progress: s.done[i].Load() - before, offset: offset}, err
+		before := sp.done.Load()
+		moved, offset, err := s.attempt(ctx, sp, n, f, overlap)
+		s.mu.Lock()
+		sp.granted = sp.start + sp.done.Load() // what the attempt did not read is open again
+		s.mu.Unlock()
+		return step{moved: moved, progress: sp.done.Load() - before, offset: offset}, err
 	})
 }
 
-// attempt is one connection's worth of progress on segment i: from its
-// recorded end (less an overlap that must repeat the local bytes) to the
-// segment's end.
-func (s *segmented) attempt(ctx context.Context, i, n int, f *os.File, overlapBuf []byte) (moved, offset int64, err error) {
-	sg := s.segs[i]
-	done := s.done[i].Load()
-	pos := sg.Start + done
-	if pos >= sg.End {
+// attempt is one connection's worth of progress on sp: from its recorded
+// end (less an overlap that must repeat the local bytes) to its end.
+func (s *segmented) attempt(ctx context.Context, sp *span, n int, f *os.File, overlapBuf []byte) (moved, offset int64, err error) {
+	done := sp.done.Load()
+	pos := sp.start + done
+	s.mu.Lock()
+	end := sp.end
+	s.mu.Unlock()
+	if pos >= end {
 		return 0, pos, nil
 	}
 	// The segment's own connection, not one from Options.Conns: a pool
@@ -421,22 +551,31 @@ func (s *segmented) attempt(ctx context.Context, i, n int, f *os.File, overlapBu
 		Limiter:     s.lim,
 		Logf:        s.g.o.Logf,
 		Overlap:     overlap,
+		Bound:       spanBound{s, sp},
 		Progress: func(got int64) {
-			s.done[i].Store(max(rest+got-sg.Start, done))
+			sp.done.Store(max(rest+got-sp.start, done))
 			s.progress()
 		},
 	}
 	var res transfer.Result
-	if sg.End == s.remote.Size {
-		res, err = transfer.Download(ctx, c, s.g.t.Path, rest, sg.End-rest, f, to)
+	if end == s.remote.Size {
+		res, err = transfer.Download(ctx, c, s.g.t.Path, rest, end-rest, f, to)
 	} else {
-		res, err = transfer.DownloadRange(ctx, c, s.g.t.Path, rest, sg.End-rest, f, to)
+		res, err = transfer.DownloadRange(ctx, c, s.g.t.Path, rest, end-rest, f, to)
 	}
 	moved = res.Bytes
 	s.moved.Add(moved)
 	if err == nil {
-		s.done[i].Store(sg.End - sg.Start)
-		return moved, sg.End, nil
+		// The data ends at the span's end, moved or not: the bound
+		// stopped it there.
+		sp.done.Store(max(rest+res.Bytes-sp.start, done))
+		s.mu.Lock()
+		end = sp.end
+		s.mu.Unlock()
+		if got := sp.start + sp.done.Load(); got != end {
+			return moved, got, fmt.Errorf("%w: the range %d-%d ended at %d", transfer.ErrShort, sp.start, end, got)
+		}
+		return moved, end, nil
 	}
 	switch {
 	case errors.Is(err, control.ErrRestRefused):
@@ -446,7 +585,7 @@ func (s *segmented) attempt(ctx context.Context, i, n int, f *os.File, overlapBu
 		err = fmt.Errorf("%w: the server ignored REST or the file changed: %w", errOneStream, err)
 		s.halt(err)
 	}
-	return moved, sg.Start + s.done[i].Load(), err
+	return moved, sp.start + sp.done.Load(), err
 }
 
 // finishSegmented verifies and commits the complete partial file, on a

@@ -27,6 +27,10 @@ type Faults struct {
 	// RateLimit limits each download's data to this many bytes/s; 0 means
 	// unlimited. Each transfer gets its own limiter.
 	RateLimit int64
+	// RateLimits is a queue like CutAfter: the k-th download started
+	// after SetFaults gets RateLimits[k] bytes/s instead of RateLimit (0:
+	// RateLimit). One slow connection among fast ones.
+	RateLimits []int64
 	// CutAfter is a queue: the k-th download started after SetFaults takes
 	// CutAfter[k]; when it has sent that many bytes, its data connection
 	// is reset (SO_LINGER 0 then close, so the client reads ECONNRESET,
@@ -48,6 +52,7 @@ type Faults struct {
 
 func (f Faults) clone() Faults {
 	f.CutAfter = slices.Clone(f.CutAfter)
+	f.RateLimits = slices.Clone(f.RateLimits)
 	f.UploadCutAfter = slices.Clone(f.UploadCutAfter)
 	return f
 }
@@ -146,7 +151,14 @@ func (d *dataConn) bind() {
 		s.mu.Lock()
 		switch d.kind {
 		case kindDownload:
-			if r := s.faults.RateLimit; r > 0 {
+			r := s.faults.RateLimit
+			if len(s.faults.RateLimits) > 0 {
+				if q := s.faults.RateLimits[0]; q > 0 {
+					r = q
+				}
+				s.faults.RateLimits = s.faults.RateLimits[1:]
+			}
+			if r > 0 {
 				// Bursts of 1/20 s keep the rate smooth at small sizes so
 				// that a test's transfer lasts as long as it computed.
 				d.burst = int(min(max(r/20, 1), 32*1024))

@@ -34,7 +34,7 @@ func Download(ctx context.Context, c *control.Conn, path string, offset, want in
 	if res, err := resumed(ctx, t, path, offset, o); err != nil {
 		return res, err
 	}
-	return run(ctx, t, w, t.Data, want, dlWhole, o)
+	return run(ctx, t, w, t.Data, offset, want, dlWhole, o)
 }
 
 // DownloadRange runs one attempt at the bytes [offset, offset+length) of
@@ -51,8 +51,13 @@ func DownloadRange(ctx context.Context, c *control.Conn, path string, offset, le
 	if res, err := resumed(ctx, t, path, offset, o); err != nil {
 		return res, err
 	}
-	return run(ctx, t, w, t.Data, length, dlRange, o)
+	return run(ctx, t, w, t.Data, offset, length, dlRange, o)
 }
+
+// progressEvery is the least time between two wake-ups of an attempt's
+// multiplexer for progress: its stall deadline and its Progress calls are
+// that much behind the data at most.
+const progressEvery = 10 * time.Millisecond
 
 // mode is what an attempt moves.
 type mode int
@@ -123,7 +128,7 @@ func Upload(ctx context.Context, c *control.Conn, path string, offset int64, r i
 	if err != nil {
 		return Result{}, err
 	}
-	return run(ctx, t, t.Data, r, want, upload, o)
+	return run(ctx, t, t.Data, r, offset, want, upload, o)
 }
 
 // mux is the state of the multiplexer of one attempt.
@@ -155,7 +160,9 @@ type mux struct {
 	observed bool
 }
 
-func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader, want int64, md mode, o Options) (Result, error) {
+// run runs the attempt's multiplexer; offset is the file offset of the
+// data's first byte.
+func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader, offset, want int64, md mode, o Options) (Result, error) {
 	download := md != upload
 	c := t.Conn()
 	m := &mux{t: t, o: o, timeout: o.Timeout, want: want}
@@ -185,6 +192,9 @@ func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader,
 	}
 	p := newPump()
 	p.moved.Store(overlap)
+	if download {
+		p.bound, p.base = o.Bound, offset
+	}
 	go p.run(ctx, dst, src, o.Limiter, m.timeout, download, limit, md == dlRange)
 
 	m.lastData = time.Now()
@@ -198,19 +208,35 @@ func run(ctx context.Context, t *control.Transfer, dst io.Writer, src io.Reader,
 		tick = ticker.C
 	}
 	final, lost, answers := t.Final(), t.Lost(), t.NoopAnswers()
+	// The pump notifies at every chunk (a TLS record: 16 KiB); waking for
+	// each costs more CPU than the data (a thread woken and put back to
+	// sleep per record). After one notification the multiplexer stops
+	// listening for progressEvery; what moved meanwhile is reported when
+	// it listens again, or at the data's end.
+	notify := p.notify
+	settle := time.NewTimer(progressEvery)
+	settle.Stop()
+	defer settle.Stop()
 
 	var err error
 loop:
 	for !(m.dataDone && m.res.GotFinal) {
 		select {
-		case <-p.notify:
+		case <-notify:
 			m.progress(p)
-			m.lastData = time.Now()
+			m.lastData = p.lastData()
+			notify = nil
+			settle.Reset(progressEvery)
+		case <-settle.C:
+			notify = p.notify
 		case derr := <-p.done:
 			m.progress(p)
 			m.dataDone, m.dataEnd = true, time.Now()
 			m.dataErr = derr
-			if md == dlRange && derr == nil && m.res.Bytes == want && !m.res.GotFinal {
+			if derr == nil && p.ended {
+				m.want = m.res.Bytes // the bound moved the end here
+			}
+			if (md == dlRange || p.ended) && derr == nil && m.res.Bytes == m.want && !m.res.GotFinal {
 				// The range is here and the server is still sending: stop it.
 				// A failed ABOR exchange closes the connection; the data is
 				// complete all the same.
@@ -226,7 +252,7 @@ loop:
 				m.dataFailed(derr)
 			} else {
 				m.res.DataEOF = true
-				if want >= 0 && m.res.Bytes != want {
+				if m.want >= 0 && m.res.Bytes != m.want {
 					m.dataFailed(nil)
 				}
 			}
@@ -270,6 +296,12 @@ loop:
 			}
 			ticker.Reset(keep.Every)
 		case <-deadline.C:
+			select { // data that moved while notify was off is not a stall
+			case <-p.notify:
+				m.progress(p)
+				m.lastData = p.lastData()
+			default:
+			}
 			if err = m.checkDeadline(deadline); err != nil {
 				break loop
 			}
@@ -357,6 +389,9 @@ func (m *mux) dataFailed(derr error) {
 func (m *mux) dataSeen(p *pump, download bool) time.Time {
 	m.progress(p)
 	seen := m.lastData
+	if m.res.Bytes > 0 && p.lastData().After(seen) { // moved since the last notification
+		seen = p.lastData()
+	}
 	if quiet, ok := dataQuiet(m.t.Data, download); ok {
 		if at := time.Now().Add(-quiet); at.After(seen) {
 			seen = at

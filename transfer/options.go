@@ -40,6 +40,23 @@ type Options struct {
 
 	// Logf receives notes on what happened (NOOP behaviour, aborts).
 	Logf func(format string, args ...any)
+
+	// Bound, if set, is where a download must stop, and may move closer
+	// while it runs (another connection takes the rest: work stealing).
+	// A download stopped by it ends like a range at its end: the data
+	// connection is closed, the transfer aborted, and the attempt
+	// succeeds with the bytes up to there.
+	Bound Bound
+}
+
+// A Bound is the end of a download that another goroutine may move closer
+// while the download runs. The data path asks Grant before each read.
+type Bound interface {
+	// Grant returns how many of the want bytes from file offset pos on the
+	// download may read: want, fewer, or 0 when the download ends at pos.
+	// What it granted stays granted: the end never moves back before
+	// pos plus the grant, so no byte is read by two downloads.
+	Grant(pos, want int64) int64
 }
 
 // NewLimiter returns a limiter for bytesPerSec, with a burst that lets the

@@ -18,10 +18,12 @@ import (
 // main is the process around run: its arguments, streams and environment,
 // and its signals, which cancel run's context.
 func main() {
+	stopProfile := startCPUProfile(os.Stderr) // the process's, not a run's
 	ctx, cancel := context.WithCancel(context.Background())
 	onInterrupt(ctx, cancel, os.Stderr)
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	cancel()
+	stopProfile()
 	os.Exit(code)
 }
 
