@@ -15,7 +15,10 @@ import (
 	"github.com/keepftp/keepftp/testserver"
 )
 
-var quick = Options{Config: control.Config{Timeout: 2 * time.Second}, ProbeSize: 256 << 10, ProbeTime: time.Second}
+// quick probes for a second; the timeout leaves room for a loaded machine
+// (the 16 MiB file of the download probe is written to a server under the
+// race detector).
+var quick = Options{Config: control.Config{Timeout: 5 * time.Second}, ProbeSize: 256 << 10, ProbeTime: time.Second}
 
 // The doctor tells each way of answering NOOPs during transfers apart.
 func TestDoctorNoopBehaviour(t *testing.T) {
@@ -61,6 +64,7 @@ func TestDoctorFindsIdleLimit(t *testing.T) {
 	mb := ftptest.StartMiddlebox(t, testserver.MiddleboxOptions{Target: srv.Addr(), IdleTimeout: limit, Mode: testserver.ExpireBlackhole})
 	o := quick
 	o.IdleProbe, o.MinIdle, o.MaxIdle = true, 250*time.Millisecond, 4*time.Second
+	o.Config.Timeout = 2 * time.Second // what a failed gap waits for its NOOP's answer
 	r, err := Run(t.Context(), mb.Addr(), "/", o)
 	if err != nil {
 		t.Fatal(err)
