@@ -2,7 +2,6 @@ package ftptest
 
 import (
 	"bufio"
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -52,8 +51,7 @@ type Fake struct {
 	mu     sync.Mutex
 	files  map[string]FakeFile
 	counts map[string]int
-	log    []string      // every command, in the order read ("VERB arg")
-	logged chan struct{} // closed and replaced at each command (WaitCommand)
+	log    []string // every command, in the order read ("VERB arg")
 	trips  int
 	wg     sync.WaitGroup
 	conns  map[net.Conn]struct{}
@@ -85,7 +83,7 @@ func StartFake(t testing.TB) *Fake {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Fake{t: t, ln: ln, files: map[string]FakeFile{}, counts: map[string]int{}, conns: map[net.Conn]struct{}{}, logged: make(chan struct{})}
+	f := &Fake{t: t, ln: ln, files: map[string]FakeFile{}, counts: map[string]int{}, conns: map[net.Conn]struct{}{}}
 	t.Cleanup(f.Close)
 	return f
 }
@@ -139,27 +137,6 @@ func (f *Fake) Log() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.log...)
-}
-
-// WaitCommand waits until a command that starts with prefix ("RETR",
-// "USER bob") has arrived, and returns it; it returns "" and ctx's error
-// if ctx ends first.
-func (f *Fake) WaitCommand(ctx context.Context, prefix string) (string, error) {
-	for seen := 0; ; {
-		f.mu.Lock()
-		log, logged := f.log, f.logged
-		f.mu.Unlock()
-		for ; seen < len(log); seen++ {
-			if strings.HasPrefix(log[seen], prefix) {
-				return log[seen], nil
-			}
-		}
-		select {
-		case <-logged:
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
-	}
 }
 
 // RoundTrips returns how many times a command arrived while no earlier
@@ -307,8 +284,6 @@ func (s *FakeSession) serve() {
 		} else {
 			s.f.log = append(s.f.log, strings.TrimSpace(verb+" "+arg))
 		}
-		close(s.f.logged)
-		s.f.logged = make(chan struct{})
 		hook := s.f.Hook
 		s.f.mu.Unlock()
 		if hook != nil && hook(s, verb, arg) {
