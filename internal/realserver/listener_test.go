@@ -32,12 +32,7 @@ func TestListensOn(t *testing.T) {
 		other.Process.Kill()
 		other.Wait()
 	}
-	c, err := net.Dial("tcp", "127.0.0.1:1")
-	if err == nil {
-		c.Close()
-		t.Skip("something listens on port 1")
-	}
 	if listensOn(os.Getpid(), 1) {
-		t.Error("port 1: nothing listens there")
+		t.Error("port 1: this process listens on no such port")
 	}
 }
