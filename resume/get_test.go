@@ -183,7 +183,10 @@ func TestGetLostFinalReplyIsVerifiedNotRefetched(t *testing.T) {
 	mb := ftptest.StartMiddlebox(t, testserver.MiddleboxOptions{Target: srv.Addr()})
 	mb.BlackholeAfterDataEOF(1)
 	dst := filepath.Join(t.TempDir(), "f")
-	out, err := Get(t.Context(), target(t, mb.Addr(), "/f"), dst, Options{Timeout: time.Second, Policy: fastRetries, Noops: &noop.Registry{}})
+	// A timeout of 3 s: the final reply is awaited that long, and no data
+	// stalls for it on a loaded machine (at 1 s the data did, once, and the
+	// file came twice).
+	out, err := Get(t.Context(), target(t, mb.Addr(), "/f"), dst, Options{Timeout: 3 * time.Second, Policy: fastRetries, Noops: &noop.Registry{}})
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
