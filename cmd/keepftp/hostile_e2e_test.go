@@ -20,7 +20,8 @@ import (
 // Scenarios this file had and where they are now:
 //   - a cut with no facts reads "unverified", never "checked by size":
 //     resume.TestGetWithoutAnyFactIsReportedUnverified; the CLI's text and
-//     JSON: TestSummaryCountsUnverified, TestGetRemoveSourceUnverified;
+//     JSON (status, no verified event): TestSummaryCountsUnverified,
+//     TestGetRemoveSourceUnverified;
 //   - a server always short uses up --retries (3 RETRs): resume's
 //     TestGetServerThatAlwaysStopsShortExhaustsRetries; exit 5:
 //     TestExitCodes ("gave up");
