@@ -18,8 +18,8 @@ type Job struct {
 	Dst string
 }
 
-// GetAll downloads every job's files, par at a time (the pool bounds the
-// connections per server as well), into dir for jobs without a
+// GetAll downloads every job's files, Options.Parallel at a time (over
+// as many connections per server at most), into dir for jobs without a
 // destination. It returns one result per file, in job order; a job whose
 // URL cannot be expanded gives one failed result.
 //
@@ -28,13 +28,13 @@ type Job struct {
 // "data.part"): their partial downloads live in each destination
 // directory's staging directory (see StagingDir), apart from the files
 // themselves, and two files with the same destination are reported, not
-// raced. Destinations are taken as Get takes them (resume.LocalDest): a
+// raced. Destinations are taken as Get takes them (LocalDest): a
 // symbolic link is written through, and its target's partial file is
 // staged beside the target; a device, a FIFO or a socket is written in
 // place, never replaced. The listing's facts of the files a pattern
 // expands to stand in for SIZE and MDTM before each transfer where they
 // are precise, as in Mirror.
-func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []FileResult {
+func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string) []FileResult {
 	type item struct {
 		t     resume.Target
 		dst   string
@@ -114,7 +114,7 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 		}
 	}
 	results := make([]FileResult, len(items))
-	ran := forEach(ctx, len(items), par, func(i int) {
+	ran := forEach(ctx, len(items), c.o.Parallel, func(i int) {
 		it := items[i]
 		r := FileResult{URL: it.url, Local: it.dst, Err: it.err}
 		var fo fileOpts
@@ -127,7 +127,8 @@ func (c *Client) GetAll(ctx context.Context, jobs []Job, dir string, par int) []
 			fo.stateTemp = it.stage.temp()
 		}
 		if r.Err == nil {
-			r.Outcome, r.Err = c.get(ctx, it.t, it.dst, fo)
+			out, err := c.get(ctx, it.t, it.dst, fo)
+			r.Outcome, r.Err = outcomeOf(out), err
 			c.removeSource(ctx, downloadSource(it.t, it.dst), &r)
 		} else {
 			kind := EventError

@@ -45,7 +45,7 @@ func TestGetAllIntoNonRegularDestinations(t *testing.T) {
 	}()
 	c, _ := testClient(t, 3)
 	url := "ftp://" + f.Addr() + "/"
-	results := c.GetAll(t.Context(), []Job{{URL: url + "a", Dst: fifo}, {URL: url + "b", Dst: link}, {URL: url + "c"}}, here, 3)
+	results := c.GetAll(t.Context(), []Job{{URL: url + "a", Dst: fifo}, {URL: url + "b", Dst: link}, {URL: url + "c"}}, here)
 	for _, r := range results {
 		if r.Err != nil {
 			t.Errorf("%s -> %s: %v", r.URL, r.Local, r.Err)

@@ -31,7 +31,7 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("get: %w", context.Canceled), Intentional},
 		{&control.ReplyError{Cmd: "PASS ****", Code: 530, Msg: "no"}, LoginFailed},
 		{&control.ReplyError{Cmd: "RETR /f", Code: 550, Msg: "no such file"}, NotFound},
-		{fmt.Errorf("%w", resume.ErrNotFound), NotFound},
+		{fmt.Errorf("%w", control.ErrNotFound), NotFound},
 		{&control.ReplyError{Cmd: "STOR /f", Code: 553, Msg: "not allowed"}, Permanent},
 		{&control.ReplyError{Cmd: "RETR /f", Code: 421, Msg: "busy"}, Transient},
 		{fmt.Errorf("RETR: %w", control.ErrPeerDown), Transient},
@@ -51,7 +51,7 @@ func TestClassifyFromServer(t *testing.T) {
 	srv := ftptest.StartServer(t, testserver.Options{Users: map[string]string{"u": "right"}})
 	srv.WriteFile("/d/ok.txt", []byte("ok"))
 	dir := t.TempDir()
-	c := NewClient(Options{NoProfile: true, Transfer: TransferOptions{Policy: RetryPolicy{Retries: 1, MaxAttempts: 1}}})
+	c := NewClient(Options{NoProfile: true, Parallel: 1, Retry: RetryPolicy{Retries: 1, MaxAttempts: 1}})
 	defer c.Close()
 	_, err := c.Get(t.Context(), "ftp://u:wrong@"+srv.Addr()+"/d/ok.txt", filepath.Join(dir, "a"))
 	if Classify(err) != LoginFailed {
@@ -64,7 +64,7 @@ func TestClassifyFromServer(t *testing.T) {
 	rs := c.GetAll(t.Context(), []Job{
 		{URL: "ftp://u:right@" + srv.Addr() + "/d/ok.txt", Dst: filepath.Join(dir, "same")},
 		{URL: "ftp://u:right@" + srv.Addr() + "/d/ok.txt", Dst: filepath.Join(dir, "same")},
-	}, "", 1)
+	}, "")
 	if len(rs) != 2 || rs[0].Err != nil || Classify(rs[1].Err) != LeftOut || errors.Is(rs[1].Err, ErrBadURL) {
 		t.Errorf("a destination given twice: %+v, want the second left out", rs)
 	}

@@ -6,83 +6,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/resume"
 )
-
-// Options configure a Client. The zero value is usable.
-type Options struct {
-	// Transfer holds the per-transfer settings: timeout, keepalive, rate
-	// limit (per transfer), retry policy, TLS, verification. Its Progress
-	// and Events fields are ignored (use Events below), and so is Conns
-	// (the Client's pool supplies the connections); its Logf is used only
-	// when Logf below is nil.
-	Transfer TransferOptions
-
-	// MaxConns bounds the control connections per server, in use or idle
-	// (default 4).
-	MaxConns int
-
-	// Logf, if set, receives notes for a human from everything the
-	// Client does: the transfers' retries and warnings, what it learns
-	// about a server's NOOPs during transfers, the profiles it applies.
-	// It takes the place of Transfer.Logf (used when Logf is nil). No
-	// package-level logger is involved: each Client keeps its own NOOP
-	// knowledge, which logs here.
-	Logf func(format string, args ...any)
-
-	// Events, if set, receives what happens to every file, from the
-	// transfers' goroutines (it must be safe for concurrent use).
-	Events func(Event)
-
-	// ProgressEvery is how often a running transfer reports progress
-	// (default 1s).
-	ProgressEvery time.Duration
-
-	// Credentials, if set, completes the login of every URL before use
-	// (from a netrc file, the environment, a prompt).
-	Credentials func(*Target) error
-
-	// TLS holds the FTPS certificate settings (CA file, client
-	// certificate, public key pins, no verification, a TLS version cap),
-	// the library's face of the command line's --ca-file, --cert/--key,
-	// --pin-sha256, --insecure and --tls-max. Used when Transfer.TLS is
-	// nil; a file that cannot be read fails every call with the reason.
-	TLS TLSOptions
-
-	// Proxy says which proxy each server is reached through (the command
-	// line's --proxy and --noproxy, and the environment's ALL_PROXY and
-	// NO_PROXY, as curl reads them). The zero value connects directly. A
-	// URL that cannot be used fails every call with the reason.
-	Proxy ProxyOptions
-
-	// NoProfile turns off the learned server profiles (profiles.go):
-	// nothing is read from or written to ProfileDir. With profiles, what
-	// a run learns about a server (the path's idle limit, NOOP behaviour,
-	// features, TLS version) sets the next run's keepalive and spares it
-	// probes whose answers are known.
-	NoProfile bool
-	// ProfileDir holds the profiles; "" is os.UserCacheDir()/keepftp.
-	ProfileDir string
-
-	// Filter, if set, decides which names of a tree are taken: the
-	// entries of Mirror's walk, and the files a pattern URL of GetAll
-	// (or Expand) stands for. A URL without a pattern, and the files given
-	// to Put and PutAll, are taken as named: a program that walks a local
-	// tree asks Filter.Includes itself (as put -r does). What the Filter
-	// leaves out is never copied, deleted or removed.
-	Filter *Filter
-
-	// RemoveSource makes each copy a move: once a file's copy is verified
-	// (by the server's hash where it has one, else by size) its source is
-	// removed, the remote file (DELE) after Get, GetAll and Mirror, the
-	// local one after Put and PutAll. A download is first synced to disk
-	// (the file and its folder). A copy that failed, that nothing could
-	// verify, or that a mirror skipped as up to date is never removed:
-	// see removeSource. FileResult.Removed and an EventRemoved say what
-	// was.
-	RemoveSource bool
-}
 
 // parse parses a URL and completes its login.
 func (c *Client) parse(rawURL string) (resume.Target, error) {
@@ -94,7 +21,11 @@ func (c *Client) parse(rawURL string) (resume.Target, error) {
 	}
 	t, err := resume.ParseURL(rawURL)
 	if err == nil && c.o.Credentials != nil {
-		err = c.o.Credentials(&t)
+		// A login holding CR, LF or NUL is refused by control.Dial.
+		ft := targetOf(t)
+		if err = c.o.Credentials(&ft); err == nil {
+			t = ft.lower()
+		}
 	}
 	return t, err
 }
@@ -119,6 +50,8 @@ type Event struct {
 // Client transfers files. It is safe for concurrent use.
 type Client struct {
 	o        Options
+	base     resume.Options // the transfers' settings, from o
+	noops    *noop.Registry // the Client's own NOOP knowledge: no package global changes
 	pool     *pool
 	prof     *profiles
 	times    *timeMemo
@@ -128,32 +61,75 @@ type Client struct {
 
 // NewClient returns a Client; Close it when done to end idle connections.
 func NewClient(o Options) *Client {
-	if o.MaxConns <= 0 {
-		o.MaxConns = 4
+	if o.Parallel <= 0 {
+		o.Parallel = DefaultParallel
 	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = time.Second
 	}
-	if o.Logf != nil {
-		o.Transfer.Logf = o.Logf
+	c := &Client{o: o, noops: &noop.Registry{Logf: o.Logf}}
+	c.base = resume.Options{
+		Timeout:     o.Timeout,
+		Keepalive:   o.Keepalive,
+		NoKeepalive: o.NoKeepalive,
+		RateLimit:   o.RateLimit,
+		PartSuffix:  o.PartSuffix,
+		Policy:      o.Retry.lower(),
+		NoVerify:    o.NoVerify,
+		Fresh:       o.Fresh,
+		NoMtime:     o.NoMtime,
+		Segments:    o.Segments,
+		Active:      o.Active,
+		Inplace:     o.Inplace,
+		Logf:        o.Logf,
+		ProtoLog:    o.ProtocolLog,
+		Noops:       c.noops,
+		DialContext: o.DialContext,
+		Stdout:      o.Stdout,
 	}
-	if o.Transfer.Noops == nil {
-		// The Client's own NOOP knowledge: its pool reads it for the
-		// profiles, and no package global changes.
-		o.Transfer.Noops = &noop.Registry{Logf: o.Transfer.Logf}
-	}
-	c := &Client{o: o}
-	if c.o.Transfer.TLS == nil && !o.TLS.IsZero() {
-		c.o.Transfer.TLS, c.tlsErr = o.TLS.Config()
+	if !o.TLS.IsZero() {
+		c.base.TLS, c.tlsErr = o.TLS.Config()
 	}
 	if !o.Proxy.IsZero() {
-		c.proxyErr = o.Proxy.check()
-		c.o.Transfer.Proxy = o.Proxy.For
+		c.proxyErr = o.Proxy.Check()
+		c.base.Proxy = o.Proxy.choose
 	}
-	c.prof = newProfiles(&c.o)
+	c.prof = newProfiles(c.noops, o)
 	c.times = newTimeMemo(c)
-	c.pool = newPool(o.MaxConns, &c.o.Transfer, c.prof)
+	c.pool = newPool(o.Parallel, c.dial, c.released, c.prof, o.Logf)
 	return c
+}
+
+// dial opens a control connection for the pool, with the probes t's
+// profile already answered left out, and tells the NOOP knowledge what
+// the profile knows of the server.
+func (c *Client) dial(ctx context.Context, t resume.Target) (*control.Conn, error) {
+	cfg, err := c.base.Config(t)
+	if err != nil {
+		return nil, err
+	}
+	c.prof.config(t, &cfg)
+	conn, err := control.Dial(ctx, t.Addr, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.prof.dialled(t, conn)
+	return conn, nil
+}
+
+// released learns what a connection the pool is done with showed, and
+// returns how to keep a healthy one alive while it idles: the transfers'
+// NOOP interval (the flags', or the profile's, or timeout/4).
+func (c *Client) released(t resume.Target, conn *control.Conn, healthy bool) noop.Schedule {
+	c.prof.learn(t, conn)
+	var sched noop.Schedule
+	if !healthy {
+		return sched
+	}
+	if every, on := c.prof.keepalive(t, &c.base); on {
+		sched.Every = every
+	}
+	return sched
 }
 
 // Close ends the idle pooled connections (with QUIT).
@@ -172,15 +148,13 @@ func (c *Client) emit(e Event) {
 // options returns the resume options for one file, wired to the pool and
 // to the Client's events.
 func (c *Client) options(t resume.Target, local string) resume.Options {
-	o := c.o.Transfer
+	o := c.base
 	o.Conns = c.pool
-	if o.Times == nil {
-		o.Times = c.times
-	}
+	o.Times = c.times
 	c.prof.transfer(t, &o)
 	url := t.String()
 	o.Events = func(e resume.Event) {
-		ev := Event{Kind: e.Kind, URL: url, Local: local, Offset: e.Offset, Size: max(e.Size, 0), Reason: e.Reason}
+		ev := Event{Kind: EventKind(e.Kind), URL: url, Local: local, Offset: e.Offset, Size: max(e.Size, 0), Reason: e.Reason}
 		if e.Kind == resume.EventRetry {
 			ev.Delay = e.Delay.Seconds()
 		}
@@ -211,10 +185,11 @@ func (c *Client) options(t resume.Target, local string) resume.Options {
 func (c *Client) Get(ctx context.Context, rawURL, dst string) (Outcome, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {
-		return resume.Outcome{}, err
+		return Outcome{}, err
 	}
 	r := FileResult{URL: t.String(), Local: dst}
-	r.Outcome, r.Err = c.get(ctx, t, dst, fileOpts{})
+	out, err := c.get(ctx, t, dst, fileOpts{})
+	r.Outcome, r.Err = outcomeOf(out), err
 	c.removeSource(ctx, downloadSource(t, dst), &r)
 	return r.Outcome, r.Err
 }
@@ -224,12 +199,12 @@ type fileOpts struct {
 	part, state string         // where its partial and state files live; "" for beside it
 	stateTemp   string         // where the state file's temporaries are made; "" for beside it
 	known       *resume.Remote // what the listing said about it, if anything
-	ahead       *resume.Ahead  // the file to look at with the check after the transfer (a mirror's next)
+	next        func() string  // names the file to look at with the check after the transfer (a mirror's next)
 }
 
 func (c *Client) get(ctx context.Context, t resume.Target, dst string, fo fileOpts) (resume.Outcome, error) {
 	o := c.options(t, dst)
-	o.PartName, o.StateName, o.StateTemp, o.Known, o.Ahead = fo.part, fo.state, fo.stateTemp, fo.known, fo.ahead
+	o.PartName, o.StateName, o.StateTemp, o.Known, o.Next = fo.part, fo.state, fo.stateTemp, fo.known, fo.next
 	out, err := resume.Get(ctx, t, dst, o)
 	c.done(t, dst, out, err)
 	return out, err
@@ -240,12 +215,13 @@ func (c *Client) get(ctx context.Context, t resume.Target, dst string, fo fileOp
 func (c *Client) Put(ctx context.Context, src, rawURL string) (Outcome, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {
-		return resume.Outcome{}, err
+		return Outcome{}, err
 	}
 	from := c.uploadSource(src, t)
 	r := FileResult{URL: t.String(), Local: src}
-	r.Outcome, r.Err = resume.Put(ctx, src, t, c.options(t, src))
-	c.done(t, src, r.Outcome, r.Err)
+	out, err := resume.Put(ctx, src, t, c.options(t, src))
+	c.done(t, src, out, err)
+	r.Outcome, r.Err = outcomeOf(out), err
 	c.removeSource(ctx, from, &r)
 	return r.Outcome, r.Err
 }

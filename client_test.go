@@ -4,20 +4,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/keepftp/keepftp/internal/ftptest"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/keepftp/keepftp/noop"
-	"github.com/keepftp/keepftp/resume"
+	"github.com/keepftp/keepftp/internal/ftptest"
+
 	"github.com/keepftp/keepftp/testserver"
 )
 
 // One Client used from many goroutines: every file right, never more
-// connections than MaxConns.
+// connections than Options.Parallel.
 func TestClientConcurrentUse(t *testing.T) {
 	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 8 << 20}})
@@ -27,7 +26,7 @@ func TestClientConcurrentUse(t *testing.T) {
 		files[name] = ftptest.RandomBytes(64<<10 + i)
 		srv.WriteFile(name, files[name])
 	}
-	c := NewClient(Options{MaxConns: 3, Transfer: resume.Options{Noops: &noop.Registry{}}})
+	c := NewClient(Options{Parallel: 3})
 	defer c.Close()
 	dir := t.TempDir()
 	var wg sync.WaitGroup
@@ -65,7 +64,7 @@ func TestPoolKeepsIdleConnectionsAlive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mb.Close()
-	c := NewClient(Options{MaxConns: 1, Transfer: resume.Options{Timeout: 2 * time.Second, Noops: &noop.Registry{}}})
+	c := NewClient(Options{Parallel: 1, Timeout: 2 * time.Second})
 	defer c.Close()
 	dir := t.TempDir()
 	if _, err := c.Get(t.Context(), "ftp://"+mb.Addr()+"/a", filepath.Join(dir, "a")); err != nil {
@@ -105,11 +104,11 @@ func TestMirrorRefusesHostileNames(t *testing.T) {
 	// A name with a backslash passes as one name on the server but would
 	// be a path on some systems: refused like "..".
 	srv.WriteFile(`/pub/evil\..\x`, []byte("evil"))
-	c := NewClient(Options{})
+	c := NewClient(Options{Parallel: 2})
 	defer c.Close()
 	base := t.TempDir()
 	dir := filepath.Join(base, "m")
-	results, err := c.Mirror(t.Context(), "ftp://"+srv.Addr()+"/pub", dir, 2)
+	results, err := c.Mirror(t.Context(), "ftp://"+srv.Addr()+"/pub", dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package keepftp
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -86,7 +87,9 @@ func (l *connLimit) failed(err error) (limit bool, open int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.dialling--
-	if !refused || !(re.Code == 421 || re.Code == 530 && re.Cmd != "greeting") || l.open+l.dialling == 0 {
+	// A 421 anywhere, or a 530 at the login (not at the greeting).
+	byLimit := refused && (errors.Is(re, control.ErrUnavailable) || errors.Is(re, control.ErrLoginRefused) && re.Cmd != "greeting")
+	if !byLimit || l.open+l.dialling == 0 {
 		return false, l.open
 	}
 	l.blocked++
@@ -122,31 +125,30 @@ func (l *connLimit) outcome(max int) (n int, refused bool) {
 	return l.peak, false
 }
 
-// learnConns remembers what the run found about t's connection limit.
-func (ps *profiles) learnConns(h *hostPool, max int) {
-	n, refused := h.limit.outcome(max)
-	if ps.store == nil || n <= 0 {
+// learnLimit remembers what the run found about t's connection limit.
+func (ps *profiles) learnLimit(t resume.Target, n int, refused bool) {
+	if ps.store == nil {
 		return
 	}
 	now := time.Now()
-	p := ps.get(h.t)
+	p := ps.get(t)
 	if !p.LearnConns(n, refused, now) {
 		return
 	}
-	k := keyOf(h.t)
+	k := keyOf(t)
 	if err := ps.store.Update(k, func(p *profile.Profile) {
 		p.Expire(now)
 		p.LearnConns(n, refused, now)
 		ps.mu.Lock()
-		ps.known[k] = clone(*p)
+		ps.known[k] = p.Clone()
 		ps.mu.Unlock()
 	}); err != nil {
 		ps.note("server profile not saved: %v", err)
 	}
 }
 
-// connsFact is t's remembered connection limit (0: none) and whether it
-// is due for a retest.
-func (ps *profiles) connsFact(t resume.Target) (int, bool) {
+// limit is t's remembered connection limit (0: none) and whether it is
+// due for a retest.
+func (ps *profiles) limit(t resume.Target) (int, bool) {
 	return ps.get(t).ConnsFact(time.Now())
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/keepftp/keepftp/internal/ftptest"
 	"github.com/keepftp/keepftp/internal/profile"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/keepftp/keepftp/testserver"
 )
 
@@ -28,8 +27,7 @@ func mirrorLimited(t *testing.T, addr, profDir string, files map[string][]byte) 
 	t.Helper()
 	r := &limitRun{}
 	var mu sync.Mutex
-	o := resume.Options{Timeout: 5 * time.Second, Policy: resume.Policy{Retries: 3, BaseDelay: 200 * time.Millisecond}}
-	c := NewClient(Options{Transfer: o, ProfileDir: profDir, MaxConns: 8, Logf: r.notes.logf, Events: func(e Event) {
+	c := NewClient(Options{Timeout: 5 * time.Second, Retry: RetryPolicy{Retries: 3, BaseDelay: 200 * time.Millisecond}, ProfileDir: profDir, Parallel: 8, Logf: r.notes.logf, Events: func(e Event) {
 		if e.Kind == EventRetry {
 			mu.Lock()
 			r.retries++
@@ -37,7 +35,7 @@ func mirrorLimited(t *testing.T, addr, profDir string, files map[string][]byte) 
 		}
 	}})
 	dir := t.TempDir()
-	results, err := c.Mirror(t.Context(), "ftp://"+addr+"/tree", dir, 8)
+	results, err := c.Mirror(t.Context(), "ftp://"+addr+"/tree", dir)
 	c.Close()
 	if err != nil {
 		t.Fatalf("mirror: %v\n%s", err, r.notes.String())

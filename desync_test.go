@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
-	"github.com/keepftp/keepftp/resume"
 )
 
 // serveFiles is a scripted FTP server session over files that answers
@@ -96,21 +95,19 @@ func TestDuplicate226DoesNotLoseFiles(t *testing.T) {
 	addr := ftptest.ServeTCP(t, func(fs *ftptest.Server) { serveFiles(fs, files, &mu, &retrs) })
 	var evMu sync.Mutex
 	var events []Event
-	c := NewClient(Options{MaxConns: 1, Events: func(e Event) {
+	c := NewClient(Options{Parallel: 1, Events: func(e Event) {
 		evMu.Lock()
 		events = append(events, e)
 		evMu.Unlock()
-	}, Transfer: resume.Options{
-		Timeout: 10 * time.Second,
-		Policy:  resume.Policy{Retries: 3, BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond, MaxAttempts: 5},
-	}})
+	}, Timeout: 10 * time.Second,
+		Retry: RetryPolicy{Retries: 3, BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond, MaxAttempts: 5}})
 	defer c.Close()
 	var jobs []Job
 	for name := range files {
 		jobs = append(jobs, Job{URL: "ftp://" + addr + name})
 	}
 	dir := t.TempDir()
-	for _, r := range c.GetAll(t.Context(), jobs, dir, 1) {
+	for _, r := range c.GetAll(t.Context(), jobs, dir) {
 		if r.Err != nil {
 			t.Errorf("%s: %v", r.URL, r.Err)
 			continue

@@ -11,7 +11,6 @@ import (
 	"github.com/keepftp/keepftp/internal/ftptest"
 	"github.com/keepftp/keepftp/internal/profile"
 	"github.com/keepftp/keepftp/noop"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/keepftp/keepftp/testserver"
 )
 
@@ -29,12 +28,12 @@ type noopRun struct {
 func getWithNoops(t *testing.T, dir, url string, want []byte, timeout time.Duration) *noopRun {
 	t.Helper()
 	r := &noopRun{}
-	o := resume.Options{
-		Timeout:   timeout,
-		Keepalive: 100 * time.Millisecond,
-		Policy:    resume.Policy{Retries: 10, BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond},
-	}
-	c := NewClient(Options{Transfer: o, ProfileDir: dir, MaxConns: 1, Logf: r.notes.logf})
+	c := NewClient(Options{
+		Timeout:    timeout,
+		Keepalive:  100 * time.Millisecond,
+		Retry:      RetryPolicy{Retries: 10, BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond},
+		ProfileDir: dir, Parallel: 1, Logf: r.notes.logf,
+	})
 	local := filepath.Join(t.TempDir(), "f")
 	_, err := c.Get(t.Context(), url, local)
 	c.Close()

@@ -2,10 +2,12 @@ package keepftp_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"github.com/keepftp/keepftp"
 	"github.com/keepftp/keepftp/testserver"
@@ -74,7 +76,7 @@ func ExampleClient_Mirror() {
 	defer c.Close()
 	url := "ftp://" + srv.Addr() + "/pub"
 	for run := 1; run <= 2; run++ {
-		results, err := c.Mirror(context.Background(), url, dir, 2)
+		results, err := c.Mirror(context.Background(), url, dir)
 		if err != nil {
 			fmt.Println(err)
 			return
@@ -100,13 +102,13 @@ func ExampleClient_GetAll() {
 	dir, _ := os.MkdirTemp("", "example")
 	defer os.RemoveAll(dir)
 
-	c := keepftp.NewClient(keepftp.Options{MaxConns: 2})
+	c := keepftp.NewClient(keepftp.Options{Parallel: 2})
 	defer c.Close()
 	jobs := []keepftp.Job{
 		{URL: "ftp://" + srv.Addr() + "/pub/data/*.csv"}, // a pattern
 		{URL: "ftp://" + srv.Addr() + "/pub/missing.txt"},
 	}
-	for _, r := range c.GetAll(context.Background(), jobs, dir, 2) {
+	for _, r := range c.GetAll(context.Background(), jobs, dir) {
 		if r.Err != nil {
 			fmt.Println(filepath.Base(r.URL), "failed")
 			continue
@@ -131,11 +133,11 @@ func ExampleClient_PutAll() {
 	}
 	ups = append(ups, keepftp.Upload{Src: filepath.Join(dir, "missing.txt"), URL: "ftp://" + srv.Addr() + "/incoming/missing.txt"})
 
-	c := keepftp.NewClient(keepftp.Options{MaxConns: 2})
+	c := keepftp.NewClient(keepftp.Options{Parallel: 2})
 	defer c.Close()
 	// The directory is made first; then two uploads at a time. Cancelling
 	// the context would start no more.
-	for _, r := range c.PutAll(context.Background(), ups, 2) {
+	for _, r := range c.PutAll(context.Background(), ups) {
 		if r.Err != nil {
 			fmt.Println(filepath.Base(r.Local), "failed:", keepftp.Classify(r.Err))
 			continue
@@ -146,4 +148,85 @@ func ExampleClient_PutAll() {
 	// one.txt complete checked by SHA-256
 	// two.txt complete checked by SHA-256
 	// missing.txt failed: local
+}
+
+func ExampleClient_Put() {
+	srv := exampleServer()
+	defer srv.Close()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	src := filepath.Join(dir, "report.txt")
+	os.WriteFile(src, []byte("quarterly figures\n"), 0o644)
+
+	c := keepftp.NewClient(keepftp.Options{})
+	defer c.Close()
+	// Written to a temporary beside the final name, verified, then renamed:
+	// a reader on the server never sees half a file.
+	out, err := c.Put(context.Background(), src, "ftp://"+srv.Addr()+"/pub/report.txt")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%s: %d bytes, checked by %s\n", out.Status, out.Size, out.Verified)
+	// Output:
+	// complete: 18 bytes, checked by SHA-256
+}
+
+// Options.Events receives what happens to every file: here the steps of
+// one download (progress events come every Options.ProgressEvery, and
+// are left out of the printout).
+func ExampleOptions_events() {
+	srv := exampleServer()
+	defer srv.Close()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+
+	var mu sync.Mutex
+	var kinds []keepftp.EventKind
+	c := keepftp.NewClient(keepftp.Options{Events: func(e keepftp.Event) {
+		if e.Kind == keepftp.EventProgress {
+			return
+		}
+		mu.Lock() // events come from the transfers' goroutines
+		kinds = append(kinds, e.Kind)
+		mu.Unlock()
+	}})
+	defer c.Close()
+	if _, err := c.Get(context.Background(), "ftp://"+srv.Addr()+"/pub/readme.txt", filepath.Join(dir, "readme.txt")); err != nil {
+		fmt.Println(err)
+		return
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	fmt.Println(kinds)
+	// Output:
+	// [start verified done]
+}
+
+// Classify says what an error means, for a message, an exit code or a
+// decision to try again; errors.Is finds the details.
+func ExampleClassify() {
+	srv := exampleServer()
+	defer srv.Close()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+
+	c := keepftp.NewClient(keepftp.Options{Retry: keepftp.RetryPolicy{Retries: 1, MaxAttempts: 2}})
+	defer c.Close()
+	ctx := context.Background()
+	_, err := c.Get(ctx, "ftp://"+srv.Addr()+"/pub/missing.txt", filepath.Join(dir, "m"))
+	fmt.Println(keepftp.Classify(err), errors.Is(err, keepftp.ErrNotFound))
+	_, err = c.Get(ctx, "ftp://"+srv.Addr()+"/pub/readme.txt\r\nDELE x", filepath.Join(dir, "r"))
+	fmt.Println(keepftp.Classify(err), errors.Is(err, keepftp.ErrBadURL))
+	_, err = c.Get(ctx, "ftp://"+srv.Addr()+"/pub/readme.txt", filepath.Join(dir, "no such folder", "r"))
+	fmt.Println(keepftp.Classify(err))
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = c.Get(cancelled, "ftp://"+srv.Addr()+"/pub/readme.txt", filepath.Join(dir, "r"))
+	fmt.Println(keepftp.Classify(err))
+	// Output:
+	// not found true
+	// bad URL true
+	// local
+	// intentional
 }

@@ -59,7 +59,7 @@ func TestMirrorFilter(t *testing.T) {
 		c, _ := testClient(t, 2)
 		c.o.Filter = filter
 		dir := t.TempDir()
-		results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/t", dir, 2)
+		results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/t", dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +100,7 @@ func TestGetAllPatternFilter(t *testing.T) {
 	c, _ := testClient(t, 1)
 	c.o.Filter = filter
 	dir := t.TempDir()
-	results := c.GetAll(t.Context(), []Job{{URL: "ftp://" + f.Addr() + "/d/*.csv"}}, dir, 1)
+	results := c.GetAll(t.Context(), []Job{{URL: "ftp://" + f.Addr() + "/d/*.csv"}}, dir)
 	if len(results) != 2 {
 		t.Fatalf("%d results, want 2: %+v", len(results), results)
 	}
@@ -108,7 +108,7 @@ func TestGetAllPatternFilter(t *testing.T) {
 		t.Errorf("server sent %q", got)
 	}
 	f.ResetCounts()
-	results = c.GetAll(t.Context(), []Job{{URL: "ftp://" + f.Addr() + "/d/skip*"}}, dir, 1)
+	results = c.GetAll(t.Context(), []Job{{URL: "ftp://" + f.Addr() + "/d/skip*"}}, dir)
 	if len(results) != 0 || f.Count("RETR") != 0 {
 		t.Errorf("a pattern the filter empties: %+v, %d RETRs; want no result, no error", results, f.Count("RETR"))
 	}

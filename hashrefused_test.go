@@ -6,7 +6,6 @@ import (
 
 	"github.com/keepftp/keepftp/internal/ftptest"
 	"github.com/keepftp/keepftp/internal/profile"
-	"github.com/keepftp/keepftp/resume"
 )
 
 // TestHashRefusedRemembered: a server that announces HASH but answers it
@@ -32,9 +31,9 @@ func TestHashRefusedRemembered(t *testing.T) {
 	dir := t.TempDir()
 	for run, want := range []int{1, 0} {
 		var log protoLog
-		c := NewClient(Options{Transfer: resume.Options{ProtoLog: log.logf}, ProfileDir: dir})
+		c := NewClient(Options{ProtocolLog: log.logf, ProfileDir: dir, Parallel: 1})
 		f.ResetCounts()
-		for _, r := range c.GetAll(t.Context(), jobs, t.TempDir(), 1) {
+		for _, r := range c.GetAll(t.Context(), jobs, t.TempDir()) {
 			if r.Err != nil {
 				t.Fatalf("run %d: %s: %v", run, r.URL, r.Err)
 			}

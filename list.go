@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"path"
 	"strings"
 
@@ -14,13 +13,16 @@ import (
 
 // List returns the entries of the remote directory at rawURL (MLSD, or
 // LIST where the server has no MLSD). Names are as the server sent them:
-// see SafeName before using one as a local path.
+// see SafeName before using one as a local path. A listing that fails
+// for a reason that may pass is tried again under the retry policy, as a
+// transfer is.
 func (c *Client) List(ctx context.Context, rawURL string) ([]Entry, error) {
 	t, err := c.parse(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	return c.list(ctx, t)
+	entries, err := c.listRetrying(ctx, t)
+	return entriesOf(entries), err
 }
 
 func (c *Client) list(ctx context.Context, t resume.Target) ([]control.Entry, error) {
@@ -49,12 +51,9 @@ func (c *Client) listWith(ctx context.Context, t resume.Target, hidden bool) (en
 	return entries, all, nil
 }
 
-// listTries is how many times a directory listing is tried when it fails
-// for a reason that may pass (a dropped connection, a 4xx).
-const listTries = 3
-
-// listRetrying lists t, trying again (at once, on a fresh connection from
-// the pool) when the failure may pass: a dropped connection, a 4xx.
+// listRetrying lists t, trying again on a fresh connection from the pool
+// when the failure may pass (a dropped connection, a 4xx), under the
+// transfers' retry policy (resume.Retry).
 func (c *Client) listRetrying(ctx context.Context, t resume.Target) ([]control.Entry, error) {
 	entries, _, err := c.listRetryingWith(ctx, t, false)
 	return entries, err
@@ -62,12 +61,11 @@ func (c *Client) listRetrying(ctx context.Context, t resume.Target) ([]control.E
 
 // listRetryingWith is listRetrying with listWith's hidden.
 func (c *Client) listRetryingWith(ctx context.Context, t resume.Target, hidden bool) (entries []control.Entry, all bool, err error) {
-	for range listTries {
+	err = resume.Retry(ctx, "list "+t.String(), c.options(t, ""), func(ctx context.Context) error {
+		var err error
 		entries, all, err = c.listWith(ctx, t, hidden)
-		if err == nil || ctx.Err() != nil || resume.Classify(err) != resume.Transient {
-			break
-		}
-	}
+		return err
+	})
 	return entries, all, err
 }
 
@@ -84,23 +82,6 @@ func listingFacts(e control.Entry) *resume.Remote {
 		r.ModTime = e.ModTime
 	}
 	return r
-}
-
-// SafeName reports whether a name from a remote listing can be used as one
-// component of a local path: not empty, not "." or "..", without a path
-// separator, and without control characters (CR, LF and NUL above all,
-// which would end a command line early if the name were sent back to the
-// server). A hostile server's "../../.bashrc" is not.
-func SafeName(name string) bool {
-	if name == "" || name == "." || name == ".." {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if b := name[i]; b < 0x20 || b == 0x7f || b == '/' || b == '\\' {
-			return false
-		}
-	}
-	return true
 }
 
 // hasGlob reports whether a remote path's last element is a pattern.
@@ -145,7 +126,7 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 	}
 	dir := t
 	dir.Path = path.Dir(t.Path)
-	entries, err := c.list(ctx, dir)
+	entries, err := c.listRetrying(ctx, dir)
 	if err != nil && !errors.Is(err, control.ErrBadListing) {
 		return nil, err
 	}
@@ -159,21 +140,13 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 		if ok, _ := path.Match(pattern, e.Name); !ok {
 			continue
 		}
-		f := dir
-		f.Path = path.Join(dir.Path, e.Name)
+		f, err := listedName(dir, e.Name, seen)
 		switch {
-		case !SafeName(e.Name):
-			// Percent-encoded in the URL: its control bytes must not reach
-			// a terminal or a log raw.
-			f.Path = path.Join(dir.Path, url.PathEscape(e.Name))
-			files = append(files, match{t: f, err: leftOut(errUnsafeName(e.Name))})
-		case seen[e.Name]:
-			files = append(files, match{t: f, err: leftOut(fmt.Errorf("%q is listed more than once", e.Name))})
+		case err != nil:
+			files = append(files, match{t: f, err: leftOut(err)})
 		case !c.takesListed(e):
-			seen[e.Name] = true
 			filtered++
 		default:
-			seen[e.Name] = true
 			files = append(files, match{t: f, e: &e})
 		}
 	}
@@ -184,19 +157,18 @@ func (c *Client) expand(ctx context.Context, t resume.Target) ([]match, error) {
 		if filtered > 0 {
 			// The pattern matched; the filter chose none of it. That is
 			// what was asked, not a missing file.
-			if logf := c.o.Transfer.Logf; logf != nil {
-				logf("%s: %d files match, and the filters leave out all of them", t, filtered)
-			}
+			c.logf("%s: %d files match, and the filters leave out all of them", t, filtered)
 			return nil, nil
 		}
-		return nil, fmt.Errorf("%s: %w: no file matches", t, resume.ErrNotFound)
+		return nil, fmt.Errorf("%s: %w: no file matches", t, control.ErrNotFound)
 	}
 	return files, nil
 }
 
 // MkdirAll creates the remote directory at rawURL and its parents (MKD).
 // A directory that exists already is fine; a refusal shows up when a file
-// is stored there.
+// is stored there. A failure that may pass is tried again under the
+// retry policy, as a transfer is.
 func (c *Client) MkdirAll(ctx context.Context, rawURL string) error {
 	t, err := c.parse(rawURL)
 	if err != nil {
@@ -206,6 +178,14 @@ func (c *Client) MkdirAll(ctx context.Context, rawURL string) error {
 }
 
 func (c *Client) mkdirAll(ctx context.Context, t resume.Target) error {
+	return resume.Retry(ctx, "make "+t.String(), c.options(t, ""), func(ctx context.Context) error {
+		return c.mkdirs(ctx, t)
+	})
+}
+
+// mkdirs makes t's folder and its parents, one MKD each, on one
+// connection.
+func (c *Client) mkdirs(ctx context.Context, t resume.Target) error {
 	conn, err := c.pool.Conn(ctx, t)
 	if err != nil {
 		return err

@@ -22,10 +22,8 @@ func TestOptionsLogf(t *testing.T) {
 	payload := ftptest.RandomBytes(256 << 10) // a second at the rate: NOOPs go out mid-transfer
 	srv.WriteFile("/f", payload)
 	var log protoLog
-	c := NewClient(Options{Logf: log.logf, NoProfile: true, Transfer: TransferOptions{
-		Timeout: 2 * time.Second, Keepalive: 200 * time.Millisecond,
-		Policy: RetryPolicy{Retries: 4, MaxAttempts: 6, BaseDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond},
-	}})
+	c := NewClient(Options{Logf: log.logf, NoProfile: true, Timeout: 2 * time.Second, Keepalive: 200 * time.Millisecond,
+		Retry: RetryPolicy{Retries: 4, MaxAttempts: 6, BaseDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond}})
 	defer c.Close()
 	dst := filepath.Join(t.TempDir(), "f")
 	out, err := c.Get(t.Context(), "ftp://"+srv.Addr()+"/f", dst)
@@ -40,7 +38,7 @@ func TestOptionsLogf(t *testing.T) {
 			t.Errorf("Options.Logf got no %q:\n%s", want, &log)
 		}
 	}
-	if b := c.o.Transfer.Noops.Behaviour(srv.Addr()); b != noop.Aborts {
+	if b := c.noops.Behaviour(srv.Addr()); b != noop.Aborts {
 		t.Errorf("the Client's own registry says %v, want %v", b, noop.Aborts)
 	}
 	if noop.Default.Logf != nil || noop.Default.Behaviour(srv.Addr()) != noop.Unknown {

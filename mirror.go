@@ -18,7 +18,8 @@ const MaxMirrorEntries = 1 << 20
 var maxEntries = MaxMirrorEntries
 
 // Mirror copies the remote directory tree at rawURL into the local
-// directory dir, par files at a time: PlanMirror, then RunPlan. Files
+// directory dir, Options.Parallel files at a time: PlanMirror, then
+// RunPlan. Files
 // whose local copy is up to date are skipped; partial downloads resume
 // from dir's staging directory (see StagingDir). Symbolic links on the
 // server are not followed.
@@ -38,15 +39,16 @@ var maxEntries = MaxMirrorEntries
 // The check after each transfer always asks the server, so a file that
 // changed since the listing, or during its transfer, is caught and fetched
 // again.
-func (c *Client) Mirror(ctx context.Context, rawURL, dir string, par int) ([]FileResult, error) {
-	return c.mirror(ctx, ToLocal, rawURL, dir, MirrorOptions{Parallel: par})
+func (c *Client) Mirror(ctx context.Context, rawURL, dir string) ([]FileResult, error) {
+	return c.mirror(ctx, ToLocal, rawURL, dir, MirrorOptions{})
 }
 
 // MirrorUp copies the local directory tree dir to the remote directory at
-// rawURL, par files at a time, like lftp's mirror -R: PlanMirror, then
-// RunPlan. Remote folders are made as needed (MKD). Each file is uploaded
-// to a temporary in its remote folder, verified, given the local file's
-// time and renamed (see resume.PutFile); a rerun resumes each partial
+// rawURL, Options.Parallel files at a time, like lftp's mirror -R:
+// PlanMirror, then RunPlan. Remote folders are made as needed (MKD). Each
+// file is uploaded to a temporary in its remote folder (".NAME.TAG.keepftp-part",
+// TAG from the local size and time), verified, given the local file's
+// time and renamed, as Put does; a rerun resumes each partial
 // upload from its temporary, and removes the temporaries left by older
 // versions of the files. Files already up to date on the server are
 // skipped (see PlanMirror for the rules).
@@ -56,8 +58,8 @@ func (c *Client) Mirror(ctx context.Context, rawURL, dir string, par int) ([]Fil
 // cannot be remote names (CR, LF, NUL) and names of keepftp's own
 // (StagingDir at the top, upload temporaries) are left out with a warning,
 // as results wrapping ErrLeftOut.
-func (c *Client) MirrorUp(ctx context.Context, dir, rawURL string, par int) ([]FileResult, error) {
-	return c.mirror(ctx, ToServer, rawURL, dir, MirrorOptions{Parallel: par})
+func (c *Client) MirrorUp(ctx context.Context, dir, rawURL string) ([]FileResult, error) {
+	return c.mirror(ctx, ToServer, rawURL, dir, MirrorOptions{})
 }
 
 // MirrorWith is Mirror (ToLocal) or MirrorUp (ToServer) with options.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
-	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/resume"
 )
 
@@ -40,11 +39,8 @@ func (e *events) kinds(k EventKind) (out []Event) {
 
 func testClient(t *testing.T, par int) (*Client, *events) {
 	ev := &events{}
-	c := NewClient(Options{MaxConns: par, Events: ev.add, Transfer: resume.Options{
-		Timeout: 5 * time.Second,
-		Noops:   &noop.Registry{},
-		Policy:  resume.Policy{Retries: 2, MaxAttempts: 10, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond},
-	}})
+	c := NewClient(Options{Parallel: par, Events: ev.add, Timeout: 5 * time.Second,
+		Retry: RetryPolicy{Retries: 2, MaxAttempts: 10, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}})
 	t.Cleanup(func() { c.Close() })
 	return c, ev
 }
@@ -99,7 +95,7 @@ func TestMirrorLeavesOutHostileNames(t *testing.T) {
 		facts + " ..\\up\r\n"})
 	c, ev := testClient(t, 2)
 	dir := t.TempDir()
-	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/d", dir, 2)
+	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/d", dir)
 	if err != nil {
 		t.Fatalf("Mirror: %v", err)
 	}
@@ -153,7 +149,7 @@ func TestMirrorGoesOnPastProblems(t *testing.T) {
 	}
 	c, ev := testClient(t, 4)
 	dir := t.TempDir()
-	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/t", dir, 4)
+	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/t", dir)
 	if err != nil {
 		t.Fatalf("Mirror: %v", err)
 	}
@@ -204,7 +200,7 @@ func TestMirrorLoopWithoutUniqueEndsAtDepthBound(t *testing.T) {
 	}
 	c, _ := testClient(t, 1)
 	dir := t.TempDir()
-	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/r", dir, 1)
+	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/r", dir)
 	if err != nil {
 		t.Fatalf("Mirror: %v", err)
 	}
@@ -248,7 +244,7 @@ func TestMirrorPartialNamesAreOrdinaryFiles(t *testing.T) {
 			}
 			c, _ := testClient(t, par)
 			dir := t.TempDir()
-			results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/m", dir, par)
+			results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/m", dir)
 			if err != nil {
 				t.Fatalf("Mirror: %v", err)
 			}
@@ -300,7 +296,7 @@ func TestMirrorResumesFromStaging(t *testing.T) {
 	}
 	writeTestState(t, state, "ftp://"+f.Addr()+"/s/big", rf)
 	c, _ := testClient(t, 1)
-	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/s", dir, 1)
+	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/s", dir)
 	if err != nil {
 		t.Fatalf("Mirror: %v %+v", err, results)
 	}
@@ -336,7 +332,7 @@ func TestGetAllPatternKeepsPartialsApart(t *testing.T) {
 	f.Hook = listings("MLSD", map[string]string{"/g": string(listing)})
 	c, ev := testClient(t, 3)
 	dir := t.TempDir()
-	results := c.GetAll(t.Context(), []Job{{URL: "ftp://" + f.Addr() + "/g/*.csv*"}}, dir, 3)
+	results := c.GetAll(t.Context(), []Job{{URL: "ftp://" + f.Addr() + "/g/*.csv*"}}, dir)
 	for name, data := range files {
 		checkLocal(t, filepath.Join(dir, name), data)
 	}
@@ -363,7 +359,7 @@ func TestMirrorBoundsTheWalk(t *testing.T) { // not parallel: it sets maxEntries
 		f.WriteFile(fmt.Sprintf("/w/d/g%d", i), []byte("y"), mtime)
 	}
 	c, _ := testClient(t, 2)
-	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/w", t.TempDir(), 2)
+	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/w", t.TempDir())
 	if err != nil {
 		t.Fatalf("Mirror: %v", err)
 	}
@@ -397,7 +393,7 @@ func TestGetAllBatchKeepsPartialsApart(t *testing.T) {
 			jobs = append(jobs, Job{URL: "ftp://" + f.Addr() + "/b/data"})
 			c, _ := testClient(t, par)
 			dir := t.TempDir()
-			results := c.GetAll(t.Context(), jobs, dir, par)
+			results := c.GetAll(t.Context(), jobs, dir)
 			for name, data := range files {
 				checkLocal(t, filepath.Join(dir, name), data)
 			}

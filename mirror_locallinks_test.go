@@ -39,7 +39,7 @@ func TestMirrorNeverFollowsOrReplacesLocalLinks(t *testing.T) {
 	must(t, os.Symlink("real", filepath.Join(dir, "inner")))
 
 	c, ev := testClient(t, 2)
-	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/m", dir, 2)
+	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/m", dir)
 	if err != nil {
 		t.Fatalf("Mirror: %v", err)
 	}

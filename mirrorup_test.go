@@ -15,7 +15,6 @@ import (
 
 	"github.com/jlaffaye/ftp"
 	"github.com/keepftp/keepftp/internal/ftptest"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/keepftp/keepftp/testserver"
 	"github.com/spf13/afero"
 )
@@ -79,7 +78,7 @@ func TestMirrorUpCopiesAndRerunSkips(t *testing.T) {
 	os.Mkdir(filepath.Join(dir, "empty"), 0o755)
 	url := "ftp://" + srv.Addr() + "/up/tree"
 	c, ev := testClient(t, 3)
-	results, err := c.MirrorUp(t.Context(), dir, url, 3)
+	results, err := c.MirrorUp(t.Context(), dir, url)
 	checkNoErrors(t, results, err)
 	for rel, data := range files {
 		got, err := afero.ReadFile(srv.Fs(), "/up/tree/"+rel)
@@ -102,7 +101,7 @@ func TestMirrorUpCopiesAndRerunSkips(t *testing.T) {
 	}
 	before := srv.Stats().Uploads
 	c2, ev2 := testClient(t, 3)
-	results, err = c2.MirrorUp(t.Context(), dir, url, 3)
+	results, err = c2.MirrorUp(t.Context(), dir, url)
 	checkNoErrors(t, results, err)
 	if n := srv.Stats().Uploads - before; n != 0 {
 		t.Errorf("the rerun stored %d files", n)
@@ -123,7 +122,7 @@ func TestMirrorUpListServerRerun(t *testing.T) {
 	dir := localTree(t, files)
 	url := "ftp://" + f.Addr() + "/dst"
 	c, ev := testClient(t, 2)
-	noErrors(t)(c.MirrorUp(t.Context(), dir, url, 2))
+	noErrors(t)(c.MirrorUp(t.Context(), dir, url))
 	for _, e := range ev.kinds(EventDone) {
 		if e.TimeSet != "MDTM" {
 			t.Errorf("%s: time set by %q, want MDTM", e.URL, e.TimeSet)
@@ -131,7 +130,7 @@ func TestMirrorUpListServerRerun(t *testing.T) {
 	}
 	f.ResetCounts()
 	c2, ev2 := testClient(t, 2)
-	noErrors(t)(c2.MirrorUp(t.Context(), dir, url, 2))
+	noErrors(t)(c2.MirrorUp(t.Context(), dir, url))
 	if f.Count("STOR") != 0 || len(ev2.kinds(EventSkip)) != 3 {
 		t.Fatalf("rerun: %d STOR, %d skips", f.Count("STOR"), len(ev2.kinds(EventSkip)))
 	}
@@ -143,7 +142,7 @@ func TestMirrorUpListServerRerun(t *testing.T) {
 	os.Chtimes(filepath.Join(dir, "b"), newer, newer)
 	f.ResetCounts()
 	c3, _ := testClient(t, 2)
-	results, err := c3.MirrorUp(t.Context(), dir, url, 2)
+	results, err := c3.MirrorUp(t.Context(), dir, url)
 	checkNoErrors(t, results, err)
 	if f.Count("STOR") != 1 {
 		t.Errorf("%d STOR after one file changed, want 1", f.Count("STOR"))
@@ -167,12 +166,12 @@ func TestMirrorUpServerWithoutTimes(t *testing.T) {
 	profiles := t.TempDir()
 	client := func() (*Client, *events) {
 		ev := &events{}
-		c := NewClient(Options{MaxConns: 2, Events: ev.add, ProfileDir: profiles, Transfer: resume.Options{Timeout: 5 * time.Second, Policy: resume.Policy{Retries: 2, MaxAttempts: 10, BaseDelay: time.Millisecond}}})
+		c := NewClient(Options{Parallel: 2, Events: ev.add, ProfileDir: profiles, Timeout: 5 * time.Second, Retry: RetryPolicy{Retries: 2, MaxAttempts: 10, BaseDelay: time.Millisecond}})
 		t.Cleanup(func() { c.Close() })
 		return c, ev
 	}
 	c, ev := client()
-	noErrors(t)(c.MirrorUp(t.Context(), dir, url, 2))
+	noErrors(t)(c.MirrorUp(t.Context(), dir, url))
 	var said []string
 	for _, e := range ev.kinds(EventWarning) {
 		if strings.Contains(e.Reason, "takes no file time") {
@@ -184,7 +183,7 @@ func TestMirrorUpServerWithoutTimes(t *testing.T) {
 	}
 	f.ResetCounts()
 	c2, ev2 := client() // a later run: the profile remembers
-	noErrors(t)(c2.MirrorUp(t.Context(), dir, url, 2))
+	noErrors(t)(c2.MirrorUp(t.Context(), dir, url))
 	if f.Count("STOR") != 0 || f.Count("MFMT")+f.Count("SITE") != 0 {
 		t.Errorf("rerun: %d STOR, %d tries to set a time", f.Count("STOR"), f.Count("MFMT")+f.Count("SITE"))
 	}
@@ -202,8 +201,8 @@ func TestMirrorUpRerunResumesEachPartialFile(t *testing.T) {
 	files := map[string][]byte{"a": ftptest.RandomBytes(1 << 20), "b": ftptest.RandomBytes(1 << 20), "c": ftptest.RandomBytes(1 << 20)}
 	dir := localTree(t, files)
 	url := "ftp://" + srv.Addr() + "/m"
-	once := NewClient(Options{MaxConns: 3, Transfer: resume.Options{Timeout: 5 * time.Second, Policy: resume.Policy{Retries: 0, MaxAttempts: 1}}})
-	results, err := once.MirrorUp(t.Context(), dir, url, 3)
+	once := NewClient(Options{Parallel: 3, Timeout: 5 * time.Second, Retry: RetryPolicy{Retries: 0, MaxAttempts: 1}})
+	results, err := once.MirrorUp(t.Context(), dir, url)
 	once.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +222,7 @@ func TestMirrorUpRerunResumesEachPartialFile(t *testing.T) {
 		}
 	}
 	c, ev := testClient(t, 3)
-	results, err = c.MirrorUp(t.Context(), dir, url, 3)
+	results, err = c.MirrorUp(t.Context(), dir, url)
 	checkNoErrors(t, results, err)
 	for _, r := range results {
 		if r.Reason != "partial to resume" {
@@ -264,7 +263,7 @@ func TestMirrorUpRemovesStaleTemporaries(t *testing.T) {
 	f.WriteFile("/dst/.gone.12345678.keepftp-part", []byte("gone"), mtime)
 	f.WriteFile("/dst/.user.keepftp-part", []byte("a user's"), mtime)
 	c, ev := testClient(t, 1)
-	results, err := c.MirrorUp(t.Context(), dir, "ftp://"+f.Addr()+"/dst", 1)
+	results, err := c.MirrorUp(t.Context(), dir, "ftp://"+f.Addr()+"/dst")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +293,7 @@ func TestMirrorUpLocalWalkStaysInside(t *testing.T) {
 	os.Symlink("in", filepath.Join(dir, "dirlink"))
 	os.Symlink("nowhere", filepath.Join(dir, "dangling"))
 	c, _ := testClient(t, 1)
-	results, err := c.MirrorUp(t.Context(), dir, "ftp://"+f.Addr()+"/dst", 1)
+	results, err := c.MirrorUp(t.Context(), dir, "ftp://"+f.Addr()+"/dst")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +325,7 @@ func TestMirrorUpChecksum(t *testing.T) {
 			st, _ = os.Stat(filepath.Join(dir, "same"))
 			f.WriteFile("/dst/same", []byte("same bytes"), st.ModTime())
 			c, ev := testClient(t, 1)
-			results, err := c.MirrorWith(t.Context(), ToServer, "ftp://"+f.Addr()+"/dst", dir, MirrorOptions{Parallel: 1, Checksum: true})
+			results, err := c.MirrorWith(t.Context(), ToServer, "ftp://"+f.Addr()+"/dst", dir, MirrorOptions{Checksum: true})
 			checkNoErrors(t, results, err)
 			got := map[string]string{}
 			for _, r := range results {
@@ -411,9 +410,9 @@ func uploadWatched(t *testing.T, inplace bool) (problems []string, checks int) {
 			problems = append(problems, fmt.Sprintf("the replaced file reads %d bytes, not the old file whole", len(got)))
 		}
 	}
-	c := NewClient(Options{MaxConns: 1, ProgressEvery: time.Nanosecond, Events: look, Transfer: resume.Options{Timeout: 5 * time.Second, RateLimit: 8 << 20, Inplace: inplace}})
+	c := NewClient(Options{Parallel: 1, ProgressEvery: time.Nanosecond, Events: look, Timeout: 5 * time.Second, RateLimit: 8 << 20, Inplace: inplace})
 	defer c.Close()
-	noErrors(t)(c.MirrorUp(t.Context(), dir, "ftp://"+srv.Addr()+"/r", 1))
+	noErrors(t)(c.MirrorUp(t.Context(), dir, "ftp://"+srv.Addr()+"/r"))
 	for rel, data := range files {
 		if got, _ := afero.ReadFile(srv.Fs(), "/r/"+rel); !bytes.Equal(got, data) {
 			t.Errorf("%s differs", rel)
@@ -435,10 +434,10 @@ func TestMirrorDownSkipReasons(t *testing.T) {
 			f.WriteFile("/s/b", ftptest.RandomBytes(100), mtime.Add(38*time.Second))
 			dir := t.TempDir()
 			c, _ := testClient(t, 1)
-			noErrors(t)(c.Mirror(t.Context(), "ftp://"+f.Addr()+"/s", dir, 1))
+			noErrors(t)(c.Mirror(t.Context(), "ftp://"+f.Addr()+"/s", dir))
 			f.ResetCounts()
 			c2, ev := testClient(t, 1)
-			noErrors(t)(c2.Mirror(t.Context(), "ftp://"+f.Addr()+"/s", dir, 1))
+			noErrors(t)(c2.Mirror(t.Context(), "ftp://"+f.Addr()+"/s", dir))
 			if got := reasons(ev, EventSkip); len(got) != 1 || got[0] != "up to date: same size and time (to the second)" || f.Count("RETR") != 0 {
 				t.Errorf("skips %q, %d RETR", got, f.Count("RETR"))
 			}

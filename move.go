@@ -110,9 +110,7 @@ func (c *Client) keepSource(r *FileResult, name, why string) {
 
 // warn logs a warning about r's file and emits it as an event.
 func (c *Client) warn(r *FileResult, msg string) {
-	if logf := c.o.Transfer.Logf; logf != nil {
-		logf("warning: %s", msg)
-	}
+	c.logf("warning: %s", msg)
 	c.emit(Event{Kind: EventWarning, URL: r.URL, Local: r.Local, Reason: msg})
 }
 

@@ -247,7 +247,7 @@ func TestRemoveSourceMirrorSkipsUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	mc, ev := moveClient(t)
-	results, err := mc.Mirror(t.Context(), "ftp://"+f.Addr()+"/m", dir, 1)
+	results, err := mc.Mirror(t.Context(), "ftp://"+f.Addr()+"/m", dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,8 +30,6 @@ func (d Direction) String() string {
 
 // MirrorOptions are a mirror's settings besides its two ends.
 type MirrorOptions struct {
-	// Parallel is the number of files copied at once (default 1).
-	Parallel int
 	// Checksum makes a file up to date when its hash is the same on both
 	// sides (SHA-256, SHA-1 or MD5, through HASH or the X commands), as
 	// rclone's --checksum, instead of its size and time; a file whose
@@ -49,7 +47,7 @@ const (
 	ActSkip     ActionKind = "skip"     // the destination is up to date (Reason: by which rule)
 	ActMkdir    ActionKind = "mkdir"    // make the destination folder
 	// ActCleanup removes a temporary of keepftp's own from the server:
-	// an upload's temporary (resume.UploadPartName) left by an older
+	// an upload's temporary (".NAME.TAG.keepftp-part") left by an older
 	// version of a file, or by a file no longer in the source. The
 	// temporaries of the files this plan uploads are resumed, not removed.
 	ActCleanup ActionKind = "cleanup"

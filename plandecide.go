@@ -109,7 +109,7 @@ func (pl *planner) upload() error {
 		}
 		folder, part := parentRel(n.rel), path.Base(resume.UploadPartName(t.Path, n.size, n.mtime))
 		switch size, ok := dst.temps[folder][part]; {
-		case pl.c.o.Transfer.Inplace:
+		case pl.c.o.Inplace:
 			// Written to its final name: its temporary, if any, is stale.
 		case ok:
 			a.part, a.Reason = &resume.Remote{Size: size}, "partial to resume"

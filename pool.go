@@ -14,10 +14,22 @@ import (
 // connections per client (connlimit.go). Idle connections are kept alive
 // with NOOP (a NAT forgets idle ones as well as busy ones) and dropped when
 // a NOOP fails.
+//
+// The pool is mechanism: how a connection is opened, what is learned from
+// one, and how often an idle one is kept alive are its owner's (the
+// Client's, with its profiles), given as functions.
 type pool struct {
-	max  int
-	opts *resume.Options
-	prof *profiles
+	max int
+	// dial opens a logged-in connection to t's server.
+	dial func(ctx context.Context, t resume.Target) (*control.Conn, error)
+	// release is told of every connection the pool is done with: given
+	// back healthy (it returns how to keep it alive while it idles), or
+	// found dead, given back broken (healthy false: it is closed). It
+	// learns what the connection showed.
+	release func(t resume.Target, c *control.Conn, healthy bool) noop.Schedule
+	// limits remembers the servers' connection limits across runs.
+	limits limitMemory
+	logf   func(format string, args ...any)
 
 	mu    sync.Mutex
 	hosts map[string]*hostPool
@@ -37,8 +49,18 @@ type idleConn struct {
 	done chan struct{}
 }
 
-func newPool(max int, opts *resume.Options, prof *profiles) *pool {
-	return &pool{max: max, opts: opts, prof: prof, hosts: map[string]*hostPool{}, owner: map[*control.Conn]*hostPool{}}
+// limitMemory remembers a server's connection limit (connlimit.go):
+// limit is the one known, 0 for none, and whether it is due for a
+// retest; learn records what a run found.
+type limitMemory interface {
+	limit(t resume.Target) (known int, retest bool)
+	learnLimit(t resume.Target, n int, refused bool)
+}
+
+func newPool(max int, dial func(context.Context, resume.Target) (*control.Conn, error),
+	release func(resume.Target, *control.Conn, bool) noop.Schedule, limits limitMemory, logf func(string, ...any)) *pool {
+	return &pool{max: max, dial: dial, release: release, limits: limits, logf: logf,
+		hosts: map[string]*hostPool{}, owner: map[*control.Conn]*hostPool{}}
 }
 
 func poolKey(t resume.Target) string {
@@ -52,7 +74,7 @@ func (p *pool) host(t resume.Target) *hostPool {
 	h := p.hosts[k]
 	if h == nil {
 		h = &hostPool{t: t, slots: make(chan struct{}, p.max), idle: make(chan *idleConn, p.max)}
-		known, retest := p.prof.connsFact(t)
+		known, retest := p.limits.limit(t)
 		h.limit.start(h.slots, p.max, known, retest)
 		p.hosts[k] = h
 	}
@@ -81,24 +103,18 @@ func (p *pool) Conn(ctx context.Context, t resume.Target) (*control.Conn, error)
 			if ic.c.Err() == nil {
 				return ic.c, nil
 			}
-			p.prof.learn(h.t, ic.c) // found dead while idle
+			p.release(h.t, ic.c, false) // found dead while idle
 			p.drop(ic.c, h)
 			continue
 		}
-		cfg, err := p.opts.Config(t)
-		if err != nil {
-			<-h.slots
-			return nil, err
-		}
-		p.prof.config(t, &cfg)
 		h.limit.dial()
-		c, err := control.Dial(ctx, t.Addr, cfg)
+		c, err := p.dial(ctx, t)
 		if err != nil {
 			if limit, open := h.limit.failed(err); limit {
 				// The server's per-client limit: this slot stays held back,
 				// and the caller waits for a connection that is open.
-				if h.limit.firstRefusal() {
-					p.prof.note("%s refused a connection while %d were open (%v): going on with the connections it accepts, and remembering that", t.Addr, open, err)
+				if h.limit.firstRefusal() && p.logf != nil {
+					p.logf("%s refused a connection while %d were open (%v): going on with the connections it accepts, and remembering that", t.Addr, open, err)
 				}
 				continue
 			}
@@ -108,7 +124,6 @@ func (p *pool) Conn(ctx context.Context, t resume.Target) (*control.Conn, error)
 		if h.limit.opened() {
 			<-h.slots // one more got in than the remembered limit: try one more yet
 		}
-		p.prof.dialled(t, c)
 		p.mu.Lock()
 		p.owner[c] = h
 		p.mu.Unlock()
@@ -126,17 +141,13 @@ func (p *pool) Release(c *control.Conn, healthy bool) {
 		c.Close() // not ours
 		return
 	}
-	p.prof.learn(h.t, c)
+	sched := p.release(h.t, c, healthy)
 	if !healthy {
 		p.drop(c, h)
 		return
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	ic := &idleConn{c: c, stop: stop, done: make(chan struct{})}
-	var sched noop.Schedule // the transfers' interval: flags, or the profile's, or timeout/4
-	if every, on := p.prof.keepalive(h.t, p.opts); on {
-		sched.Every = every
-	}
 	go func() {
 		defer close(ic.done)
 		if err := noop.KeepIdle(ctx, c, sched); err != nil {
@@ -165,7 +176,9 @@ func (p *pool) close() {
 		for len(h.idle) > 0 {
 			all = append(all, <-h.idle)
 		}
-		p.prof.learnConns(h, p.max)
+		if n, refused := h.limit.outcome(p.max); n > 0 {
+			p.limits.learnLimit(h.t, n, refused)
+		}
 	}
 	p.mu.Unlock()
 	var wg sync.WaitGroup

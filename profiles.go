@@ -2,7 +2,6 @@ package keepftp
 
 import (
 	"crypto/tls"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,8 +30,8 @@ type profiles struct {
 	confirmed map[profile.Key]bool            // this run's abort on NOOP was counted: one run is one observation
 }
 
-func newProfiles(o *Options) *profiles {
-	ps := &profiles{noops: o.Transfer.Noops, logf: o.Transfer.Logf, known: map[profile.Key]profile.Profile{}, logged: map[profile.Key]bool{}, confirmed: map[profile.Key]bool{}}
+func newProfiles(noops *noop.Registry, o Options) *profiles {
+	ps := &profiles{noops: noops, logf: o.Logf, known: map[profile.Key]profile.Profile{}, logged: map[profile.Key]bool{}, confirmed: map[profile.Key]bool{}}
 	if o.NoProfile {
 		return ps
 	}
@@ -62,7 +61,7 @@ func (ps *profiles) get(t resume.Target) profile.Profile {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	if p, ok := ps.known[k]; ok {
-		return clone(p)
+		return p.Clone()
 	}
 	p, _, err := ps.store.Load(k)
 	if err != nil {
@@ -72,30 +71,7 @@ func (ps *profiles) get(t resume.Target) profile.Profile {
 		ps.note("%s: forgotten, as too old to trust: %s", t.Addr, strings.Join(gone, ", "))
 	}
 	ps.known[k] = p
-	return clone(p)
-}
-
-// clone copies what a caller may change in place.
-func clone(p profile.Profile) profile.Profile {
-	if p.Idle != nil {
-		i := *p.Idle
-		p.Idle = &i
-	}
-	if p.NoopEvidence != nil {
-		e := *p.NoopEvidence
-		p.NoopEvidence = &e
-	}
-	if p.Conns != nil {
-		c := *p.Conns
-		p.Conns = &c
-	}
-	if p.Features != nil {
-		f := *p.Features
-		f.Hashes = slices.Clone(f.Hashes)
-		f.HashRefused = slices.Clone(f.HashRefused)
-		p.Features = &f
-	}
-	return p
+	return p.Clone()
 }
 
 // keepalive returns the NOOP interval for t: the user's, or the one the
@@ -198,36 +174,25 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 	if v := c.TLSVersion(); v != 0 {
 		tlsName = tls.VersionName(v)
 	}
+	s := profile.Seen{Features: &seen, TLS: tlsName, NoopSource: profile.SourceTransfers}
+	if dead {
+		s.DeadAfter = silence
+	}
+	if observed && (behaviour != noop.Aborts || countAbort) {
+		// Only what this run saw is learned, and an abort once a run.
+		// Another behaviour replaces any other, "aborts" included: a
+		// transfer completed with NOOPs (noop.Observation.Clean), or
+		// answers were seen.
+		s.Noop = behaviour
+	}
 	now := time.Now()
-	// change is applied to the cached profile, to see whether there is
-	// anything to write, then to the stored one under its lock; say is
-	// set the second time only, so that the note is written once.
+	// Learned on the cached profile, to see whether there is anything to
+	// write, then on the stored one under its lock; the note is written
+	// the second time only, so that it is written once.
 	change := func(p *profile.Profile, say bool) bool {
-		changed := false
-		p.Expire(now)
-		if dead {
-			if p.LearnDead(silence, now) && say {
-				ps.note("%s: the control connection died after %v of silence: later runs send NOOPs well inside that", t.Addr, silence.Round(time.Millisecond))
-			}
-			changed = p.Idle != nil && p.Idle.Last.Equal(now) // learned, or confirmed
-		}
-		switch {
-		case !observed: // only what this run saw is learned
-		case behaviour == noop.Aborts:
-			if countAbort && p.LearnNoop(behaviour, profile.SourceTransfers, now) {
-				changed = true
-			}
-		case behaviour != noop.Unknown && p.Noop != behaviour.String():
-			// Another behaviour replaces any other, "aborts" included: a
-			// transfer completed with NOOPs (noop.Observation.Clean), or
-			// answers were seen.
-			changed = p.LearnNoop(behaviour, profile.SourceTransfers, now) || changed
-		}
-		if f := merged(p.Features, seen); !sameFeatures(p.Features, &f) {
-			p.Features, changed = &f, true
-		}
-		if tlsName != "" && p.TLS != tlsName {
-			p.TLS, changed = tlsName, true
+		changed, shorter := p.Learn(s, now)
+		if shorter && say {
+			ps.note("%s: the control connection died after %v of silence: later runs send NOOPs well inside that", t.Addr, silence.Round(time.Millisecond))
 		}
 		return changed
 	}
@@ -238,7 +203,7 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 	err := ps.store.Update(k, func(p *profile.Profile) {
 		change(p, true)
 		ps.mu.Lock()
-		ps.known[k] = clone(*p)
+		ps.known[k] = p.Clone()
 		if countAbort {
 			ps.confirmed[k] = true
 		}
@@ -247,35 +212,6 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 	if err != nil {
 		ps.note("server profile not saved: %v", err)
 	}
-}
-
-// merged is what a connection saw, keeping what it did not try from
-// before.
-func merged(old *profile.Features, seen profile.Features) profile.Features {
-	if old != nil {
-		if seen.EPSV == nil {
-			seen.EPSV = old.EPSV
-		}
-		if seen.MLSD == nil {
-			seen.MLSD = old.MLSD
-		}
-		for _, cmd := range old.HashRefused { // a connection that was told need not refuse again
-			if !slices.Contains(seen.HashRefused, cmd) {
-				seen.HashRefused = append(seen.HashRefused, cmd)
-			}
-		}
-		slices.Sort(seen.HashRefused)
-	}
-	return seen
-}
-
-func sameFeatures(a, b *profile.Features) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	eq := func(x, y *bool) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
-	return eq(a.MLSD, b.MLSD) && eq(a.EPSV, b.EPSV) && a.RestStream == b.RestStream &&
-		slices.Equal(a.Hashes, b.Hashes) && slices.Equal(a.HashRefused, b.HashRefused)
 }
 
 // learnSetTime records how t's server takes a file's time
@@ -288,7 +224,7 @@ func (ps *profiles) learnSetTime(t resume.Target, how string) {
 	err := ps.store.Update(k, func(p *profile.Profile) {
 		p.SetTime = how
 		ps.mu.Lock()
-		ps.known[k] = clone(*p)
+		ps.known[k] = p.Clone()
 		ps.mu.Unlock()
 	})
 	if err != nil {

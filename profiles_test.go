@@ -11,7 +11,6 @@ import (
 	"github.com/keepftp/keepftp/internal/ftptest"
 	"github.com/keepftp/keepftp/internal/profile"
 	"github.com/keepftp/keepftp/noop"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/keepftp/keepftp/testserver"
 )
 
@@ -50,22 +49,22 @@ func TestProfileApplied(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		profile  func(*profile.Profile)
-		opts     resume.Options
+		opts     Options
 		noops    bool // NOOPs expected during the download
 		wantEPSV bool
 	}{
-		{"idle limit", func(p *profile.Profile) { p.LearnIdle(time.Second, 1500*time.Millisecond, time.Now()) }, resume.Options{}, true, true},
-		{"idle limit, --keepalive 0", func(p *profile.Profile) { p.LearnIdle(time.Second, 1500*time.Millisecond, time.Now()) }, resume.Options{NoKeepalive: true}, false, true},
-		{"nothing learned", func(p *profile.Profile) {}, resume.Options{}, false, true},
+		{"idle limit", func(p *profile.Profile) { p.LearnIdle(time.Second, 1500*time.Millisecond, time.Now()) }, Options{}, true, true},
+		{"idle limit, --keepalive 0", func(p *profile.Profile) { p.LearnIdle(time.Second, 1500*time.Millisecond, time.Now()) }, Options{NoKeepalive: true}, false, true},
+		{"nothing learned", func(p *profile.Profile) {}, Options{}, false, true},
 		{"aborts on NOOP, seen by two runs", func(p *profile.Profile) {
 			p.LearnIdle(time.Second, 1500*time.Millisecond, time.Now())
 			p.LearnNoop(noop.Aborts, profile.SourceTransfers, time.Now().Add(-time.Hour))
 			p.LearnNoop(noop.Aborts, profile.SourceTransfers, time.Now())
-		}, resume.Options{}, false, true},
+		}, Options{}, false, true},
 		{"EPSV refused", func(p *profile.Profile) {
 			no := false
 			p.Features = &profile.Features{EPSV: &no}
-		}, resume.Options{}, false, false},
+		}, Options{}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -77,8 +76,8 @@ func TestProfileApplied(t *testing.T) {
 			}
 			var log protoLog
 			o := tc.opts
-			o.ProtoLog = log.logf
-			c := NewClient(Options{Transfer: o, ProfileDir: dir})
+			o.ProtocolLog, o.ProfileDir = log.logf, dir
+			c := NewClient(o)
 			defer c.Close()
 			if _, err := c.Get(t.Context(), "ftp://"+srv.Addr()+"/f", filepath.Join(t.TempDir(), "f")); err != nil {
 				t.Fatal(err)
@@ -102,7 +101,7 @@ func TestProfileLearned(t *testing.T) {
 	srv.WriteFile("/f", ftptest.RandomBytes(2<<20))
 	for _, off := range []bool{true, false} {
 		dir := t.TempDir()
-		c := NewClient(Options{Transfer: resume.Options{Keepalive: 200 * time.Millisecond}, ProfileDir: dir, NoProfile: off})
+		c := NewClient(Options{Keepalive: 200 * time.Millisecond, ProfileDir: dir, NoProfile: off})
 		if _, err := c.Get(t.Context(), "ftp://"+srv.Addr()+"/f", filepath.Join(t.TempDir(), "f")); err != nil {
 			t.Fatal(err)
 		}
@@ -137,8 +136,8 @@ func TestProfileLearnsDeadConnection(t *testing.T) {
 	mb := ftptest.StartMiddlebox(t, testserver.MiddleboxOptions{Target: srv.Addr(), IdleTimeout: natIdle, Mode: testserver.ExpireBlackhole})
 	dir := t.TempDir()
 	url := "ftp://" + mb.Addr() + "/a"
-	o := resume.Options{Timeout: 2 * time.Second, Keepalive: 3 * time.Second}
-	c := NewClient(Options{Transfer: o, ProfileDir: dir, MaxConns: 1})
+	o := Options{Timeout: 2 * time.Second, Keepalive: 3 * time.Second, ProfileDir: dir, Parallel: 1}
+	c := NewClient(o)
 	defer c.Close()
 	if _, err := c.Get(t.Context(), url, filepath.Join(t.TempDir(), "a")); err != nil {
 		t.Fatal(err)

@@ -1,13 +1,9 @@
 package keepftp
 
 import (
-	"fmt"
-	"net"
-	"os"
-	"strings"
-
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/internal/noproxy"
+	"github.com/keepftp/keepftp/resume"
 )
 
 // ProxyOptions say which proxy each server is reached through, the way
@@ -49,37 +45,10 @@ type ProxyOptions struct {
 // IsZero reports whether the options never name a proxy.
 func (o ProxyOptions) IsZero() bool { return o.URL == "" && !o.Environment }
 
-// For returns the proxy for t's server, or nil to connect directly. An
-// error wraps ErrBadProxy, names the variable the URL came from, and
-// never shows the password.
-func (o ProxyOptions) For(t Target) (*Proxy, error) {
-	raw, from := o.URL, ""
-	if raw == "" && o.Environment {
-		raw, from = o.proxyFromEnv(t.TLSMode)
-	}
-	if raw == "" {
-		return nil, nil
-	}
-	list := o.NoProxy
-	if list == "" && o.Environment {
-		list = o.firstEnv("no_proxy", "NO_PROXY")
-	}
-	if host, _, err := net.SplitHostPort(t.Addr); err == nil && noproxy.Match(list, host) {
-		return nil, nil
-	}
-	p, err := control.ParseProxy(raw)
-	if err != nil {
-		if from != "" {
-			return nil, fmt.Errorf("%s: %w", from, err)
-		}
-		return nil, err
-	}
-	p.From = from
-	return p, nil
-}
-
-// check parses URL once, for a clear error before anything is tried.
-func (o ProxyOptions) check() error {
+// Check parses URL, for a clear error before anything is tried: it wraps
+// ErrBadProxy and never shows the password. (A proxy the environment
+// names is checked when a server is reached through it.)
+func (o ProxyOptions) Check() error {
 	if o.URL == "" {
 		return nil
 	}
@@ -87,36 +56,7 @@ func (o ProxyOptions) check() error {
 	return err
 }
 
-// proxyFromEnv returns the proxy the environment names for a scheme, and
-// the variable that named it, in curl's order: the scheme's own variable
-// (lower case first), then all_proxy and ALL_PROXY. A variable set to ""
-// counts as unset, as in curl.
-func (o ProxyOptions) proxyFromEnv(mode TLSMode) (value, name string) {
-	scheme := "ftp" // ftp:// and ftpes:// (curl's ftp:// with --ssl-reqd)
-	if mode == TLSImplicit {
-		scheme = "ftps"
-	}
-	names := []string{scheme + "_proxy", strings.ToUpper(scheme) + "_PROXY", "all_proxy", "ALL_PROXY"}
-	for _, n := range names {
-		if v := o.getenv(n); v != "" {
-			return v, n
-		}
-	}
-	return "", ""
-}
-
-func (o ProxyOptions) firstEnv(names ...string) string {
-	for _, n := range names {
-		if v := o.getenv(n); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func (o ProxyOptions) getenv(key string) string {
-	if o.Getenv != nil {
-		return o.Getenv(key)
-	}
-	return os.Getenv(key)
+// choose returns the proxy for t's server, or nil to connect directly.
+func (o ProxyOptions) choose(t resume.Target) (*control.Proxy, error) {
+	return noproxy.Choose(o.URL, o.NoProxy, noproxy.Env(o.Environment, o.Getenv), t.Addr, t.TLSMode == control.TLSImplicit)
 }

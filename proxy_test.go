@@ -14,8 +14,6 @@ import (
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/internal/ftptest"
 	"github.com/keepftp/keepftp/internal/proxytest"
-	"github.com/keepftp/keepftp/noop"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/keepftp/keepftp/testserver"
 )
 
@@ -58,7 +56,7 @@ func TestProxyOptionsFor(t *testing.T) {
 			for _, v := range proxyVars {
 				t.Setenv(v, tc.env[v])
 			}
-			p, err := tc.o.For(tc.t)
+			p, err := tc.o.choose(tc.t.lower())
 			if err != nil {
 				t.Fatalf("For: %v", err)
 			}
@@ -76,7 +74,7 @@ func TestProxyOptionsFor(t *testing.T) {
 			t.Setenv(v, "")
 		}
 		t.Setenv("ALL_PROXY", "socks4://u:S3cretPW@px")
-		_, err := ProxyOptions{Environment: true}.For(ftp)
+		_, err := ProxyOptions{Environment: true}.choose(ftp.lower())
 		if !errors.Is(err, ErrBadProxy) || Classify(err) != BadURL {
 			t.Fatalf("For: %v (class %v); want ErrBadProxy, BadURL", err, Classify(err))
 		}
@@ -131,14 +129,14 @@ func TestProxyKeepsIdleControlTunnel(t *testing.T) {
 			t.Parallel()
 			px := proxytest.Start(t, proxytest.Options{Kind: tc.kind, IdleTimeout: idle, User: "u", Password: "S3cretPW",
 				Hosts: map[string]string{"ftp.proxytest.invalid": "127.0.0.1"}})
-			to := resume.Options{Timeout: 4 * time.Second, Keepalive: 250 * time.Millisecond, Noops: &noop.Registry{}}
-			if !tc.keepalive {
-				to.Keepalive, to.NoKeepalive = 0, true
-				to.Timeout, to.Policy = 2*time.Second, RetryPolicy{Retries: 0, MaxAttempts: 1}
-			}
 			var logs strings.Builder
-			c := NewClient(Options{Transfer: to, NoProfile: true, Proxy: ProxyOptions{URL: px.URL("u", "S3cretPW")},
-				Logf: func(f string, a ...any) { logs.WriteString(strings.TrimSpace(fmt.Sprintf(f, a...)) + "\n") }})
+			o := Options{Timeout: 4 * time.Second, Keepalive: 250 * time.Millisecond, NoProfile: true, Proxy: ProxyOptions{URL: px.URL("u", "S3cretPW")},
+				Logf: func(f string, a ...any) { logs.WriteString(strings.TrimSpace(fmt.Sprintf(f, a...)) + "\n") }}
+			if !tc.keepalive {
+				o.Keepalive, o.NoKeepalive = 0, true
+				o.Timeout, o.Retry = 2*time.Second, RetryPolicy{Retries: 0, MaxAttempts: 1}
+			}
+			c := NewClient(o)
 			defer c.Close()
 			dst := filepath.Join(t.TempDir(), "big.bin")
 			out, err := c.Get(t.Context(), url, dst)

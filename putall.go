@@ -15,13 +15,13 @@ type Upload struct {
 	URL string
 }
 
-// PutAll uploads every file, par at a time, on the same worker pool as
+// PutAll uploads every file, Options.Parallel at a time, on the same worker pool as
 // GetAll (the pool bounds the connections per server as well). The remote
 // directories the URLs name are made first, in order, so that parallel
 // uploads find them. Once ctx is done no more uploads start; those left
 // are reported with ctx's error. It returns one result per upload, in
 // order.
-func (c *Client) PutAll(ctx context.Context, ups []Upload, par int) []FileResult {
+func (c *Client) PutAll(ctx context.Context, ups []Upload) []FileResult {
 	results := make([]FileResult, len(ups))
 	targets := make([]resume.Target, len(ups))
 	made := map[string]error{}
@@ -43,7 +43,7 @@ func (c *Client) PutAll(ctx context.Context, ups []Upload, par int) []FileResult
 			results[i].Err = fmt.Errorf("making %s: %w", dir, err)
 		}
 	}
-	ran := forEach(ctx, len(ups), par, func(i int) {
+	ran := forEach(ctx, len(ups), c.o.Parallel, func(i int) {
 		if results[i].Err != nil {
 			c.emit(Event{Kind: EventError, URL: results[i].URL, Local: results[i].Local, Reason: results[i].Err.Error()})
 			return
@@ -51,7 +51,7 @@ func (c *Client) PutAll(ctx context.Context, ups []Upload, par int) []FileResult
 		from := c.uploadSource(ups[i].Src, targets[i])
 		out, err := resume.Put(ctx, ups[i].Src, targets[i], c.options(targets[i], ups[i].Src))
 		c.done(targets[i], ups[i].Src, out, err)
-		results[i].Outcome, results[i].Err = out, err
+		results[i].Outcome, results[i].Err = outcomeOf(out), err
 		c.removeSource(ctx, from, &results[i])
 	})
 	for i, ok := range ran {

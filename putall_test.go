@@ -12,14 +12,12 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
-	"github.com/keepftp/keepftp/noop"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/keepftp/keepftp/testserver"
 	"github.com/spf13/afero"
 )
 
 // PutAll uploads a batch into directories it makes first, par at a time,
-// within MaxConns connections.
+// within Options.Parallel connections.
 func TestPutAll(t *testing.T) {
 	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
@@ -34,9 +32,9 @@ func TestPutAll(t *testing.T) {
 		want[remote] = data
 		ups = append(ups, Upload{Src: name, URL: "ftp://" + srv.Addr() + remote})
 	}
-	c := NewClient(Options{MaxConns: 3, Transfer: resume.Options{Noops: &noop.Registry{}}})
+	c := NewClient(Options{Parallel: 3})
 	defer c.Close()
-	for i, r := range c.PutAll(t.Context(), ups, 3) {
+	for i, r := range c.PutAll(t.Context(), ups) {
 		if r.Err != nil || r.Local != ups[i].Src {
 			t.Errorf("%s: %+v", ups[i].URL, r)
 		}
@@ -102,10 +100,10 @@ func TestPutAllStopsOnCancel(t *testing.T) {
 			cancel() // as Ctrl-C would
 		}
 	}
-	c := NewClient(Options{MaxConns: 2, ProgressEvery: time.Millisecond, Events: events,
-		Transfer: resume.Options{RateLimit: 256 << 10}}) // half a second a file
+	c := NewClient(Options{Parallel: 2, ProgressEvery: time.Millisecond, Events: events,
+		RateLimit: 256 << 10}) // half a second a file
 	defer c.Close()
-	results := c.PutAll(ctx, ups, 2)
+	results := c.PutAll(ctx, ups)
 	c.Close()
 	wait, stop := context.WithTimeout(t.Context(), 10*time.Second) // a bound, not a measure
 	defer stop()

@@ -41,7 +41,7 @@ func TestMirrorRoundTripsPerFile(t *testing.T) {
 			mirrorTrips := func(url string) int {
 				f.ResetCounts()
 				c, _ := testClient(t, 1)
-				if _, err := c.Mirror(t.Context(), url, t.TempDir(), 1); err != nil {
+				if _, err := c.Mirror(t.Context(), url, t.TempDir()); err != nil {
 					t.Fatal(err)
 				}
 				c.Close()
@@ -96,7 +96,7 @@ func TestMirrorCatchesFileChangedSinceListing(t *testing.T) {
 			}
 			c, ev := testClient(t, 1)
 			dir := t.TempDir()
-			results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/c", dir, 1)
+			results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/c", dir)
 			if err != nil || len(results) != 2 || results[0].Err != nil || results[1].Err != nil {
 				t.Fatalf("Mirror: %v %+v", err, results)
 			}
@@ -157,7 +157,7 @@ func TestMirrorLookAheadKeepsWorkersBusy(t *testing.T) {
 				return false
 			}
 			c, _ := testClient(t, par)
-			if _, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/w", t.TempDir(), par); err != nil {
+			if _, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/w", t.TempDir()); err != nil {
 				t.Fatal(err)
 			}
 			mu.Lock()

@@ -89,20 +89,23 @@ func (c *Client) makeFolders(ctx context.Context, p *Plan) {
 			}
 			continue
 		}
-		for try := 0; try < listTries; try++ {
+		// Under the transfers' retry policy, again on a fresh connection
+		// when it broke; what still fails shows when its files are stored.
+		resume.Retry(ctx, "make "+a.URL, c.options(a.t, ""), func(ctx context.Context) error {
 			if conn == nil {
 				var err error
 				if conn, err = c.pool.Conn(ctx, p.root); err != nil {
-					break
+					return err
 				}
 			}
 			err := conn.Mkdir(ctx, a.t.Path)
-			if err == nil || control.IsPermanent(err) || ctx.Err() != nil {
-				break
+			if err == nil || control.IsPermanent(err) {
+				return nil // a 5xx is most often "exists"
 			}
-			c.pool.Release(conn, conn.Err() == nil) // try again, on a fresh connection if it broke
+			c.pool.Release(conn, conn.Err() == nil)
 			conn = nil
-		}
+			return err
+		})
 	}
 }
 
@@ -131,7 +134,7 @@ func (c *Client) cleanups(ctx context.Context, p *Plan) {
 	}
 }
 
-// uploads runs the upload transfers, par at a time. Each local file is
+// uploads runs the upload transfers, Options.Parallel at a time. Each local file is
 // opened through an os.Root of the top, as the walk read it: no path
 // leads out of it.
 func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action) ([]FileResult, []bool) {
@@ -140,7 +143,7 @@ func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action) ([]FileRe
 	if rootErr == nil {
 		defer root.Close()
 	}
-	ran := forEach(ctx, len(acts), p.Options.Parallel, func(i int) {
+	ran := forEach(ctx, len(acts), c.o.Parallel, func(i int) {
 		a := acts[i]
 		r := FileResult{URL: a.URL, Local: a.Local}
 		if rootErr != nil {
@@ -153,17 +156,18 @@ func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action) ([]FileRe
 		o.PartKnown = a.part
 		open := func() (*os.File, error) { return resume.OpenRegular(root, filepath.FromSlash(a.Rel)) }
 		from := c.uploadSource(a.Local, a.t)
-		r.Outcome, r.Err = resume.PutFile(ctx, open, a.Local, a.t, o)
-		c.done(a.t, a.Local, r.Outcome, r.Err)
+		res, err := resume.PutFile(ctx, open, a.Local, a.t, o)
+		c.done(a.t, a.Local, res, err)
+		r.Outcome, r.Err = outcomeOf(res), err
 		c.removeSource(ctx, from, &r)
 		out[i] = r
 	})
 	return out, ran
 }
 
-// downloads runs the download transfers with par workers and reports
+// downloads runs the download transfers with Options.Parallel workers and reports
 // which ran. A worker takes its next file when the check after its
-// transfer is made (resume.Ahead.Next), the moment it is about to be
+// transfer is made (resume.Options.Next), the moment it is about to be
 // free, so that no file waits on a busy worker while another is idle.
 // Where the listing's facts are not precise (LIST), that check asks the
 // next file's SIZE and MDTM too and opens its data port, in the same
@@ -185,23 +189,23 @@ func (c *Client) downloads(ctx context.Context, p *Plan, acts []*Action) ([]File
 		return next - 1
 	}
 	var wg sync.WaitGroup
-	for range max(p.Options.Parallel, 1) {
+	for range max(c.o.Parallel, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var known *resume.Remote // from the look ahead taken with the last file's check
 			for i := take(); i >= 0 && ctx.Err() == nil; {
-				j := -1
-				ahead := &resume.Ahead{Next: func() string {
+				j, asked := -1, false
+				next := func() string {
+					asked = true
 					if j = take(); j >= 0 && lookAhead(acts[j]) {
 						return acts[j].t.Path
 					}
 					return ""
-				}}
+				}
 				ran[i] = true // each index is taken by one worker only
-				out[i] = c.download(ctx, stage, acts[i], known, ahead)
-				known = ahead.Facts    // nil unless the check looked at file j
-				if ahead.Next != nil { // no check asked for the next file: take it now
+				out[i], known = c.download(ctx, stage, acts[i], known, next)
+				if !asked { // no check asked for the next file: take it now
 					j = take()
 				}
 				i = j
@@ -221,26 +225,28 @@ func lookAhead(next *Action) bool {
 }
 
 // download fetches one file of the tree. known, if set, is what the
-// server said about it in the look ahead; ahead is the next file to look
-// at with its check.
-func (c *Client) download(ctx context.Context, stage staging, a *Action, known *resume.Remote, ahead *resume.Ahead) FileResult {
+// server said about it in the look ahead; next names the next file to
+// look at with its check, and what the server said of that file is
+// returned with the result (nil when it was not asked).
+func (c *Client) download(ctx context.Context, stage staging, a *Action, known *resume.Remote, next func() string) (FileResult, *resume.Remote) {
 	r := FileResult{URL: a.URL, Local: a.Local}
 	rel := filepath.FromSlash(a.Rel)
 	if err := os.MkdirAll(filepath.Dir(a.Local), 0o755); err != nil {
 		r.Err = &transfer.LocalError{Err: err}
 		c.emit(Event{Kind: EventError, URL: r.URL, Local: r.Local, Reason: err.Error()})
-		return r
+		return r, nil
 	}
 	if err := stage.prepare(rel); err != nil {
 		r.Err = &transfer.LocalError{Err: err}
 		c.emit(Event{Kind: EventError, URL: r.URL, Local: r.Local, Reason: err.Error()})
-		return r
+		return r, nil
 	}
 	part, state := stage.files(rel)
 	if known == nil {
 		known = listingFacts(a.e)
 	}
-	r.Outcome, r.Err = c.get(ctx, a.t, a.Local, fileOpts{part: part, state: state, stateTemp: stage.temp(), known: known, ahead: ahead})
+	res, err := c.get(ctx, a.t, a.Local, fileOpts{part: part, state: state, stateTemp: stage.temp(), known: known, next: next})
+	r.Outcome, r.Err = outcomeOf(res), err
 	c.removeSource(ctx, downloadSource(a.t, a.Local), &r)
-	return r
+	return r, res.Next
 }

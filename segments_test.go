@@ -9,12 +9,10 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
-	"github.com/keepftp/keepftp/noop"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/keepftp/keepftp/testserver"
 )
 
-// The library's segmented download: Options.Transfer.Segments fetches one
+// The library's segmented download: Options.Segments fetches one
 // file over that many connections at once, even with a pool of one, and
 // survives a cut in one of them.
 func TestClientGetSegments(t *testing.T) {
@@ -26,14 +24,11 @@ func TestClientGetSegments(t *testing.T) {
 	srv.WriteFile("/big", payload)
 	var mu sync.Mutex
 	kinds := map[EventKind]int{}
-	c := NewClient(Options{MaxConns: 1, Events: func(e Event) {
+	c := NewClient(Options{Parallel: 1, Events: func(e Event) {
 		mu.Lock()
 		kinds[e.Kind]++
 		mu.Unlock()
-	}, Transfer: resume.Options{
-		Segments: 3, Noops: &noop.Registry{},
-		Policy: resume.Policy{Retries: 3, MaxAttempts: 10, BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond},
-	}})
+	}, Segments: 3, Retry: RetryPolicy{Retries: 3, MaxAttempts: 10, BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}})
 	defer c.Close()
 	dst := filepath.Join(t.TempDir(), "big")
 	out, err := c.Get(t.Context(), "ftp://"+srv.Addr()+"/big", dst)

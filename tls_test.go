@@ -35,9 +35,11 @@ func TestClientTLSOptions(t *testing.T) {
 	caFile := filepath.Join(dir, "ca.pem")
 	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw}), 0o644)
 	url := "ftpes://" + srv.Addr() + "/f"
-	quick := resume.Options{Timeout: 5 * time.Second, Policy: resume.Policy{MaxAttempts: 1}}
+	quick := Options{Timeout: 5 * time.Second, Retry: RetryPolicy{MaxAttempts: 1}}
 
-	c := NewClient(Options{Transfer: quick, TLS: TLSOptions{CAFile: caFile}})
+	o := quick
+	o.TLS = TLSOptions{CAFile: caFile}
+	c := NewClient(o)
 	defer c.Close()
 	dst := filepath.Join(dir, "f")
 	if _, err := c.Get(t.Context(), url, dst); err != nil {
@@ -48,7 +50,8 @@ func TestClientTLSOptions(t *testing.T) {
 	}
 
 	wrong := sha256.Sum256([]byte("another key"))
-	c2 := NewClient(Options{Transfer: quick, TLS: TLSOptions{CAFile: caFile, PinSHA256: []string{base64.StdEncoding.EncodeToString(wrong[:])}}})
+	o.TLS.PinSHA256 = []string{base64.StdEncoding.EncodeToString(wrong[:])}
+	c2 := NewClient(o)
 	defer c2.Close()
 	_, err = c2.Get(t.Context(), url, filepath.Join(dir, "g"))
 	var ce *control.CertError
@@ -56,7 +59,8 @@ func TestClientTLSOptions(t *testing.T) {
 		t.Fatalf("wrong pin: %v (class %v), want a permanent *control.CertError for the pin", err, resume.Classify(err))
 	}
 
-	c3 := NewClient(Options{Transfer: quick, TLS: TLSOptions{CAFile: filepath.Join(dir, "missing.pem")}})
+	o.TLS = TLSOptions{CAFile: filepath.Join(dir, "missing.pem")}
+	c3 := NewClient(o)
 	defer c3.Close()
 	if _, err := c3.Get(t.Context(), url, filepath.Join(dir, "h")); err == nil || !strings.Contains(err.Error(), "missing.pem") {
 		t.Fatalf("missing CA file: %v", err)

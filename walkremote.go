@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"path"
 	"time"
 
@@ -85,26 +84,21 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 			}
 			return
 		}
-		child := t
-		child.Path = path.Join(t.Path, e.Name)
+		child, err := listedName(t, e.Name, seen)
 		crel := path.Join(rel, e.Name)
 		switch {
-		case !SafeName(e.Name):
-			// The URL shows the name percent-encoded: its control bytes
-			// must not reach a terminal or a log raw.
-			child.Path = path.Join(t.Path, url.PathEscape(e.Name))
-			w.problem(child, "", errUnsafeName(e.Name))
+		case errors.Is(err, ErrUnsafeName):
+			w.problem(child, "", err)
+			continue
+		case err != nil:
+			w.problem(child, w.p.localPath(crel), err)
 			continue
 		case depth == 0 && e.Name == StagingDir:
 			if w.source {
 				w.problem(child, "", fmt.Errorf("the name %q is where keepftp keeps its partial files", e.Name))
 			}
 			continue
-		case seen[e.Name]:
-			w.problem(child, w.p.localPath(crel), fmt.Errorf("%q is listed more than once", e.Name))
-			continue
 		}
-		seen[e.Name] = true
 		if !w.source && e.Type == control.File && resume.IsUploadPart(e.Name) {
 			if w.tr.temps[rel] == nil {
 				w.tr.temps[rel] = map[string]int64{}

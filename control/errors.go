@@ -50,6 +50,43 @@ func (e *ReplyError) Transient() bool { return e.Code >= 400 && e.Code < 500 }
 // Permanent reports whether the command will fail the same way again (5xx).
 func (e *ReplyError) Permanent() bool { return e.Code >= 500 && e.Code < 600 }
 
+// The replies the layers above act on, as errors a *ReplyError matches
+// with errors.Is: control is the one place that knows which codes they
+// are, and nothing above it tests a reply code.
+var (
+	// ErrNotFound is a 550 ("file unavailable"): the file or folder does
+	// not exist, or cannot be reached (RFC 959 does not tell the two
+	// apart).
+	ErrNotFound = errors.New("not found")
+	// ErrLoginRefused is a 530 ("not logged in"): the server refused the
+	// credentials, or, at the login, a session over its limit.
+	ErrLoginRefused = errors.New("login refused")
+	// ErrUnavailable is a 421 ("service not available, closing control
+	// connection"): an idle timer, a limit of sessions, a shutdown.
+	ErrUnavailable = errors.New("service not available")
+	// ErrStorageRefused is the server refusing the data itself: 532 (an
+	// account is needed to store files), 552 (the quota or the disk is
+	// exceeded), 553 (the name is not allowed). Trying again does not
+	// help, even when the data connection broke as a result.
+	ErrStorageRefused = errors.New("storage refused")
+)
+
+// Is matches the reply-class errors above: errors.Is(err, ErrNotFound)
+// is true for a 550 reply.
+func (e *ReplyError) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.Code == 550
+	case ErrLoginRefused:
+		return e.Code == 530
+	case ErrUnavailable:
+		return e.Code == 421
+	case ErrStorageRefused:
+		return e.Code == 532 || e.Code == 552 || e.Code == 553
+	}
+	return false
+}
+
 // IsCode reports whether err is a *ReplyError with the given code.
 func IsCode(err error, code int) bool {
 	var re *ReplyError

@@ -11,26 +11,46 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keepftp/keepftp"
 	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/internal/noproxy"
 	"github.com/keepftp/keepftp/noop"
 	"github.com/keepftp/keepftp/transfer"
 )
 
-// Options tune the probes.
+// Options say how to reach the server, as a keepftp.Client's do, and tune
+// the probes.
 type Options struct {
-	Config    control.Config // login, TLS and the timeout of each probe
-	IdleProbe bool           // also measure the path's control-idle limit
-	MinIdle   time.Duration  // first silent gap of the idle probe (default 1s)
-	MaxIdle   time.Duration  // longest gap tried (default 5m)
-	ProbeSize int64          // bytes moved by each transfer probe (default 1 MiB)
-	ProbeTime time.Duration  // how long each transfer probe lasts (default 2s)
-	Logf      func(format string, args ...any)
+	// Timeout is how long each probe waits for an answer (default
+	// keepftp.DefaultTimeout).
+	Timeout time.Duration
+	// TLS, Proxy and Credentials are the keepftp.Options of the same
+	// names: the certificate settings of ftps:// and ftpes:// URLs, the
+	// proxy the server is reached through, and what completes the URL's
+	// login.
+	TLS         keepftp.TLSOptions
+	Proxy       keepftp.ProxyOptions
+	Credentials func(*keepftp.Target) error
+
+	IdleProbe bool          // also measure the path's control-idle limit
+	MinIdle   time.Duration // first silent gap of the idle probe (default 1s)
+	MaxIdle   time.Duration // longest gap tried (default 5m)
+	ProbeSize int64         // bytes moved by each transfer probe (default 1 MiB)
+	ProbeTime time.Duration // how long each transfer probe lasts (default 2s)
+
+	// Logf, if set, receives what the probes do, for a human;
+	// ProtocolLog the FTP conversation, passwords masked.
+	Logf        func(format string, args ...any)
+	ProtocolLog func(format string, args ...any)
 
 	// NoProfile leaves the server's learned profile alone (profile.go):
 	// by default the report is remembered for later runs, and an idle
 	// limit learned before is reported when IdleProbe is off.
 	NoProfile  bool
 	ProfileDir string // "" is os.UserCacheDir()/keepftp
+
+	cfg  control.Config // each probe's connection: login, TLS, proxy, timeout
+	user string         // the login, for the profile
 }
 
 func (o *Options) logf(format string, args ...any) {
@@ -39,10 +59,44 @@ func (o *Options) logf(format string, args ...any) {
 	}
 }
 
-// Run probes the server at addr. path names a file to download for the
+// Run probes the server of rawURL (ftp://, ftps:// or ftpes://, as a
+// keepftp.Client takes it). Its path names a file to download for the
 // download probe, or a directory; the upload probe writes a temporary file
 // beside it (or in it) and deletes it again.
-func Run(ctx context.Context, addr, filePath string, o Options) (Report, error) {
+func Run(ctx context.Context, rawURL string, o Options) (Report, error) {
+	t, err := keepftp.ParseURL(rawURL)
+	if err == nil && o.Credentials != nil {
+		err = o.Credentials(&t)
+	}
+	if err != nil {
+		return Report{}, err
+	}
+	if err := o.connect(t); err != nil {
+		return Report{Server: t.Addr}, err
+	}
+	return o.run(ctx, t.Addr, t.Path)
+}
+
+// connect makes the probes' connection settings of t and the options.
+func (o *Options) connect(t keepftp.Target) error {
+	o.user = t.User
+	o.cfg = control.Config{User: t.User, Password: t.Password, TLSMode: control.TLSMode(t.TLSMode), Timeout: o.Timeout, Logf: o.ProtocolLog}
+	if !o.TLS.IsZero() {
+		tc, err := o.TLS.Config()
+		if err != nil {
+			return fmt.Errorf("TLS options: %w", err)
+		}
+		o.cfg.TLS = tc
+	}
+	p, err := noproxy.Choose(o.Proxy.URL, o.Proxy.NoProxy, noproxy.Env(o.Proxy.Environment, o.Proxy.Getenv), t.Addr, t.TLSMode == keepftp.TLSImplicit)
+	if err != nil {
+		return fmt.Errorf("proxy: %w", err)
+	}
+	o.cfg.Proxy = p
+	return nil
+}
+
+func (o *Options) run(ctx context.Context, addr, filePath string) (Report, error) {
 	if o.ProbeSize <= 0 {
 		o.ProbeSize = 1 << 20
 	}
@@ -56,7 +110,7 @@ func Run(ctx context.Context, addr, filePath string, o Options) (Report, error) 
 		o.MaxIdle = 5 * time.Minute
 	}
 	r := Report{Server: addr}
-	c, err := control.Dial(ctx, addr, o.Config)
+	c, err := control.Dial(ctx, addr, o.cfg)
 	if err != nil {
 		return r, err
 	}
@@ -67,8 +121,8 @@ func Run(ctx context.Context, addr, filePath string, o Options) (Report, error) 
 	r.RestStream = feats.RestStream()
 	r.Hashes = feats.HashAlgos()
 	r.TLS = feats.Has("AUTH")
-	if r.TLS && o.Config.TLSMode == control.TLSNone {
-		r.TLSCheck = probeTLS(ctx, addr, o.Config)
+	if r.TLS && o.cfg.TLSMode == control.TLSNone {
+		r.TLSCheck = probeTLS(ctx, addr, o.cfg)
 	}
 	if _, err := c.Cmd(ctx, 229, "EPSV", ""); err == nil {
 		r.EPSV = true
@@ -149,11 +203,11 @@ func (o *Options) transferProbe(ctx context.Context, addr, server string, run fu
 	var err error
 	for i := 0; i < 2; i++ {
 		var c *control.Conn
-		c, err = control.Dial(ctx, addr, o.Config)
+		c, err = control.Dial(ctx, addr, o.cfg)
 		if err != nil {
 			return "unknown (could not connect)", err
 		}
-		opts := transfer.Options{Keepalive: keep, Noops: reg, Limiter: transfer.NewLimiter(rate), Timeout: o.Config.Timeout}
+		opts := transfer.Options{Keepalive: keep, Noops: reg, Limiter: transfer.NewLimiter(rate), Timeout: o.cfg.Timeout}
 		err = run(ctx, c, opts)
 		c.Quit(ctx)
 		if b := reg.Behaviour(server); b == noop.Aborts || err == nil {
@@ -182,7 +236,7 @@ func (o *Options) downloadProbe(ctx context.Context, addr, server, file string, 
 	// file lasts the probe.
 	rate := downloadProbeMin * int64(time.Second) / int64(o.ProbeTime+time.Second)
 	for i := 0; i < 2; i++ {
-		c, err := control.Dial(ctx, addr, o.Config)
+		c, err := control.Dial(ctx, addr, o.cfg)
 		if err != nil {
 			return "unknown (could not connect)", err
 		}
@@ -260,7 +314,7 @@ func (o *Options) downloadProbe(ctx context.Context, addr, server, file string, 
 		rtt := c.RTT()
 		c.Close()
 		if failed && !ending.ReplyAt.IsZero() && obs.Sent > 0 {
-			ending.Window = 2*rtt + 50*time.Millisecond
+			ending.Window = noop.AnswerWindow(rtt)
 			ending.Unanswered = len(obs.During)+obs.After < obs.Sent
 			obs.Abort = ending.ServerAborted()
 		}
@@ -278,7 +332,7 @@ func (o *Options) downloadProbe(ctx context.Context, addr, server, file string, 
 
 // uploadFile stores size random bytes at name, at full speed.
 func (o *Options) uploadFile(ctx context.Context, addr, name string, size int64) error {
-	c, err := control.Dial(ctx, addr, o.Config)
+	c, err := control.Dial(ctx, addr, o.cfg)
 	if err != nil {
 		return err
 	}
@@ -288,7 +342,7 @@ func (o *Options) uploadFile(ctx context.Context, addr, name string, size int64)
 }
 
 func (o *Options) remove(ctx context.Context, addr, name string) {
-	if c, err := control.Dial(ctx, addr, o.Config); err == nil {
+	if c, err := control.Dial(ctx, addr, o.cfg); err == nil {
 		c.Cmd(ctx, 2, "DELE", name)
 		c.Quit(ctx)
 	}
@@ -384,7 +438,7 @@ func (o *Options) probeIdle(ctx context.Context, addr string) IdleResult {
 // survives reports whether a control connection silent for gap still
 // answers a NOOP.
 func (o *Options) survives(ctx context.Context, addr string, gap time.Duration) (bool, string) {
-	cfg := o.Config
+	cfg := o.cfg
 	d := net.Dialer{KeepAlive: -1, Timeout: cfg.Timeout}
 	cfg.DialContext = d.DialContext
 	c, err := control.Dial(ctx, addr, cfg)
@@ -406,7 +460,7 @@ func (o *Options) survives(ctx context.Context, addr string, gap time.Duration) 
 		return true, ""
 	case errors.Is(err, control.ErrPeerDown):
 		return false, "silently dropped (no answer)"
-	case control.IsCode(err, 421):
+	case errors.Is(err, control.ErrUnavailable):
 		return false, "the server's idle timer (421)"
 	default:
 		return false, "reset: " + err.Error()

@@ -2,13 +2,17 @@ package doctor
 
 import (
 	"bytes"
-	"crypto/tls"
 	"encoding/json"
-	"github.com/keepftp/keepftp/internal/ftptest"
-	"github.com/spf13/afero"
+	"encoding/pem"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keepftp/keepftp"
+	"github.com/keepftp/keepftp/internal/ftptest"
+	"github.com/spf13/afero"
 
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/noop"
@@ -18,7 +22,7 @@ import (
 // quick probes for a second; the timeout leaves room for a loaded machine
 // (the 16 MiB file of the download probe is written to a server under the
 // race detector).
-var quick = Options{Config: control.Config{Timeout: 5 * time.Second}, ProbeSize: 256 << 10, ProbeTime: time.Second}
+var quick = Options{Timeout: 5 * time.Second, ProbeSize: 256 << 10, ProbeTime: time.Second}
 
 // The doctor tells each way of answering NOOPs during transfers apart.
 func TestDoctorNoopBehaviour(t *testing.T) {
@@ -33,7 +37,7 @@ func TestDoctorNoopBehaviour(t *testing.T) {
 		t.Run(style.String(), func(t *testing.T) {
 			t.Parallel()
 			srv := ftptest.StartServer(t, testserver.Options{Noop: style, EnableHASH: true})
-			r, err := Run(t.Context(), srv.Addr(), "/", quick)
+			r, err := Run(t.Context(), "ftp://"+srv.Addr()+"/", quick)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,8 +68,8 @@ func TestDoctorFindsIdleLimit(t *testing.T) {
 	mb := ftptest.StartMiddlebox(t, testserver.MiddleboxOptions{Target: srv.Addr(), IdleTimeout: limit, Mode: testserver.ExpireBlackhole})
 	o := quick
 	o.IdleProbe, o.MinIdle, o.MaxIdle = true, 250*time.Millisecond, 4*time.Second
-	o.Config.Timeout = 2 * time.Second // what a failed gap waits for its NOOP's answer
-	r, err := Run(t.Context(), mb.Addr(), "/", o)
+	o.Timeout = 2 * time.Second // what a failed gap waits for its NOOP's answer
+	r, err := Run(t.Context(), "ftp://"+mb.Addr()+"/", o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,22 +96,24 @@ func TestDoctorFindsIdleLimit(t *testing.T) {
 // The doctor tries AUTH TLS and says whether the certificate verifies.
 func TestDoctorChecksTLS(t *testing.T) {
 	t.Parallel()
-	cert, roots, err := testserver.SelfSignedTLS()
+	cert, _, err := testserver.SelfSignedTLS()
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := ftptest.StartServer(t, testserver.Options{TLS: cert})
 	o := quick
 	o.ProbeSize, o.ProbeTime = 64<<10, 200*time.Millisecond
-	r, err := Run(t.Context(), srv.Addr(), "/", o)
+	r, err := Run(t.Context(), "ftp://"+srv.Addr()+"/", o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !r.TLS || !strings.Contains(r.TLSCheck, "failed") || !strings.Contains(r.TLSCheck, "certificate") {
 		t.Errorf("untrusted certificate: TLS %v, check %q", r.TLS, r.TLSCheck)
 	}
-	o.Config.TLS = &tls.Config{RootCAs: roots}
-	r, err = Run(t.Context(), srv.Addr(), "/", o)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificates[0].Leaf.Raw}), 0o644)
+	o.TLS = keepftp.TLSOptions{CAFile: caFile}
+	r, err = Run(t.Context(), "ftp://"+srv.Addr()+"/", o)
 	if err != nil {
 		t.Fatal(err)
 	}

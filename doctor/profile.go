@@ -29,7 +29,7 @@ func (o *Options) profile(addr string, r *Report, tlsVersion uint16) {
 		r.Notes = append(r.Notes, "profile: "+err.Error())
 		return
 	}
-	k := profile.Key{Addr: addr, User: o.Config.User}
+	k := profile.Key{Addr: addr, User: o.user}
 	if r.Idle == nil {
 		p, ok, _ := s.Load(k)
 		p.Expire(time.Now())
@@ -38,27 +38,21 @@ func (o *Options) profile(addr string, r *Report, tlsVersion uint16) {
 				How: "remembered: " + p.Idle.Describe(p.Updated)}
 		}
 	}
-	err = s.Update(k, func(p *profile.Profile) {
-		if r.Idle != nil && !strings.HasPrefix(r.Idle.How, "remembered") {
-			p.LearnIdle(time.Duration(r.Idle.Survived), time.Duration(r.Idle.Failed), time.Now())
-		}
-		p.Expire(time.Now())
-		p.LearnNoop(noopBehaviour(r.NoopDownload, r.NoopUpload), profile.SourceNoopProbe, time.Now())
-		epsv, mlsd := r.EPSV, r.MLSD
-		f := &profile.Features{EPSV: &epsv, RestStream: r.RestStream, Hashes: r.Hashes}
-		if !hasNote(r.Notes, "MLSD: ") { // the MLSD probe answered
-			f.MLSD = &mlsd
-		} else if p.Features != nil {
-			f.MLSD = p.Features.MLSD
-		}
-		if p.Features != nil { // doctor does not ask for hashes: keep what transfers learned
-			f.HashRefused = p.Features.HashRefused
-		}
-		p.Features = f
-		if tlsVersion != 0 {
-			p.TLS = tls.VersionName(tlsVersion)
-		}
-	})
+	seen := profile.Seen{Noop: noopBehaviour(r.NoopDownload, r.NoopUpload), NoopSource: profile.SourceNoopProbe}
+	if r.Idle != nil && !strings.HasPrefix(r.Idle.How, "remembered") {
+		seen.Measured = &profile.Measure{Survived: time.Duration(r.Idle.Survived), Failed: time.Duration(r.Idle.Failed)}
+	}
+	// EPSV was probed; MLSD too unless its probe failed; doctor asks for
+	// no hash, so the hash commands refused to transfers stay.
+	epsv, mlsd := r.EPSV, r.MLSD
+	seen.Features = &profile.Features{EPSV: &epsv, RestStream: r.RestStream, Hashes: r.Hashes}
+	if !hasNote(r.Notes, "MLSD: ") {
+		seen.Features.MLSD = &mlsd
+	}
+	if tlsVersion != 0 {
+		seen.TLS = tls.VersionName(tlsVersion)
+	}
+	err = s.Update(k, func(p *profile.Profile) { p.Learn(seen, time.Now()) })
 	if err != nil {
 		r.Notes = append(r.Notes, "profile not saved: "+err.Error())
 		return

@@ -26,7 +26,7 @@ func TestDoctorRemembers(t *testing.T) {
 
 	o := quick
 	o.NoProfile = true
-	r, err := Run(t.Context(), srv.Addr(), "/", o)
+	r, err := Run(t.Context(), "ftp://"+srv.Addr()+"/", o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestDoctorRemembers(t *testing.T) {
 
 	o = quick
 	o.ProfileDir = dir
-	r, err = Run(t.Context(), srv.Addr(), "/", o)
+	r, err = Run(t.Context(), "ftp://"+srv.Addr()+"/", o)
 	if err != nil {
 		t.Fatal(err)
 	}

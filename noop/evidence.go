@@ -71,3 +71,14 @@ func (e Ending) ServerAborted() bool {
 	}
 	return e.Unanswered
 }
+
+// answerSlack is what AnswerWindow allows past two round trips: the
+// server's reaction, and the scheduling of a loaded client, which can
+// take a good fraction of a second between the reply's arrival and the
+// moment it is looked at. It stays far below the NOOP interval, so a
+// failure still has to follow a NOOP closely to count.
+const answerSlack = 250 * time.Millisecond
+
+// AnswerWindow is how soon after a NOOP its answer can arrive on a
+// connection whose round trip is rtt (Ending.Window).
+func AnswerWindow(rtt time.Duration) time.Duration { return 2*rtt + answerSlack }

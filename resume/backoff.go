@@ -115,3 +115,28 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// Retry runs op, a step that moves no file data (a directory listing,
+// making folders), under the same policy as a transfer: while it fails for
+// a reason that may pass (Classify says Transient), it is run again after
+// the policy's delay, until the policy gives up (the error then wraps
+// ErrGaveUp and op's last error). what names the step in the log. Each
+// retry is logged and reported as an EventRetry.
+func Retry(ctx context.Context, what string, o Options, op func(context.Context) error) error {
+	bo := newBackoff(o.policy())
+	for n := 1; ; n++ {
+		err := op(ctx)
+		if err == nil || ctx.Err() != nil || Classify(err) != Transient {
+			return err
+		}
+		delay, _, gerr := bo.next(0)
+		if gerr != nil {
+			return fmt.Errorf("%w: %w", gerr, err)
+		}
+		o.logf("%s: attempt %d failed: %v; retrying in %v", what, n, err, delay.Round(time.Millisecond))
+		o.event(Event{Kind: EventRetry, Attempt: n, Delay: delay, Reason: err.Error()})
+		if err := sleep(ctx, delay); err != nil {
+			return err
+		}
+	}
+}

@@ -17,8 +17,8 @@ const (
 	Transient   Class = iota // reconnect and try again: network errors, peer down, stalls, 4xx, a final 150
 	Intentional              // we stopped on purpose (cancel, Ctrl-C, Close): never reconnect
 	Permanent                // the same thing will fail again (5xx, TLS verification)
-	Login                    // the server refused the credentials (530)
-	NotFound                 // the remote file does not exist (550)
+	Login                    // the server refused the credentials (control.ErrLoginRefused)
+	NotFound                 // the remote file does not exist (control.ErrNotFound)
 	Local                    // the local side failed (disk full, permission)
 	Verify                   // the result did not verify, or a stream could not be continued
 )
@@ -53,7 +53,7 @@ func Classify(err error) Class {
 		return Verify // what the stream holds cannot be shown to go on
 	case errors.Is(err, ErrVerify):
 		return Verify
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, control.ErrNotFound):
 		return NotFound
 	case errors.Is(err, ErrBadURL), errors.Is(err, control.ErrBadProxy), errors.Is(err, control.ErrProxyActive):
 		return Permanent
@@ -69,10 +69,8 @@ func Classify(err error) Class {
 		return Permanent
 	case errors.As(err, &re):
 		switch {
-		case re.Code == 530:
+		case errors.Is(re, control.ErrLoginRefused):
 			return Login
-		case re.Code == 550 && !re.Transient():
-			return NotFound
 		case re.Permanent():
 			return Permanent
 		}

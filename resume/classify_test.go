@@ -27,7 +27,7 @@ func TestClassify(t *testing.T) {
 		{control.ErrClosed, Intentional},
 		{reply(530), Login},
 		{reply(550), NotFound},
-		{wrap(ErrNotFound), NotFound},
+		{wrap(control.ErrNotFound), NotFound},
 		{reply(553), Permanent},
 		{reply(500), Permanent},
 		{&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, Permanent},

@@ -29,10 +29,10 @@
 // MDTM go with the EPSV that opens the data port (control.Conn.StatPassive),
 // and the RETR that follows uses that port. If the look shows the file
 // changed or gone, the port is left unused: nothing waits on it. A caller
-// that fetches files one after another (a mirror) names the next one in
-// Options.Ahead: the check after this transfer asks the next file's SIZE
-// and MDTM and its EPSV in the same round trip, and those facts are the
-// next file's Known. They are the server's, taken just before; the next
+// that fetches files one after another (a mirror) names the next one
+// through Options.Next: the check after this transfer asks the next
+// file's SIZE and MDTM and its EPSV in the same round trip, Get returns
+// those facts as Outcome.Next, and they are the next file's Known. They are the server's, taken just before; the next
 // file's own check after its transfer compares with them like with any.
 //
 // # Progress and retries

@@ -29,15 +29,16 @@ type Outcome struct {
 	// modification time, checked by reading it back: control.SetTimeMFMT,
 	// SetTimeMDTM or SetTimeSiteUtime; "" when it was not set.
 	TimeSet string
+	// Next, for a download with Options.Next, is the server's size and
+	// time of the file Next named, asked with the check after the
+	// transfer; nil when they were not asked, or did not come complete.
+	Next *Remote
 }
 
 // NotVerified is Outcome.Verified when nothing checked the result: the
 // server gave no size and no hash, so a transfer cut short and closed with
 // 226 cannot be told from a complete one.
 const NotVerified = "nothing"
-
-// ErrNotFound reports that the remote file does not exist.
-var ErrNotFound = errors.New("remote file not found")
 
 // errRestart marks a failed attempt after which the partial file must be
 // restarted from 0: REST refused or ignored, the file changed, or a resumed
@@ -160,6 +161,19 @@ type getter struct {
 	// used again: the data goes on to its end, checked by what remains.
 	sizeUntrusted bool
 	furthest      int64 // the partial file's furthest end so far: only bytes past it are progress
+	// nextAsked and nextPath: Options.Next was called, and what it named
+	// (a retry's check looks at the same file).
+	nextAsked bool
+	nextPath  string
+}
+
+// nextName names the file to look at with the check after the transfer:
+// Options.Next's answer, asked the first time only.
+func (g *getter) nextName() string {
+	if !g.nextAsked && g.o.Next != nil {
+		g.nextAsked, g.nextPath = true, g.o.Next()
+	}
+	return g.nextPath
 }
 
 // remote is the remote file's facts for attempt n: the listing's for the
@@ -170,7 +184,7 @@ func (g *getter) remote(ctx context.Context, c *control.Conn, n int) (Remote, er
 		r = *k
 	} else {
 		var err error
-		if r, err = g.o.statRemote(ctx, c, g.t.Path, true, nil); err != nil {
+		if r, _, err = g.o.statRemote(ctx, c, g.t.Path, true, nil); err != nil {
 			return r, err
 		}
 	}
@@ -357,10 +371,11 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 	if remote.Size >= 0 && st.Size() != remote.Size {
 		return fmt.Errorf("%w: %s has %d bytes, the server's %d", ErrVerify, g.part, st.Size(), remote.Size)
 	}
-	now, err := g.o.statRemote(ctx, c, g.t.Path, false, g.o.Ahead)
+	now, next, err := g.o.statRemote(ctx, c, g.t.Path, false, g.nextName)
 	if err != nil {
 		return err
 	}
+	g.out.Next = next
 	if g.sizeUntrusted {
 		now.Size = -1
 	}

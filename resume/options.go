@@ -43,13 +43,17 @@ type Options struct {
 	// changed since the listing or during the transfer is caught.
 	Known *Remote
 
-	// Ahead, if set, names the file the caller fetches next (a mirror's
-	// next file): where the check after this transfer asks SIZE and MDTM,
-	// it asks them of that file too, with the EPSV that opens the next
-	// data port, in the same round trip. Get records what the server said
-	// in it; the caller passes that as the next file's Known, and that
-	// file's own check after its transfer still asks the server.
-	Ahead *Ahead
+	// Next, if set, names the file the caller fetches next (a mirror's
+	// next file), "" for none. Get calls it when the check after the
+	// transfer is made, and only then, at most once: a caller with
+	// several workers hands out its next file at the moment this worker
+	// is about to be free, not while others are idle. Where that check
+	// asks SIZE and MDTM, it asks them of the named file too, with the
+	// EPSV that opens its data port, in the same round trip, and Get
+	// returns what the server said as Outcome.Next: the caller passes
+	// that as the next file's Known, and that file's own check after its
+	// transfer still asks the server.
+	Next func() string
 
 	// Inplace makes Put write to the final name directly, with no
 	// temporary and no rename: for servers without RNFR. A reader on the

@@ -246,7 +246,7 @@ func (p *putter) verifyAt(ctx context.Context, c *control.Conn, remotePath strin
 	p.out.Verified, p.out.Size = NotVerified, p.size
 	remote, err := c.Size(ctx, remotePath)
 	switch {
-	case errors.Is(err, control.ErrMalformedReply), control.IsPermanent(err) && !control.IsCode(err, 550):
+	case errors.Is(err, control.ErrMalformedReply), control.IsPermanent(err) && !errors.Is(err, control.ErrNotFound):
 		// No SIZE, or a garbled one: the size cannot be checked, the
 		// upload stands (a hash may still check it).
 		p.o.warn("%s: the server cannot tell the uploaded size (%v)", p.t, err)

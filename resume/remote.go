@@ -19,26 +19,6 @@ type Remote struct {
 	Unique  string    `json:"unique,omitempty"` // MLST unique
 }
 
-// Ahead is a look at the next file, taken with the check after a
-// transfer (Options.Ahead).
-type Ahead struct {
-	// Next names the next file when the check after the transfer is
-	// made, and only then: a caller with several workers hands out its
-	// next file at the moment this worker is about to be free, not while
-	// others are idle. It is called at most once; "" means no look.
-	Next  func() string
-	Path  string  // what Next named
-	Facts *Remote // the server's size and time of Path; nil until they came complete
-}
-
-// path returns the file to look at, asking Next the first time.
-func (a *Ahead) path() string {
-	if a.Next != nil {
-		a.Path, a.Next = a.Next(), nil
-	}
-	return a.Path
-}
-
 // Complete reports whether r holds the facts a transfer can start from
 // without asking the server again: a size and a modification time to the
 // second (MLSD gives both; a LIST time is only to the minute and is not
@@ -61,26 +41,27 @@ func UsableTime(t time.Time) bool {
 
 // statRemote asks what the server says about path: MLST where offered
 // (size, modify and unique in one reply), and SIZE and MDTM together (one
-// round trip) for what MLST did not give. A missing file is ErrNotFound;
+// round trip) for what MLST did not give. A missing file is control.ErrNotFound;
 // facts a server does not offer stay unknown, and so do facts it garbles
 // (a SIZE that is not a number, negative or overflowing; a time that is no
 // time or that no local file can carry): those are warned about, and the
 // transfer goes on, checked by what remains. When a transfer of path
 // follows at once (transferNext), SIZE and MDTM go with the EPSV that
 // opens its data port (control.Conn.StatPassive): the same round trip.
-// With ahead, SIZE and MDTM of ahead.Path go in that round trip too, with
+// With next (a function that names the next file, asked only when SIZE
+// and MDTM are), SIZE and MDTM of that file go in that round trip too, with
 // the EPSV for its transfer.
-func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, transferNext bool, ahead *Ahead) (Remote, error) {
+func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, transferNext bool, next func() string) (Remote, *Remote, error) {
 	r := Remote{Size: -1}
 	needSize, needTime := true, true
 	if c.Features().Has("MLST") {
 		facts, err := c.Mlst(ctx, path)
 		switch {
-		case control.IsCode(err, 550):
-			return r, fmt.Errorf("%s: %w", path, ErrNotFound)
+		case errors.Is(err, control.ErrNotFound):
+			return r, nil, fmt.Errorf("%s: remote file %w", path, control.ErrNotFound)
 		case err == nil:
 			if t := facts["type"]; t == "dir" || t == "cdir" || t == "pdir" {
-				return r, fmt.Errorf("%s: %w: a directory", path, ErrNotFound)
+				return r, nil, fmt.Errorf("%s: remote file %w: a directory", path, control.ErrNotFound)
 			}
 			if v, ok := facts["size"]; ok {
 				if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
@@ -100,46 +81,50 @@ func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, 
 		case errors.Is(err, control.ErrMalformedReply):
 			o.warn("%s: %v: asking SIZE and MDTM instead", path, err)
 		case !control.IsPermanent(err):
-			return r, err
+			return r, nil, err
 		}
 	}
 	if !needSize && !needTime {
-		return r, nil
+		return r, nil, nil
 	}
 	var st control.FileStat
+	var nextFacts *Remote
+	nextPath := ""
+	if next != nil {
+		nextPath = next()
+	}
 	switch {
-	case ahead != nil && ahead.path() != "":
-		ahead.Facts = nil
-		sts, err := c.StatPassive(ctx, path, ahead.Path)
+	case nextPath != "":
+		sts, err := c.StatPassive(ctx, path, nextPath)
 		if err != nil {
-			return r, err
+			return r, nil, err
 		}
 		st = sts[0]
-		if next := sts[1]; next.SizeErr == nil && next.ModTimeErr == nil && next.Size >= 0 && UsableTime(next.ModTime) {
-			ahead.Facts = &Remote{Size: next.Size, ModTime: next.ModTime}
+		if n := sts[1]; n.SizeErr == nil && n.ModTimeErr == nil && n.Size >= 0 && UsableTime(n.ModTime) {
+			nextFacts = &Remote{Size: n.Size, ModTime: n.ModTime}
 		}
 	case transferNext:
 		sts, err := c.StatPassive(ctx, path)
 		if err != nil {
-			return r, err
+			return r, nil, err
 		}
 		st = sts[0]
 	default:
 		var err error
 		if st, err = c.Stat(ctx, path); err != nil {
-			return r, err
+			return r, nil, err
 		}
 	}
 	if needSize {
 		switch err := st.SizeErr; {
 		case err == nil:
 			r.Size = st.Size
-		case control.IsCode(err, 550):
-			return r, fmt.Errorf("%s: %w", path, ErrNotFound)
+		case errors.Is(err, control.ErrNotFound):
+			return r, nil, fmt.Errorf("%s: remote file %w", path, control.ErrNotFound)
 		case errors.Is(err, control.ErrMalformedReply):
 			o.warn("%s: %v: size unknown", path, err)
 		case !control.IsPermanent(err):
-			return r, err
+			return r, nil, err
 		}
 	}
 	if needTime {
@@ -151,10 +136,10 @@ func (o *Options) statRemote(ctx context.Context, c *control.Conn, path string, 
 		case errors.Is(err, control.ErrMalformedReply):
 			o.warn("%s: %v: time unknown", path, err)
 		case !control.IsPermanent(err):
-			return r, err
+			return r, nil, err
 		}
 	}
-	return r, nil
+	return r, nextFacts, nil
 }
 
 // sameFile reports whether two looks at a remote file show the same file;

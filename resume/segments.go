@@ -174,7 +174,7 @@ func (g *getter) segmentedOnce(ctx context.Context) error {
 			return step{offset: -1}, err
 		}
 		defer g.o.release(ctx, c)
-		remote, err = g.o.statRemote(ctx, c, g.t.Path, false, nil)
+		remote, _, err = g.o.statRemote(ctx, c, g.t.Path, false, nil)
 		restOK = c.Features().RestStream()
 		return step{offset: -1}, err
 	})
@@ -522,7 +522,7 @@ func (s *segmented) attempt(ctx context.Context, sp *span, n int, f *os.File, ov
 	}()
 	if n > 1 {
 		// A retry: the file must still be the one the ranges are of.
-		now, err := s.g.o.statRemote(ctx, c, s.g.t.Path, false, nil)
+		now, _, err := s.g.o.statRemote(ctx, c, s.g.t.Path, false, nil)
 		if err != nil {
 			return 0, pos, err
 		}

@@ -130,7 +130,7 @@ func getStream(ctx context.Context, t Target, w io.Writer, o Options) (Outcome, 
 		var remote Remote
 		if k := o.Known; n == 1 && k != nil && k.Complete() {
 			remote = *k
-		} else if remote, err = o.statRemote(ctx, c, t.Path, true, nil); err != nil {
+		} else if remote, _, err = o.statRemote(ctx, c, t.Path, true, nil); err != nil {
 			return none, err
 		}
 		if s.written == 0 {

@@ -421,7 +421,7 @@ func (m *mux) observe(e observation) {
 	o := noop.Observation{Sent: sent}
 	if sent > 0 {
 		o.During, o.After = m.during, e.after
-		window := 2*m.t.Conn().RTT() + 50*time.Millisecond
+		window := noop.AnswerWindow(m.t.Conn().RTT())
 		if e.final && !m.failAt.IsZero() {
 			o.Abort = noop.Ending{
 				Reply:      m.res.Final.Code,
@@ -439,11 +439,6 @@ func (m *mux) observe(e observation) {
 	m.o.registry().End(m.server, m.grant, o)
 }
 
-// storageRefusal reports the 5xx codes a server gives when it refuses the
-// data itself (quota exceeded, name not allowed): those stay permanent even
-// when the data connection broke as a result.
-func storageRefusal(code int) bool { return code == 552 || code == 553 || code == 532 }
-
 // verdict decides whether a finished attempt is complete.
 func (m *mux) verdict() error {
 	cmd := m.t.Cmd()
@@ -455,7 +450,7 @@ func (m *mux) verdict() error {
 		switch {
 		case m.dataErr == nil:
 			return re
-		case re.Permanent() && !errors.As(m.dataErr, &le) && !storageRefusal(re.Code):
+		case re.Permanent() && !errors.As(m.dataErr, &le) && !errors.Is(re, control.ErrStorageRefused):
 			// The data connection broke in the network, and the server
 			// reports that as a 5xx (ftpserverlib: "550 Issue during
 			// transfer"): the broken connection is the cause, and it is

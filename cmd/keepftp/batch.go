@@ -40,14 +40,14 @@ type runner struct {
 }
 
 // newRunner makes the runner; adjust, if not nil, sets the command's own
-// transfer options.
-func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.TransferOptions)) (*runner, error) {
+// options.
+func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.Options)) (*runner, error) {
 	o, err := clientOptions(c)
 	if err != nil {
 		return nil, err
 	}
 	if adjust != nil {
-		adjust(&o.Transfer)
+		adjust(&o)
 	}
 	if o.Filter, err = filterFrom(c, time.Now()); err != nil {
 		return nil, err
@@ -77,11 +77,11 @@ func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.T
 		if o.Logf != nil {
 			o.Logf = logf
 		}
-		if o.Transfer.ProtoLog != nil {
-			o.Transfer.ProtoLog = logf
+		if o.ProtocolLog != nil {
+			o.ProtocolLog = logf
 		}
 	}
-	o.MaxConns, o.Events, o.ProgressEvery, o.Credentials = par, r.event, every, logins.fill
+	o.Parallel, o.Events, o.ProgressEvery, o.Credentials = par, r.event, every, logins.fill
 	r.client = keepftp.NewClient(o)
 	return r, nil
 }

@@ -74,10 +74,10 @@ func demoAction(c *cli.Context) error {
 		{"keepalive off, one attempt", false, 0},
 		{"keepalive off, with resume", false, 3},
 	} {
-		o := keepftp.TransferOptions{Timeout: timeout, NoKeepalive: !run.keepalive,
-			Policy: keepftp.RetryPolicy{Retries: run.retries, MaxAttempts: run.retries + 1, BaseDelay: 500 * time.Millisecond}}
+		o := keepftp.Options{Timeout: timeout, NoKeepalive: !run.keepalive, Parallel: 1, NoProfile: true,
+			Retry: keepftp.RetryPolicy{Retries: run.retries, MaxAttempts: run.retries + 1, BaseDelay: 500 * time.Millisecond}}
 		dst := filepath.Join(dir, fmt.Sprintf("big-%d.bin", i))
-		client := keepftp.NewClient(keepftp.Options{Transfer: o, MaxConns: 1, NoProfile: true}) // a fresh one per run: nothing learned carries over
+		client := keepftp.NewClient(o) // a fresh one per run: nothing learned carries over
 		start := time.Now()
 		out, err := client.Get(c.Context, url, dst)
 		client.Close()

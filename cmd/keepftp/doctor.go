@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/keepftp/keepftp"
 	"github.com/keepftp/keepftp/doctor"
 	"github.com/urfave/cli/v2"
 )
@@ -32,7 +31,8 @@ func doctorCommand() *cli.Command {
 			}
 			// The login comes the same way as get's: the URL,
 			// KEEPFTP_PASSWORD, the netrc file, or a prompt.
-			t, err := checkURL(newLogins(c), "", c.Args().First())
+			logins := newLogins(c)
+			t, err := checkURL(logins, "", c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -40,27 +40,24 @@ func doctorCommand() *cli.Command {
 				return profileAction(c, t.Addr, t.User)
 			}
 			o := doctor.Options{
-				Config:     keepftp.ConnConfig{User: t.User, Password: t.Password, TLSMode: t.TLSMode, Timeout: c.Duration("timeout")},
-				IdleProbe:  c.Bool("idle-probe"),
-				MaxIdle:    c.Duration("max-idle"),
-				NoProfile:  c.Bool("no-profile"),
-				ProfileDir: profileDir(c),
+				Timeout:     c.Duration("timeout"),
+				Credentials: logins.fill,
+				IdleProbe:   c.Bool("idle-probe"),
+				MaxIdle:     c.Duration("max-idle"),
+				NoProfile:   c.Bool("no-profile"),
+				ProfileDir:  profileDir(c),
 			}
 			if c.Bool("verbose") {
-				o.Config.Logf = safeLogf(stderrLogger(c))
-				o.Logf = o.Config.Logf
+				o.ProtocolLog = safeLogf(stderrLogger(c))
+				o.Logf = o.ProtocolLog
 			}
-			if o.Config.TLS, err = tlsConfig(c); err != nil {
+			if o.TLS, err = tlsOptions(c); err != nil {
 				return err
 			}
-			proxy, err := proxyOptions(c)
-			if err != nil {
+			if o.Proxy, err = proxyOptions(c); err != nil {
 				return err
 			}
-			if o.Config.Proxy, err = proxy.For(t); err != nil {
-				return err
-			}
-			r, err := doctor.Run(c.Context, t.Addr, t.Path, o)
+			r, err := doctor.Run(c.Context, c.Args().First(), o)
 			if err != nil {
 				return err
 			}

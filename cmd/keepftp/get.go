@@ -123,7 +123,7 @@ func getAction(c *cli.Context) error {
 		// nowhere to go. Saying so beats ignoring the flag.
 		return usageError{fmt.Sprintf("--segments and -o %s do not go together: %s is written in order, one stream", safeText(c.String("output")), stream.Stream)}
 	}
-	r, err := newRunner(c, files, logins, func(o *keepftp.TransferOptions) {
+	r, err := newRunner(c, files, logins, func(o *keepftp.Options) {
 		o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")
 		o.Segments = c.Int("segments")
 		o.Stdout = c.App.Writer // -o -
@@ -131,7 +131,7 @@ func getAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return r.finish(r.client.GetAll(c.Context, jobs, dir, r.par))
+	return r.finish(r.client.GetAll(c.Context, jobs, dir))
 }
 
 // maxSegments bounds --segments: more connections than this to one server
@@ -151,21 +151,21 @@ func report(w io.Writer, name string, out keepftp.Outcome, took time.Duration) {
 // clientOptions turns the shared flags into the Client's options: the
 // transfer settings, the log (unless --quiet), the profiles' switch.
 func clientOptions(c *cli.Context) (keepftp.Options, error) {
-	to, err := transferOptions(c)
+	o, err := transferOptions(c)
 	if err != nil {
 		return keepftp.Options{}, err
 	}
-	proxy, err := proxyOptions(c)
-	co := keepftp.Options{Transfer: to, NoProfile: c.Bool("no-profile"), ProfileDir: profileDir(c), Proxy: proxy}
+	o.Proxy, err = proxyOptions(c)
+	o.NoProfile, o.ProfileDir = c.Bool("no-profile"), profileDir(c)
 	if !c.Bool("quiet") {
-		co.Logf = safeLogf(stderrLogger(c))
+		o.Logf = safeLogf(stderrLogger(c))
 	}
-	return co, err
+	return o, err
 }
 
-// transferOptions turns the shared flags into keepftp.TransferOptions.
-func transferOptions(c *cli.Context) (keepftp.TransferOptions, error) {
-	o := keepftp.TransferOptions{Timeout: c.Duration("timeout"), NoVerify: c.Bool("no-verify"), Active: c.Bool("active")}
+// transferOptions turns the shared transfer flags into keepftp.Options.
+func transferOptions(c *cli.Context) (keepftp.Options, error) {
+	o := keepftp.Options{Timeout: c.Duration("timeout"), NoVerify: c.Bool("no-verify"), Active: c.Bool("active")}
 	if o.Timeout <= 0 {
 		return o, usageError{"--timeout must be positive"}
 	}
@@ -183,18 +183,18 @@ func transferOptions(c *cli.Context) (keepftp.TransferOptions, error) {
 	if c.Int("retries") < 0 {
 		return o, usageError{"--retries must not be negative"}
 	}
-	o.Policy = keepftp.DefaultPolicy
-	o.Policy.Retries = c.Int("retries")
-	o.Policy.MaxDelay = c.Duration("retry-max-delay")
-	o.Policy.Deadline = c.Duration("retry-deadline")
+	o.Retry = keepftp.DefaultPolicy
+	o.Retry.Retries = c.Int("retries")
+	o.Retry.MaxDelay = c.Duration("retry-max-delay")
+	o.Retry.Deadline = c.Duration("retry-deadline")
 	if c.Bool("verbose") {
-		o.ProtoLog = safeLogf(stderrLogger(c))
+		o.ProtocolLog = safeLogf(stderrLogger(c))
 	}
-	tc, err := tlsConfig(c)
+	tlso, err := tlsOptions(c)
 	if err != nil {
 		return o, err
 	}
-	o.TLS = tc
+	o.TLS = tlso
 	return o, nil
 }
 

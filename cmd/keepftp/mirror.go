@@ -87,12 +87,12 @@ func mirrorAction(c *cli.Context) error {
 			return usageError{dir + " is not a directory"}
 		}
 	}
-	r, err := newRunner(c, -1, logins, func(o *keepftp.TransferOptions) { o.Inplace = c.Bool("inplace") })
+	r, err := newRunner(c, -1, logins, func(o *keepftp.Options) { o.Inplace = c.Bool("inplace") })
 	if err != nil {
 		return err
 	}
 	r.localSources = dirn == keepftp.ToServer
-	results, err := r.client.MirrorWith(c.Context, dirn, url, dir, keepftp.MirrorOptions{Parallel: r.par, Checksum: c.Bool("checksum")})
+	results, err := r.client.MirrorWith(c.Context, dirn, url, dir, keepftp.MirrorOptions{Checksum: c.Bool("checksum")})
 	if err != nil && len(results) == 0 {
 		r.client.Close()
 		return err

@@ -28,7 +28,7 @@ func proxyOptions(c *cli.Context) (keepftp.ProxyOptions, error) {
 		o.NoProxy = "," // an empty list, and not NO_PROXY's (curl's --noproxy "")
 	}
 	if o.URL != "" {
-		if _, err := keepftp.ParseProxy(o.URL); err != nil {
+		if err := o.Check(); err != nil {
 			return o, usageError{"--proxy: " + err.Error()}
 		}
 		if c.Bool("active") {

@@ -86,12 +86,12 @@ func putAction(c *cli.Context) error {
 		}
 		ups = append(ups, keepftp.Upload{Src: src, URL: urlWithPath(dest, u)})
 	}
-	r, err := newRunner(c, len(ups), logins, func(o *keepftp.TransferOptions) { o.Inplace = c.Bool("inplace") })
+	r, err := newRunner(c, len(ups), logins, func(o *keepftp.Options) { o.Inplace = c.Bool("inplace") })
 	if err != nil {
 		return err
 	}
 	r.localSources = true
-	return r.finish(r.client.PutAll(c.Context, ups, r.par))
+	return r.finish(r.client.PutAll(c.Context, ups))
 }
 
 // takes asks the filter about a walked entry: rel is its path below the

@@ -20,10 +20,10 @@ func tlsFlags() []cli.Flag {
 	}
 }
 
-// tlsConfig builds the TLS config from the flags; nil when none is set
-// (the defaults: system roots, certificates verified). Bad flags or
-// unreadable files are usage errors.
-func tlsConfig(c *cli.Context) (*tls.Config, error) {
+// tlsOptions reads the TLS flags; the zero value when none is set (the
+// defaults: system roots, certificates verified). Bad flags or unreadable
+// files are usage errors.
+func tlsOptions(c *cli.Context) (keepftp.TLSOptions, error) {
 	o := keepftp.TLSOptions{
 		Insecure:  c.Bool("insecure"),
 		CAFile:    c.String("ca-file"),
@@ -38,14 +38,13 @@ func tlsConfig(c *cli.Context) (*tls.Config, error) {
 	case "1.3":
 		o.MaxVersion = tls.VersionTLS13
 	default:
-		return nil, usageError{fmt.Sprintf("--tls-max %q: want 1.2 or 1.3", v)}
+		return o, usageError{fmt.Sprintf("--tls-max %q: want 1.2 or 1.3", v)}
 	}
 	if o.IsZero() {
-		return nil, nil
+		return o, nil
 	}
-	cfg, err := o.Config()
-	if err != nil {
-		return nil, usageError{err.Error()}
+	if _, err := o.Config(); err != nil {
+		return o, usageError{err.Error()}
 	}
-	return cfg, nil
+	return o, nil
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/keepftp/keepftp/internal/ftptest"
 	"github.com/keepftp/keepftp/internal/profile"
 	"github.com/keepftp/keepftp/internal/realserver"
-	"github.com/keepftp/keepftp/resume"
 	"github.com/keepftp/keepftp/testserver"
 )
 
@@ -65,21 +64,20 @@ func TestConnLimitOnRealServers(t *testing.T) {
 				var mu sync.Mutex
 				var notes strings.Builder
 				retries := 0
-				o := s.opts()
-				o.Policy = resume.Policy{Retries: 3, BaseDelay: 200 * time.Millisecond}
-				cl := keepftp.NewClient(keepftp.Options{
-					Transfer: o, ProfileDir: profDir, MaxConns: 8,
-					Logf: func(f string, a ...any) { mu.Lock(); fmt.Fprintf(&notes, f+"\n", a...); mu.Unlock() },
-					Events: func(e keepftp.Event) {
-						if e.Kind == keepftp.EventRetry {
-							mu.Lock()
-							retries++
-							mu.Unlock()
-						}
-					},
-				})
+				o := s.clientOpts()
+				o.Retry = keepftp.RetryPolicy{Retries: 3, BaseDelay: 200 * time.Millisecond}
+				o.ProfileDir, o.Parallel = profDir, 8
+				o.Logf = func(f string, a ...any) { mu.Lock(); fmt.Fprintf(&notes, f+"\n", a...); mu.Unlock() }
+				o.Events = func(e keepftp.Event) {
+					if e.Kind == keepftp.EventRetry {
+						mu.Lock()
+						retries++
+						mu.Unlock()
+					}
+				}
+				cl := keepftp.NewClient(o)
 				dir := t.TempDir()
-				results, err := cl.Mirror(t.Context(), s.url(mb.Addr(), top), dir, 8)
+				results, err := cl.Mirror(t.Context(), s.url(mb.Addr(), top), dir)
 				cl.Close()
 				if err != nil {
 					t.Fatalf("run %d: %v\n%s", run, err, notes.String())

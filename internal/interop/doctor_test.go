@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/doctor"
 	"github.com/keepftp/keepftp/noop"
 )
@@ -22,11 +21,8 @@ func TestDoctorOnRealServers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := startServer(t, name, false, 0)
-			o := doctor.Options{
-				Config:    control.Config{User: s.user, Password: s.pw, Timeout: 5 * time.Second},
-				ProbeSize: 1 << 20, ProbeTime: 1500 * time.Millisecond,
-			}
-			r, err := doctor.Run(t.Context(), s.addr, s.uploadDir, o)
+			o := doctor.Options{Timeout: 5 * time.Second, ProbeSize: 1 << 20, ProbeTime: 1500 * time.Millisecond}
+			r, err := doctor.Run(t.Context(), s.url(s.addr, s.uploadDir), o)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -46,13 +46,14 @@ func TestNoopFactsOnRealServers(t *testing.T) {
 			if err := st.Update(k, func(p *profile.Profile) { p.LearnNoop(noop.Aborts, profile.SourceTransfers, time.Now()) }); err != nil {
 				t.Fatal(err)
 			}
-			o := p.opts()
+			o := p.clientOpts()
 			o.Timeout = time.Second
 			o.Keepalive = 100 * time.Millisecond
 			var mu sync.Mutex
 			var notes strings.Builder
 			logf := func(f string, a ...any) { mu.Lock(); fmt.Fprintf(&notes, f+"\n", a...); mu.Unlock() }
-			cl := keepftp.NewClient(keepftp.Options{Transfer: o, ProfileDir: dir, MaxConns: 1, Logf: logf})
+			o.ProfileDir, o.Parallel, o.Logf = dir, 1, logf
+			cl := keepftp.NewClient(o)
 			dst := filepath.Join(t.TempDir(), "evidence.bin")
 			_, err := cl.Get(t.Context(), s.url(p.addr(), "/evidence.bin"), dst)
 			cl.Close()

@@ -165,10 +165,12 @@ func target(t *testing.T, raw string) resume.Target {
 	return tg
 }
 
-var quickRetries = resume.Policy{Retries: 5, MaxAttempts: 30, BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond}
+var quickRetries = keepftp.RetryPolicy{Retries: 5, MaxAttempts: 30, BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond}
 
 func opts() resume.Options {
-	return resume.Options{Timeout: 5 * time.Second, Policy: quickRetries, Noops: &noop.Registry{}}
+	q := quickRetries
+	return resume.Options{Timeout: 5 * time.Second, Noops: &noop.Registry{},
+		Policy: resume.Policy{Retries: q.Retries, MaxAttempts: q.MaxAttempts, BaseDelay: q.BaseDelay, MaxDelay: q.MaxDelay}}
 }
 
 func checkSHA(t *testing.T, got, want []byte) {
@@ -211,7 +213,7 @@ func scList(t *testing.T, name string) (int64, string) {
 		}
 	}
 	p := s.path(t, testserver.MiddleboxOptions{})
-	cl := keepftp.NewClient(keepftp.Options{Transfer: p.opts()})
+	cl := keepftp.NewClient(p.clientOpts())
 	defer cl.Close()
 	entries, err := cl.List(t.Context(), s.url(p.addr(), dir))
 	if err != nil {
@@ -276,7 +278,7 @@ func scPutMkdir(t *testing.T, name string) (int64, string) {
 	data := ftptest.RandomBytes(1 << 20)
 	src := filepath.Join(t.TempDir(), "x.bin")
 	os.WriteFile(src, data, 0o644)
-	cl := keepftp.NewClient(keepftp.Options{Transfer: s.opts()})
+	cl := keepftp.NewClient(s.clientOpts())
 	defer cl.Close()
 	dir := path.Join(s.uploadDir, "new", "sub")
 	if err := cl.MkdirAll(t.Context(), s.url(s.addr, dir)); err != nil {
@@ -392,9 +394,10 @@ func scIdle421(t *testing.T, name string) (int64, string) {
 	s.write("/a.bin", a)
 	s.write("/b.bin", b)
 	p := s.path(t, testserver.MiddleboxOptions{})
-	o := p.opts()
+	o := p.clientOpts()
 	o.NoKeepalive = true // let the server's idle timer fire between the files
-	cl := keepftp.NewClient(keepftp.Options{Transfer: o, MaxConns: 1})
+	o.Parallel = 1
+	cl := keepftp.NewClient(o)
 	defer cl.Close()
 	dir := t.TempDir()
 	if _, err := cl.Get(t.Context(), s.url(p.addr(), "/a.bin"), filepath.Join(dir, "a")); err != nil {

@@ -37,9 +37,11 @@ func TestMirrorOnRealServers(t *testing.T) {
 				}
 			}
 			for _, par := range []int{1, 4} {
-				cl := keepftp.NewClient(keepftp.Options{Transfer: s.opts(), MaxConns: par})
+				o := s.clientOpts()
+				o.Parallel = par
+				cl := keepftp.NewClient(o)
 				dir := t.TempDir()
-				results, err := cl.Mirror(t.Context(), s.url(s.addr, top), dir, par)
+				results, err := cl.Mirror(t.Context(), s.url(s.addr, top), dir)
 				cl.Close()
 				if err != nil {
 					t.Fatalf("-P %d: %v", par, err)
@@ -191,10 +193,12 @@ func TestMirrorHostileNamesOnRealServers(t *testing.T) {
 			if err := s.write(path.Join(top, "victim"), []byte("must survive too")); err != nil {
 				t.Fatal(err)
 			}
-			cl := keepftp.NewClient(keepftp.Options{Transfer: s.opts(), MaxConns: 2})
+			o := s.clientOpts()
+			o.Parallel = 2
+			cl := keepftp.NewClient(o)
 			defer cl.Close()
 			dir := t.TempDir()
-			results, err := cl.Mirror(t.Context(), s.url(s.addr, top), dir, 2)
+			results, err := cl.Mirror(t.Context(), s.url(s.addr, top), dir)
 			if err != nil {
 				t.Fatalf("Mirror: %v", err)
 			}

@@ -137,10 +137,10 @@ func scMirrorUp(t *testing.T, name string) (int64, string) {
 			stop()
 		}
 	}
-	o := s.opts()
-	o.RateLimit = 2 << 20
-	cl := keepftp.NewClient(keepftp.Options{Transfer: o, MaxConns: 2, NoProfile: true, ProgressEvery: time.Nanosecond, Events: stopAt})
-	_, err := cl.MirrorUp(ctx, dir, s.url(s.addr, top), 2)
+	o := s.clientOpts()
+	o.RateLimit, o.Parallel, o.NoProfile, o.ProgressEvery, o.Events = 2<<20, 2, true, time.Nanosecond, stopAt
+	cl := keepftp.NewClient(o)
+	_, err := cl.MirrorUp(ctx, dir, s.url(s.addr, top))
 	cl.Close()
 	if ctx.Err() == nil {
 		t.Fatalf("the first run was not stopped: %v", err)
@@ -168,11 +168,11 @@ func scMirrorUp(t *testing.T, name string) (int64, string) {
 		}
 	}
 	// Paced, so that the cuts land while the data flows.
-	o = p.opts()
-	o.RateLimit = 2 << 20
-	cl = keepftp.NewClient(keepftp.Options{Transfer: o, MaxConns: 2, NoProfile: true, Events: seen})
+	o = p.clientOpts()
+	o.RateLimit, o.Parallel, o.NoProfile, o.Events = 2<<20, 2, true, seen
+	cl = keepftp.NewClient(o)
 	defer cl.Close()
-	results, err := cl.MirrorUp(t.Context(), dir, s.url(p.addr(), top), 2)
+	results, err := cl.MirrorUp(t.Context(), dir, s.url(p.addr(), top))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,9 +208,11 @@ func scMirrorUp(t *testing.T, name string) (int64, string) {
 
 	// 3. Up to date: nothing is sent.
 	var skips []string
-	cl3 := keepftp.NewClient(keepftp.Options{Transfer: s.opts(), NoProfile: true})
+	o3 := s.clientOpts()
+	o3.NoProfile, o3.Parallel = true, 2
+	cl3 := keepftp.NewClient(o3)
 	defer cl3.Close()
-	results, err = cl3.MirrorUp(t.Context(), dir, s.url(s.addr, top), 2)
+	results, err = cl3.MirrorUp(t.Context(), dir, s.url(s.addr, top))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,9 +282,9 @@ func scAtomicPut(t *testing.T, name string) (int64, string) {
 		}
 	}
 	p := s.path(t, testserver.MiddleboxOptions{DataCutAfter: []int64{int64(len(data)) / 3}})
-	o := p.opts()
-	o.RateLimit = 4 << 20
-	cl := keepftp.NewClient(keepftp.Options{Transfer: o, NoProfile: true, ProgressEvery: 50 * time.Millisecond, Events: events})
+	o := p.clientOpts()
+	o.RateLimit, o.NoProfile, o.ProgressEvery, o.Events = 4<<20, true, 50*time.Millisecond, events
+	cl := keepftp.NewClient(o)
 	defer cl.Close()
 	out, err := cl.Put(t.Context(), src, s.url(p.addr(), remote))
 	if err != nil {
@@ -377,7 +379,9 @@ func scSetTime(t *testing.T, name string) (int64, string) {
 	os.WriteFile(src, ftptest.RandomBytes(1000), 0o644)
 	os.Chtimes(src, want, want)
 	remote := path.Join(s.uploadDir, "timed.bin")
-	cl := keepftp.NewClient(keepftp.Options{Transfer: s.opts(), NoProfile: true})
+	o := s.clientOpts()
+	o.NoProfile = true
+	cl := keepftp.NewClient(o)
 	defer cl.Close()
 	out, err := cl.Put(t.Context(), src, s.url(s.addr, remote))
 	if err != nil {

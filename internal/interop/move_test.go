@@ -33,10 +33,12 @@ func scMoveFilter(t *testing.T, name string) (int64, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := keepftp.NewClient(keepftp.Options{Transfer: s.opts(), MaxConns: 2, Filter: filter, RemoveSource: true, NoProfile: true})
+	o := s.clientOpts()
+	o.Parallel, o.Filter, o.RemoveSource, o.NoProfile = 2, filter, true, true
+	cl := keepftp.NewClient(o)
 	defer cl.Close()
 	dir := t.TempDir()
-	results, err := cl.Mirror(t.Context(), s.url(s.addr, top), dir, 2)
+	results, err := cl.Mirror(t.Context(), s.url(s.addr, top), dir)
 	if err != nil {
 		t.Fatal(err)
 	}

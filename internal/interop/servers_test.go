@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keepftp/keepftp"
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/internal/ftptest"
 	"github.com/keepftp/keepftp/internal/realserver"
@@ -136,6 +137,16 @@ func (s *server) opts() resume.Options {
 	return o
 }
 
+// clientOpts are the scenarios' keepftp.Options: those of opts, as a
+// program gives them, the server's CA as a file.
+func (s *server) clientOpts() keepftp.Options {
+	o := keepftp.Options{Timeout: 5 * time.Second, Retry: quickRetries}
+	if s.tls != realserver.NoTLS {
+		o.TLS.CAFile = s.pki.CAFile
+	}
+	return o
+}
+
 // size is a test file's size: smaller under TLS, to keep the matrix lean
 // (the crypto is paid under the race detector too).
 func (s *server) size(plain, overTLS int) int {
@@ -188,6 +199,15 @@ func (p *netPath) addr() string { return p.mb.Addr() }
 // opts are the scenario's resume options over this path.
 func (p *netPath) opts() resume.Options {
 	o := p.s.opts()
+	if p.df != nil {
+		o.DialContext = p.df.DialContext
+	}
+	return o
+}
+
+// clientOpts are the scenario's keepftp.Options over this path.
+func (p *netPath) clientOpts() keepftp.Options {
+	o := p.s.clientOpts()
 	if p.df != nil {
 		o.DialContext = p.df.DialContext
 	}

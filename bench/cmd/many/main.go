@@ -1,6 +1,7 @@
 // Command many is row (d) of bench/run.sh: N downloads at once through one
 // keepftp.Client, each on a connection of its own, to measure the library's
-// memory and time under many concurrent transfers.
+// memory and time under many concurrent transfers. It is also what a Go
+// program using keepftp looks like: it imports the root package alone.
 //
 //	many -url ftp://127.0.0.1:2121/f.bin -n 1000 -o DIR
 //
@@ -28,7 +29,6 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp"
-	"github.com/keepftp/keepftp/resume"
 )
 
 func main() {
@@ -44,8 +44,9 @@ func main() {
 		os.Exit(2)
 	}
 	c := keepftp.NewClient(keepftp.Options{
-		MaxConns: *n,
-		Transfer: resume.Options{Timeout: *timeout, Policy: resume.Policy{Retries: 3, MaxAttempts: 5, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}},
+		Parallel: *n, // connections to the server: one per download
+		Timeout:  *timeout,
+		Retry:    keepftp.RetryPolicy{Retries: 3, MaxAttempts: 5, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second},
 	})
 	defer c.Close()
 
