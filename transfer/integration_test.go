@@ -32,9 +32,9 @@ func TestServerThatAbortsOnNoopLosesNoops(t *testing.T) {
 	payload := ftptest.RandomBytes(256 << 10) // 1 s at the rate
 	srv.WriteFile("/f", payload)
 	reg := &noop.Registry{}
-	opts := Options{Timeout: 2 * time.Second, Keepalive: 200 * time.Millisecond, Noops: reg}
+	opts := Options{Timeout: 5 * time.Second, Keepalive: 200 * time.Millisecond, Noops: reg}
 	for i := 0; i < 2; i++ {
-		c := dialTCP(t, srv.Addr(), 2*time.Second)
+		c := dialTCP(t, srv.Addr(), 5*time.Second)
 		_, err := Download(t.Context(), c, "/f", 0, int64(len(payload)), new(bytes.Buffer), opts)
 		if !control.IsCode(err, 426) {
 			t.Fatalf("attempt %d: err = %v, want the server's 426 abort", i, err)
@@ -42,7 +42,7 @@ func TestServerThatAbortsOnNoopLosesNoops(t *testing.T) {
 	}
 	server := "" // the registry keys servers by address
 	{
-		c := dialTCP(t, srv.Addr(), 2*time.Second)
+		c := dialTCP(t, srv.Addr(), 5*time.Second)
 		server = c.RemoteAddr().String()
 		if reg.InTransfer(server) {
 			t.Fatal("NOOPs still allowed during transfers after two aborts")
@@ -77,7 +77,7 @@ func TestRegistryLearnsFromRealTransfers(t *testing.T) {
 			payload := ftptest.RandomBytes(256 << 10) // 0.5 s
 			srv.WriteFile("/f", payload)
 			reg := &noop.Registry{}
-			c := dialTCP(t, srv.Addr(), 2*time.Second)
+			c := dialTCP(t, srv.Addr(), 5*time.Second)
 			var buf bytes.Buffer
 			res, err := Download(t.Context(), c, "/f", 0, int64(len(payload)), &buf, Options{Keepalive: 100 * time.Millisecond, Noops: reg})
 			if err != nil || !bytes.Equal(buf.Bytes(), payload) {
