@@ -156,10 +156,12 @@ const (
 // Errors a program checks with errors.Is. Classify sorts every error into
 // an ErrorClass; these say more where a program needs it.
 var (
-	ErrBadURL   = resume.ErrBadURL    // a URL keepftp cannot use
-	ErrPeerDown = control.ErrPeerDown // the server stopped answering within the timeout
-	ErrNotFound = control.ErrNotFound // the remote file or folder does not exist (the server's 550)
-	ErrGaveUp   = resume.ErrGaveUp    // the retry policy ended the work; the error wraps the last attempt's too
+	ErrBadURL     = resume.ErrBadURL      // a URL keepftp cannot use
+	ErrPeerDown   = control.ErrPeerDown   // the server stopped answering within the timeout
+	ErrNotFound   = control.ErrNotFound   // the remote file or folder does not exist (the server's 550)
+	ErrGaveUp     = resume.ErrGaveUp      // the retry policy ended the work; the error wraps the last attempt's too
+	ErrBadListing = control.ErrBadListing // a listing line that cannot be parsed, or a listing too large
+	ErrUnverified = resume.ErrUnverified  // with Options.RequireVerified: nothing could check the result (Classify: VerifyFailed)
 	// ErrStreamResume: a download into a stream (standard output, a
 	// device, a FIFO) failed after bytes went into it, and no retry could
 	// be shown to continue them (VerifyFailed).

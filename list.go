@@ -25,6 +25,30 @@ func (c *Client) List(ctx context.Context, rawURL string) ([]Entry, error) {
 	return entriesOf(entries), err
 }
 
+// ListFunc is List as a stream, for a listing of any length in bounded
+// memory: fn is called for each entry as its line arrives, in the
+// server's order, and with a zero Entry and an error wrapping
+// ErrBadListing for a line that cannot be parsed (the error names the
+// line: return nil to go on with the others). An error fn returns stops
+// the listing, and ListFunc returns it, wrapped. fn may have been called
+// for entries of a listing that then fails.
+func (c *Client) ListFunc(ctx context.Context, rawURL string, fn func(e Entry, err error) error) error {
+	t, err := c.parse(rawURL)
+	if err != nil {
+		return err
+	}
+	conn, err := c.pool.Conn(ctx, t)
+	if err != nil {
+		return err
+	}
+	err = conn.ListFunc(ctx, t.Path, func(e control.Entry, err error) error { return fn(entryOf(e), err) })
+	c.pool.Release(conn, conn.Err() == nil)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", t, err)
+	}
+	return nil
+}
+
 func (c *Client) list(ctx context.Context, t resume.Target) ([]control.Entry, error) {
 	entries, _, err := c.listWith(ctx, t, false)
 	return entries, err

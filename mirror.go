@@ -17,6 +17,16 @@ const MaxMirrorEntries = 1 << 20
 // maxEntries is MaxMirrorEntries, lowered by tests.
 var maxEntries = MaxMirrorEntries
 
+// MaxMirrorDirs bounds the remote directories a mirror lists in one run.
+// The depth bound alone does not bound the time: a server whose every
+// directory lists two subdirectories that are itself grows a tree of
+// 2^depth directories, each with a listing of its own. Directories past
+// the bound are left out, and reported once.
+const MaxMirrorDirs = 100_000
+
+// maxDirs is MaxMirrorDirs, lowered by tests.
+var maxDirs = MaxMirrorDirs
+
 // Mirror copies the remote directory tree at rawURL into the local
 // directory dir, Options.Parallel files at a time: PlanMirror, then
 // RunPlan. Files
@@ -28,8 +38,11 @@ var maxEntries = MaxMirrorEntries
 // a result whose Err wraps ErrLeftOut, with a "warning" event, and the
 // walk goes on: a name that cannot be a local path (see SafeName), a
 // subdirectory that cannot be listed, a listing line that cannot be
-// parsed, a directory loop or a tree deeper than 64 levels, a name listed
-// twice in one directory, the entries past MaxMirrorEntries. A listing that
+// parsed, a directory loop (a subdirectory whose MLSD unique fact, or
+// whose whole listing, names, sizes and times, is that of a directory
+// above it) or a tree deeper than 64 levels, a name listed twice in one
+// directory, the entries past MaxMirrorEntries, the directories past
+// MaxMirrorDirs. A listing that
 // fails for a reason that may pass is tried again first. Only a top
 // directory that cannot be listed at all is an error with no results.
 //

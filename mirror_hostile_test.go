@@ -181,33 +181,59 @@ func TestMirrorGoesOnPastProblems(t *testing.T) {
 	t.Logf("problems:\n%s", all)
 }
 
-// Without unique facts a loop ends at the depth bound, reported, and the
-// files above it are copied.
+// Without unique facts a loop ends at the first directory whose listing
+// is that of the one above it; one whose listing differs at each level
+// (a directory named after the depth) ends at the depth bound. Either is
+// reported, and the files above it are copied.
 func TestMirrorLoopWithoutUniqueEndsAtDepthBound(t *testing.T) {
 	t.Parallel()
-	f := ftptest.StartFake(t)
-	f.WriteFile("/r/top", []byte("top"), mtime)
-	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
-		if verb == "LIST" && strings.HasPrefix(arg, "/r/again") {
-			s.SendData([]byte("drwxr-xr-x 1 ftp ftp 0 Mar  1  2024 again\r\n"), "")
-			return true
-		}
-		if verb == "LIST" && arg == "/r" {
-			s.SendData([]byte("-rw-r--r-- 1 ftp ftp 3 Mar  1  2024 top\r\ndrwxr-xr-x 1 ftp ftp 0 Mar  1  2024 again\r\n"), "")
-			return true
-		}
-		return false
-	}
-	c, _ := testClient(t, 1)
-	dir := t.TempDir()
-	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/r", dir)
-	if err != nil {
-		t.Fatalf("Mirror: %v", err)
-	}
-	checkLocal(t, filepath.Join(dir, "top"), []byte("top"))
-	lo := leftOutResults(results)
-	if len(lo) != 1 || !strings.Contains(lo[0].Err.Error(), "deeper than") {
-		t.Errorf("left out %+v, want the depth bound reported once", lo)
+	for _, tc := range []struct {
+		name         string
+		vary         bool
+		want         string
+		wantListings int
+		wantLeftOut  int
+	}{
+		{"same listing", false, "same entries", 3, 1},
+		{"listing differs", true, "deeper than", 2 * (maxDepth + 1), 2}, // again and level at each depth
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := ftptest.StartFake(t)
+			f.WriteFile("/r/top", []byte("top"), mtime)
+			f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+				if verb == "LIST" && strings.Contains(arg, "/level") {
+					s.SendData(nil, "") // empty
+					return true
+				}
+				if verb == "LIST" && strings.HasPrefix(arg, "/r/again") {
+					l := "drwxr-xr-x 1 ftp ftp 0 Mar  1  2024 again\r\n"
+					if tc.vary {
+						l += fmt.Sprintf("drwxr-xr-x 1 ftp ftp 0 Mar  1  2024 level%d\r\n", strings.Count(arg, "/"))
+					}
+					s.SendData([]byte(l), "")
+					return true
+				}
+				if verb == "LIST" && arg == "/r" {
+					s.SendData([]byte("-rw-r--r-- 1 ftp ftp 3 Mar  1  2024 top\r\ndrwxr-xr-x 1 ftp ftp 0 Mar  1  2024 again\r\n"), "")
+					return true
+				}
+				return false
+			}
+			c, _ := testClient(t, 1)
+			dir := t.TempDir()
+			results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/r", dir)
+			if err != nil {
+				t.Fatalf("Mirror: %v", err)
+			}
+			checkLocal(t, filepath.Join(dir, "top"), []byte("top"))
+			lo := leftOutResults(results)
+			if len(lo) != tc.wantLeftOut || !strings.Contains(lo[0].Err.Error(), tc.want) {
+				t.Errorf("left out %+v, want %q reported %d times", lo, tc.want, tc.wantLeftOut)
+			}
+			if n := f.Count("LIST"); n > tc.wantListings {
+				t.Errorf("%d listings, want at most %d", n, tc.wantListings)
+			}
+		})
 	}
 }
 

@@ -45,6 +45,12 @@ type Options struct {
 	// NoVerify skips the hash check after a transfer (the size is always
 	// checked).
 	NoVerify bool
+	// RequireVerified makes a result nothing could check (the server gave
+	// no size and no hash) an error, ErrUnverified (class VerifyFailed),
+	// instead of a success marked "(unverified)": a download stays its
+	// partial file, not renamed to its name; an upload stays on the
+	// server.
+	RequireVerified bool
 	// Fresh ignores and replaces any partial download.
 	Fresh bool
 	// NoMtime keeps the local file's time as the download made it, and

@@ -129,7 +129,9 @@ func (ps *profiles) config(t resume.Target, cfg *control.Config) {
 		return
 	}
 	cfg.NoEPSV = f.EPSV != nil && !*f.EPSV
-	cfg.NoMLSD = f.MLSD != nil && !*f.MLSD
+	// MLSD is not skipped on the profile's word: FEAT says on every
+	// connection whether MLST is offered, and what it says now wins (a
+	// server that once had none may have it now).
 	cfg.NoHash = f.HashRefused
 }
 

@@ -2,9 +2,13 @@ package keepftp
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/keepftp/keepftp/control"
@@ -19,6 +23,7 @@ type remoteWalk struct {
 	p      *Plan
 	tr     *tree
 	source bool
+	dirs   int // listed below the top, against maxDirs
 }
 
 // walkRemote lists the remote tree below p's top. A source's top that
@@ -69,12 +74,20 @@ func (w *remoteWalk) problem(t resume.Target, local string, err error) {
 }
 
 // dir walks one remote folder rel, listed as entries (listErr: what went
-// wrong with the listing, if anything). ancestors are the MLSD unique
-// facts of the folders above, to see a loop.
-func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, depth int, ancestors map[string]bool) {
+// wrong with the listing, if anything). ancestors are what the folders
+// above are known by, to see a loop: their MLSD unique facts and their
+// listings' fingerprints, each with the folder.
+func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, depth int, ancestors map[string]string) {
 	t := w.p.remoteTarget(rel)
 	if listErr != nil {
 		w.problem(t, w.p.localPath(rel), listErr)
+	}
+	if fp := fingerprint(entries); fp != "" {
+		if above, ok := ancestors[fp]; ok {
+			w.problem(t, w.p.localPath(rel), fmt.Errorf("directory loop: %s lists the same entries (names, sizes, times) as %s above it", t, above))
+			return
+		}
+		ancestors = copyAdd(ancestors, fp, t.String())
 	}
 	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
@@ -127,18 +140,25 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 }
 
 // subdir lists and walks a subfolder, unless that would loop.
-func (w *remoteWalk) subdir(n *node, depth int, ancestors map[string]bool) {
+func (w *remoteWalk) subdir(n *node, depth int, ancestors map[string]string) {
 	t := w.p.remoteTarget(n.rel)
 	id := n.e.Facts["unique"]
+	if id != "" {
+		id = "unique " + id // apart from the fingerprints
+	}
 	switch {
-	case id != "" && ancestors[id]:
-		w.problem(t, w.p.localPath(n.rel), fmt.Errorf("directory loop: %s is a directory above it (unique %q)", t, id))
+	case id != "" && ancestors[id] != "":
+		w.problem(t, w.p.localPath(n.rel), fmt.Errorf("directory loop: %s is %s above it (%s)", t, ancestors[id], id))
 		return
 	case depth > maxDepth:
 		w.problem(t, w.p.localPath(n.rel), fmt.Errorf("deeper than %d levels (a directory loop?)", maxDepth))
 		return
 	}
-	if w.ctx.Err() != nil || w.tr.entries > maxEntries {
+	if w.ctx.Err() != nil || w.tr.entries > maxEntries || w.dirs > maxDirs {
+		return
+	}
+	if w.dirs++; w.dirs > maxDirs {
+		w.problem(t, w.p.localPath(n.rel), fmt.Errorf("more than %d directories in the tree: the rest is not walked", maxDirs))
 		return
 	}
 	entries, err := w.list(t)
@@ -146,19 +166,37 @@ func (w *remoteWalk) subdir(n *node, depth int, ancestors map[string]bool) {
 		return
 	}
 	if id != "" {
-		ancestors = copyAdd(ancestors, id)
+		ancestors = copyAdd(ancestors, id, t.String())
 	}
 	n.listed = err == nil || errors.Is(err, control.ErrBadListing)
 	w.dir(n.rel, entries, err, depth, ancestors)
 }
 
-func copyAdd(set map[string]bool, id string) map[string]bool {
-	out := make(map[string]bool, len(set)+1)
-	for k := range set {
-		out[k] = true
+func copyAdd(set map[string]string, key, dir string) map[string]string {
+	out := make(map[string]string, len(set)+1)
+	for k, v := range set {
+		out[k] = v
 	}
-	out[id] = true
+	out[key] = dir
 	return out
+}
+
+// fingerprint sums what a listing says: each entry's name, type, size and
+// time, in name order. A folder whose listing has the fingerprint of a
+// folder above it holds itself, as far as anyone can tell: walking it
+// would list the same again, without end. An empty listing has none (""):
+// a folder above holds at least the one below it.
+func fingerprint(entries []control.Entry) string {
+	if len(entries) == 0 {
+		return ""
+	}
+	sorted := slices.Clone(entries)
+	slices.SortFunc(sorted, func(a, b control.Entry) int { return strings.Compare(a.Name, b.Name) })
+	h := sha256.New()
+	for _, e := range sorted {
+		fmt.Fprintf(h, "%q %d %d %d\n", e.Name, e.Type, e.Size, e.ModTime.UnixNano())
+	}
+	return "listing " + hex.EncodeToString(h.Sum(nil))
 }
 
 // leftOut records a source entry left out: a result wrapping ErrLeftOut,

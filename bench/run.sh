@@ -26,6 +26,9 @@
 #     ftps    (e) FTPS (explicit TLS, vsftpd with require_ssl_reuse=YES): the big
 #             file down and up, keepftp against curl and lftp, wall and CPU time
 #   MANY=1000  RTT_DELAY=25ms (each way)  CAP=20000000 (bytes/s per connection)
+#   RESULTS_DIR=DIR  where results.tsv, results.svg and results.md go
+#                (default: bench/, beside this script): every row's ratios
+#                and goals, as a file, a chart (bench/cmd/chart) and a table
 set -euo pipefail
 export LC_ALL=C
 
@@ -109,15 +112,20 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- build ----
-note "building keepftp, rawcopy, middlebox, many and rusage"
+note "building keepftp, rawcopy, middlebox, many, rusage and chart"
 (cd "$REPO" && go build -o "$WORK/keepftp" ./cmd/keepftp && go build -o "$WORK/rawcopy" ./bench/cmd/rawcopy &&
 	go build -o "$WORK/middlebox" ./bench/cmd/middlebox && go build -o "$WORK/many" ./bench/cmd/many &&
-	go build -o "$WORK/rusage" ./bench/cmd/rusage)
+	go build -o "$WORK/rusage" ./bench/cmd/rusage && go build -o "$WORK/chart" ./bench/cmd/chart)
 KEEPFTP=$WORK/keepftp
 RAWCOPY=$WORK/rawcopy
 MIDDLEBOX=$WORK/middlebox
 MANYBIN=$WORK/many
 RUSAGE=$WORK/rusage # peak RSS and CPU time of each run, to the microsecond
+CHART=$WORK/chart   # the results file as an SVG chart and a Markdown table
+RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR}
+[[ -d $RESULTS_DIR ]] || die "RESULTS_DIR $RESULTS_DIR is not a directory"
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- the file ----
 ROOT=$WORK/root
@@ -378,6 +386,7 @@ case_label() {
 	kmirror8) echo "keepftp mirror -P 8" ;;
 	lmirror8) echo "lftp mirror -P 8" ;;
 	kseg) echo "keepftp get --segments 4" ;;
+	kseg0) echo "keepftp get --segments 4, no cuts" ;;
 	lpget) echo "lftp pget -n 4" ;;
 	lpget0) echo "lftp pget -n 4, no cuts" ;;
 	kdisk) echo "keepftp get (fsync)" ;;
@@ -399,7 +408,7 @@ case_cmd() {
 	case $id in
 	kmirror*) CMD=("$KEEPFTP" mirror -q -P "${id#kmirror}" "ftp://$MB_ADDR/small/" "$out") ;;
 	lmirror*) CMD=(lftp -c "$LFTP_SET; mirror -P ${id#lmirror} ftp://$MB_ADDR/small $out") ;;
-	kseg) CMD=("$KEEPFTP" get -q --segments 4 --retry-max-delay 1s -o "$out" "ftp://$MB_ADDR/big.bin") ;;
+	kseg | kseg0) CMD=("$KEEPFTP" get -q --segments 4 --retry-max-delay 1s -o "$out" "ftp://$MB_ADDR/big.bin") ;;
 	lpget | lpget0) CMD=(lftp -c "$LFTP_SET; pget -n 4 ftp://$MB_ADDR/big.bin -o $out") ;;
 	kdisk) CMD=("$KEEPFTP" get -q -o "$out" "$URL") ;;
 	ldisk) CMD=(lftp -c "$LFTP_SET; get $URL -o $out") ;;
@@ -418,7 +427,7 @@ case_cmd() {
 case_prep() {
 	case $1 in
 	kseg | lpget) mb_start -rate "$CAP" -cut "$CUTS" ;; # a fresh cut queue per run
-	lpget0) mb_start -rate "$CAP" ;;
+	kseg0 | lpget0) mb_start -rate "$CAP" ;;
 	kdisk | ldisk | dd) sync ;;                         # no write-back left over from the run before
 	many) mkdir -p "$2" ;;
 	*ftpsput) rm -f "$TLS_ROOT/upload/up.bin" ;; # anonymous uploads cannot overwrite
@@ -479,7 +488,7 @@ time_case() {
 		tail -1 "$WORK/time.txt" | awk -v us=$((t1 - t0)) '{ printf "%.6f %d %.4f\n", us / 1e6, $1, $2 + $3 }' >>"$WORK/res/$id"
 	fi
 	rm -rf "$out" "$out".*
-	case $id in kseg | lpget*) mb_stop ;; esac
+	case $id in kseg* | lpget*) mb_stop ;; esac
 }
 
 # run_cases DIR ROUNDS CASE...: warm-up, then ROUNDS rounds.
@@ -520,13 +529,6 @@ commands_per_file() {
 	}' "$WORK/cmds/$1"
 }
 
-# goal LABEL VALUE LIMIT UNIT
-goal() {
-	awk -v l="$1" -v v="$2" -v lim="$3" -v u="$4" 'BEGIN {
-		printf "  %-44s %7.2f%s  goal <= %s%s  %s\n", l, v, u, lim, u, (v <= lim ? "met" : "NOT MET")
-	}'
-}
-
 ratio() { awk -v a="$(median "$1")" -v b="$(median "$2")" 'BEGIN { printf "%.3f", a / b }'; }
 
 # cpu_ratio A B: A's median CPU time (user+sys) over B's.
@@ -542,7 +544,7 @@ fi
 if row pget; then
 	note "(b) pget: ${SIZE_MIB} MiB behind a cap of $CAP bytes/s per connection, cuts $CUTS"
 	mkdir -p "$OUT/b"
-	run_cases "$OUT/b" "$N" kseg lpget lpget0
+	run_cases "$OUT/b" "$N" kseg lpget kseg0 lpget0
 fi
 if row disk; then
 	DISK_OUT=$(mktemp -d "$WORK/disk.XXXXXX")
@@ -595,7 +597,10 @@ if row ftps; then
 			-e "s|^write_enable=.*|write_enable=YES|" -e "s|^pasv_min_port=.*|pasv_min_port=$lo|" \
 			-e "s|^pasv_max_port=.*|pasv_max_port=$((lo + PASV_PORTS - 1))|" \
 			-e "s|^vsftpd_log_file=.*|vsftpd_log_file=$WORK/etc-tls/vsftpd.log|" "$WORK/etc/vsftpd.conf" >"$WORK/etc-tls/vsftpd.conf"
-		printf '%s\n' anon_upload_enable=YES anon_umask=022 ssl_enable=YES "rsa_cert_file=$TLS_CERT" \
+		# anon_other_write_enable: keepftp put uploads to a temporary
+		# name and renames it (RNFR/RNTO), which vsftpd refuses an
+		# anonymous session without it.
+		printf '%s\n' anon_upload_enable=YES anon_other_write_enable=YES anon_umask=022 ssl_enable=YES "rsa_cert_file=$TLS_CERT" \
 			"rsa_private_key_file=$WORK/etc-tls/key.pem" allow_anon_ssl=YES force_anon_logins_ssl=YES \
 			force_anon_data_ssl=YES require_ssl_reuse=YES ssl_ciphers=HIGH >>"$WORK/etc-tls/vsftpd.conf"
 		chmod 600 "$WORK/etc-tls/vsftpd.conf"
@@ -628,9 +633,9 @@ if row mirror; then
 	for c in kmirror1 lmirror1 kmirror8 lmirror8; do commands_per_file "$c" 100; done
 fi
 if row pget; then
-	report_cases "(b) ${SIZE_MIB} MiB, $CAP B/s per connection, data connections cut: $CUTS (lftp also without cuts)" lpget0 kseg lpget lpget0
+	report_cases "(b) ${SIZE_MIB} MiB, $CAP B/s per connection, data connections cut: $CUTS (and without cuts)" lpget0 kseg lpget kseg0 lpget0
 	echo "  FTP commands in the warm-up run:"
-	for c in kseg lpget lpget0; do commands_per_file "$c" 1; done
+	for c in kseg lpget kseg0 lpget0; do commands_per_file "$c" 1; done
 fi
 if row disk; then
 	report_cases "(c) ${SIZE_MIB} MiB to disk ($(stat -f -c %T "$DISK_OUT"))" dd kdisk ldisk dd
@@ -647,24 +652,82 @@ if row ftps; then
 			"$(ratio kftps$op cftps$op)" "$(ratio kftps$op lftps$op)" "$(cpu_ratio kftps$op cftps$op)" "$(cpu_ratio kftps$op lftps$op)"
 	done
 fi
-echo
-echo "goals:"
-if row mirror; then
-	goal "(a) keepftp / lftp mirror, -P 1" "$(ratio kmirror1 lmirror1)" 0.8 x
-	goal "(a) keepftp / lftp mirror, -P 8" "$(ratio kmirror8 lmirror8)" 0.8 x
+# ==== results: every row's ratios, as a file, a chart and a table ====
+# One line per row and client (bench/cmd/chart reads it): keepftp's
+# median, the client's, their ratio, and the highest ratio the goal allows
+# (empty: none for this client). Rows in the order of issue 17's table.
+RES_BODY=$WORK/results.body
+: >"$RES_BODY"
+# result ROW CLIENT VALUE REFERENCE [GOAL]
+result() {
+	awk -v row="$1" -v c="$2" -v v="$3" -v r="$4" -v g="${5:-}" 'BEGIN {
+		printf "%s\t%s\t%.4g\t%.4g\t%.4f\t%s\n", row, c, v, r, v / r, g
+	}' >>"$RES_BODY"
+}
+cpu_median() { stats "$1" | cut -d' ' -f4; }
+# result_wall ROW CLIENT CASE REFCASE [GOAL]: medians of wall time.
+result_wall() { result "$1" "$2" "$(median "$3")" "$(median "$4")" "${5:-}"; }
+# result_cpu ROW CLIENT CASE REFCASE [GOAL]: medians of CPU time (user+sys).
+result_cpu() { result "$1" "$2" "$(cpu_median "$3")" "$(cpu_median "$4")" "${5:-}"; }
+if [[ $RTT_DELAY =~ ^([0-9]+)ms$ ]]; then RTT_LABEL="$((BASH_REMATCH[1] * 2)) ms RTT"; else RTT_LABEL="RTT 2 x $RTT_DELAY"; fi
+
+if row base; then
+	R="${SIZE_MIB} MiB get, plain, wall (s)"
+	result_wall "$R" lftp keepftp lftp 1
+	result_wall "$R" curl keepftp curl
+	result_wall "$R" wget keepftp wget
+	result_wall "$R" "raw TCP (limit)" keepftp raw
+	R="${SIZE_MIB} MiB get, plain, CPU (s)"
+	for c in lftp curl wget; do result_cpu "$R" "$c" keepftp "$c"; done
 fi
-if row pget; then
-	goal "(b) keepftp --segments 4 / lftp pget -n 4" "$(ratio kseg lpget)" 1.0 x
-	goal "(b) same, 2 cuts / lftp pget -n 4 without cuts" "$(ratio kseg lpget0)" 1.1 x
-fi
-row disk && goal "(c) keepftp / dd conv=fsync" "$(ratio kdisk dd)" 1.1 x
-row many && goal "(d) peak RSS of $MANY Gets at once" "$(stats many | awk '{ printf "%.1f", $3 / 1024 }')" 200 " MiB"
 if row ftps; then
-	goal "(e) keepftp / lftp, FTPS get" "$(ratio kftpsget lftpsget)" 1.0 x
-	goal "(e) keepftp / lftp, FTPS put" "$(ratio kftpsput lftpsput)" 1.0 x
 	for op in get put; do
-		goal "(e) keepftp / curl, FTPS $op, wall" "$(ratio kftps$op cftps$op)" 1.0 x
-		goal "(e) keepftp / curl, FTPS $op, CPU" "$(cpu_ratio kftps$op cftps$op)" 1.0 x
+		R="${SIZE_MIB} MiB $op, FTPS, wall (s)"
+		result_wall "$R" curl kftps$op cftps$op 1
+		result_wall "$R" lftp kftps$op lftps$op 1
+		R="${SIZE_MIB} MiB $op, FTPS, CPU (s)"
+		result_cpu "$R" curl kftps$op cftps$op 1
+		result_cpu "$R" lftp kftps$op lftps$op
 	done
 fi
+if row pget; then
+	R="${SIZE_MIB} MiB, --segments 4 / pget -n 4, $((CAP / 1000000)) MB/s per connection, no cuts (s)"
+	result_wall "$R" "lftp pget" kseg0 lpget0
+	result "$R" "4 x $((CAP / 1000000)) MB/s (limit)" "$(median kseg0)" "$(awk -v s="$SIZE" -v c="$CAP" 'BEGIN { print s / (4 * c) }')"
+	R="same, 2 data connections cut (s)"
+	result_wall "$R" "lftp pget, no cuts" kseg lpget0 1.1
+	result_wall "$R" "lftp pget, same cuts" kseg lpget 1
+fi
+if row mirror; then
+	result_wall "100 x 16 KiB, $RTT_LABEL, mirror -P 1 (s)" lftp kmirror1 lmirror1 0.5
+	result_wall "100 x 16 KiB, $RTT_LABEL, mirror -P 8 (s)" lftp kmirror8 lmirror8 0.8
+fi
+if row disk; then
+	R="${SIZE_MIB} MiB get to disk (keepftp fsyncs) (s)"
+	result_wall "$R" "dd conv=fsync" kdisk dd 1.1
+	result_wall "$R" "lftp (no fsync)" kdisk ldisk
+fi
+# Row (d) has no other client: its peak RSS and its goal are in its table.
+
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+COMMIT=$(git -c safe.directory='*' -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -z $(git -c safe.directory='*' -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null) ]] || COMMIT+=" (modified)"
+{
+	echo "# $STARTED, keepftp $COMMIT, ROWS=\"$ROWS\", medians of $N timed runs (+1 checked warm-up) per case"
+	echo "# $(nproc) CPUs, Linux $(uname -r), load average (1, 5, 15 min) $LOAD_START at the start, $LOAD_END at the end"
+	echo "# $("$VSFTPD" -v 0>&1 2>&1 | head -1 | tr -s ' '), $(curl --version | head -1 | cut -d' ' -f1-2), $(wget --version | head -1 | cut -d' ' -f1-3), lftp $(lftp --version | head -1 | sed 's/^LFTP | Version //; s/ |.*//'), $(go version | cut -d' ' -f3)"
+	printf 'row\tclient\tvalue\treference\tratio\tgoal\n'
+	cat "$RES_BODY"
+} >"$WORK/results.tsv"
+"$CHART" -in "$WORK/results.tsv" -svg "$WORK/results.svg" -md "$WORK/results.md" \
+	-title "keepftp against other clients: keepftp's median over theirs"
+for f in results.tsv results.svg results.md; do
+	cp "$WORK/$f" "$RESULTS_DIR/$f"
+	# Owned like the directory, not by root: the script runs under sudo.
+	chown --reference="$RESULTS_DIR" "$RESULTS_DIR/$f" 2>/dev/null || true
+done
+echo
+echo "results ($RESULTS_DIR/results.tsv, chart results.svg, table results.md):"
+grep '^#' "$WORK/results.tsv"
+cat "$WORK/results.md"
 exit 0

@@ -18,7 +18,8 @@ func (c *Conn) Size(ctx context.Context, path string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return parseSize(rep.Msg)
+	n, err := parseSize(rep.data())
+	return n, rep.hide(err)
 }
 
 // ModTime returns a remote file's modification time (MDTM, RFC 3659), UTC.
@@ -27,7 +28,8 @@ func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return ParseTime(rep.Msg)
+	t, err := ParseTime(rep.data())
+	return t, rep.hide(err)
 }
 
 // Pwd returns the current directory.
@@ -36,7 +38,8 @@ func (c *Conn) Pwd(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return parsePWD(rep.Msg)
+	dir, err := parsePWD(rep.data())
+	return dir, rep.hide(err)
 }
 
 // Mlst returns the RFC 3659 facts of one file. Servers without MLST answer
@@ -46,7 +49,8 @@ func (c *Conn) Mlst(ctx context.Context, path string) (Facts, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mlstFacts(rep.Msg)
+	f, err := mlstFacts(rep.data())
+	return f, rep.hide(err)
 }
 
 // Mkdir creates a remote directory (MKD).

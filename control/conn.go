@@ -29,7 +29,9 @@ type Conn struct {
 	greet   string      // the greeting's text
 	noEPSV  atomic.Bool // EPSV was refused once: go straight to PASV
 	noEPRT  atomic.Bool // EPRT was refused once: go straight to PORT
-	noMLSD  atomic.Bool // MLSD was refused once: list with LIST
+	noMLSD  atomic.Bool // MLSD was refused on this connection: list with LIST
+
+	sec *secret // the password, masked in all text the connection hands out (secret.go)
 
 	hashSel     atomic.Value // string: the algorithm OPTS HASH selected on this connection
 	hashRefused commandSet   // hash commands refused as not implemented (hash.go)
@@ -52,6 +54,7 @@ type Conn struct {
 	late     int          // replies still owed after a transfer's final reply (NOOP and ABOR answers)
 	closing  error        // an unsolicited 421 came: the server is about to close
 	lateSeen []Reply      // those that came before the resync that takes them
+	finalRep *Reply       // the last transfer's final reply, until the next reply: a repeat of it is dropped
 	ahead    *passivePort // a passive port opened by an EPSV written ahead (StatPassive); any command written forgets it
 	err      error        // why the connection ended, once done is closed
 	closeErr error        // set by us before closing the socket on purpose
@@ -90,11 +93,12 @@ type Config struct {
 	// mode. Only the control connection's peer may connect.
 	Active bool
 
-	// NoEPSV and NoMLSD are what an earlier session with the server
-	// learned (kept by the policy above): EPSV refused, so ask PASV first
-	// over IPv4; MLSD refused, so list with LIST. Each saves a probe.
+	// NoEPSV is what an earlier session with the server learned (kept by
+	// the policy above): EPSV refused, so ask PASV first over IPv4. It
+	// saves a probe. There is no such hint for MLSD: FEAT, read on every
+	// connection, says whether MLST is offered now, and what the server
+	// says now wins over what an earlier session saw (List).
 	NoEPSV bool
-	NoMLSD bool
 
 	// NoHash names hash commands ("HASH", "XSHA256", ...) an earlier
 	// session found refused although FEAT announced them: Hash does not
@@ -209,14 +213,18 @@ func newConn(ctx context.Context, nc net.Conn, addr, dialAddr string, cfg Config
 		nc.Close()
 		return nil, err
 	}
+	var sec *secret
 	if cfg.User == "" {
-		cfg.User, cfg.Password = "anonymous", "keepftp@"
+		cfg.User, cfg.Password = "anonymous", "keepftp@" // ours, and no secret
+	} else {
+		sec = newSecret(cfg.Password)
 	}
 	if cfg.TLSMode != TLSNone {
 		cfg.TLS = tlsConfigFor(cfg.TLS, addr)
 	}
 	c := &Conn{
 		cfg:     cfg,
+		sec:     sec,
 		nc:      nc,
 		timeout: cfg.Timeout,
 		cmdSlot: make(chan struct{}, 1),
@@ -227,7 +235,6 @@ func newConn(ctx context.Context, nc net.Conn, addr, dialAddr string, cfg Config
 	c.lastRecv.Store(now)
 	c.lastSent.Store(now)
 	c.noEPSV.Store(cfg.NoEPSV)
-	c.noMLSD.Store(cfg.NoMLSD)
 	for _, cmd := range cfg.NoHash {
 		c.hashRefused.add(cmd)
 	}
@@ -339,7 +346,7 @@ func (c *Conn) login(ctx context.Context) error {
 	if rep, err := c.Cmd(ctx, 0, "FEAT", ""); err != nil {
 		return err
 	} else if rep.Code == 211 {
-		c.feats = parseFeat(rep.Msg)
+		c.feats = parseFeat(rep.data())
 	}
 	if c.feats.Has("UTF8") {
 		c.Cmd(ctx, 0, "OPTS", "UTF8 ON") // best effort: names are bytes to us anyway
@@ -360,7 +367,9 @@ func (cfg *Config) checkCredentials() error {
 // newReader returns a reply reader over the current socket that records
 // liveness.
 func (c *Conn) newReader() *replyReader {
-	return newReplyReader(&activityReader{c: c})
+	r := newReplyReader(&activityReader{c: c})
+	r.sec = c.sec
+	return r
 }
 
 // activityReader records the time of every read on the control connection:
@@ -436,8 +445,20 @@ func (c *Conn) route(rep Reply) error {
 		if final {
 			c.xfer = nil // the final reply ends transfer routing
 			c.late = t.owed()
+			c.finalRep = &rep
 		}
 		return err
+	}
+	if f := c.finalRep; f != nil {
+		c.finalRep = nil
+		if rep.Code == f.Code && rep.Msg == f.Msg {
+			// Some servers send a transfer's final reply twice. The
+			// repeat answers nothing: taken as out of step, it would end
+			// the connection, fail the check after every transfer and
+			// make it one attempt more.
+			c.logf("%d %s repeats the transfer's final reply: dropped", rep.Code, firstLine(rep.Msg))
+			return nil
+		}
 	}
 	if len(c.waiters) > 0 {
 		w := c.waiters[0]
@@ -632,9 +653,15 @@ func (c *Conn) writeLine(cl cmdLine) error {
 }
 
 func (c *Conn) logf(format string, args ...any) {
-	if c.cfg.Logf != nil {
-		c.cfg.Logf(format, args...)
+	if c.cfg.Logf == nil {
+		return
 	}
+	if c.sec == nil {
+		c.cfg.Logf(format, args...)
+		return
+	}
+	// Every line, ours too: a path or an error can quote the password.
+	c.cfg.Logf("%s", c.sec.mask(fmt.Sprintf(format, args...)))
 }
 
 // closeWith closes the socket; the reader then ends with cause (nil keeps

@@ -57,7 +57,7 @@ func (c *Conn) keepPassive(rep BatchReply) {
 		}
 		return
 	}
-	port, err := parseEPSV(rep.Msg)
+	port, err := parseEPSV(rep.data())
 	if err != nil {
 		return // StartTransfer asks again, and reports it
 	}
@@ -87,8 +87,8 @@ func (c *Conn) passive(ctx context.Context) (uint16, string, error) {
 		rep, err := c.cmdLocked(ctx, 229, fixedCmd("EPSV", ""))
 		if err == nil {
 			c.worked.epsv.Store(true)
-			port, err := parseEPSV(rep.Msg)
-			return port, peer, err
+			port, err := parseEPSV(rep.data())
+			return port, peer, rep.hide(err)
 		}
 		if ipv6 || !IsPermanent(err) {
 			return 0, "", err
@@ -99,9 +99,9 @@ func (c *Conn) passive(ctx context.Context) (uint16, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	ap, err := parsePASV(rep.Msg)
+	ap, err := parsePASV(rep.data())
 	if err != nil {
-		return 0, "", err
+		return 0, "", rep.hide(err)
 	}
 	if c.cfg.UsePASVAddress && ap.Addr() != netip.IPv4Unspecified() {
 		return ap.Port(), ap.Addr().String(), nil

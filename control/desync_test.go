@@ -47,9 +47,13 @@ func download(t *testing.T, c *Conn) {
 	}
 }
 
-// TestDuplicate226 over TCP: a second 226 after a transfer, whether it
-// comes before the next command or as its answer, cannot answer SIZE:
-// ErrDesync, and the connection is dropped.
+// TestDuplicate226 over TCP: a second 226 that repeats a transfer's final
+// reply, whether it comes before the next command or ahead of its answer,
+// answers nothing: it is dropped, SIZE gets its own 213, and the
+// connection stays (it used to end it, and so fail the check after every
+// transfer from such a server). A 226 that repeats nothing, after another
+// command's reply, is out of step still: ErrDesync, the connection is
+// dropped.
 func TestDuplicate226(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -57,7 +61,7 @@ func TestDuplicate226(t *testing.T) {
 		beforeNext bool // the duplicate comes before SIZE is written
 	}{
 		{"before the next command", true},
-		{"as the next command's answer", false},
+		{"ahead of the next command's answer", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hungUp := make(chan struct{})
@@ -65,28 +69,40 @@ func TestDuplicate226(t *testing.T) {
 				fs.Login()
 				if tc.beforeNext {
 					retrOnce(fs, "payload", "226 Transfer complete")
+					fs.Serve("SIZE /f", "213 7")
 				} else {
 					retrOnce(fs, "payload")
 					fs.Expect("SIZE /f")
 					fs.TrySend("226 Transfer complete", "213 7")
 				}
+				fs.Serve("NOOP", "200 NOOP ok")
+				fs.TrySend("226 Transfer complete") // repeats no transfer's reply now
 				drain(fs, hungUp)
 			})
-			c, err := Dial(t.Context(), addr, Config{Timeout: 30 * time.Second})
+			dropped := make(chan struct{}, 1)
+			logf := func(format string, args ...any) {
+				if strings.Contains(fmt.Sprintf(format, args...), "repeats the transfer's final reply") {
+					dropped <- struct{}{}
+				}
+			}
+			c, err := Dial(t.Context(), addr, Config{Timeout: 30 * time.Second, Logf: logf})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
 			download(t, c)
 			if tc.beforeNext {
-				<-c.Done() // found by the reader alone
+				<-dropped // found by the reader alone
 			}
-			_, err = c.Size(t.Context(), "/f")
-			if !errors.Is(err, ErrDesync) || !strings.Contains(err.Error(), "226") {
-				t.Fatalf("SIZE: err = %v, want ErrDesync naming the 226", err)
+			if n, err := c.Size(t.Context(), "/f"); err != nil || n != 7 {
+				t.Fatalf("SIZE after the repeated 226: %d, %v; want its own 213 7", n, err)
 			}
-			if !errors.Is(c.Err(), ErrDesync) {
-				t.Errorf("Conn.Err = %v, want ErrDesync", c.Err())
+			if err := c.Noop(t.Context()); err != nil {
+				t.Fatalf("NOOP: %v", err)
+			}
+			<-c.Done()
+			if !errors.Is(c.Err(), ErrDesync) || !strings.Contains(c.Err().Error(), "226") {
+				t.Errorf("Conn.Err = %v, want ErrDesync naming the unsolicited 226", c.Err())
 			}
 			waitHungUp(t, hungUp)
 		})

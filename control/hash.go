@@ -106,7 +106,8 @@ func (c *Conn) Hash(ctx context.Context, algo, path string) (string, error) {
 	if err != nil {
 		return "", c.noteHashRefusal(cmd, err)
 	}
-	return parseHash(rep.Msg, algo)
+	digest, err := parseHash(rep.data(), algo)
+	return digest, rep.hide(err)
 }
 
 // noteHashRefusal remembers cmd as refused when err is a reply saying the

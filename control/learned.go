@@ -9,8 +9,8 @@ import (
 )
 
 // What a connection learned about its server and the path to it, for the
-// policy above to remember across sessions (see Config.NoEPSV and NoMLSD
-// for the way back). Facts only: what to do with them is not decided here.
+// policy above to remember across sessions (see Config.NoEPSV for the way
+// back). Facts only: what to do with them is not decided here.
 
 // EPSV reports whether EPSV worked on this connection or was refused (or
 // skipped by Config.NoEPSV, which counts as refused); known is false
@@ -23,8 +23,7 @@ func (c *Conn) EPSV() (works, known bool) {
 }
 
 // MLSD reports whether MLSD worked on this connection or was refused as a
-// command (or skipped by Config.NoMLSD); known is false while it was not
-// tried.
+// command; known is false while it was not tried.
 func (c *Conn) MLSD() (works, known bool) {
 	if c.noMLSD.Load() {
 		return false, true

@@ -3,6 +3,7 @@ package control
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -207,4 +208,69 @@ func FuzzParseMLSDLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzScanListing: the stream List reads (scanListing, line by line off
+// the data connection) gives the entries and bad lines that parsing the
+// whole listing at once does, in the same order, through a reader that
+// hands over a few bytes at a time.
+func FuzzScanListing(f *testing.F) {
+	for _, seed := range []string{
+		"type=file;size=1; a\r\ntype=file;size=2; b\ntype=cdir; .\ntype=file;size=3; c",
+		"total 8\r\n-rw-r--r-- 1 0 0 12 Jan  2  2006 good\r\n<html>\r\n\r\n-rw-r--r-- 1 0 0 1 Jan  2  2006 end",
+		"\n\n\r\n",
+		"type=dir; d\r\r\n",
+	} {
+		f.Add([]byte(seed), true, uint8(3))
+		f.Add([]byte(seed), false, uint8(1))
+	}
+	now := time.Date(2024, 3, 15, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, data []byte, mlsd bool, chunk uint8) {
+		if len(data) >= maxListLine {
+			return // a line that long is cut by the stream only
+		}
+		show := func(e Entry, err error) string {
+			if err != nil {
+				return "bad " + err.Error()
+			}
+			return fmt.Sprintf("%q %v %d %v %q", e.Name, e.Type, e.Size, e.ModTime, e.Target)
+		}
+		var streamed []string
+		err := scanListing(&trickle{data: data, n: int(chunk%8) + 1}, listParser{cmd: "LIST", mlsd: mlsd, now: now}, func(e Entry, err error) error {
+			streamed = append(streamed, show(e, err))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("scanListing: %v", err)
+		}
+		var whole []string
+		p := listParser{cmd: "LIST", mlsd: mlsd, now: now}
+		for _, line := range strings.SplitAfter(string(data), "\n") {
+			if line == "" {
+				continue
+			}
+			e, ok, err := p.parse(strings.TrimSuffix(line, "\n"))
+			if err != nil || ok {
+				whole = append(whole, show(e, err))
+			}
+		}
+		if strings.Join(streamed, "\n") != strings.Join(whole, "\n") {
+			t.Errorf("streamed:\n%s\nwhole:\n%s", strings.Join(streamed, "\n"), strings.Join(whole, "\n"))
+		}
+	})
+}
+
+// trickle reads data n bytes at a time.
+type trickle struct {
+	data []byte
+	n    int
+}
+
+func (r *trickle) Read(b []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(b[:min(len(b), r.n)], r.data)
+	r.data = r.data[k:]
+	return k, nil
 }

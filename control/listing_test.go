@@ -125,7 +125,11 @@ func TestListTestServer(t *testing.T) {
 
 	// The same through LIST, as for a server without MLSD. ftpserverlib
 	// prints Go's FileMode.String and "Mon _2 15:04".
-	es, err = c.list(ctx, "LIST", "/tree")
+	var l listing
+	if err := c.list(ctx, "LIST", "/tree", l.add); err != nil {
+		t.Fatal(err)
+	}
+	es, err = l.result()
 	if err != nil {
 		t.Fatal(err)
 	}

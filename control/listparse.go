@@ -594,45 +594,90 @@ func parseDOS(line string, fs []field) (Entry, error) {
 // maxBadLines bounds how many bad lines a listing's error names.
 const maxBadLines = 10
 
-// parseListing splits data into lines ("\n" or "\r\n") and parses them.
-// A line that cannot be parsed does not hide the others: they are
-// returned, with an error wrapping ErrBadListing that names the bad lines
-// (the first maxBadLines of them).
+// listParser parses a listing's lines one at a time, numbering them for
+// the errors that name a bad one.
+type listParser struct {
+	cmd  string // "MLSD /pub": named in errors
+	mlsd bool
+	now  time.Time // for LIST dates without a year
+	n    int       // lines so far
+}
+
+// parse parses the next line, without its "\n" (the parsers remove the
+// "\r" of a "\r\n", and only that one). ok is false for a line that holds
+// no entry ("total 8", ".").
+func (p *listParser) parse(line string) (e Entry, ok bool, err error) {
+	p.n++
+	if p.mlsd {
+		e, ok, err = ParseMLSDLine(line)
+	} else {
+		e, ok, err = ParseListLine(line, p.now)
+	}
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("%s: line %d: %w", p.cmd, p.n, err)
+	}
+	return e, ok, nil
+}
+
+// tooLong is the error for the next line, which is longer than anyone
+// holds: start is its start.
+func (p *listParser) tooLong(start []byte) error {
+	p.n++
+	return fmt.Errorf("%s: line %d: %w", p.cmd, p.n, badLine(p.kind(), string(start), "longer than "+strconv.Itoa(len(start))+" bytes"))
+}
+
+func (p *listParser) kind() string {
+	if p.mlsd {
+		return "MLSD"
+	}
+	return "LIST"
+}
+
+// listing collects a listing's entries, and the errors of its bad lines
+// (the first maxBadLines of them, then their count).
+type listing struct {
+	out  []Entry
+	bad  []error
+	nbad int
+}
+
+// add is a ListFunc callback.
+func (l *listing) add(e Entry, err error) error {
+	if err == nil {
+		l.out = append(l.out, e)
+	} else if l.nbad++; l.nbad <= maxBadLines {
+		l.bad = append(l.bad, err)
+	}
+	return nil
+}
+
+// result is the entries, with an error wrapping ErrBadListing that names
+// the bad lines, if any.
+func (l *listing) result() ([]Entry, error) {
+	if l.nbad > maxBadLines {
+		l.bad = append(l.bad, fmt.Errorf("%d more bad lines", l.nbad-maxBadLines))
+	}
+	return l.out, errors.Join(l.bad...)
+}
+
+// parseListing splits data into lines ("\n" or "\r\n") and parses them,
+// as List does with the lines as they arrive. A line that cannot be parsed
+// does not hide the others: they are returned, with an error wrapping
+// ErrBadListing that names the bad lines (the first maxBadLines of them).
 func parseListing(cmd string, mlsd bool, data []byte, now time.Time) ([]Entry, error) {
-	var out []Entry
-	var bad []error
-	nbad := 0
-	for n := 1; len(data) > 0; n++ {
+	p := listParser{cmd: cmd, mlsd: mlsd, now: now}
+	var l listing
+	for len(data) > 0 {
 		var line string
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
 			line, data = string(data[:i]), data[i+1:]
 		} else {
 			line, data = string(data), nil
 		}
-		// The parsers remove the "\r" of a "\r\n", and only that one.
-		var e Entry
-		var ok bool
-		var err error
-		if mlsd {
-			e, ok, err = ParseMLSDLine(line)
-		} else {
-			e, ok, err = ParseListLine(line, now)
-		}
-		if err != nil {
-			if nbad++; nbad <= maxBadLines {
-				bad = append(bad, fmt.Errorf("%s: line %d: %w", cmd, n, err))
-			}
-			continue
-		}
-		if ok {
-			out = append(out, e)
+		e, ok, err := p.parse(line)
+		if err != nil || ok {
+			l.add(e, err)
 		}
 	}
-	switch {
-	case nbad == 0:
-		return out, nil
-	case nbad > maxBadLines:
-		bad = append(bad, fmt.Errorf("%s: %d more bad lines", cmd, nbad-maxBadLines))
-	}
-	return out, errors.Join(bad...)
+	return l.result()
 }

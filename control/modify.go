@@ -80,19 +80,19 @@ func (c *Conn) SetModTime(ctx context.Context, how, path string, t time.Time) (g
 		return time.Time{}, setErr, reps[1].Err
 	}
 	if !mlst {
-		got, err = ParseTime(reps[1].Msg)
-		return got, setErr, err
+		got, err = ParseTime(reps[1].data())
+		return got, setErr, reps[1].hide(err)
 	}
-	facts, err := mlstFacts(reps[1].Msg)
+	facts, err := mlstFacts(reps[1].data())
 	if err != nil {
-		return time.Time{}, setErr, err
+		return time.Time{}, setErr, reps[1].hide(err)
 	}
 	v, ok := facts["modify"]
 	if !ok {
 		return time.Time{}, setErr, fmt.Errorf("%w: MLST %s gives no modify fact", ErrMalformedReply, path)
 	}
 	got, err = ParseTime(v)
-	return got, setErr, err
+	return got, setErr, reps[1].hide(err)
 }
 
 // ModTimes asks MDTM of each path, written together in groups (one round
@@ -113,7 +113,8 @@ func (c *Conn) ModTimes(ctx context.Context, paths ...string) ([]FileStat, error
 		for _, r := range reps {
 			st := FileStat{Size: -1, ModTimeErr: r.Err}
 			if r.Err == nil {
-				st.ModTime, st.ModTimeErr = ParseTime(r.Msg)
+				st.ModTime, st.ModTimeErr = ParseTime(r.data())
+				st.ModTimeErr = r.hide(st.ModTimeErr)
 			}
 			out = append(out, st)
 		}

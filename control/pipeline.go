@@ -165,10 +165,12 @@ func (c *Conn) StatPassive(ctx context.Context, paths ...string) ([]FileStat, er
 func fileStat(reps []BatchReply) FileStat {
 	var st FileStat
 	if st.SizeErr = reps[0].Err; st.SizeErr == nil {
-		st.Size, st.SizeErr = parseSize(reps[0].Msg)
+		st.Size, st.SizeErr = parseSize(reps[0].data())
+		st.SizeErr = reps[0].hide(st.SizeErr)
 	}
 	if st.ModTimeErr = reps[1].Err; st.ModTimeErr == nil {
-		st.ModTime, st.ModTimeErr = ParseTime(reps[1].Msg)
+		st.ModTime, st.ModTimeErr = ParseTime(reps[1].data())
+		st.ModTimeErr = reps[1].hide(st.ModTimeErr)
 	}
 	return st
 }

@@ -6,8 +6,26 @@ import "strings"
 // with "\n" in Msg, without the code prefix on the first and last line.
 type Reply struct {
 	Code int
-	Msg  string
+	// Msg is the reply's text, with the connection's password masked
+	// (secret.go): text to show, log or quote.
+	Msg string
+
+	raw string  // the text as sent, when masking changed it: for parsing only
+	sec *secret // the password masked in Msg, when it was there
 }
+
+// data is the reply's text as the server sent it, for parsers: a path, a
+// size, a port or a digest is data, and masking must not change it.
+func (r Reply) data() string {
+	if r.sec != nil {
+		return r.raw
+	}
+	return r.Msg
+}
+
+// hide masks the password in err, an error made from the reply's data (a
+// parse error quoting it).
+func (r Reply) hide(err error) error { return r.sec.maskErr(err) }
 
 // Class is the reply's first digit: 1 preliminary, 2 completion,
 // 3 intermediate, 4 transient failure, 5 permanent failure.

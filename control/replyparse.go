@@ -33,6 +33,7 @@ type replyParser struct {
 	size    int
 	started bool
 	msg     strings.Builder
+	sec     *secret // masked in the text an error quotes
 }
 
 // add takes the next line. It returns the reply and true when the line
@@ -50,7 +51,7 @@ func (p *replyParser) add(line string) (Reply, bool, error) {
 	if !p.started {
 		code, more, text, ok := parseCodeLine(line)
 		if !ok {
-			return Reply{}, false, fmt.Errorf("%w: not a reply line: %q", ErrMalformedReply, clip(line))
+			return Reply{}, false, fmt.Errorf("%w: not a reply line: %q", ErrMalformedReply, clip(p.sec.mask(line)))
 		}
 		if !more {
 			return Reply{Code: code, Msg: text}, true, nil

@@ -16,7 +16,8 @@ const maxLine = 64 << 10
 // maxLine bytes, assembled by a replyParser (which caps a whole reply).
 type replyReader struct {
 	br   *bufio.Reader
-	line []byte // reused across lines
+	line []byte  // reused across lines
+	sec  *secret // the password, masked in every reply's text
 }
 
 func newReplyReader(r io.Reader) *replyReader {
@@ -26,7 +27,7 @@ func newReplyReader(r io.Reader) *replyReader {
 // next reads one complete reply. A reply cut by the end of input is
 // io.ErrUnexpectedEOF; the end of input between replies is io.EOF.
 func (r *replyReader) next() (Reply, error) {
-	var p replyParser
+	p := replyParser{sec: r.sec}
 	for {
 		line, err := r.readLine()
 		if err != nil {
@@ -37,9 +38,18 @@ func (r *replyReader) next() (Reply, error) {
 		}
 		rep, done, err := p.add(line)
 		if err != nil || done {
-			return rep, err
+			return r.mask(rep), err
 		}
 	}
+}
+
+// mask masks the password in rep's text, keeping the text as sent for
+// the parsers (Reply.data).
+func (r *replyReader) mask(rep Reply) Reply {
+	if m := r.sec.mask(rep.Msg); m != rep.Msg {
+		rep.raw, rep.Msg, rep.sec = rep.Msg, m, r.sec
+	}
+	return rep
 }
 
 var errLineTooLong = fmt.Errorf("%w: reply line longer than %d bytes", ErrMalformedReply, maxLine)

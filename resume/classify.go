@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/transfer"
@@ -30,6 +31,11 @@ func (c Class) String() string {
 // ErrVerify reports a download or upload whose result does not match the
 // remote file.
 var ErrVerify = errors.New("verification failed")
+
+// ErrUnverified reports, under Options.RequireVerified, a result that
+// nothing could check: the server gave no size and no hash. It wraps
+// ErrVerify.
+var ErrUnverified = fmt.Errorf("%w: nothing could check it (the server gave no size and no hash)", ErrVerify)
 
 // Classify says what err means.
 func Classify(err error) Class {

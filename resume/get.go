@@ -59,6 +59,7 @@ const overlapSize = 4 << 10
 // socket, /dev/stdout) is written in place, in order, in one stream;
 // "-" is o.Stdout when set.
 func Get(ctx context.Context, t Target, dst string, o Options) (Outcome, error) {
+	o.warned = &messageSet{}
 	d, err := LocalDest(dst)
 	if err != nil {
 		return Outcome{}, &transfer.LocalError{Err: err}
@@ -165,6 +166,13 @@ type getter struct {
 	// (a retry's check looks at the same file).
 	nextAsked bool
 	nextPath  string
+	// whole, when set, says the partial file holds a whole transfer: its
+	// data ended and the server's final reply said so. Only the check
+	// after it failed (the connection ended, say), so the next attempt
+	// makes that check again, on a new connection, and fetches nothing:
+	// with no size or time to prove the file unchanged it would start over
+	// from 0, every time.
+	whole *wholeTransfer
 }
 
 // nextName names the file to look at with the check after the transfer:
@@ -174,6 +182,13 @@ func (g *getter) nextName() string {
 		g.nextAsked, g.nextPath = true, g.o.Next()
 	}
 	return g.nextPath
+}
+
+// wholeTransfer is a partial file that holds a whole transfer: its size,
+// and the remote facts the transfer started from.
+type wholeTransfer struct {
+	size   int64
+	remote Remote
 }
 
 // remote is the remote file's facts for attempt n: the listing's for the
@@ -211,6 +226,11 @@ func (g *getter) attempt(ctx context.Context, n int) (step, error) {
 		return step{}, err
 	}
 	defer g.o.release(ctx, c)
+	if w := g.whole; w != nil {
+		if done, s, err := g.checkWhole(ctx, c, w); done {
+			return s, err
+		}
+	}
 	remote, err := g.remote(ctx, c, n)
 	if err != nil {
 		return step{}, err
@@ -267,11 +287,42 @@ func (g *getter) attempt(ctx context.Context, n int) (step, error) {
 		return s, err
 	}
 	if err := g.finish(ctx, c, f, remote); err != nil {
-		s.offset = offset
+		if g.restartReason != "" {
+			s.offset = 0
+		} else {
+			g.whole = &wholeTransfer{size: s.offset, remote: remote}
+		}
 		return s, err
 	}
 	g.out.Status = g.status("complete")
 	return s, nil
+}
+
+// checkWhole makes the check after the transfer that w holds again, on c
+// (the last one failed before it could tell). done is false when the
+// partial file is no longer that transfer: the attempt goes on as usual.
+func (g *getter) checkWhole(ctx context.Context, c *control.Conn, w *wholeTransfer) (done bool, s step, err error) {
+	g.whole = nil
+	s = step{offset: w.size}
+	f, err := os.OpenFile(g.part, os.O_RDWR, 0)
+	if err != nil {
+		return false, s, nil
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || st.Size() != w.size {
+		return false, s, nil
+	}
+	g.o.logf("%s: the transfer was whole; checking it again, not fetching it again", g.t)
+	if err := g.finish(ctx, c, f, w.remote); err != nil {
+		if g.restartReason != "" {
+			s.offset = 0
+		} else {
+			g.whole = w
+		}
+		return true, s, err
+	}
+	g.out.Status = g.status("complete")
+	return true, s, nil
 }
 
 // status marks a status unverified when nothing checked the result.
@@ -408,6 +459,9 @@ func (g *getter) finish(ctx context.Context, c *control.Conn, f *os.File, remote
 		case how != "":
 			g.out.Verified = how
 		}
+	}
+	if g.out.Verified == NotVerified && g.o.RequireVerified {
+		return fmt.Errorf("%s: %w: kept as %s", g.t, ErrUnverified, g.part)
 	}
 	// The time is set before the rename, so the file appears under its
 	// name complete with it: a mirror that stops in between does not see

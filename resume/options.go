@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/keepftp/keepftp/control"
@@ -23,8 +24,13 @@ type Options struct {
 	PartSuffix  string        // default DefaultPartSuffix
 	Policy      Policy        // zero value: DefaultPolicy
 	NoVerify    bool          // skip the final hash check (sizes are always checked)
-	Fresh       bool          // ignore and replace any partial download
-	NoMtime     bool          // do not set the local file's time from the server's (Get), nor the server file's from the local one (Put)
+	// RequireVerified makes a result that nothing could check (the server
+	// gave no size and no hash) an error, ErrUnverified, instead of a
+	// success marked "(unverified)": a download stays its partial file,
+	// not renamed to its name; an upload stays on the server.
+	RequireVerified bool
+	Fresh           bool // ignore and replace any partial download
+	NoMtime         bool // do not set the local file's time from the server's (Get), nor the server file's from the local one (Put)
 	// Segments > 1 downloads a file in that many ranges at once, each on a
 	// connection of its own (like lftp's pget -n), dialled for it whatever
 	// Conns would allow; files under 2 MiB, and servers without REST
@@ -104,6 +110,11 @@ type Options struct {
 	// segmented download: "split" (a span split in memory, not yet
 	// recorded) and "recorded" (the split in the state file).
 	stepHook func(step string)
+
+	// warned holds the warnings given for this file: each is given once,
+	// however many looks at the server repeat it (the look before the
+	// transfer, the check after it, each retry). Get and Put set it.
+	warned *messageSet
 }
 
 func (o *Options) hook(step string) {
@@ -124,6 +135,30 @@ type TimeMemo interface {
 	// read back the time, or "" when none did. The memo, not Put, tells
 	// the user (once per server) that times cannot be kept there.
 	LearnTimeMethod(t Target, how string)
+}
+
+// messageSet is a set of messages, safe for concurrent use (a segmented
+// download's ranges warn from goroutines of their own).
+type messageSet struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+// first reports whether msg was not in the set, and adds it.
+func (s *messageSet) first(msg string) bool {
+	if s == nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen[msg] {
+		return false
+	}
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	s.seen[msg] = true
+	return true
 }
 
 // Conns supplies control connections. Release takes back a connection an
@@ -171,9 +206,12 @@ func (o *Options) event(e Event) {
 }
 
 // warn reports something off that does not stop the transfer: a note for
-// a human and a warning event.
+// a human and a warning event, once per file.
 func (o *Options) warn(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
+	if !o.warned.first(msg) {
+		return
+	}
 	o.logf("warning: %s", msg)
 	o.event(Event{Kind: EventWarning, Reason: msg})
 }

@@ -52,6 +52,7 @@ func OpenRegular(root *os.Root, name string) (*os.File, error) {
 // a warning says how long no file stood under the name. With o.Inplace the
 // data goes to t directly.
 func PutFile(ctx context.Context, open func() (*os.File, error), name string, t Target, o Options) (Outcome, error) {
+	o.warned = &messageSet{}
 	var out Outcome
 	f, err := open()
 	if err != nil {
@@ -269,6 +270,9 @@ func (p *putter) verifyAt(ctx context.Context, c *control.Conn, remotePath strin
 		case how != "":
 			p.out.Verified = how
 		}
+	}
+	if p.out.Verified == NotVerified && p.o.RequireVerified {
+		return fmt.Errorf("%s: %w: the upload stays on the server", p.t, ErrUnverified)
 	}
 	if p.out.Verified == NotVerified {
 		p.o.warn("%s: unverified: the server gave no size and no hash to check the upload", p.t)

@@ -166,7 +166,13 @@ func getStream(ctx context.Context, t Target, w io.Writer, o Options) (Outcome, 
 	out.Size = s.written
 	if err == nil {
 		out.Status, out.Verified = "complete", "size"
-		if first.Size < 0 || sizeUntrusted {
+		switch {
+		case (first.Size < 0 || sizeUntrusted) && o.RequireVerified:
+			// A stream cannot be held back: the bytes are written, and the
+			// error says that nothing checked them.
+			out.Status, out.Verified = "", NotVerified
+			err = fmt.Errorf("%s: %w: the %d bytes are written", t, ErrUnverified, s.written)
+		case first.Size < 0 || sizeUntrusted:
 			out.Status, out.Verified = "complete (unverified)", NotVerified
 			o.warn("%s: unverified: the server gave no size to check the %d bytes received", t, s.written)
 		}

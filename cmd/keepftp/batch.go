@@ -63,14 +63,15 @@ func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.O
 		if err != nil {
 			return nil, usageError{fmt.Sprintf("--json-file: %v", err)}
 		}
-		r.enc = json.NewEncoder(w) // closed at exit
+		r.enc = json.NewEncoder(maskWriter{w, secretsOf(c)}) // closed at exit
 	} else if c.Bool("json") {
 		r.enc = json.NewEncoder(c.App.Writer)
 		o.Logf = nil // the events say it, machine-readably
 	}
 	every := time.Second
 	if !c.Bool("json") && !c.Bool("quiet") && isTerminal(c.App.ErrWriter) {
-		r.bars = newBars(c.Context, c.App.ErrWriter, files)
+		// mpb needs the terminal itself: the bars mask what they draw.
+		r.bars = newBars(c.Context, unmasked(c.App.ErrWriter), secretsOf(c), files)
 		every = drawEvery
 		// Log lines go above the bars, not through them.
 		logf := safeLogf(log.New(r.bars, "keepftp: ", log.Ltime))

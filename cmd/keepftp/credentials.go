@@ -87,14 +87,15 @@ type logins struct {
 	env       environ   // KEEPFTP_PASSWORD, HOME
 	stdin     io.Reader // the prompt reads from it when it is a terminal
 	stderr    io.Writer // and asks there
+	sec       *secrets  // told every password, to mask it in all output
 	mu        sync.Mutex
 	known     map[string]keepftp.Target // by Addr and the URL's own user
 }
 
 // newLogins makes the logins of a command: its --netrc-file, and the
-// run's environment and streams.
+// run's environment, streams and secrets.
 func newLogins(c *cli.Context) *logins {
-	return &logins{netrcFile: c.String("netrc-file"), env: envOf(c), stdin: c.App.Reader, stderr: c.App.ErrWriter, known: map[string]keepftp.Target{}}
+	return &logins{netrcFile: c.String("netrc-file"), env: envOf(c), stdin: c.App.Reader, stderr: c.App.ErrWriter, sec: secretsOf(c), known: map[string]keepftp.Target{}}
 }
 
 // fill completes t's login; it is Options.Credentials.
@@ -102,6 +103,7 @@ func (l *logins) fill(t *keepftp.Target) error {
 	key := t.Addr + "\x00" + t.User
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.sec.add(t.Password) // from the URL
 	if k, ok := l.known[key]; ok && t.Password == "" {
 		t.User, t.Password = k.User, k.Password
 		return nil
@@ -109,6 +111,7 @@ func (l *logins) fill(t *keepftp.Target) error {
 	if err := l.complete(t); err != nil {
 		return err
 	}
+	l.sec.add(t.Password)
 	l.known[key] = *t
 	return nil
 }

@@ -29,10 +29,13 @@ func envOf(c *cli.Context) environ {
 	return os.LookupEnv
 }
 
-// terminal returns the descriptor behind a stream, and whether it is a
-// terminal: bars and the password prompt are for people, never for pipes,
-// files or a test's buffers.
+// terminal returns the descriptor behind a stream (under the run's
+// masking), and whether it is a terminal: bars and the password prompt are
+// for people, never for pipes, files or a test's buffers.
 func terminal(stream any) (fd int, ok bool) {
+	if w, masked := stream.(maskWriter); masked {
+		stream = w.w
+	}
 	f, isFile := stream.(interface{ Fd() uintptr })
 	if !isFile {
 		return -1, false
@@ -45,6 +48,15 @@ func terminal(stream any) (fd int, ok bool) {
 func isTerminal(w io.Writer) bool {
 	_, ok := terminal(w)
 	return ok
+}
+
+// unmasked is the stream under the run's masking: for mpb, which needs the
+// terminal itself (the bars mask what they draw).
+func unmasked(w io.Writer) io.Writer {
+	if m, ok := w.(maskWriter); ok {
+		return m.w
+	}
+	return w
 }
 
 // profileDir is where this run keeps what it learns about servers:

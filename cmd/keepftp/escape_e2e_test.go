@@ -38,7 +38,7 @@ func TestUntrustedTextEscaped(t *testing.T) {
 	mlsdListing := "type=file;size=3;modify=20200101000000; a" + hostile + "\r\ntype=file;size=4;modify=20200101000000; plain.txt\r\n"
 	mlsd := ftptest.StartFake(t)
 	mlsd.MLST = true
-	mlsd.Banner = []string{"220 " + hostile}
+	mlsd.Greeting = func() []string { return []string{"220 " + hostile} }
 	mlsd.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
 		switch verb {
 		case "SIZE", "MLST", "RETR", "MDTM":
@@ -53,7 +53,7 @@ func TestUntrustedTextEscaped(t *testing.T) {
 	mlsdAddr := mlsd.Addr()
 	listListing := "lrwxrwxrwx 1 u g 7 Jan 01 2020 link" + hostile + " -> target" + hostile + "\r\n-rw-r--r-- 1 u g 3 Jan 01 2020 f" + hostile + "\r\n"
 	list := ftptest.StartFake(t)
-	list.Banner = []string{"220-" + hostile, "220 ready"}
+	list.Greeting = func() []string { return []string{"220-" + hostile, "220 ready"} }
 	list.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
 		switch verb {
 		case "MLSD":

@@ -19,9 +19,19 @@ const (
 	ExitVerify      = 6 // the result did not verify, or a stream could not be continued
 	ExitLocal       = 7 // the local file could not be read or written (disk full, permission)
 	ExitRefused     = 8 // the server refused for good (a 5xx other than login or not found; TLS verification)
-	ExitPartial     = 9 // a batch in which some files failed (the summary names them)
+	ExitPartial     = 9 // a batch in which some files failed or were left out (the summary names them); ls with bad lines
 	ExitInterrupted = 130
 )
+
+// exitCodesHelp is the exit codes as the help and the manual page list
+// them (README.md has the same table).
+const exitCodesHelp = `Exit codes: 0 success; 1 failure of no other class; 2 bad command line, URL or
+proxy URL; 3 login refused; 4 remote file not found; 5 gave up after retries;
+6 verification failed (size or hash differs, or a stream a retry could not continue),
+and with --require-verified a file nothing could check (no SIZE, no hash), which stays
+NAME.part; 7 local file error; 8 refused by the server for good; 9 a batch (several
+files, -i, mirror) in which some files failed or were left out, or ls with lines it
+could not parse; 130 interrupted.`
 
 // usageError marks command-line mistakes.
 type usageError struct{ msg string }

@@ -23,6 +23,7 @@ func transferFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "retry-max-delay", Value: keepftp.DefaultPolicy.MaxDelay, Usage: "longest wait between attempts (waits double from 1s, with jitter)"},
 		&cli.DurationFlag{Name: "retry-deadline", Usage: "give up when retrying would run past this long in all (default: no deadline)"},
 		&cli.BoolFlag{Name: "no-verify", Usage: "skip the hash check at the end (sizes are always checked)"},
+		&cli.BoolFlag{Name: "require-verified", Usage: "a file nothing could check (the server gave no size and no hash) fails with exit 6 instead of ending \"complete (unverified)\": a download stays NAME.part, not renamed"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print errors only"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the FTP protocol to stderr (passwords masked)"},
 		&cli.BoolFlag{Name: "active", Usage: "active mode: the server connects to us for data (EPRT, or PORT)"},
@@ -165,7 +166,7 @@ func clientOptions(c *cli.Context) (keepftp.Options, error) {
 
 // transferOptions turns the shared transfer flags into keepftp.Options.
 func transferOptions(c *cli.Context) (keepftp.Options, error) {
-	o := keepftp.Options{Timeout: c.Duration("timeout"), NoVerify: c.Bool("no-verify"), Active: c.Bool("active")}
+	o := keepftp.Options{Timeout: c.Duration("timeout"), NoVerify: c.Bool("no-verify"), RequireVerified: c.Bool("require-verified"), Active: c.Bool("active")}
 	if o.Timeout <= 0 {
 		return o, usageError{"--timeout must be positive"}
 	}
@@ -198,7 +199,8 @@ func transferOptions(c *cli.Context) (keepftp.Options, error) {
 	return o, nil
 }
 
-// stderrLogger logs to the command's standard error.
+// stderrLogger logs to the command's standard error, which masks the
+// run's passwords.
 func stderrLogger(c *cli.Context) *log.Logger {
 	return log.New(c.App.ErrWriter, "keepftp: ", log.Ltime)
 }

@@ -45,10 +45,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // profiles); so the tests run it in their own process, many at once. The
 // end of ctx is an interrupt (main cancels it at SIGINT or SIGTERM): the
 // command stops, keeps what it has, and run returns ExitInterrupted.
+// Every password the run learns is masked in all it writes.
 func runEnv(ctx context.Context, lookupEnv func(string) (string, bool), args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	app := newApp(stdout, stderr)
+	sec := &secrets{}
+	out, errOut := maskWriter{stdout, sec}, maskWriter{stderr, sec}
+	app := newApp(out, errOut)
 	app.Reader = stdin
-	app.Metadata = map[string]any{envKey: lookupEnv}
+	app.Metadata = map[string]any{envKey: lookupEnv, secretsKey: sec}
 	args, err := normalizeArgs(app, versionAlias(args))
 	if err == nil {
 		err = app.RunContext(ctx, args)
@@ -61,7 +64,7 @@ func runEnv(ctx context.Context, lookupEnv func(string) (string, bool), args []s
 		return ExitOK
 	}
 	code := exitCode(ctx, err)
-	fmt.Fprintf(stderr, "keepftp: %s\n", safeText(err.Error()))
+	fmt.Fprintf(errOut, "keepftp: %s\n", safeText(err.Error()))
 	return code
 }
 
@@ -69,6 +72,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:                 "keepftp",
 		Usage:                "an FTP client that never loses a long transfer",
+		Description:          exitCodesHelp,
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,

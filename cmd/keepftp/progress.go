@@ -45,8 +45,9 @@ const barWidth = 22
 // shows its rate falling. mpb's EWMA rate learns only from increments,
 // and a stall sends none: it would show the last rate for ever.
 type bars struct {
-	w io.Writer // the terminal (isTerminal)
-	p *mpb.Progress
+	w   io.Writer // the terminal (isTerminal)
+	p   *mpb.Progress
+	sec *secrets // masked in every label and log line (mpb needs the terminal itself)
 
 	// opMu orders the calls into mpb that events make: a file's bar is
 	// made before it moves, and dropped once. mpb's goroutines never take
@@ -72,9 +73,10 @@ type bars struct {
 // newBars starts the bars. They go when close is called, or at once when
 // ctx ends (Ctrl-C): the transfers may take their time to wind down, up
 // to interruptGrace, and the process may end before close is reached.
-func newBars(ctx context.Context, w io.Writer, files int) *bars {
+func newBars(ctx context.Context, w io.Writer, sec *secrets, files int) *bars {
 	b := &bars{
 		w:     w,
+		sec:   sec,
 		p:     mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(drawEvery)),
 		lines: map[string]*mpb.Bar{},
 		t:     tally{files: files, active: map[string]int64{}, start: time.Now()},
@@ -124,7 +126,7 @@ func (b *bars) event(e keepftp.Event) {
 				label = path.Base(e.URL)
 			}
 			var err error
-			if bar, err = b.p.Add(0, mpb.BarStyle().Padding(" ").Build(), fileBar(safeText(label), done)...); err != nil {
+			if bar, err = b.p.Add(0, mpb.BarStyle().Padding(" ").Build(), fileBar(string(b.sec.mask([]byte(safeText(label)))), done)...); err != nil {
 				return // closed: no more bars
 			}
 			b.lines[key] = bar
@@ -226,15 +228,20 @@ func rateColumn(start int64) decor.DecorFunc {
 
 // Write prints log lines above the bars, in the next frame.
 func (b *bars) Write(p []byte) (int, error) {
+	n := len(p)
+	p = b.sec.mask(p)
 	b.wmu.Lock()
 	defer b.wmu.Unlock()
 	if !b.closed {
-		if n, err := b.p.Write(p); err == nil {
+		if _, err := b.p.Write(p); err == nil {
 			return n, nil
 		}
 		// mpb stopped (it could not read the terminal): print directly.
 	}
-	return b.w.Write(p)
+	if _, err := b.w.Write(p); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // close erases the bars: the summary follows. The frame that drops them

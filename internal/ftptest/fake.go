@@ -39,10 +39,10 @@ type Fake struct {
 	// Hook, if set, sees every command first; it returns true when it
 	// answered it.
 	Hook func(s *FakeSession, verb, arg string) bool
-	// Banner, if set, is each session's greeting, one reply line each
-	// ("220-...", "220 ready"); the default is "220 fake server".
-	Banner []string
-	// MLST, Hash, Hook and Banner are set before the first call of Addr: the Fake
+	// Greeting, if set, gives each session's greeting: its reply lines
+	// ("220-...", "220 ready"). The default is "220 fake server".
+	Greeting func() []string
+	// MLST, Hash, Hook and Greeting are set before the first call of Addr: the Fake
 	// starts accepting connections then, so that what the test set
 	// happens before any session reads it (for the race detector too: a
 	// client in another process gives no happens-before edge).
@@ -255,11 +255,11 @@ func (s *FakeSession) SendData(data []byte, final string) {
 }
 
 func (s *FakeSession) serve() {
-	if s.f.Banner != nil {
-		s.Reply(s.f.Banner...)
-	} else {
-		s.Reply("220 fake server")
+	greeting := []string{"220 fake server"}
+	if s.f.Greeting != nil {
+		greeting = s.f.Greeting()
 	}
+	s.Reply(greeting...)
 	for {
 		if s.r.Buffered() == 0 {
 			s.c.SetReadDeadline(time.Now().Add(time.Minute))
@@ -436,6 +436,7 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		if dir == "" || strings.HasPrefix(dir, "-") {
 			dir = "/"
 		}
+		dir = path.Clean(dir) // "/e/" is "/e"
 		if ff, ok := f.File(dir); dir != "/" && (!ok || !ff.Dir) {
 			s.Reply("550 no such directory")
 			break
