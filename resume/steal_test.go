@@ -15,14 +15,14 @@ import (
 	"github.com/keepftp/keepftp/testserver"
 )
 
-// slowFirst serves 8 MiB in two segments of 4 MiB, the first download
+// slowFirst serves 16 MiB in two segments of 8 MiB, the first download
 // capped at 1 MiB/s and the others at 32 MiB/s: when the fast segment is
-// done, the slow one has more than 2 MiB open (4 MiB minus what it fetched
-// at a thirty-second of the speed), enough to split. A loaded machine
-// that moves the fast segment at a tenth of its rate still finds more
-// than 2 MiB open (at 3 MiB/s, a loaded run of the suite did not split).
+// done, the slow one has more than 2 MiB open (8 MiB minus what it fetched
+// meanwhile), enough to split, unless the fast one took 6 s. (At 8 MiB
+// and 3, then 1 MiB/s, loaded runs of the suite finished without a split:
+// the fast segment, CPU-bound under the race detector, took seconds.)
 func slowFirst(t *testing.T) (*testserver.Server, []byte) {
-	payload := ftptest.RandomBytes(8 << 20)
+	payload := ftptest.RandomBytes(16 << 20)
 	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 32 << 20, RateLimits: []int64{1 << 20}}})
 	srv.WriteFile("/big", payload)
 	return srv, payload
