@@ -113,6 +113,11 @@ func segmentedInterrupted(t *testing.T, sig syscall.Signal) {
 	}
 
 	srv.SetFaults(testserver.Faults{RateLimit: 16 << 20})
+	// The stopped sessions' last writes may still be counted after their
+	// connections are gone (now at the new rate): wait for their end.
+	if _, err := srv.WaitStats(ctx, func(s testserver.Stats) bool { return s.ActiveConns == 0 }); err != nil {
+		t.Fatal(err)
+	}
 	before := srv.Stats()
 	events := filepath.Join(t.TempDir(), "events.json")
 	if code, out := runCombined(t, "get", "-q", "--timeout", "5s", "--json-file", events, "-o", dst, url); code != ExitOK {

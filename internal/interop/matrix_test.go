@@ -42,7 +42,7 @@ var scenarios = []scenario{
 	{"put into new dirs (MKD)", scPutMkdir},
 	{"resume get (3 cuts)", scResumeGet},
 	{"resume put (3 cuts)", scResumePut},
-	{"NOOP through NAT (idle 1s)", scNoopNAT},
+	{"NOOP through NAT (idle 1.5s)", scNoopNAT},
 	{"lost final reply", scLostFinal},
 	{"421 between transfers", scIdle421},
 	{"IPv6 (::1, EPSV)", scIPv6},
@@ -342,12 +342,15 @@ func scResumePut(t *testing.T, name string) (int64, string) {
 
 func scNoopNAT(t *testing.T, name string) (int64, string) {
 	s := startServer(t, name, false, 0)
-	data := ftptest.RandomBytes(3 << 20)
+	data := ftptest.RandomBytes(9 << 19)
 	s.write("/nat.bin", data)
-	p := s.path(t, testserver.MiddleboxOptions{IdleTimeout: time.Second, Mode: testserver.ExpireBlackhole})
+	p := s.path(t, testserver.MiddleboxOptions{IdleTimeout: 1500 * time.Millisecond, Mode: testserver.ExpireBlackhole})
 	o := p.opts()
-	o.Timeout = 2 * time.Second // NOOP every 500 ms, inside the 1 s idle limit
-	o.RateLimit = 3 << 19       // 1.5 MiB/s: a 2 s transfer
+	// A NOOP every 250 ms: well inside the 1.5 s idle limit even late on a
+	// loaded machine (at 500 ms within 1 s, pyftpdlib's row lost its
+	// control flow once in a run of five).
+	o.Timeout, o.Keepalive = 4*time.Second, 250*time.Millisecond
+	o.RateLimit = 3 << 19 // 1.5 MiB/s: a 3 s transfer
 	o.Policy = resume.Policy{Retries: 0, MaxAttempts: 1}
 	dst := filepath.Join(t.TempDir(), "nat.bin")
 	start := time.Now()
