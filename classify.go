@@ -20,7 +20,7 @@ const (
 	LocalFailed                    // the local side failed (disk full, permission)
 	VerifyFailed                   // the result did not verify
 	BadURL                         // a URL keepftp cannot use (ErrBadURL, ErrBadProxy; active mode through a proxy, ErrProxyActive): nothing was tried
-	LeftOut                        // a batch or mirror left entries out (ErrLeftOut) and copied the rest
+	LeftOut                        // a batch or mirror left entries out (ErrLeftOut) and copied the rest, or held deletes back (ErrNotDeleted)
 )
 
 func (c ErrorClass) String() string {
@@ -57,8 +57,11 @@ func Classify(err error) ErrorClass {
 		return BadURL
 	}
 	c := resume.Classify(err)
-	if c != resume.Intentional && errors.Is(err, ErrLeftOut) {
+	if c != resume.Intentional && (errors.Is(err, ErrLeftOut) || errors.Is(err, ErrNotDeleted)) {
 		return LeftOut
+	}
+	if c != resume.Intentional && errors.Is(err, errUnreadable) {
+		return Permanent // the server refused to enter the folder: it would again
 	}
 	switch c {
 	case resume.Intentional:

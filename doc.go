@@ -46,7 +46,11 @@
 // Mirror copies a remote tree into a local folder, and MirrorUp a local
 // tree to the server, on one engine: PlanMirror lists both sides and
 // decides, changing nothing, what to copy and why, what is up to date
-// and by which rule; RunPlan does it. A mirror keeps its partial files in
+// and by which rule (a dry run shows that plan); RunPlan does it. With
+// MirrorOptions.Delete it also removes, after the transfers, what the
+// destination holds and the source does not, and only when every listing
+// of the source was complete and every file was copied (ErrNotDeleted
+// says why not). A mirror keeps its partial files in
 // StagingDir, apart from the files it copies, and copies everything it
 // can: what it cannot is reported as a result wrapping ErrLeftOut.
 // Options.Filter chooses the names of a tree (a mirror's, a pattern's),

@@ -50,14 +50,16 @@ func (c *Client) ListFunc(ctx context.Context, rawURL string, fn func(e Entry, e
 }
 
 func (c *Client) list(ctx context.Context, t resume.Target) ([]control.Entry, error) {
-	entries, _, err := c.listWith(ctx, t, false)
+	entries, _, err := c.listWith(ctx, t, false, false)
 	return entries, err
 }
 
 // listWith lists t; with hidden, names starting with a dot too where the
-// server hides them from LIST (control.Conn.ListHidden), and all reports
-// whether the listing shows them.
-func (c *Client) listWith(ctx context.Context, t resume.Target, hidden bool) (entries []control.Entry, all bool, err error) {
+// server hides them from LIST (control.Conn.ListHidden). all reports
+// whether the listing shows them (MLSD, or LIST -a). With check, a LIST that may stand for a
+// folder the server could not read is checked (checkListed): a tree's
+// walk must not take it for the folder's content.
+func (c *Client) listWith(ctx context.Context, t resume.Target, hidden, check bool) (entries []control.Entry, all bool, err error) {
 	conn, err := c.pool.Conn(ctx, t)
 	if err != nil {
 		return nil, false, err
@@ -66,6 +68,12 @@ func (c *Client) listWith(ctx context.Context, t resume.Target, hidden bool) (en
 		entries, all, err = conn.ListHidden(ctx, t.Path)
 	} else {
 		entries, err = conn.List(ctx, t.Path)
+		all, _ = conn.MLSD() // MLSD shows every name; LIST may hide those with a dot
+	}
+	if err == nil && check {
+		if err = checkListed(ctx, conn, t.Path, entries); err != nil {
+			entries = nil
+		}
 	}
 	c.pool.Release(conn, conn.Err() == nil)
 	if err != nil {
@@ -75,19 +83,54 @@ func (c *Client) listWith(ctx context.Context, t resume.Target, hidden bool) (en
 	return entries, all, nil
 }
 
+// errUnreadable marks a folder the server answered LIST for but could not
+// read: its listing is not what it holds.
+var errUnreadable = errors.New("the server cannot read the folder")
+
+// checkListed asks, after a LIST of dir that came back empty or holding
+// only a folder named like dir itself, whether the server can enter dir
+// (CWD). Real servers answer LIST for a folder they may not read as if
+// all was well: proftpd and pure-ftpd with an empty listing and 226,
+// vsftpd with one line for the folder itself (it lists what it cannot
+// open as a file), where MLSD answers 550 (docs/servers.md). Taken as the
+// folder's content, such a listing would make a mirror --delete remove
+// the copy of everything below (FluentFTP #1580). A 550 to CWD makes it
+// an error wrapping errUnreadable and the 550 (not tried again); any
+// other answer leaves the listing as it is (a server without CWD says
+// nothing either way).
+func checkListed(ctx context.Context, conn *control.Conn, dir string, entries []control.Entry) error {
+	if mlsd, _ := conn.MLSD(); mlsd || dir == "/" || dir == "" {
+		return nil // MLSD answers 550 itself
+	}
+	self := len(entries) == 1 && entries[0].Type == control.Dir && entries[0].Name == path.Base(dir)
+	if len(entries) > 0 && !self {
+		return nil
+	}
+	err := conn.ChangeDir(ctx, dir)
+	if control.IsCode(err, 550) {
+		what := "an empty listing"
+		if self {
+			what = "a listing of the folder itself"
+		}
+		return fmt.Errorf("%w: LIST gave %s, and %w", errUnreadable, what, err)
+	}
+	return nil
+}
+
 // listRetrying lists t, trying again on a fresh connection from the pool
 // when the failure may pass (a dropped connection, a 4xx), under the
 // transfers' retry policy (resume.Retry).
 func (c *Client) listRetrying(ctx context.Context, t resume.Target) ([]control.Entry, error) {
-	entries, _, err := c.listRetryingWith(ctx, t, false)
+	entries, _, err := c.listRetryingWith(ctx, t, false, false)
 	return entries, err
 }
 
-// listRetryingWith is listRetrying with listWith's hidden.
-func (c *Client) listRetryingWith(ctx context.Context, t resume.Target, hidden bool) (entries []control.Entry, all bool, err error) {
+// listRetryingWith is listRetrying with listWith's hidden and check (a
+// tree's walk checks).
+func (c *Client) listRetryingWith(ctx context.Context, t resume.Target, hidden, check bool) (entries []control.Entry, all bool, err error) {
 	err = resume.Retry(ctx, "list "+t.String(), c.options(t, ""), func(ctx context.Context) error {
 		var err error
-		entries, all, err = c.listWith(ctx, t, hidden)
+		entries, all, err = c.listWith(ctx, t, hidden, check)
 		return err
 	})
 	return entries, all, err

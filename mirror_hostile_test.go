@@ -213,6 +213,10 @@ func TestMirrorLoopWithoutUniqueEndsAtDepthBound(t *testing.T) {
 					s.SendData([]byte(l), "")
 					return true
 				}
+				if verb == "CWD" && strings.HasPrefix(arg, "/r/again") {
+					s.Reply("250 ok") // folders the server can enter: a loop, not folders it cannot read
+					return true
+				}
 				if verb == "LIST" && arg == "/r" {
 					s.SendData([]byte("-rw-r--r-- 1 ftp ftp 3 Mar  1  2024 top\r\ndrwxr-xr-x 1 ftp ftp 0 Mar  1  2024 again\r\n"), "")
 					return true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path"
 	"path/filepath"
+	"time"
 
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/resume"
@@ -36,6 +37,22 @@ type MirrorOptions struct {
 	// size differs is copied without asking. Where the server offers no
 	// such hash, a warning says so once and size and time decide.
 	Checksum bool
+	// Delete removes from the destination the files and folders the
+	// source does not have (like rsync --delete, rclone sync): local ones
+	// for a download, DELE and RMD on the server for an upload. It is
+	// careful: nothing is deleted unless every listing of the source
+	// succeeded completely (Plan.NoDeletes says why not otherwise), nor
+	// in a run where a file failed or the plan left one out; deletes come
+	// after the transfers. Names the Filter leaves out, on either side,
+	// are never deleted, nor links, nor keepftp's own staging; a folder
+	// is removed only once it is empty, never with what it holds. See
+	// PlanMirror.
+	Delete bool
+	// MaxDelete, if positive, bounds the deletes of a run (files and
+	// folders; keepftp's own temporaries are not counted): the run stops
+	// before the one past it, and reports the rest as not deleted (a
+	// result wrapping ErrNotDeleted).
+	MaxDelete int
 }
 
 // ActionKind is what a plan does with one entry.
@@ -51,6 +68,13 @@ const (
 	// version of a file, or by a file no longer in the source. The
 	// temporaries of the files this plan uploads are resumed, not removed.
 	ActCleanup ActionKind = "cleanup"
+	// ActDelete removes a destination file or an emptied folder the
+	// source does not have (MirrorOptions.Delete; Reason: why).
+	ActDelete ActionKind = "delete"
+	// ActKeep is a destination entry the source does not have that
+	// MirrorOptions.Delete leaves where it is (Reason: why: a link, a
+	// folder that holds names the Filter leaves out, ...).
+	ActKeep ActionKind = "keep"
 )
 
 // Action is one step of a Plan.
@@ -59,20 +83,26 @@ type Action struct {
 	Rel    string // the path below both tops, slash-separated ("" for the top)
 	URL    string // the remote file or folder, without password
 	Local  string // the local file or folder
-	Size   int64  // the source file's size (-1 unknown)
+	Size   int64  // the source file's size (-1 unknown); delete and keep: the destination's
+	Dir    bool   // the entry is a folder (mkdir, delete, keep)
 	Reason string // why: "missing", "size differs ...", "up to date: same size and time ..."
 
 	t    resume.Target  // the remote file or folder
 	e    control.Entry  // download: the source's listing entry
 	part *resume.Remote // upload: what the listing said of the file's temporary
+	// delete of a local file: its time when listed (it is not deleted if
+	// it changed since); delete of a remote temporary of keepftp's: temp.
+	mtime time.Time
+	temp  bool
 }
 
 // Plan is what a mirror will do, decided from listings of both sides
 // before anything is changed. Actions come in the order they are run:
 // skips and transfers in the order of the source's walk (a folder's mkdir
-// before its files), then the cleanups. Problems are the source entries
-// left out (each wraps ErrLeftOut); RunPlan returns them first among its
-// results.
+// before its files), then the cleanups, then (MirrorOptions.Delete) the
+// deletes and keeps in the order of the destination's walk, each folder's
+// delete after what it held. Problems are the source entries left out
+// (each wraps ErrLeftOut); RunPlan returns them first among its results.
 type Plan struct {
 	Direction Direction
 	URL       string // the remote top, without password
@@ -85,6 +115,10 @@ type Plan struct {
 	// that could not be parsed, nothing past MaxMirrorEntries. Only then
 	// can a file missing from the source be taken as absent.
 	SourceComplete bool
+	// NoDeletes, with MirrorOptions.Delete, says why the plan deletes
+	// nothing though the destination may hold what the source does not:
+	// the source's listing was not complete. "" otherwise.
+	NoDeletes string
 
 	root resume.Target // the remote top
 }
@@ -118,6 +152,13 @@ func (p *Plan) Counts() map[ActionKind]int {
 // file's. With Options.Checksum, the same size and the same hash. Each
 // skip's Reason names the rule that decided it.
 //
+// With Options.Delete, the destination's entries the source does not have
+// are planned as deletes (ActDelete, after everything else; see
+// planDeletes for the rules), or as keeps (ActKeep) with the reason they
+// stay: links, and folders that hold what is not deleted. When the
+// source's listing was not complete, no delete is planned and NoDeletes
+// says why.
+//
 // Only a top that cannot be listed (the source's; the destination's for
 // another reason than not existing) is an error.
 func (c *Client) PlanMirror(ctx context.Context, d Direction, rawURL, dir string, o MirrorOptions) (*Plan, error) {
@@ -135,6 +176,7 @@ func (c *Client) PlanMirror(ctx context.Context, d Direction, rawURL, dir string
 	if err != nil {
 		return nil, err
 	}
+	pl.planDeletes()
 	return p, nil
 }
 

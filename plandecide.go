@@ -44,7 +44,7 @@ func (pl *planner) download() error {
 		}
 		if n.kind == control.Dir {
 			if d := dst.nodes[n.rel]; d == nil || d.kind != control.Dir {
-				a.Kind, a.Reason = ActMkdir, "missing"
+				a.Kind, a.Reason, a.Dir = ActMkdir, "missing", true
 				p.Actions = append(p.Actions, a)
 			}
 			continue
@@ -86,7 +86,7 @@ func (pl *planner) upload() error {
 	if dst.topMissing || len(dst.order) == 0 {
 		// A missing top may also list as empty: MKD costs little, and
 		// refused (it exists) it is no error.
-		p.Actions = append(p.Actions, Action{Kind: ActMkdir, URL: p.root.String(), Local: p.Dir, Size: -1, Reason: "missing", t: p.root})
+		p.Actions = append(p.Actions, Action{Kind: ActMkdir, URL: p.root.String(), Local: p.Dir, Size: -1, Dir: true, Reason: "missing", t: p.root})
 	}
 	pl.compareAll(src)
 	expected := map[string]bool{} // the temporaries of the files uploaded
@@ -95,7 +95,7 @@ func (pl *planner) upload() error {
 		a := Action{Rel: n.rel, URL: t.String(), Local: p.localPath(n.rel), Size: n.size, t: t}
 		if n.kind == control.Dir {
 			if d := dst.nodes[n.rel]; d == nil || d.kind != control.Dir {
-				a.Kind, a.Reason = ActMkdir, "missing"
+				a.Kind, a.Reason, a.Dir = ActMkdir, "missing", true
 				p.Actions = append(p.Actions, a)
 			}
 			continue

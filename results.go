@@ -17,7 +17,12 @@ type FileResult struct {
 	Skipped bool   // mirror: already up to date
 	Reason  string // mirror: why the file was copied or skipped (the plan's Action.Reason)
 	Removed bool   // the source was removed after the copy was verified (Options.RemoveSource)
-	Err     error  // nil when done
+	// Delete marks the result of a mirror's delete (MirrorOptions.Delete),
+	// not of a copy: a destination entry the source does not have, gone
+	// when Err is nil; or, with Err wrapping ErrNotDeleted, deletes held
+	// back.
+	Delete bool
+	Err    error // nil when done
 }
 
 // ErrUnsafeName reports a remote name that cannot be a local path
@@ -35,6 +40,12 @@ func errUnsafeName(name string) error { return fmt.Errorf("%w %q", ErrUnsafeName
 var ErrLeftOut = errors.New("left out")
 
 func leftOut(err error) error { return fmt.Errorf("%w: %w", ErrLeftOut, err) }
+
+// ErrNotDeleted marks the deletes a mirror held back (MirrorOptions.Delete):
+// all of them, when the source's listing was not complete or a file of the
+// run failed or was left out; those past MaxDelete. Like ErrLeftOut, it
+// makes a run a partial success (the class LeftOut).
+var ErrNotDeleted = errors.New("deletes held back")
 
 // redactURL is a URL that did not parse, as a result or an event shows it:
 // without its password, in its escaped form (control characters stay

@@ -16,11 +16,14 @@ import (
 // event, with its reason), the folders to make, the transfers
 // (Options.Parallel at once, over the pooled connections: resumed,
 // verified, with their events), then the cleanups (each a "delete"
-// event). Once ctx is done no transfer starts; those left are reported
+// event), then, with MirrorOptions.Delete, the deletes (each a "delete"
+// event; see deletes for when they are held back). Once ctx is done no
+// transfer starts and nothing is deleted; the transfers left are reported
 // with ctx's error.
 //
 // It returns the plan's Problems, then one result per file of the
-// source, in the plan's order (Skipped for the files up to date).
+// source, in the plan's order (Skipped for the files up to date), then
+// the deletes' results (FileResult.Delete).
 func (c *Client) RunPlan(ctx context.Context, p *Plan) ([]FileResult, error) {
 	results := make([]FileResult, 0, len(p.Actions))
 	var transfers []int // indexes in results
@@ -55,6 +58,9 @@ func (c *Client) RunPlan(ctx context.Context, p *Plan) ([]FileResult, error) {
 	}
 	if ctx.Err() == nil {
 		c.cleanups(ctx, p)
+	}
+	if p.Options.Delete && ctx.Err() == nil {
+		results = append(results, c.deletes(ctx, p, results)...)
 	}
 	if p.Direction == ToLocal {
 		newStaging(p.Dir).cleanup()

@@ -35,13 +35,31 @@ type tree struct {
 	// topMissing: the top does not exist (a destination not made yet).
 	topMissing bool
 	// hidesDots: a listing may have left out names that start with a
-	// dot (LIST without -a): an upload temporary not listed may be there.
+	// dot (LIST without -a): an upload temporary not listed may be there,
+	// and a source may have a name with a dot it did not show.
 	hidesDots bool
 	entries   int // walked so far, against maxEntries
+	// seen holds every name the walk was shown, by rel: the ones it took
+	// and the ones it left out (by the Filter, links a source does not
+	// follow, names it cannot use). A destination entry whose name a
+	// source has seen is never deleted as missing from the source.
+	seen map[string]bool
+	// holdsOut holds, by rel ("" the top), the folders that hold
+	// something the tree does not: an entry the Filter left out, one that
+	// could not be read or used, a listing cut short. Such a folder is
+	// never removed (what it holds is not the delete's to remove).
+	holdsOut map[string]bool
 }
 
 func newTree() *tree {
-	return &tree{nodes: map[string]*node{}, temps: map[string]map[string]int64{}, complete: true}
+	return &tree{nodes: map[string]*node{}, temps: map[string]map[string]int64{}, complete: true,
+		seen: map[string]bool{}, holdsOut: map[string]bool{}}
+}
+
+// leftOut notes that the entry rel is not in the tree though it is
+// there: its folder holds something the tree does not.
+func (tr *tree) leftOut(rel string) {
+	tr.holdsOut[parentRel(rel)] = true
 }
 
 func (tr *tree) add(n *node) {

@@ -51,7 +51,9 @@ func walkLocal(ctx context.Context, c *Client, p *Plan, source bool) (*tree, err
 		if rel == "." {
 			return err // a top that cannot be read fails the walk
 		}
+		tr.seen[rel] = true
 		if err != nil {
+			tr.leftOut(rel)
 			problem(rel, err)
 			if n := tr.nodes[rel]; n != nil {
 				n.listed = false
@@ -62,10 +64,12 @@ func walkLocal(ctx context.Context, c *Client, p *Plan, source bool) (*tree, err
 			if first {
 				problem(path.Dir(rel), fmt.Errorf("more than %d entries in the tree: the rest is not walked", maxEntries))
 			}
+			tr.leftOut(rel)
 			return fs.SkipAll
 		}
 		name, top := d.Name(), path.Dir(rel) == "."
 		skip := func(err error) error {
+			tr.leftOut(rel)
 			if source {
 				problem(rel, err)
 			}
@@ -111,6 +115,7 @@ func walkLocal(ctx context.Context, c *Client, p *Plan, source bool) (*tree, err
 			return skip(errors.New("not a regular file"))
 		}
 		if !c.takes(rel, n.kind == control.Dir, n.size, n.mtime) {
+			tr.leftOut(rel)
 			if n.kind == control.Dir {
 				return fs.SkipDir // left out by Options.Filter, with all it holds
 			}

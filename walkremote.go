@@ -34,10 +34,11 @@ func (c *Client) walkRemote(ctx context.Context, p *Plan, source bool) (*tree, e
 	entries, err := w.list(p.root)
 	switch {
 	case err == nil, errors.Is(err, control.ErrBadListing):
-	case !source && (resume.Classify(err) == resume.NotFound || resume.Classify(err) == resume.Permanent):
+	case !source && (resume.Classify(err) == resume.NotFound || resume.Classify(err) == resume.Permanent || errors.Is(err, errUnreadable)):
 		// A missing folder: 550 from most servers, 501 from pyftpdlib
-		// (and an empty listing from vsftpd). Another refusal shows when
-		// the folder is made and the files are stored.
+		// (and an empty listing from vsftpd, whose CWD then answers 550:
+		// errUnreadable). Another refusal shows when the folder is made
+		// and the files are stored.
 		w.tr.topMissing = true
 		return w.tr, nil
 	default:
@@ -48,13 +49,12 @@ func (c *Client) walkRemote(ctx context.Context, p *Plan, source bool) (*tree, e
 }
 
 // list lists one folder. A destination is listed with the names that
-// start with a dot (an upload's temporaries are such names), and the tree
-// notes when the server would not show them.
+// start with a dot (an upload's temporaries are such names). The tree
+// notes when the server would not show them: a source's listing (LIST
+// without -a) may leave them out, and then a destination's name with a dot
+// is never taken as missing from the source.
 func (w *remoteWalk) list(t resume.Target) ([]control.Entry, error) {
-	if w.source {
-		return w.c.listRetrying(w.ctx, t)
-	}
-	entries, all, err := w.c.listRetryingWith(w.ctx, t, true)
+	entries, all, err := w.c.listRetryingWith(w.ctx, t, !w.source, true)
 	if !all {
 		w.tr.hidesDots = true
 	}
@@ -80,6 +80,7 @@ func (w *remoteWalk) problem(t resume.Target, local string, err error) {
 func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, depth int, ancestors map[string]string) {
 	t := w.p.remoteTarget(rel)
 	if listErr != nil {
+		w.tr.holdsOut[rel] = true // a bad line may be an entry
 		w.problem(t, w.p.localPath(rel), listErr)
 	}
 	if fp := fingerprint(entries); fp != "" {
@@ -95,18 +96,23 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 			if first {
 				w.problem(t, w.p.localPath(rel), fmt.Errorf("more than %d entries in the tree: the rest is not walked", maxEntries))
 			}
+			w.tr.holdsOut[rel] = true
 			return
 		}
 		child, err := listedName(t, e.Name, seen)
 		crel := path.Join(rel, e.Name)
+		w.tr.seen[crel] = true
 		switch {
 		case errors.Is(err, ErrUnsafeName):
+			w.tr.leftOut(crel)
 			w.problem(child, "", err)
 			continue
 		case err != nil:
+			w.tr.leftOut(crel)
 			w.problem(child, w.p.localPath(crel), err)
 			continue
 		case depth == 0 && e.Name == StagingDir:
+			w.tr.leftOut(crel)
 			if w.source {
 				w.problem(child, "", fmt.Errorf("the name %q is where keepftp keeps its partial files", e.Name))
 			}
@@ -123,6 +129,7 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 			continue // links are not followed, other kinds not copied
 		}
 		if !w.c.takes(crel, e.Type == control.Dir, e.Size, e.ModTime) {
+			w.tr.leftOut(crel)
 			continue // left out by Options.Filter: not walked, not copied
 		}
 		n := &node{rel: crel, kind: e.Type, size: e.Size, mtime: e.ModTime, unit: time.Second, e: e}

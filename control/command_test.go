@@ -108,6 +108,8 @@ func TestInjectionNeverReachesTheServer(t *testing.T) {
 			"Mlst":    func() error { _, err := c.Mlst(ctx, bad); return err },
 			"Mkdir":   func() error { return c.Mkdir(ctx, bad) },
 			"Delete":  func() error { return c.Delete(ctx, bad) },
+			"RmDir":   func() error { return c.RemoveDir(ctx, bad) },
+			"Cwd":     func() error { return c.ChangeDir(ctx, bad) },
 			"Hash":    func() error { _, err := c.Hash(ctx, SHA256, bad); return err },
 			"List":    func() error { _, err := c.List(ctx, bad); return err },
 			"Cmd":     func() error { _, err := c.Cmd(ctx, 2, "DELE", bad); return err },
@@ -162,6 +164,44 @@ func TestDeleteSendsDELE(t *testing.T) {
 	var re *ReplyError
 	if !errors.As(err, &re) || re.Code != 550 || !IsPermanent(err) || !strings.Contains(err.Error(), "DELE /gone") {
 		t.Errorf("Delete of a missing file: %v, want a permanent 550 naming DELE /gone", err)
+	}
+	if err := c.Quit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRemoveDirAndChangeDir: RemoveDir is RMD of the path, ChangeDir CWD;
+// a 250 (or any 2xx) is done; a folder that is not empty, or that cannot
+// be entered, is the server's refusal, a permanent *ReplyError that names
+// the command.
+func TestRemoveDirAndChangeDir(t *testing.T) {
+	addr := ftptest.ServeTCP(t, func(fs *ftptest.Server) {
+		fs.Login()
+		fs.Serve("RMD /dir/empty one", "250 Directory removed")
+		fs.Serve("RMD /dir", "550 Directory not empty")
+		fs.Serve("CWD /locked", "550 Failed to change directory.")
+		fs.Serve("CWD /dir", "250 Directory successfully changed.")
+		fs.Serve("QUIT", "221 bye")
+	})
+	ctx := t.Context()
+	c, err := Dial(ctx, addr, Config{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.RemoveDir(ctx, "/dir/empty one"); err != nil {
+		t.Errorf("RemoveDir: %v", err)
+	}
+	err = c.RemoveDir(ctx, "/dir")
+	var re *ReplyError
+	if !errors.As(err, &re) || re.Code != 550 || !IsPermanent(err) || !strings.Contains(err.Error(), "RMD /dir") {
+		t.Errorf("RemoveDir of a folder that is not empty: %v, want a permanent 550 naming RMD /dir", err)
+	}
+	if err := c.ChangeDir(ctx, "/locked"); !IsCode(err, 550) || !strings.Contains(err.Error(), "CWD /locked") {
+		t.Errorf("ChangeDir into a folder the server cannot enter: %v, want a 550 naming CWD /locked", err)
+	}
+	if err := c.ChangeDir(ctx, "/dir"); err != nil {
+		t.Errorf("ChangeDir: %v", err)
 	}
 	if err := c.Quit(ctx); err != nil {
 		t.Fatal(err)

@@ -65,3 +65,21 @@ func (c *Conn) Delete(ctx context.Context, path string) error {
 	_, err := c.Cmd(ctx, 2, "DELE", path) // 250 by RFC 959; a 200 is no failure either
 	return err
 }
+
+// ChangeDir makes path the session's current directory (CWD). keepftp
+// sends absolute paths only, so the current directory changes the meaning
+// of nothing it sends; a caller uses CWD to ask whether the server can
+// enter a folder (a 550 says it cannot).
+func (c *Conn) ChangeDir(ctx context.Context, path string) error {
+	_, err := c.Cmd(ctx, 2, "CWD", path) // 250 by RFC 959; a 200 is no failure either
+	return err
+}
+
+// RemoveDir removes an empty remote directory (RMD). A directory that
+// still holds anything is refused by the server (a 5xx), never emptied
+// here: a caller removes what it holds first, one name at a time, so that
+// nothing it did not mean to remove goes.
+func (c *Conn) RemoveDir(ctx context.Context, path string) error {
+	_, err := c.Cmd(ctx, 2, "RMD", path) // 250 by RFC 959; a 200 is no failure either
+	return err
+}

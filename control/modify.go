@@ -9,8 +9,8 @@ import (
 )
 
 // Commands that change files on the server: rename, set a file's time
-// (Delete and Mkdir are in commands.go). Each is built here, from a verb and a checked argument, like every
-// other command.
+// (Delete, RemoveDir and Mkdir are in commands.go). Each is built here,
+// from a verb and a checked argument, like every other command.
 
 // Rename renames the remote file from to to: RNFR then RNTO, written
 // together (one round trip). RNFR's state lives only until the next

@@ -227,6 +227,15 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 			t.ended = true
 			return nil, rep.err(cmd)
 		case <-t.gone:
+			select {
+			case p := <-t.prelim:
+				// The 150 came before the connection ended, and select
+				// picked the end at random: the transfer did start, and
+				// its data must still be read (Lost tells the rest).
+				t.prelim <- p
+				continue
+			default:
+			}
 			return nil, fmt.Errorf("%s: %w", cmd, c.Err())
 		case <-ctx.Done():
 			c.closeWith(ErrClosed)

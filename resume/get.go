@@ -321,7 +321,9 @@ func (g *getter) checkWhole(ctx context.Context, c *control.Conn, w *wholeTransf
 		}
 		return true, s, err
 	}
-	g.out.Status = g.status("complete")
+	// As when a later attempt finds the data whole (attempt): an earlier
+	// attempt moved it all and lost only its ending; this one proved it.
+	g.out.Status = g.status("complete (verified)")
 	return true, s, nil
 }
 

@@ -242,6 +242,7 @@ type mainDriver struct{ s *Server }
 var (
 	_ ftpserver.MainDriver                        = (*mainDriver)(nil)
 	_ ftpserver.MainDriverExtensionPassiveWrapper = (*mainDriver)(nil)
+	_ ftpserver.ClientDriverExtensionRemoveDir    = (*faultFs)(nil)
 )
 
 func (d *mainDriver) GetSettings() (*ftpserver.Settings, error) {
@@ -316,10 +317,37 @@ func (d *mainDriver) WrapPassiveListener(l net.Listener) (net.Listener, error) {
 }
 
 // faultFs wraps the served filesystem for the one fault that lives at the
-// file level: IgnoreREST.
+// file level, IgnoreREST, and to remove as a real server does (RMD of an
+// empty directory only, DELE of a file only).
 type faultFs struct {
 	afero.Fs
 	s *Server
+}
+
+// RemoveDir is RMD: like rmdir(2) and every real server, it removes an
+// empty directory only (afero's in-memory Remove would take a directory
+// with all it holds, and hide a client that removes too much).
+func (f *faultFs) RemoveDir(name string) error {
+	st, err := f.Fs.Stat(name)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s: not a directory", name)
+	}
+	if names, err := afero.ReadDir(f.Fs, name); err != nil || len(names) > 0 {
+		return fmt.Errorf("%s: directory not empty", name)
+	}
+	return f.Fs.Remove(name)
+}
+
+// Remove is DELE (and ftpserverlib's cleanup of a failed upload): a file
+// only, never a directory.
+func (f *faultFs) Remove(name string) error {
+	if st, err := f.Fs.Stat(name); err == nil && st.IsDir() {
+		return fmt.Errorf("%s: is a directory", name)
+	}
+	return f.Fs.Remove(name)
 }
 
 func (f *faultFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {

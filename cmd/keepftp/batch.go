@@ -113,23 +113,37 @@ type summary struct {
 	Unverified int               `json:"unverified"`
 	UpToDate   int               `json:"up_to_date"`
 	Failed     int               `json:"failed"`
-	Removed    *int              `json:"removed,omitempty"` // with --remove-source-files: the sources removed
-	Bytes      int64             `json:"bytes"`             // of the files done or unverified
+	Removed    *int              `json:"removed,omitempty"`     // with --remove-source-files: the sources removed
+	Deleted    *int              `json:"deleted,omitempty"`     // mirror --delete: the destination's files and folders deleted
+	NotDeleted *int              `json:"not_deleted,omitempty"` // mirror --delete: deletes that failed, and each report of deletes held back
+	Bytes      int64             `json:"bytes"`                 // of the files done or unverified
 	Seconds    float64           `json:"seconds"`
 }
 
-// batchError is a batch in which some files failed.
+// batchError is a batch in which some files failed, or a mirror whose
+// deletes failed or were held back.
 type batchError struct {
-	failed []keepftp.FileResult
-	total  int
+	failed     []keepftp.FileResult
+	total      int                  // files
+	notDeleted []keepftp.FileResult // mirror --delete
 }
 
 func (e *batchError) Error() string {
-	var names []string
-	for _, f := range e.failed {
-		names = append(names, f.URL)
+	var parts []string
+	if len(e.failed) > 0 {
+		var names []string
+		for _, f := range e.failed {
+			names = append(names, f.URL)
+		}
+		parts = append(parts, fmt.Sprintf("%d of %d files failed: %s", len(e.failed), e.total, strings.Join(names, ", ")))
 	}
-	return fmt.Sprintf("%d of %d files failed: %s", len(e.failed), e.total, strings.Join(names, ", "))
+	switch n := len(e.notDeleted); {
+	case n == 1:
+		parts = append(parts, e.notDeleted[0].Err.Error())
+	case n > 1:
+		parts = append(parts, fmt.Sprintf("%d deletes failed", n))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // finish closes the client, prints the summary and turns the results into
@@ -140,13 +154,20 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 	if r.bars != nil {
 		r.bars.close()
 	}
-	var failed, removed []keepftp.FileResult
-	sum := summary{Kind: eventSummary, Files: len(results)}
+	var failed, removed, deleted, notDeleted []keepftp.FileResult
+	sum := summary{Kind: eventSummary}
 	for _, f := range results {
 		if f.Removed {
 			removed = append(removed, f)
 		}
+		if !f.Delete {
+			sum.Files++
+		}
 		switch {
+		case f.Delete && f.Err != nil:
+			notDeleted = append(notDeleted, f)
+		case f.Delete:
+			deleted = append(deleted, f)
 		case f.Err != nil:
 			failed = append(failed, f)
 		case f.Skipped:
@@ -164,6 +185,10 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 		n := len(removed)
 		sum.Removed = &n
 	}
+	if r.c.Bool("delete") {
+		n, m := len(deleted), len(notDeleted)
+		sum.Deleted, sum.NotDeleted = &n, &m
+	}
 	sum.Seconds = time.Since(r.start).Seconds()
 	if r.enc != nil {
 		sum.Time = time.Now()
@@ -174,11 +199,11 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 	if r.c.Context.Err() != nil {
 		return r.c.Context.Err()
 	}
-	if len(results) == 1 && len(failed) == 1 {
-		return failed[0].Err
+	if len(results) == 1 && len(failed)+len(notDeleted) == 1 {
+		return results[0].Err
 	}
 	quiet := r.c.Bool("quiet") || r.enc != nil
-	if len(results) == 1 && !quiet {
+	if len(results) == 1 && !results[0].Delete && !quiet {
 		f := results[0]
 		if f.Local != "-" {
 			report(r.c.App.ErrWriter, f.Local, f.Outcome, time.Since(r.start))
@@ -186,18 +211,29 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 		r.printRemoved(removed)
 		return nil
 	}
-	if !quiet || len(failed) > 0 {
-		fmt.Fprintf(r.c.App.ErrWriter, "%d files: %d done, %d unverified, %d up to date, %d failed; %d bytes in %.1fs\n",
-			sum.Files, sum.Done, sum.Unverified, sum.UpToDate, sum.Failed, sum.Bytes, sum.Seconds)
+	if !quiet || len(failed)+len(notDeleted) > 0 {
+		deletes := ""
+		if sum.Deleted != nil {
+			deletes = fmt.Sprintf(", %d deleted", *sum.Deleted)
+			if *sum.NotDeleted > 0 {
+				deletes += fmt.Sprintf(", %d not deleted", *sum.NotDeleted)
+			}
+		}
+		fmt.Fprintf(r.c.App.ErrWriter, "%d files: %d done, %d unverified, %d up to date, %d failed%s; %d bytes in %.1fs\n",
+			sum.Files, sum.Done, sum.Unverified, sum.UpToDate, sum.Failed, deletes, sum.Bytes, sum.Seconds)
 		for _, f := range failed {
 			fmt.Fprintf(r.c.App.ErrWriter, "failed: %s: %s\n", safeText(f.URL), safeText(f.Err.Error()))
+		}
+		for _, f := range notDeleted {
+			fmt.Fprintf(r.c.App.ErrWriter, "not deleted: %s: %s\n", safeText(r.deleteName(f)), safeText(f.Err.Error()))
 		}
 	}
 	if !quiet {
 		r.printRemoved(removed)
+		r.printDeleted(deleted)
 	}
-	if len(failed) > 0 {
-		return &batchError{failed: failed, total: len(results)}
+	if len(failed)+len(notDeleted) > 0 {
+		return &batchError{failed: failed, total: sum.Files, notDeleted: notDeleted}
 	}
 	return nil
 }
@@ -213,6 +249,24 @@ func (r *runner) printRemoved(removed []keepftp.FileResult) {
 		}
 		fmt.Fprintf(r.c.App.ErrWriter, "removed: %s\n", safeText(name))
 	}
+}
+
+// printDeleted lists what mirror --delete removed from the destination,
+// one line each, after the summary: the local entry for a download, the
+// remote one for an upload.
+func (r *runner) printDeleted(deleted []keepftp.FileResult) {
+	for _, f := range deleted {
+		fmt.Fprintf(r.c.App.ErrWriter, "deleted: %s\n", safeText(r.deleteName(f)))
+	}
+}
+
+// deleteName is the destination entry a delete's result is about: the
+// local one for a download, the remote one for an upload.
+func (r *runner) deleteName(f keepftp.FileResult) string {
+	if r.localSources || f.Local == "" {
+		return f.URL
+	}
+	return f.Local
 }
 
 func isBatchError(err error) bool {

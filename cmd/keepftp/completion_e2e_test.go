@@ -91,7 +91,7 @@ func TestManPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := stripOverstrike(string(rendered))
-	for _, want := range []string{"get", "put", "ls", "mirror", "doctor", "completion", "--timeout", "--netrc-file", "--json-file"} {
+	for _, want := range []string{"get", "put", "ls", "mirror", "doctor", "completion", "--timeout", "--netrc-file", "--json-file", "--delete", "--max-delete", "--dry-run"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the rendered page does not mention %s", want)
 		}

@@ -31,11 +31,27 @@ time, or SITE UTIME, read back to check it) and is then renamed to NAME (RNFR, R
 on the server never sees a half-written file under NAME. A rerun after Ctrl-C or a kill resumes
 each temporary and removes those of older versions. Remote folders are made as needed. The
 local walk never follows a symbolic link out of DIR, nor one to a folder; names with CR, LF or
-NUL are left out with a warning.`,
+NUL are left out with a warning.
+
+--delete removes from the destination what the source does not have: local files and folders
+for a download, DELE and RMD on the server for an upload. It deletes nothing unless every
+listing of the source succeeded completely (a folder that answered 550, a bad line, a cut data
+connection, a name left out: nothing anywhere) and every file was copied; then it deletes after
+the transfers, each folder only once emptied. Names the filters leave out, links and keepftp's
+own files are never deleted. Each delete is a "delete" event and a "deleted:" line. Held back
+deletes, or --max-delete N reached, exit 9.
+
+--dry-run lists both sides and prints the plan, changing nothing on either side: what would be
+transferred and why (missing, size differs, newer, partial to resume), what is up to date (by
+which rule), which folders would be made, what would be deleted or kept. With --json the plan
+is "plan" events.`,
 		Flags: append(append(append(transferFlags(), batchFlags()...), filterFlags()...),
 			removeSourceFlag("downloads: the remote file, with DELE, after the download is checked and synced to disk; uploads: the local file, after the server's size or hash matched it; folders stay"),
 			&cli.BoolFlag{Name: "checksum", Usage: "up to date means the same hash (HASH or XSHA256, as rclone --checksum), not the same size and time; where the server offers no hash, say so and use size and time"},
 			inplaceFlag(),
+			&cli.BoolFlag{Name: "delete", Usage: "remove destination files and folders the source does not have, after the transfers; nothing is deleted unless every listing of the source succeeded and every file was copied (else exit 9); names the filters leave out and links stay"},
+			&cli.IntFlag{Name: "max-delete", Value: -1, DefaultText: "no limit", Usage: "with --delete: delete at most `N` files and folders, stop before the next and exit 9"},
+			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the plan (what would be transferred and why, skipped, made, deleted) and change nothing on either side; with --json, as events"},
 		),
 		Action: mirrorAction,
 	}
@@ -87,12 +103,26 @@ func mirrorAction(c *cli.Context) error {
 			return usageError{dir + " is not a directory"}
 		}
 	}
+	mo := keepftp.MirrorOptions{Checksum: c.Bool("checksum"), Delete: c.Bool("delete")}
+	if c.IsSet("max-delete") {
+		switch n := c.Int("max-delete"); {
+		case !mo.Delete:
+			return usageError{"--max-delete bounds --delete: give both"}
+		case n < 1:
+			return usageError{"--max-delete must be at least 1 (to see what --delete would remove, use --dry-run)"}
+		default:
+			mo.MaxDelete = n
+		}
+	}
 	r, err := newRunner(c, -1, logins, func(o *keepftp.Options) { o.Inplace = c.Bool("inplace") })
 	if err != nil {
 		return err
 	}
 	r.localSources = dirn == keepftp.ToServer
-	results, err := r.client.MirrorWith(c.Context, dirn, url, dir, keepftp.MirrorOptions{Checksum: c.Bool("checksum")})
+	if c.Bool("dry-run") {
+		return r.dryRun(dirn, url, dir, mo)
+	}
+	results, err := r.client.MirrorWith(c.Context, dirn, url, dir, mo)
 	if err != nil && len(results) == 0 {
 		r.client.Close()
 		return err

@@ -321,7 +321,11 @@ func (s *FakeSession) standard(verb, arg string) bool {
 	case "PWD":
 		s.Reply(`257 "/" is current`)
 	case "CWD":
-		s.Reply("250 ok")
+		if ff, ok := f.File(arg); arg == "/" || ok && ff.Dir {
+			s.Reply("250 ok")
+		} else {
+			s.Reply("550 no such directory")
+		}
 	case "NOOP":
 		s.Reply("200 ok")
 	case "QUIT":
@@ -391,6 +395,28 @@ func (s *FakeSession) standard(verb, arg string) bool {
 			s.Reply("250 deleted")
 		} else {
 			s.Reply("550 no such file")
+		}
+	case "RMD":
+		f.mu.Lock()
+		ff, ok := f.files[arg]
+		empty := true
+		for name := range f.files {
+			if strings.HasPrefix(name, arg+"/") {
+				empty = false
+				break
+			}
+		}
+		if ok && ff.Dir && empty {
+			delete(f.files, arg)
+		}
+		f.mu.Unlock()
+		switch {
+		case !ok || !ff.Dir:
+			s.Reply("550 no such directory")
+		case !empty:
+			s.Reply("550 directory not empty")
+		default:
+			s.Reply("250 directory removed")
 		}
 	case "OPTS":
 		if strings.EqualFold(arg, "HASH SHA-256") && f.Hash {

@@ -50,6 +50,8 @@ var scenarios = []scenario{
 	{"get via SOCKS5 (dante)", scViaSOCKS5},
 	{"get via CONNECT (tinyproxy)", scViaCONNECT},
 	{"mirror upload", scMirrorUp},
+	{"mirror --delete", scMirrorDelete},
+	{"mirror --dry-run", scMirrorDryRun},
 	{"atomic put (no partial under final name)", scAtomicPut},
 	{"set time", scSetTime},
 }

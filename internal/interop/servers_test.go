@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +31,13 @@ type server struct {
 	tls       realserver.TLSMode
 	pki       *realserver.PKI // trusted by the client under TLS
 	logs      func() string   // the server's output and log files; nil for the embedded one
+	// commands are the commands the server received, from its own log
+	// (realserver.Options.LogCommands; the embedded one's command log).
+	commands func() ([]string, error)
+	// stat and chmod reach the served tree's entries as the server's
+	// disk holds them (chmod does nothing on the embedded in-memory one).
+	stat  func(path string) (os.FileInfo, error)
+	chmod func(path string, mode os.FileMode) error
 }
 
 const embedded = "testserver"
@@ -55,7 +64,15 @@ func endpoint(name string) (kind string, mode realserver.TLSMode) {
 // startServer starts the named server for one scenario.
 func startServer(t *testing.T, name string, ipv6 bool, idle time.Duration) *server {
 	t.Helper()
+	return startServerWith(t, name, realserver.Options{IPv6: ipv6, IdleTimeout: idle})
+}
+
+// startServerWith starts the named server with o (its TLS mode is the
+// name's; Digest is always on).
+func startServerWith(t *testing.T, name string, o realserver.Options) *server {
+	t.Helper()
 	kind, mode := endpoint(name)
+	ipv6, idle := o.IPv6, o.IdleTimeout
 	if name == embedded {
 		if ipv6 {
 			skipCell(t, "listens on 127.0.0.1 only")
@@ -78,11 +95,20 @@ func startServer(t *testing.T, name string, ipv6 bool, idle time.Duration) *serv
 				_, err = b.ReadFrom(f)
 				return b.Bytes(), err
 			},
+			commands: func() ([]string, error) { return srv.Commands(), nil },
+			stat:     srv.Fs().Stat,
+			chmod:    func(string, os.FileMode) error { return nil },
 		}
 	}
-	rs := realserver.Start(t, realserver.Kind(kind), realserver.Options{IPv6: ipv6, IdleTimeout: idle, Digest: true, TLS: mode})
+	o.Digest, o.TLS = true, mode
+	rs := realserver.Start(t, realserver.Kind(kind), o)
 	user, pw := rs.Login()
-	return &server{name: name, addr: rs.Addr, user: user, pw: pw, uploadDir: rs.UploadDir, write: rs.WriteFile, read: rs.ReadFile, tls: mode, pki: rs.PKI, logs: rs.Logs}
+	local := func(p string) string { return filepath.Join(rs.Root, filepath.FromSlash(p)) }
+	return &server{name: name, addr: rs.Addr, user: user, pw: pw, uploadDir: rs.UploadDir, write: rs.WriteFile, read: rs.ReadFile, tls: mode, pki: rs.PKI, logs: rs.Logs,
+		commands: rs.Commands,
+		stat:     func(p string) (os.FileInfo, error) { return os.Stat(local(p)) },
+		chmod:    func(p string, mode os.FileMode) error { return os.Chmod(local(p), mode) },
+	}
 }
 
 // url returns a URL for path on addr (the server's, or a middlebox's in

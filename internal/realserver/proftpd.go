@@ -83,6 +83,11 @@ AllowRetrieveRestart on
 	if s.opts.MaxPerIP > 0 {
 		fmt.Fprintf(&c, "MaxClientsPerHost %d\n", s.opts.MaxPerIP)
 	}
+	if s.opts.LogCommands {
+		// %r: the command line as received (proftpd hides PASS's
+		// argument itself).
+		fmt.Fprintf(&c, "LogFormat keepftpcmds \"%%r\"\nExtendedLog %s ALL keepftpcmds\n", filepath.Join(etc, commandLogName))
+	}
 	var modules []string
 	if s.opts.Digest {
 		modules = append(modules, "mod_digest")

@@ -49,6 +49,9 @@ func (s *Server) setupPureFTPd(b binaries, host string, port int) ([]string, err
 	if s.opts.MaxPerIP > 0 {
 		args = append(args, "-C", strconv.Itoa(s.opts.MaxPerIP))
 	}
+	if s.opts.LogCommands {
+		args = append(args, "-d") // "[DEBUG] Command [verb] [arg]" to its syslog
+	}
 	if s.opts.IdleTimeout > 0 {
 		mins := int((s.opts.IdleTimeout + time.Minute - 1) / time.Minute)
 		args = append(args, "-I", strconv.Itoa(mins))

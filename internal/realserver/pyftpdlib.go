@@ -12,6 +12,9 @@ func (s *Server) setupPyftpdlib(b binaries, host string, port int) ([]string, er
 		"-r", fmt.Sprintf("%d-%d", s.PassivePorts[0], s.PassivePorts[1]),
 		"-u", s.User, "-P", s.Password,
 	}
+	if s.opts.LogCommands {
+		argv = append(argv, "-D") // "<- VERB arg" for each command
+	}
 	quoted := make([]string, len(argv))
 	for i, a := range argv {
 		quoted[i] = strconv.Quote(a)

@@ -94,6 +94,11 @@ type Options struct {
 	// servers that demand session reuse on data connections (vsftpd's
 	// require_ssl_reuse, proftpd's default) keep demanding it.
 	TLS TLSMode
+	// LogCommands makes the server log every command it receives, for
+	// Server.Commands: vsftpd's log_ftp_protocol (always on), proftpd's
+	// ExtendedLog, pure-ftpd -d (through its syslog, which needs a mount
+	// namespace), pyftpdlib -D.
+	LogCommands bool
 }
 
 // Server is a running FTP server.
