@@ -112,13 +112,15 @@ func segmentedInterrupted(t *testing.T, sig syscall.Signal) {
 		t.Fatalf("recorded %+v: want four unfinished segments", segs)
 	}
 
-	srv.SetFaults(testserver.Faults{RateLimit: 16 << 20})
 	// The stopped sessions' last writes may still be counted after their
-	// connections are gone (now at the new rate): wait for their end.
+	// connections are gone: wait for their end, and only then let the
+	// server send fast (with the fast rate set first, two loaded reruns
+	// were counted 0.4 and 1.8 MiB more than the ranges missed).
 	if _, err := srv.WaitStats(ctx, func(s testserver.Stats) bool { return s.ActiveConns == 0 }); err != nil {
 		t.Fatal(err)
 	}
 	before := srv.Stats()
+	srv.SetFaults(testserver.Faults{RateLimit: 16 << 20})
 	events := filepath.Join(t.TempDir(), "events.json")
 	if code, out := runCombined(t, "get", "-q", "--timeout", "5s", "--json-file", events, "-o", dst, url); code != ExitOK {
 		t.Fatalf("rerun: exit %d\n%s", code, out)
