@@ -8,5 +8,6 @@ import (
 )
 
 // TestMain keeps the server profiles these tests learn out of the user's
-// cache.
-func TestMain(m *testing.M) { os.Exit(ftptest.RunWithTempCache(m)) }
+// cache, and runs the parallel tests, which mostly wait, 8 at once
+// (ftptest.Main).
+func TestMain(m *testing.M) { os.Exit(ftptest.Main(m)) }

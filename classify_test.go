@@ -17,6 +17,7 @@ import (
 
 // Classify sorts the errors of every layer: the cases are data.
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	_, badURL := ParseURL("ftp://h/f%0D%0ADELE%20x")
 	for _, c := range []struct {
 		err  error
@@ -46,6 +47,7 @@ func TestClassify(t *testing.T) {
 // The classes of real failures, over TCP: a refused login, a missing
 // file, a batch's entry left out.
 func TestClassifyFromServer(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{Users: map[string]string{"u": "right"}})
 	srv.WriteFile("/d/ok.txt", []byte("ok"))
 	dir := t.TempDir()

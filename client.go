@@ -86,6 +86,7 @@ func NewClient(o Options) *Client {
 		ProtoLog:        o.ProtocolLog,
 		Noops:           c.noops,
 		DialContext:     o.DialContext,
+		Stdout:          o.Stdout,
 	}
 	if !o.TLS.IsZero() {
 		c.base.TLS, c.tlsErr = o.TLS.Config()

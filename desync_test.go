@@ -87,6 +87,7 @@ func serveFiles(fs *ftptest.Server, files map[string][]byte, mu *sync.Mutex, ret
 // by size and reported done, each in one attempt: the repeated 226 is
 // dropped, not taken as a reply out of step; none is fetched twice.
 func TestDuplicate226DoesNotLoseFiles(t *testing.T) {
+	t.Parallel()
 	files := map[string][]byte{}
 	for i := range 3 {
 		files[fmt.Sprintf("/f%d", i)] = ftptest.RandomBytes(100<<10 + i)

@@ -13,6 +13,7 @@ import (
 // Client with the same profile does not ask at all; the files are
 // reported verified by size, not by a hash.
 func TestHashRefusedRemembered(t *testing.T) {
+	t.Parallel()
 	f := ftptest.StartFake(t)
 	f.Hash = true
 	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {

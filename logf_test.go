@@ -17,6 +17,7 @@ import (
 // NOOP knowledge learns (a server that aborts transfers on NOOP gets no
 // more of them). Nothing reaches or changes the package-level registry.
 func TestOptionsLogf(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{Noop: testserver.NoopAborts, Faults: testserver.Faults{RateLimit: 256 << 10}})
 	payload := ftptest.RandomBytes(256 << 10) // a second at the rate: NOOPs go out mid-transfer
 	srv.WriteFile("/f", payload)

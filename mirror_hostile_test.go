@@ -79,6 +79,7 @@ func checkLocal(t *testing.T, name string, want []byte) {
 // Names with CR, LF, NUL or other control bytes are left out with a
 // warning and never sent back to the server; the rest is copied.
 func TestMirrorLeavesOutHostileNames(t *testing.T) {
+	t.Parallel()
 	f := ftptest.StartFake(t)
 	f.MLST = true
 	good := ftptest.RandomBytes(3000)
@@ -119,6 +120,7 @@ func TestMirrorLeavesOutHostileNames(t *testing.T) {
 // directory loop: the rest of the tree is copied and each problem is
 // reported.
 func TestMirrorGoesOnPastProblems(t *testing.T) {
+	t.Parallel()
 	f := ftptest.StartFake(t)
 	f.MLST = true
 	files := map[string][]byte{}
@@ -184,6 +186,7 @@ func TestMirrorGoesOnPastProblems(t *testing.T) {
 // (a directory named after the depth) ends at the depth bound. Either is
 // reported, and the files above it are copied.
 func TestMirrorLoopWithoutUniqueEndsAtDepthBound(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name         string
 		vary         bool
@@ -242,6 +245,7 @@ func TestMirrorLoopWithoutUniqueEndsAtDepthBound(t *testing.T) {
 // the files they are, at -P 1 and -P 8; a name listed twice is reported,
 // not raced.
 func TestMirrorPartialNamesAreOrdinaryFiles(t *testing.T) {
+	t.Parallel()
 	for _, par := range []int{1, 8} {
 		t.Run(fmt.Sprint("P", par), func(t *testing.T) {
 			f := ftptest.StartFake(t)
@@ -297,6 +301,7 @@ func TestMirrorPartialNamesAreOrdinaryFiles(t *testing.T) {
 // A mirror interrupted mid-file resumes from the staging directory, not
 // from a file beside the copy.
 func TestMirrorResumesFromStaging(t *testing.T) {
+	t.Parallel()
 	f := ftptest.StartFake(t)
 	f.MLST = true
 	data := ftptest.RandomBytes(100000)
@@ -343,6 +348,7 @@ func writeTestState(t *testing.T, name, url string, r resume.Remote) {
 // A pattern download names files after the listing too: partial-named
 // files are ordinary files, hostile names are left out with a warning.
 func TestGetAllPatternKeepsPartialsApart(t *testing.T) {
+	t.Parallel()
 	f := ftptest.StartFake(t)
 	f.MLST = true
 	files := map[string][]byte{}
@@ -374,7 +380,7 @@ func TestGetAllPatternKeepsPartialsApart(t *testing.T) {
 
 // A tree larger than the walk's bound: what fits is copied, the rest is
 // reported once, and memory stays bounded.
-func TestMirrorBoundsTheWalk(t *testing.T) {
+func TestMirrorBoundsTheWalk(t *testing.T) { // not parallel: it sets maxEntries
 	defer func(n int) { maxEntries = n }(maxEntries)
 	maxEntries = 10
 	f := ftptest.StartFake(t)
@@ -403,6 +409,7 @@ func TestMirrorBoundsTheWalk(t *testing.T) {
 // -P 1 and -P 8: every file right, and a destination given twice is
 // reported, not raced.
 func TestGetAllBatchKeepsPartialsApart(t *testing.T) {
+	t.Parallel()
 	for _, par := range []int{1, 8} {
 		t.Run(fmt.Sprint("P", par), func(t *testing.T) {
 			f := ftptest.StartFake(t)

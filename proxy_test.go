@@ -68,6 +68,26 @@ func TestProxyOptionsFor(t *testing.T) {
 				t.Errorf("For(%s) = %q, want %q", tc.t.Addr, got, tc.want)
 			}
 		})
+		// The same from the program's own environment (Getenv): the
+		// process's variables, all naming a decoy, are not read.
+		t.Run("Getenv/"+tc.name, func(t *testing.T) {
+			for _, v := range proxyVars {
+				t.Setenv(v, "http://decoy:9")
+			}
+			o := tc.o
+			o.Getenv = func(k string) string { return tc.env[k] }
+			p, err := o.choose(tc.t.lower())
+			if err != nil {
+				t.Fatalf("For: %v", err)
+			}
+			got := ""
+			if p != nil {
+				got = p.String()
+			}
+			if got != tc.want {
+				t.Errorf("For(%s) = %q, want %q", tc.t.Addr, got, tc.want)
+			}
+		})
 	}
 	t.Run("bad variable", func(t *testing.T) {
 		for _, v := range proxyVars {

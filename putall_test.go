@@ -19,6 +19,7 @@ import (
 // PutAll uploads a batch into directories it makes first, par at a time,
 // within Options.Parallel connections.
 func TestPutAll(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	dir := t.TempDir()
 	var ups []Upload
@@ -54,6 +55,7 @@ func TestPutAll(t *testing.T) {
 // sees no STOR, the Client reports no start, and the uploads never started
 // report the cancellation and leave nothing on the server.
 func TestPutAllStopsOnCancel(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	dir := t.TempDir()
 	var ups []Upload

@@ -29,6 +29,7 @@ import (
 // written together: that round trip and RETR (2). It was 8 and 6 round
 // trips, then 3 and 4.
 func TestMirrorRoundTripsPerFile(t *testing.T) {
+	t.Parallel()
 	const n = 20
 	for _, tc := range []struct {
 		name       string
@@ -85,6 +86,7 @@ func TestMirrorRoundTripsPerFile(t *testing.T) {
 // with the previous file's check (LIST). The check after the transfer sees
 // it, and the file is fetched again from the server's new facts.
 func TestMirrorCatchesFileChangedSinceListing(t *testing.T) {
+	t.Parallel()
 	for _, mlst := range []bool{true, false} {
 		t.Run(fmt.Sprintf("MLST=%v", mlst), func(t *testing.T) {
 			f := ftptest.StartFake(t)
@@ -134,6 +136,7 @@ func TestMirrorCatchesFileChangedSinceListing(t *testing.T) {
 // the others to arrive, so a worker holding two files shows as fewer at
 // once.
 func TestMirrorLookAheadKeepsWorkersBusy(t *testing.T) {
+	t.Parallel()
 	const par = 3
 	for _, mlst := range []bool{false, true} {
 		t.Run(fmt.Sprint("MLST=", mlst), func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 // file over that many connections at once, even with a pool of one, and
 // survives a cut in one of them.
 func TestClientGetSegments(t *testing.T) {
+	t.Parallel()
 	payload := ftptest.RandomBytes(12 << 20)
 	srv := ftptest.StartServer(t, testserver.Options{EnableHASH: true, Faults: testserver.Faults{
 		RateLimit: 16 << 20, CutAfter: []int64{-1, 1 << 20},
@@ -40,11 +41,13 @@ func TestClientGetSegments(t *testing.T) {
 	if out.Verified != "SHA-256" {
 		t.Errorf("verified by %q, want SHA-256", out.Verified)
 	}
-	if st := srv.Stats(); st.MaxActiveConns < 3 || st.Downloads != 4 {
-		t.Errorf("%d connections at once and %d RETRs; want 3 segments at once, one retried", st.MaxActiveConns, st.Downloads)
-	}
 	mu.Lock()
 	defer mu.Unlock()
+	// A connection that finished its range may take over half of a slow
+	// one's (a split: one RETR more), as a loaded machine makes some.
+	if st := srv.Stats(); st.MaxActiveConns < 3 || st.Downloads != 4+int64(kinds["split"]) {
+		t.Errorf("%d connections at once and %d RETRs with %d splits; want 3 segments at once, one retried", st.MaxActiveConns, st.Downloads, kinds["split"])
+	}
 	if kinds["retry"] != 1 || kinds["done"] != 1 {
 		t.Errorf("events %v: want one retry and one done", kinds)
 	}

@@ -22,6 +22,7 @@ import (
 // others: a trusted CA file works, a wrong pin is refused with a
 // *control.CertError, an unreadable file fails every call with its name.
 func TestClientTLSOptions(t *testing.T) {
+	t.Parallel()
 	serverTLS, _, err := testserver.SelfSignedTLS()
 	if err != nil {
 		t.Fatal(err)

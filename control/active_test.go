@@ -65,6 +65,7 @@ func storAll(t *testing.T, c *control.Conn, path string, data []byte) {
 }
 
 func TestActiveTestServer(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		mode control.TLSMode
@@ -198,6 +199,7 @@ func portAddr(t *testing.T, cmd string) string {
 }
 
 func TestActiveFallsBackToPORT(t *testing.T) {
+	t.Parallel()
 	payload := []byte("data over PORT")
 	addr := scriptServer(t, func(s *scripted) {
 		for i := 0; i < 2; i++ {
@@ -242,6 +244,7 @@ func TestActiveFallsBackToPORT(t *testing.T) {
 // address other than the server's is closed without a byte, and the
 // server's own connection is the one used.
 func TestActiveRefusesForeignPeer(t *testing.T) {
+	t.Parallel()
 	foreignRead := make(chan error, 1)
 	addr := scriptServer(t, func(s *scripted) {
 		dst := portAddr(t, s.read())
@@ -297,6 +300,7 @@ func isNetTimeout(err error) bool {
 // TestActiveServerCannotConnect: a 425 after the 150 ends the wait at
 // once, and the connection stays usable.
 func TestActiveServerCannotConnect(t *testing.T) {
+	t.Parallel()
 	addr := scriptServer(t, func(s *scripted) {
 		portAddr(t, s.read())
 		s.send("200 EPRT ok")
@@ -321,6 +325,7 @@ func TestActiveServerCannotConnect(t *testing.T) {
 // TestActiveServerNeverConnects: a server that says 150 and neither
 // connects nor answers is given up after the timeout.
 func TestActiveServerNeverConnects(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	addr := scriptServer(t, func(s *scripted) {
 		portAddr(t, s.read())

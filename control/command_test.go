@@ -13,6 +13,7 @@ import (
 )
 
 func TestCommandBuilder(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		verb, arg string
 		want      string // "" = refused
@@ -48,6 +49,7 @@ func TestCommandBuilder(t *testing.T) {
 }
 
 func TestCheckArgNamesWhatAndEscapes(t *testing.T) {
+	t.Parallel()
 	err := CheckArg("path", "x\r\nDELE /v")
 	if !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("err = %v, want ErrInvalidArgument", err)
@@ -69,6 +71,7 @@ func TestCheckArgNamesWhatAndEscapes(t *testing.T) {
 // ErrInvalidArgument, nothing of it reaches the server, and the connection
 // stays usable.
 func TestInjectionNeverReachesTheServer(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var seen []string // commands after login
 	quit := make(chan struct{})
@@ -147,6 +150,7 @@ func TestInjectionNeverReachesTheServer(t *testing.T) {
 // TestDeleteSendsDELE: Delete is DELE of the path; a 250 (or any 2xx) is
 // done, a 550 is a permanent *ReplyError that names the command.
 func TestDeleteSendsDELE(t *testing.T) {
+	t.Parallel()
 	addr := ftptest.ServeTCP(t, func(fs *ftptest.Server) {
 		fs.Login()
 		fs.Serve("DELE /dir/a b.txt", "250 Deleted")
@@ -214,6 +218,7 @@ func TestRemoveDirAndChangeDir(t *testing.T) {
 // LF or NUL is refused before any connection is made, the error names the
 // field, and the password's value never shows.
 func TestBadCredentialsRefusedBeforeDialling(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	sessions := 0
 	addr := ftptest.ServeTCP(t, func(fs *ftptest.Server) {

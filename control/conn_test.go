@@ -24,6 +24,7 @@ func dialFake(t *testing.T, fs *ftptest.Server, cfg Config) *Conn {
 }
 
 func TestLoginParsesMultiLineFeat(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		cfg := Config{Timeout: time.Minute, DialContext: dial}
@@ -44,6 +45,7 @@ func TestLoginParsesMultiLineFeat(t *testing.T) {
 }
 
 func TestMultiLineReplyIsOneReply(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		cfg := Config{Timeout: time.Minute, DialContext: dial}
@@ -67,6 +69,7 @@ func TestMultiLineReplyIsOneReply(t *testing.T) {
 }
 
 func TestCmdPeerDownAfterTimeout(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		cfg := Config{Timeout: time.Minute, DialContext: dial}
@@ -92,6 +95,7 @@ func TestCmdPeerDownAfterTimeout(t *testing.T) {
 // be in within the timeout of the command's write: the command fails with
 // ErrPeerDown at exactly the timeout, and the connection is closed.
 func TestTrickledReplyFailsAtTimeout(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		pieces []string // sent one every 2 s, for ever
@@ -135,6 +139,7 @@ func TestTrickledReplyFailsAtTimeout(t *testing.T) {
 // TestSlowButCompleteReply: a reply that takes most of the timeout, but is
 // complete within it, is fine.
 func TestSlowButCompleteReply(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialFake(t, fs, Config{Timeout: 8 * time.Second, DialContext: dial})
@@ -154,6 +159,7 @@ func TestSlowButCompleteReply(t *testing.T) {
 }
 
 func TestCancelIsClosedNotPeerDown(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		cfg := Config{Timeout: time.Minute, DialContext: dial}
@@ -175,6 +181,7 @@ func TestCancelIsClosedNotPeerDown(t *testing.T) {
 }
 
 func TestMalformedReply(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		cfg := Config{Timeout: time.Minute, DialContext: dial}
@@ -188,6 +195,7 @@ func TestMalformedReply(t *testing.T) {
 }
 
 func TestPasswordNeverLogged(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		cfg := Config{Timeout: time.Minute, DialContext: dial}

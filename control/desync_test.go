@@ -55,6 +55,7 @@ func download(t *testing.T, c *Conn) {
 // command's reply, is out of step still: ErrDesync, the connection is
 // dropped.
 func TestDuplicate226(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name       string
 		beforeNext bool // the duplicate comes before SIZE is written
@@ -111,6 +112,7 @@ func TestDuplicate226(t *testing.T) {
 // TestRepliesThatCannotAnswer: replies of a class or code the command
 // cannot get.
 func TestRepliesThatCannotAnswer(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		cmd, reply string
 		call       func(c *Conn) error
@@ -144,6 +146,7 @@ func TestRepliesThatCannotAnswer(t *testing.T) {
 // TestRefusalsStillAnswer: 4xx and 5xx answer any command, and a command
 // whose replies are not pinned down takes any 2xx.
 func TestRefusalsStillAnswer(t *testing.T) {
+	t.Parallel()
 	addr := ftptest.ServeTCP(t, func(fs *ftptest.Server) {
 		fs.Login()
 		fs.Serve("SIZE /f", "550 No such file")
@@ -173,6 +176,7 @@ func TestRefusalsStillAnswer(t *testing.T) {
 // TestUnsolicitedReply: a reply while no command waits ends the
 // connection as out of step.
 func TestUnsolicitedReply(t *testing.T) {
+	t.Parallel()
 	addr := ftptest.ServeTCP(t, func(fs *ftptest.Server) {
 		fs.Login()
 		fs.TrySend("200 NOOP ok")
@@ -194,6 +198,7 @@ func TestUnsolicitedReply(t *testing.T) {
 // waited for (it is the server that ends the session), at most
 // min(timeout, closeWait), and no command can start meanwhile.
 func TestUnsolicited421(t *testing.T) {
+	t.Parallel()
 	for _, closes := range []bool{true, false} {
 		t.Run(fmt.Sprintf("server closes %v", closes), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -227,6 +232,7 @@ func TestUnsolicited421(t *testing.T) {
 // TestCompletionBeforePreliminary: a 226 to RETR before any 1xx is a stray
 // (a duplicate from the transfer before): out of step.
 func TestCompletionBeforePreliminary(t *testing.T) {
+	t.Parallel()
 	addr := ftptest.ServeTCP(t, func(fs *ftptest.Server) {
 		fs.Login()
 		fs.Serve("EPSV", fs.EPSVReply())
@@ -249,6 +255,7 @@ func TestCompletionBeforePreliminary(t *testing.T) {
 // after the final reply; they are owed, not out of step: the resync takes
 // them and the connection goes on.
 func TestLateRepliesAreOwed(t *testing.T) {
+	t.Parallel()
 	t.Run("NOOP after the final reply", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			fs, dial := ftptest.New(t)
@@ -311,6 +318,7 @@ func TestLateRepliesAreOwed(t *testing.T) {
 // never answers used to hold it 5s); the server reads QUIT, then the
 // close. Close afterwards returns at once.
 func TestQuitDoesNotWait(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialFake(t, fs, Config{Timeout: time.Minute, DialContext: dial})

@@ -11,6 +11,7 @@ import (
 // The socket options derive from the liveness timeout: TCP_USER_TIMEOUT
 // equal to it, keepalive probes starting at half of it.
 func TestDialerSocketOptions(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

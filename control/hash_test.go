@@ -15,6 +15,7 @@ import (
 // reply about the file (550) is not a refusal of the command; a later
 // connection told of the refusal (Config.NoHash) does not ask either.
 func TestHashRefusalRemembered(t *testing.T) {
+	t.Parallel()
 	f := ftptest.StartFake(t)
 	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
 		switch {

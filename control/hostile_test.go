@@ -83,6 +83,7 @@ func closeReturns(t *testing.T, c *Conn) {
 // (more than any queue of old) end the connection as out of step; the
 // next command fails with ErrDesync and Close returns.
 func TestReplyFloodDropsConnection(t *testing.T) {
+	t.Parallel()
 	hungUp := make(chan struct{})
 	addr := ftptest.ServeTCP(t, func(fs *ftptest.Server) {
 		fs.Login()
@@ -113,6 +114,7 @@ func TestReplyFloodDropsConnection(t *testing.T) {
 // 220 cannot answer USER; nor in lockstep, where Dial tries again) and
 // closes the connection.
 func TestBannerOfSingleLineReplies(t *testing.T) {
+	t.Parallel()
 	hungUp := make(chan struct{})
 	addr := ftptest.ServeTCP(t, func(fs *ftptest.Server) {
 		for i := 0; i < 70; i++ {
@@ -140,6 +142,7 @@ func TestBannerOfSingleLineReplies(t *testing.T) {
 // that was crossed, and the client stops reading there: the bytes read
 // stay within the cap plus one line and one buffer.
 func TestReplyCaps(t *testing.T) {
+	t.Parallel()
 	short := "x" + strings.Repeat("-", 70)
 	long := strings.Repeat("y", 60<<10)
 	for _, tc := range []struct {
@@ -189,6 +192,7 @@ func TestReplyCaps(t *testing.T) {
 // line or a byte at a time, fail with ErrPeerDown after the 1s timeout
 // although bytes keep coming.
 func TestTrickledRepliesOverTCP(t *testing.T) {
+	t.Parallel()
 	trickle := func(fs *ftptest.Server, pieces ...string) {
 		for i := 0; ; i++ {
 			if _, err := fs.Ctrl.Write([]byte(pieces[i%len(pieces)])); err != nil {
@@ -238,6 +242,7 @@ func TestTrickledRepliesOverTCP(t *testing.T) {
 // TestBannerBeforeAuthTLS: with explicit TLS the second "220" line of a
 // banner would be AUTH TLS's answer: out of step too.
 func TestBannerBeforeAuthTLS(t *testing.T) {
+	t.Parallel()
 	addr := ftptest.ServeTCP(t, func(fs *ftptest.Server) {
 		fs.TrySend("220 Welcome", "220 to the server")
 		drain(fs, make(chan struct{}))

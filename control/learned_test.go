@@ -13,6 +13,7 @@ import (
 // answered leaves the connection dead after a known silence of 10 s; one
 // that is answered leaves nothing to learn.
 func TestDeadSilence(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialFake(t, fs, Config{Timeout: 4 * time.Second, DialContext: dial})
@@ -40,6 +41,7 @@ func TestDeadSilence(t *testing.T) {
 // TestDeadSilenceNotWhileAnswered: NOOPs written during a transfer whose
 // answers come late (after the 226) are not a dead connection.
 func TestDeadSilenceNotWhileAnswered(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialFake(t, fs, Config{Timeout: 4 * time.Second, DialContext: dial})
@@ -65,6 +67,7 @@ func TestDeadSilenceNotWhileAnswered(t *testing.T) {
 // learned on the connection is reported. MLSD has no such hint: FEAT
 // offers MLST, so MLSD is asked.
 func TestHintsSkipProbes(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialFake(t, fs, Config{Timeout: time.Minute, DialContext: dial, NoEPSV: true})
@@ -90,6 +93,7 @@ func TestHintsSkipProbes(t *testing.T) {
 }
 
 func TestMLSDRefusalLearned(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialFake(t, fs, Config{Timeout: time.Minute, DialContext: dial})

@@ -126,6 +126,10 @@ func mlsdRefused(err error, cmd string) bool {
 	return re.Code == 500 || re.Code == 502 || re.Code == 504
 }
 
+// abortGrace bounds the wait for the replies to ABOR when the caller
+// cancelled a listing: Ctrl-C must end keepftp promptly.
+const abortGrace = time.Second
+
 // list runs one MLSD or LIST and hands its lines' entries to fn as they
 // arrive.
 func (c *Conn) list(ctx context.Context, verb, dir string, fn func(Entry, error) error) error {
@@ -139,7 +143,11 @@ func (c *Conn) list(ctx context.Context, verb, dir string, fn func(Entry, error)
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
-		t.Abort(context.WithoutCancel(ctx))
+		// The caller gave up (Ctrl-C): ABOR's reply gets a short grace,
+		// as a stalling server may never send it.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortGrace)
+		t.Abort(actx)
+		cancel()
 		return fmt.Errorf("%s: %w", cmd, ctx.Err())
 	case errors.Is(err, errTooLarge):
 		t.Abort(ctx) // on purpose: the connection stays usable if the server answers

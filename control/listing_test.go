@@ -104,6 +104,7 @@ func checkEntries(t *testing.T, what string, got []Entry, want map[string]wantEn
 }
 
 func TestListTestServer(t *testing.T) {
+	t.Parallel()
 	srv := startListServer(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -228,6 +229,7 @@ func checkVsftpdListing(t *testing.T, es []Entry) {
 }
 
 func TestListFallsBackToLIST(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialFake(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -253,6 +255,7 @@ func TestListFallsBackToLIST(t *testing.T) {
 }
 
 func TestListWithoutMLSTUsesLIST(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -274,6 +277,7 @@ func TestListWithoutMLSTUsesLIST(t *testing.T) {
 // 504) leads to LIST; a 550 or 501 is about the directory and is returned
 // (pure-ftpd answers LIST of a missing directory with an empty 226).
 func TestListMLSDRefusals(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		reply    string
 		fallback bool
@@ -319,6 +323,7 @@ func TestListMLSDRefusals(t *testing.T) {
 // TestListGarbageLine: a hostile or unknown line fails the listing with an
 // error naming it; the connection stays usable.
 func TestListGarbageLine(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -344,6 +349,7 @@ func TestListGarbageLine(t *testing.T) {
 }
 
 func TestListFinalReplyNotOK(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -366,6 +372,7 @@ func TestListFinalReplyNotOK(t *testing.T) {
 // TestListNoFinalReply: the data ends but the 226 never comes: peer down
 // one timeout later, and the connection is closed.
 func TestListNoFinalReply(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -391,6 +398,7 @@ func TestListNoFinalReply(t *testing.T) {
 // TestListDataStall: the data connection goes silent: peer down one
 // timeout later, and the connection is closed.
 func TestListDataStall(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -442,6 +450,7 @@ func TestListTooLarge(t *testing.T) {
 }
 
 func TestListLostConnection(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -459,6 +468,7 @@ func TestListLostConnection(t *testing.T) {
 }
 
 func TestListCanceled(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -478,6 +488,33 @@ func TestListCanceled(t *testing.T) {
 		}
 		if err := c.Noop(t.Context()); err != nil {
 			t.Errorf("next command: %v", err)
+		}
+	})
+}
+
+// TestListCanceledSilentServer: a listing cancelled (Ctrl-C) while the
+// server stalls, and which never answers the ABOR either, returns one
+// abortGrace after the cancel, not after the timeout: the command line's
+// grace after a signal is 1.5 s. (It waited 5 s.)
+func TestListCanceledSilentServer(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		fs, dial := ftptest.New(t)
+		c := dialPlain(t, fs, Config{Timeout: time.Minute, DialContext: dial})
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() {
+			openList(fs, "LIST /pub") // then silence
+			time.Sleep(10 * time.Second)
+			cancel()
+			fs.Expect("ABOR") // and no answer
+		}()
+		start := time.Now()
+		_, err := c.List(ctx, "/pub")
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("List: %v, want context.Canceled", err)
+		}
+		if d := time.Since(start); d != 10*time.Second+abortGrace {
+			t.Errorf("returned %v after the start, want the cancel at 10 s + %v", d, abortGrace)
 		}
 	})
 }

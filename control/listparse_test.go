@@ -32,6 +32,7 @@ func sameEntry(a, b Entry) bool {
 }
 
 func TestParseListLine(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		line string
@@ -177,6 +178,7 @@ func TestParseListLine(t *testing.T) {
 // TestParseListLineYear checks the year inference around the turn of the
 // year and for leap days.
 func TestParseListLineYear(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		now  time.Time
 		date string
@@ -201,6 +203,7 @@ func TestParseListLineYear(t *testing.T) {
 }
 
 func TestParseListLineSkips(t *testing.T) {
+	t.Parallel()
 	for _, line := range []string{
 		"",
 		"\r\n",
@@ -223,6 +226,7 @@ func TestParseListLineSkips(t *testing.T) {
 // TestParseListLineErrors: lines in an unknown format, or that make no
 // sense, are errors that quote the line.
 func TestParseListLineErrors(t *testing.T) {
+	t.Parallel()
 	for _, line := range []string{
 		"hello world",
 		"550 No such file or directory",
@@ -271,6 +275,7 @@ func TestParseListLineErrors(t *testing.T) {
 }
 
 func TestParseListLineErrorClipsLongLines(t *testing.T) {
+	t.Parallel()
 	line := "garbage " + strings.Repeat("x", 10000)
 	_, _, err := ParseListLine(line, listNow)
 	if err == nil || len(err.Error()) > errLineMax+200 || !strings.Contains(err.Error(), "garbage xxx") {
@@ -279,6 +284,7 @@ func TestParseListLineErrorClipsLongLines(t *testing.T) {
 }
 
 func TestParseMLSDLine(t *testing.T) {
+	t.Parallel()
 	mod := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name string
@@ -353,6 +359,7 @@ func TestParseMLSDLine(t *testing.T) {
 }
 
 func TestParseMLSDLineSkips(t *testing.T) {
+	t.Parallel()
 	for _, line := range []string{
 		"",
 		"\r\n",
@@ -372,6 +379,7 @@ func TestParseMLSDLineSkips(t *testing.T) {
 }
 
 func TestParseMLSDLineErrors(t *testing.T) {
+	t.Parallel()
 	for _, line := range []string{
 		"nospace",
 		"type=file;size=12;",
@@ -398,6 +406,7 @@ func TestParseMLSDLineErrors(t *testing.T) {
 }
 
 func TestEntryTypeString(t *testing.T) {
+	t.Parallel()
 	for typ, want := range map[EntryType]string{Other: "other", File: "file", Dir: "dir", Link: "link", 42: "EntryType(42)"} {
 		if got := typ.String(); got != want {
 			t.Errorf("%d.String() = %q, want %q", int(typ), got, want)
@@ -411,6 +420,7 @@ func TestEntryTypeString(t *testing.T) {
 // TestParseListingNamesTheLine: a garbage line in a listing fails the
 // whole listing, naming the command, the line number and the line.
 func TestParseListingNamesTheLine(t *testing.T) {
+	t.Parallel()
 	data := []byte("total 8\r\n" +
 		"-rw-r--r-- 1 0 0 12 Jan  2  2006 good\r\n" +
 		"<html><body>hostile</body></html>\r\n" +

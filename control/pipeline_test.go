@@ -17,6 +17,7 @@ import (
 // SIZE and MDTM asked together take one round trip, and each reply goes
 // to its own command, refusals included.
 func TestStatPipelinesSizeAndMdtm(t *testing.T) {
+	t.Parallel()
 	f := ftptest.StartFake(t)
 	mod := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 	f.WriteFile("/f", make([]byte, 1234), mod)
@@ -80,6 +81,7 @@ func retrieve(t *testing.T, c *control.Conn, path string) []byte {
 // a new one; so does a StatPassive whose file is gone, which leaves
 // nothing waiting on the unused port.
 func TestStatPassiveOpensTheNextTransfersPort(t *testing.T) {
+	t.Parallel()
 	f := ftptest.StartFake(t)
 	mod := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 	body := ftptest.RandomBytes(5000)
@@ -142,6 +144,7 @@ func TestStatPassiveOpensTheNextTransfersPort(t *testing.T) {
 // starts (the server dropped the idle listener) costs one more EPSV, not
 // the transfer.
 func TestStatPassiveUnreachablePortAsksAgain(t *testing.T) {
+	t.Parallel()
 	f := ftptest.StartFake(t)
 	body := ftptest.RandomBytes(3000)
 	f.WriteFile("/f", body, time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC))

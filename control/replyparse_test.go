@@ -11,6 +11,7 @@ import (
 // maxReplyBytes bytes is whole; one line or one byte more is refused,
 // naming the cap.
 func TestReplyParserCaps(t *testing.T) {
+	t.Parallel()
 	// feed gives p the first line, n-2 middle lines of text, and the last.
 	feed := func(n int, middle string) (Reply, error) {
 		var p replyParser

@@ -89,6 +89,7 @@ func awaitFinal(t *testing.T, tr *control.Transfer, want int) {
 }
 
 func TestTLSDownloadAndUpload(t *testing.T) {
+	t.Parallel()
 	for _, m := range tlsModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
@@ -211,6 +212,7 @@ func TestTLSDownloadAndUpload(t *testing.T) {
 // A keepalive download long enough for several NOOPs: their answers come
 // back encrypted, after the 226, and the resync must swallow them.
 func TestTLSDownloadKeepalive(t *testing.T) {
+	t.Parallel()
 	srv, roots := startTLSServer(t, false)
 	payload := ftptest.RandomBytes(16 << 20)
 	if err := srv.WriteFile("/big", payload); err != nil {
@@ -253,6 +255,7 @@ func (s *slowWriter) Write(p []byte) (int, error) {
 }
 
 func TestTLSCertificateVerification(t *testing.T) {
+	t.Parallel()
 	for _, m := range tlsModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
@@ -323,6 +326,7 @@ func TestTLSCertificateVerification(t *testing.T) {
 // A plain client against a server that offers TLS still works, and an
 // explicit-TLS client against a server without TLS is refused at AUTH.
 func TestTLSOptional(t *testing.T) {
+	t.Parallel()
 	srv, _ := startTLSServer(t, false)
 	ctx := t.Context()
 	c, err := control.Dial(ctx, srv.Addr(), control.Config{Timeout: 5 * time.Second})

@@ -48,6 +48,7 @@ func tlsPipe(t *testing.T) (client *tls.Conn, server *tls.Conn) {
 // gets its socket closed one timeout later. A second Close (the
 // transfer's End, after the final reply) ends the wait at once.
 func TestTLSDataUploadCloseIsCleanAndBounded(t *testing.T) {
+	t.Parallel()
 	const timeout = 30 * time.Second
 	for _, second := range []bool{false, true} {
 		synctest.Test(t, func(t *testing.T) {
@@ -91,6 +92,7 @@ func TestTLSDataUploadCloseIsCleanAndBounded(t *testing.T) {
 
 // A download's Close, and an upload's whose write failed, close at once.
 func TestTLSDataCloseAtOnce(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		client, server := tlsPipe(t)
 		d := newTLSData(client, time.Minute, false)

@@ -91,6 +91,7 @@ func (l *ticketLog) serverConfig(base *tls.Config) *tls.Config {
 // or not) never replaces it: every data connection of a run of downloads
 // and uploads resumes a ticket issued on the control connection.
 func TestTLSDataResumesControlSession(t *testing.T) {
+	t.Parallel()
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		for _, m := range tlsModes {
 			t.Run(tls.VersionName(v)+"/"+m.name, func(t *testing.T) {
@@ -178,6 +179,7 @@ func TestTLSDataResumesControlSession(t *testing.T) {
 // --tls-max 1.2: a server that offers TLS 1.3 gets 1.2 on the control
 // connection and on data connections, which still resume.
 func TestTLSMaxVersion(t *testing.T) {
+	t.Parallel()
 	srv, roots := startTLSServer(t, false)
 	if err := srv.WriteFile("/f", []byte("hello")); err != nil {
 		t.Fatal(err)
@@ -282,6 +284,7 @@ func writePEM(t *testing.T, typ string, der []byte) string {
 // ServerName comes from the URL's host: an IP literal is checked against
 // the certificate's IP SANs, a name against its DNS names.
 func TestTLSServerNameFromHost(t *testing.T) {
+	t.Parallel()
 	ca := newCA(t)
 	ipOnly := startWithCert(t, serverCert(t, ca, &x509.Certificate{IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}), nil)
 	c, err := control.Dial(t.Context(), ipOnly.Addr(), control.Config{TLSMode: control.TLSExplicit, TLS: &tls.Config{RootCAs: pool(ca)}, Timeout: 5 * time.Second})
@@ -308,6 +311,7 @@ func TestTLSServerNameFromHost(t *testing.T) {
 // fingerprint: unknown authority, name mismatch, expired, a pin mismatch.
 // Pins and client certificates work.
 func TestTLSCertificateErrors(t *testing.T) {
+	t.Parallel()
 	ca := newCA(t)
 	good := serverCert(t, ca, &x509.Certificate{IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
 	expired := serverCert(t, ca, &x509.Certificate{IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},

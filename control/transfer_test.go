@@ -26,6 +26,7 @@ const (
 // ends the transfer, that the resync discards exactly the late answers, and
 // that the next command gets its own reply.
 func TestTransferReplyMatching(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name       string
 		style      noopStyle
@@ -106,6 +107,7 @@ func TestTransferReplyMatching(t *testing.T) {
 
 // A 200 can never complete a RETR, with or without a NOOP outstanding.
 func TestStray200DoesNotCompleteTransfer(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		cfg := Config{Timeout: time.Minute, DialContext: dial}
@@ -132,6 +134,7 @@ func TestStray200DoesNotCompleteTransfer(t *testing.T) {
 // A 5xx while NOOPs are outstanding is a NOOP's answer; without NOOPs
 // outstanding it is the transfer's failure.
 func TestFiveHundredDuringTransfer(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		cfg := Config{Timeout: time.Minute, DialContext: dial}
@@ -159,6 +162,7 @@ func TestFiveHundredDuringTransfer(t *testing.T) {
 
 // pure-ftpd ends a failed download with a second 150 line: it is final.
 func TestSecondPreliminaryIsFinal(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		cfg := Config{Timeout: time.Minute, DialContext: dial}
@@ -181,6 +185,7 @@ func TestSecondPreliminaryIsFinal(t *testing.T) {
 }
 
 func TestTransferRefused(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		cfg := Config{Timeout: time.Minute, DialContext: dial}
@@ -202,6 +207,7 @@ func TestTransferRefused(t *testing.T) {
 }
 
 func TestEPSVRefusedFallsBackToPASVIgnoringItsAddress(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		cfg := Config{Timeout: time.Minute, DialContext: dial}
@@ -234,6 +240,7 @@ func TestEPSVRefusedFallsBackToPASVIgnoringItsAddress(t *testing.T) {
 }
 
 func TestTransferControlLost(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		cfg := Config{Timeout: time.Minute, DialContext: dial}
@@ -262,6 +269,7 @@ func TestTransferControlLost(t *testing.T) {
 // A transfer can be over before StartTransfer looks: the 150 and the 226
 // both queued. It must still start (and then end) normally, every time.
 func TestQuickTransferPrelimAndFinalQueued(t *testing.T) {
+	t.Parallel()
 	for i := 0; i < 50; i++ {
 		synctest.Test(t, func(t *testing.T) {
 			fs, dial := ftptest.New(t)
@@ -288,6 +296,7 @@ func TestQuickTransferPrelimAndFinalQueued(t *testing.T) {
 // A refused REST is reported as such, so the layer above can restart at 0;
 // the connection stays usable.
 func TestRestRefused(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialFake(t, fs, Config{Timeout: time.Minute, DialContext: dial})
@@ -311,6 +320,7 @@ func TestRestRefused(t *testing.T) {
 // when written alone: the transfer goes to PASV, and the next StatPassive
 // writes no EPSV.
 func TestStatPassiveEPSVRefusedLearnsPASV(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, dial := ftptest.New(t)
 		c := dialFake(t, fs, Config{Timeout: time.Minute, DialContext: dial})

@@ -88,7 +88,7 @@ func (o *Options) connect(t keepftp.Target) error {
 		}
 		o.cfg.TLS = tc
 	}
-	p, err := noproxy.Choose(o.Proxy.URL, o.Proxy.NoProxy, o.Proxy.Environment, t.Addr, t.TLSMode == keepftp.TLSImplicit)
+	p, err := noproxy.Choose(o.Proxy.URL, o.Proxy.NoProxy, noproxy.Env(o.Proxy.Environment, o.Proxy.Getenv), t.Addr, t.TLSMode == keepftp.TLSImplicit)
 	if err != nil {
 		return fmt.Errorf("proxy: %w", err)
 	}

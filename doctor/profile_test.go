@@ -17,6 +17,7 @@ import (
 // is reported without the idle probe; --show prints the profile and
 // --forget removes it; NoProfile neither reads nor writes.
 func TestDoctorRemembers(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{Noop: testserver.NoopAborts, EnableHASH: true})
 	dir := t.TempDir()
 	s, _ := profile.Open(dir)

@@ -13,6 +13,7 @@ import (
 func noJitter(time.Duration) time.Duration { return 0 }
 
 func TestBackoffSequenceAndCap(t *testing.T) {
+	t.Parallel()
 	b := newBackoff(Policy{Retries: 10, BaseDelay: time.Second, MaxDelay: 8 * time.Second, Jitter: noJitter})
 	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second}
 	for i, w := range want {
@@ -24,6 +25,7 @@ func TestBackoffSequenceAndCap(t *testing.T) {
 }
 
 func TestBackoffJitterWithinBounds(t *testing.T) {
+	t.Parallel()
 	b := newBackoff(Policy{Retries: 100, BaseDelay: time.Second, MaxDelay: 16 * time.Second})
 	for i := 0; i < 50; i++ {
 		d, _, err := b.next(0)
@@ -38,6 +40,7 @@ func TestBackoffJitterWithinBounds(t *testing.T) {
 }
 
 func TestBackoffGivesUpAfterRetriesWithoutProgress(t *testing.T) {
+	t.Parallel()
 	b := newBackoff(Policy{Retries: 3, BaseDelay: time.Second, Jitter: noJitter})
 	for i := 0; i < 3; i++ {
 		if _, _, err := b.next(0); err != nil {
@@ -50,6 +53,7 @@ func TestBackoffGivesUpAfterRetriesWithoutProgress(t *testing.T) {
 }
 
 func TestBackoffResetsOnProgressAndSaysSo(t *testing.T) {
+	t.Parallel()
 	b := newBackoff(Policy{Retries: 3, BaseDelay: time.Second, MaxDelay: time.Minute, Jitter: noJitter})
 	b.next(0)
 	b.next(0)
@@ -79,6 +83,7 @@ func TestBackoffResetsOnProgressAndSaysSo(t *testing.T) {
 }
 
 func TestBackoffMaxAttemptsBoundsProgressLoops(t *testing.T) {
+	t.Parallel()
 	b := newBackoff(Policy{Retries: 3, MaxAttempts: 20, BaseDelay: time.Millisecond, Jitter: noJitter})
 	n := 0
 	for {
@@ -101,6 +106,7 @@ func TestBackoffMaxAttemptsBoundsProgressLoops(t *testing.T) {
 // The retry loop in virtual time: the waits between attempts are the
 // backoff's, and the overall deadline ends it.
 func TestRetryLoopTimingAndDeadline(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var at []time.Duration
 		start := time.Now()
@@ -132,6 +138,7 @@ func TestRetryLoopTimingAndDeadline(t *testing.T) {
 // A cancelled context ends the loop at once, even in the middle of a wait,
 // and is never retried.
 func TestRetryLoopStopsOnCancel(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		o := Options{Policy: Policy{Retries: 10, BaseDelay: 10 * time.Second, Jitter: noJitter}}
@@ -152,6 +159,7 @@ func TestRetryLoopStopsOnCancel(t *testing.T) {
 }
 
 func TestBackoffCapBelowBase(t *testing.T) {
+	t.Parallel()
 	b := newBackoff(Policy{Retries: 5, BaseDelay: time.Second, MaxDelay: 100 * time.Millisecond})
 	for i := 0; i < 5; i++ {
 		if d, _, _ := b.next(0); d > 100*time.Millisecond {

@@ -15,6 +15,7 @@ import (
 )
 
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	reply := func(code int) error { return &control.ReplyError{Cmd: "RETR f", Code: code, Msg: "x"} }
 	wrap := func(err error) error { return fmt.Errorf("attempt: %w", err) }
 	for _, tc := range []struct {

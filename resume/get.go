@@ -56,7 +56,8 @@ const overlapSize = 4 << 10
 // is a symbolic link is written through: the file it leads to is the one
 // replaced, with its .part beside it, and the link stays. A dst that is a
 // stream (see LocalDest: "-" for standard output, a device, a FIFO, a
-// socket, /dev/stdout) is written in place, in order, in one stream.
+// socket, /dev/stdout) is written in place, in order, in one stream;
+// "-" is o.Stdout when set.
 func Get(ctx context.Context, t Target, dst string, o Options) (Outcome, error) {
 	o.warned = &messageSet{}
 	d, err := LocalDest(dst)

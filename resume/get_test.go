@@ -75,6 +75,7 @@ func checkFile(t *testing.T, name string, want []byte) {
 // offsets: the file is right, and nothing was fetched twice but the small
 // overlaps that check each resume.
 func TestGetSurvivesTenDataCuts(t *testing.T) {
+	t.Parallel()
 	const size = 64 << 20
 	payload := ftptest.RandomBytes(size)
 	srv := ftptest.StartServer(t, testserver.Options{EnableHASH: true})
@@ -107,6 +108,7 @@ func TestGetSurvivesTenDataCuts(t *testing.T) {
 // The remote file is replaced between attempts: the partial is not
 // spliced onto the new file; the download restarts from 0.
 func TestGetRestartsWhenRemoteFileChanged(t *testing.T) {
+	t.Parallel()
 	old, replacement := ftptest.RandomBytes(4<<20), ftptest.RandomBytes(4<<20)
 	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{1 << 20}, RateLimit: 16 << 20}})
 	srv.WriteFile("/f", old)
@@ -139,6 +141,7 @@ func TestGetRestartsWhenRemoteFileChanged(t *testing.T) {
 
 // A server that accepts REST but sends from 0: detected, the file is right.
 func TestGetDetectsIgnoredREST(t *testing.T) {
+	t.Parallel()
 	for name, payload := range map[string][]byte{
 		"random": ftptest.RandomBytes(2 << 20),
 		"zeros":  make([]byte, 2<<20), // the overlap repeats: the byte count catches it
@@ -173,13 +176,16 @@ func TestGetDetectsIgnoredREST(t *testing.T) {
 // The data all arrives, then the control connection goes dark before the
 // 226: keepftp reconnects and verifies instead of downloading again.
 func TestGetLostFinalReplyIsVerifiedNotRefetched(t *testing.T) {
+	t.Parallel()
 	payload := ftptest.RandomBytes(3 << 20)
 	srv := ftptest.StartServer(t, testserver.Options{EnableHASH: true})
 	srv.WriteFile("/f", payload)
 	mb := ftptest.StartMiddlebox(t, testserver.MiddleboxOptions{Target: srv.Addr()})
 	mb.BlackholeAfterDataEOF(1)
 	dst := filepath.Join(t.TempDir(), "f")
-	out, err := Get(t.Context(), target(t, mb.Addr(), "/f"), dst, Options{Timeout: time.Second, Policy: fastRetries, Noops: &noop.Registry{}})
+	// A timeout of 3 s: the final reply is awaited that long, with room
+	// for a loaded machine (at 1 s a loaded run asked for the file twice).
+	out, err := Get(t.Context(), target(t, mb.Addr(), "/f"), dst, Options{Timeout: 3 * time.Second, Policy: fastRetries, Noops: &noop.Registry{}})
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
@@ -194,6 +200,7 @@ func TestGetLostFinalReplyIsVerifiedNotRefetched(t *testing.T) {
 
 // A cancelled context stops at once and never reconnects.
 func TestGetCancelNeverReconnects(t *testing.T) {
+	t.Parallel()
 	payload := ftptest.RandomBytes(8 << 20)
 	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 2 << 20}})
 	srv.WriteFile("/f", payload)
@@ -219,6 +226,7 @@ func TestGetCancelNeverReconnects(t *testing.T) {
 }
 
 func TestGetNotFoundIsPermanent(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	_, err := Get(t.Context(), target(t, srv.Addr(), "/nope"), filepath.Join(t.TempDir(), "x"), Options{Timeout: 5 * time.Second, Policy: fastRetries})
 	if Classify(err) != NotFound {
@@ -230,6 +238,7 @@ func TestGetNotFoundIsPermanent(t *testing.T) {
 }
 
 func TestPutSurvivesFiveCuts(t *testing.T) {
+	t.Parallel()
 	payload := ftptest.RandomBytes(32 << 20)
 	cuts := make([]int64, 5)
 	for i := range cuts {

@@ -49,6 +49,7 @@ func (l *eventLog) reasons(k EventKind) string {
 // overlap re-read at each resume is no progress (issue: 74 RETRs in 60 s
 // with --retries 2).
 func TestGetServerThatAlwaysStopsShortExhaustsRetries(t *testing.T) {
+	t.Parallel()
 	data := ftptest.RandomBytes(64 << 10)
 	const cut = 40 << 10
 	for name, hook := range map[string]func(s *ftptest.FakeSession, verb, arg string) bool{
@@ -103,6 +104,7 @@ func TestGetServerThatAlwaysStopsShortExhaustsRetries(t *testing.T) {
 // again; SIZE is distrusted, the rest is fetched, and since nothing else
 // can check the size, the result says so.
 func TestGetSizeSmallerThanTheDataIsNoEndlessRefetch(t *testing.T) {
+	t.Parallel()
 	data := ftptest.RandomBytes(64 << 10)
 	f := ftptest.StartFake(t)
 	f.WriteFile("/f", data, fileTime)
@@ -135,6 +137,7 @@ func TestGetSizeSmallerThanTheDataIsNoEndlessRefetch(t *testing.T) {
 // Garbled facts are unknown facts: a warning, and the download goes on,
 // checked by what remains (issue: retried as a transient fault forever).
 func TestGetBadFactsAreUnknownNotFatal(t *testing.T) {
+	t.Parallel()
 	data := ftptest.RandomBytes(20000)
 	for _, tc := range []struct {
 		name, verb, reply string
@@ -185,6 +188,7 @@ func TestGetBadFactsAreUnknownNotFatal(t *testing.T) {
 // A server without SIZE, MDTM or MLST cuts the data short and says 226:
 // nothing can tell, so the result must not claim a size check.
 func TestGetWithoutAnyFactIsReportedUnverified(t *testing.T) {
+	t.Parallel()
 	data := ftptest.RandomBytes(50000)
 	f := ftptest.StartFake(t)
 	f.WriteFile("/f", data, fileTime)
@@ -217,6 +221,7 @@ func TestGetWithoutAnyFactIsReportedUnverified(t *testing.T) {
 // Ctrl-C while the overlap of a resume is read from a server that sends
 // nothing: Get returns at once, not after the 60 s timeout.
 func TestGetCancelDuringOverlapReadIsPrompt(t *testing.T) {
+	t.Parallel()
 	data := ftptest.RandomBytes(64 << 10)
 	f := ftptest.StartFake(t)
 	f.WriteFile("/f", data, fileTime)
@@ -265,6 +270,7 @@ func TestGetCancelDuringOverlapReadIsPrompt(t *testing.T) {
 // An upload to a server without SIZE (and no hash) stands, reported
 // unverified: it neither fails nor claims a size check.
 func TestPutWithoutSizeIsUnverified(t *testing.T) {
+	t.Parallel()
 	f := ftptest.StartFake(t)
 	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
 		if verb == "SIZE" {
@@ -292,6 +298,7 @@ func TestPutWithoutSizeIsUnverified(t *testing.T) {
 // The same SIZE below the data, to a stream (-o -): the rest comes in the
 // next attempt, once, and the result says it is unverified.
 func TestGetStreamSizeSmallerThanTheData(t *testing.T) {
+	t.Parallel()
 	data := ftptest.RandomBytes(64 << 10)
 	f := ftptest.StartFake(t)
 	f.WriteFile("/f", data, fileTime)
@@ -316,6 +323,7 @@ func TestGetStreamSizeSmallerThanTheData(t *testing.T) {
 // mirrored beside "data.part.keepftp") is never written, moved or removed
 // by the state's update, with or without a directory of temporaries.
 func TestWriteStateLeavesLookalikeTemporaries(t *testing.T) {
+	t.Parallel()
 	for _, tmpDir := range []string{"", t.TempDir()} {
 		dir := t.TempDir()
 		name := filepath.Join(dir, "data.part.keepftp")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -36,6 +37,10 @@ type Options struct {
 	// STREAM, get one stream.
 	Segments int
 	Active   bool // active mode: the server connects to us for data (control.Config.Active)
+	// Stdout is where a download to "-" goes; nil is os.Stdout. A program
+	// that runs several commands in one process (keepftp's tests) gives
+	// each its own.
+	Stdout io.Writer
 
 	// Known, if set, is what a listing already said about the remote
 	// file. When it is Complete (size and time to the second, as MLSD

@@ -30,6 +30,7 @@ func (s *scriptedConns) Release(c *control.Conn, healthy bool) { c.Close() }
 // An upload cut after 4 bytes, to a server without REST STREAM: the retry
 // asks SIZE and appends the rest with APPE.
 func TestPutResumesWithAPPEWithoutRestStream(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		src := filepath.Join(t.TempDir(), "up")
 		os.WriteFile(src, []byte("0123456789"), 0o644)
@@ -83,6 +84,7 @@ func TestPutResumesWithAPPEWithoutRestStream(t *testing.T) {
 // closed by a reset): a transient fault, resumed from the server's size
 // and verified, not a verification failure.
 func TestPutShortUploadResumes(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		src := filepath.Join(t.TempDir(), "up")
 		os.WriteFile(src, []byte("0123456789"), 0o644)

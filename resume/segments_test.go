@@ -16,6 +16,7 @@ import (
 )
 
 func TestSplitRanges(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		from, size int64
 		n          int
@@ -52,6 +53,7 @@ func segmentsOf(t *testing.T, part string) []segment {
 // it was cut, the file verifies by the server's hash, and the server sends
 // the file about once.
 func TestGetSegmentsSurviveCutsInEverySegment(t *testing.T) {
+	t.Parallel()
 	const size = 16 << 20
 	payload := ftptest.RandomBytes(size)
 	// Rate-limited downloads: a range's end then stops the server within
@@ -109,6 +111,7 @@ func TestGetSegmentsSurviveCutsInEverySegment(t *testing.T) {
 // file; a rerun resumes every segment where it stopped, and the server
 // sends only the missing bytes (plus each resume's overlap).
 func TestGetSegmentsCancelThenRerunResumesAll(t *testing.T) {
+	t.Parallel()
 	const size = 16 << 20
 	payload := ftptest.RandomBytes(size)
 	srv := ftptest.StartServer(t, testserver.Options{EnableHASH: true, Faults: testserver.Faults{RateLimit: 2 << 20}})
@@ -173,6 +176,7 @@ func TestGetSegmentsCancelThenRerunResumesAll(t *testing.T) {
 // Where the server refuses REST the download goes in one stream; a small
 // file too.
 func TestGetSegmentsFallBackToOneStream(t *testing.T) {
+	t.Parallel()
 	t.Run("small", func(t *testing.T) {
 		payload := ftptest.RandomBytes(1 << 20)
 		srv := ftptest.StartServer(t, testserver.Options{})
@@ -209,6 +213,7 @@ func TestGetSegmentsFallBackToOneStream(t *testing.T) {
 // ends (or where a split moved its end), one resumed after the cut; the
 // file is right.
 func TestGetSegmentsRealServers(t *testing.T) {
+	t.Parallel()
 	payload := ftptest.RandomBytes(8 << 20)
 	for _, kind := range realserver.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
@@ -242,6 +247,7 @@ func TestGetSegmentsRealServers(t *testing.T) {
 // short keepalive, NOOPs go out while the ranges run, and the ranges still
 // complete (their stops with ABOR sort the NOOP answers from the 426).
 func TestGetSegmentsSendNoops(t *testing.T) {
+	t.Parallel()
 	payload := ftptest.RandomBytes(6 << 20)
 	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 4 << 20}})
 	srv.WriteFile("/f", payload)

@@ -15,13 +15,15 @@ import (
 	"github.com/keepftp/keepftp/testserver"
 )
 
-// slowFirst serves 8 MiB in two segments of 4 MiB, the first download
-// capped at 3 MiB/s and the others at 32 MiB/s: when the fast segment is
-// done, the slow one has more than 2 MiB open (4 MiB minus what it fetched
-// at a tenth of the speed), enough to split.
+// slowFirst serves 16 MiB in two segments of 8 MiB, the first download
+// capped at 1 MiB/s and the others at 32 MiB/s: when the fast segment is
+// done, the slow one has more than 2 MiB open (8 MiB minus what it fetched
+// meanwhile), enough to split, unless the fast one took 6 s. (At 8 MiB
+// and 3, then 1 MiB/s, loaded runs of the suite finished without a split:
+// the fast segment, CPU-bound under the race detector, took seconds.)
 func slowFirst(t *testing.T) (*testserver.Server, []byte) {
-	payload := ftptest.RandomBytes(8 << 20)
-	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 32 << 20, RateLimits: []int64{3 << 20}}})
+	payload := ftptest.RandomBytes(16 << 20)
+	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 32 << 20, RateLimits: []int64{1 << 20}}})
 	srv.WriteFile("/big", payload)
 	return srv, payload
 }

@@ -32,9 +32,12 @@ var ErrStreamResume = errors.New("cannot resume the stream")
 
 // openStream opens d to be written in place: it must exist (no O_CREATE),
 // and it is not truncated. A FIFO's open waits for a reader, until ctx
-// ends; a socket is connected to. The caller closes the result.
-func (d Dest) openStream(ctx context.Context) (io.WriteCloser, error) {
+// ends; a socket is connected to. Standard output is stdout when not nil.
+// The caller closes the result.
+func (d Dest) openStream(ctx context.Context, stdout io.Writer) (io.WriteCloser, error) {
 	switch {
+	case d.fd == 1 && stdout != nil:
+		return nopCloser{stdout}, nil
 	case d.fd == 1:
 		return nopCloser{os.Stdout}, nil
 	case d.fd == 2:
@@ -59,7 +62,7 @@ func getToStream(ctx context.Context, t Target, d Dest, o Options) (Outcome, err
 	if o.Segments > 1 {
 		o.logf("%s is %s: written in order, in one stream, not in %d ranges", d.Path, d.Stream, o.Segments)
 	}
-	w, err := d.openStream(ctx)
+	w, err := d.openStream(ctx, o.Stdout)
 	if err != nil {
 		if ctx.Err() != nil {
 			return Outcome{}, err

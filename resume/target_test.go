@@ -11,6 +11,7 @@ import (
 )
 
 func TestParseURL(t *testing.T) {
+	t.Parallel()
 	for raw, want := range map[string]Target{
 		"ftp://h/f":                   {Addr: "h:21", Path: "/f"},
 		"ftp://u:p%40ss@h:2121/a/b c": {Addr: "h:2121", User: "u", Password: "p@ss", Path: "/a/b c"},

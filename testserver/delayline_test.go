@@ -15,6 +15,7 @@ import (
 // A delay line delivers every write delay later, in order, and many writes
 // in flight together arrive together: latency, not a bandwidth cap.
 func TestDelayLineLatencyNotThrottle(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		const delay = 100 * time.Millisecond
 		a, b := net.Pipe()
@@ -83,6 +84,7 @@ func TestDelayLineLatencyNotThrottle(t *testing.T) {
 
 // A rate-capped direction of a data flow moves no faster than its cap.
 func TestDirectionRateCap(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		a, b := net.Pipe()
 		defer a.Close()
@@ -118,6 +120,7 @@ func TestDirectionRateCap(t *testing.T) {
 // Through a middlebox with Delay, a command's round trip takes at least
 // two delays (one each way), and a download arrives intact.
 func TestMiddleboxDelay(t *testing.T) {
+	t.Parallel()
 	const delay = 40 * time.Millisecond
 	content := randomBytes(3 << 20)
 	s := startServer(t, Options{})
@@ -155,6 +158,7 @@ func TestMiddleboxDelay(t *testing.T) {
 // jlaffaye/ftp works through a delayed middlebox too (PASV rewriting with
 // delayed replies).
 func TestMiddleboxDelayWithJlaffaye(t *testing.T) {
+	t.Parallel()
 	content := randomBytes(200 << 10)
 	s := startServer(t, Options{})
 	mustWrite(t, s, "f.bin", content)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestCutAfter(t *testing.T) {
+	t.Parallel()
 	const cut = 50000
 	content := randomBytes(500 * 1024)
 	s := startServer(t, Options{Faults: Faults{CutAfter: []int64{cut}}})
@@ -48,6 +49,7 @@ func TestCutAfter(t *testing.T) {
 }
 
 func TestCutAfterQueueAndSetFaults(t *testing.T) {
+	t.Parallel()
 	content := randomBytes(64 * 1024)
 	s := startServer(t, Options{})
 	mustWrite(t, s, "f.bin", content)
@@ -70,6 +72,7 @@ func TestCutAfterQueueAndSetFaults(t *testing.T) {
 }
 
 func TestUploadCutAfter(t *testing.T) {
+	t.Parallel()
 	const cut = 30000
 	s := startServer(t, Options{Faults: Faults{UploadCutAfter: []int64{cut}}})
 	c := dialRaw(t, s.Addr())
@@ -104,6 +107,7 @@ func TestUploadCutAfter(t *testing.T) {
 }
 
 func TestStallAfter(t *testing.T) {
+	t.Parallel()
 	const stall = 10000
 	s := startServer(t, Options{Faults: Faults{StallAfter: stall}})
 	mustWrite(t, s, "f.bin", randomBytes(100*1024))
@@ -145,6 +149,7 @@ func readFull(c interface{ Read([]byte) (int, error) }, b []byte) (int, error) {
 }
 
 func TestIgnoreREST(t *testing.T) {
+	t.Parallel()
 	content := randomBytes(1000)
 	s := startServer(t, Options{})
 	mustWrite(t, s, "f.bin", content)
@@ -173,6 +178,7 @@ func TestIgnoreREST(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
+	t.Parallel()
 	const size, rate = 60 * 1024, 200 * 1024
 	s := startServer(t, Options{Faults: Faults{RateLimit: rate}})
 	mustWrite(t, s, "f.bin", randomBytes(size))
@@ -194,6 +200,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestClientClosesDataEarly(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, Options{Faults: Faults{RateLimit: 100 * 1024}})
 	mustWrite(t, s, "f.bin", randomBytes(200*1024))
 	c := dialRaw(t, s.Addr())

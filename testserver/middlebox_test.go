@@ -23,6 +23,7 @@ func startMiddlebox(t *testing.T, opts MiddleboxOptions) *Middlebox {
 }
 
 func TestMiddleboxForwardsDataPASVAndEPSV(t *testing.T) {
+	t.Parallel()
 	content := randomBytes(700 * 1024)
 	s := startServer(t, Options{})
 	mustWrite(t, s, "f.bin", content)
@@ -66,6 +67,7 @@ func TestMiddleboxForwardsDataPASVAndEPSV(t *testing.T) {
 }
 
 func TestMiddleboxWithJlaffaye(t *testing.T) {
+	t.Parallel()
 	content := randomBytes(100 * 1024)
 	s := startServer(t, Options{})
 	mustWrite(t, s, "f.bin", content)
@@ -97,6 +99,7 @@ func TestMiddleboxWithJlaffaye(t *testing.T) {
 }
 
 func TestMiddleboxBlackholeIdle(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, Options{})
 	const idle = 300 * time.Millisecond
 	m := startMiddlebox(t, MiddleboxOptions{Target: s.Addr(), IdleTimeout: idle})
@@ -143,6 +146,7 @@ func TestMiddleboxBlackholeIdle(t *testing.T) {
 }
 
 func TestMiddleboxResetIdle(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, Options{})
 	m := startMiddlebox(t, MiddleboxOptions{Target: s.Addr(), IdleTimeout: 200 * time.Millisecond, Mode: ExpireReset})
 	c := dialRaw(t, m.Addr())
@@ -167,6 +171,7 @@ func TestMiddleboxResetIdle(t *testing.T) {
 // timeout completes on its data flow while the silent control flow is
 // blackholed, so the 226 is lost: the field failure keepftp exists for.
 func TestMiddleboxDataOutlivesExpiredControl(t *testing.T) {
+	t.Parallel()
 	content := randomBytes(100 * 1024)
 	s := startServer(t, Options{Faults: Faults{RateLimit: 200 * 1024}})
 	mustWrite(t, s, "f.bin", content)
@@ -188,6 +193,7 @@ func TestMiddleboxDataOutlivesExpiredControl(t *testing.T) {
 }
 
 func TestMiddleboxDataCutAfter(t *testing.T) {
+	t.Parallel()
 	const cut = 40000
 	content := randomBytes(300 * 1024)
 	// Rate limited so the server is still writing when the middlebox
@@ -266,6 +272,7 @@ func TestMiddleboxDataStallAfter(t *testing.T) {
 }
 
 func TestMiddleboxBlackholeAfterDataEOF(t *testing.T) {
+	t.Parallel()
 	content := randomBytes(200 * 1024)
 	s := startServer(t, Options{})
 	mustWrite(t, s, "f.bin", content)

@@ -23,6 +23,7 @@ func startNoopTransfer(t *testing.T, style NoopStyle) (*Server, *rawClient, *pro
 }
 
 func TestNoopAfterTransfer(t *testing.T) {
+	t.Parallel()
 	_, c, p, content := startNoopTransfer(t, NoopAfterTransfer)
 	c.expect(226)
 	c.expect(200)
@@ -34,6 +35,7 @@ func TestNoopAfterTransfer(t *testing.T) {
 }
 
 func TestNoopImmediate200(t *testing.T) {
+	t.Parallel()
 	s, c, p, content := startNoopTransfer(t, NoopImmediate200)
 	c.expect(200)
 	select {
@@ -53,6 +55,7 @@ func TestNoopImmediate200(t *testing.T) {
 }
 
 func TestNoopImmediate500(t *testing.T) {
+	t.Parallel()
 	_, c, p, _ := startNoopTransfer(t, NoopImmediate500)
 	c.expect(500)
 	c.expect(226)
@@ -62,6 +65,7 @@ func TestNoopImmediate500(t *testing.T) {
 }
 
 func TestNoopNever(t *testing.T) {
+	t.Parallel()
 	s, c, p, content := startNoopTransfer(t, NoopNever)
 	c.expect(226)
 	p.wait(t)
@@ -78,6 +82,7 @@ func TestNoopNever(t *testing.T) {
 }
 
 func TestNoopAborts(t *testing.T) {
+	t.Parallel()
 	_, c, p, content := startNoopTransfer(t, NoopAborts)
 	c.expect(426)
 	p.wait(t)
@@ -98,6 +103,7 @@ func TestNoopAborts(t *testing.T) {
 }
 
 func TestSetNoopStyleAtRuntime(t *testing.T) {
+	t.Parallel()
 	s, c, p, _ := startNoopTransfer(t, NoopAfterTransfer)
 	c.expect(226)
 	c.expect(200)
@@ -114,6 +120,7 @@ func TestSetNoopStyleAtRuntime(t *testing.T) {
 }
 
 func TestNoopDuringUpload(t *testing.T) {
+	t.Parallel()
 	// Uploads are not rate limited; the client itself holds the upload open
 	// until the NOOP was answered, which proves the answer came mid-transfer.
 	s := startServer(t, Options{Noop: NoopImmediate200})

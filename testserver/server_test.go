@@ -18,6 +18,7 @@ import (
 // FTP client logs in, lists (MLSD and LIST), retrieves and stores files,
 // against both an in-memory and an on-disk filesystem.
 func TestJlaffayeClientListAndRetrieve(t *testing.T) {
+	t.Parallel()
 	content := randomBytes(300 * 1024)
 	for _, tc := range []struct {
 		name string
@@ -117,6 +118,7 @@ func TestJlaffayeClientListAndRetrieve(t *testing.T) {
 }
 
 func TestAnonymousLogin(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, Options{})
 	c := dialRaw(t, s.Addr())
 	c.cmd(331, "USER bob")
@@ -127,6 +129,7 @@ func TestAnonymousLogin(t *testing.T) {
 }
 
 func TestStatsConnections(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, Options{})
 	var conns []net.Conn
 	for range 3 {
@@ -154,6 +157,7 @@ func TestStatsConnections(t *testing.T) {
 }
 
 func TestCloseDropsClients(t *testing.T) {
+	t.Parallel()
 	s, err := Start(Options{})
 	if err != nil {
 		t.Fatal(err)

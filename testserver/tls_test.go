@@ -30,6 +30,7 @@ func (c *rawClient) authTLS(cfg *tls.Config) {
 }
 
 func TestSelfSignedTLS(t *testing.T) {
+	t.Parallel()
 	srvCfg, roots, err := SelfSignedTLS("ftp.test", "10.1.2.3")
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +50,7 @@ func TestSelfSignedTLS(t *testing.T) {
 }
 
 func TestImplicitTLSNeedsConfig(t *testing.T) {
+	t.Parallel()
 	if s, err := Start(Options{ImplicitTLS: true}); err == nil {
 		s.Close()
 		t.Fatal("Start with ImplicitTLS and no TLS config succeeded")
@@ -59,6 +61,7 @@ func TestImplicitTLSNeedsConfig(t *testing.T) {
 // shim pipes the encrypted session, and a PROT P data connection is TLS.
 // Faults do not apply to the TLS session, and are left for plain ones.
 func TestExplicitTLS(t *testing.T) {
+	t.Parallel()
 	srvCfg, roots, err := SelfSignedTLS()
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +119,7 @@ func TestExplicitTLS(t *testing.T) {
 
 // A refused AUTH leaves the session line-parsed by the shim.
 func TestAUTHRefusedKeepsShim(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, Options{})
 	c := dialRaw(t, s.Addr())
 	code, msg := c.sendRead("AUTH TLS")
@@ -136,6 +140,7 @@ func (c *rawClient) sendRead(cmd string) (int, string) {
 }
 
 func TestImplicitTLS(t *testing.T) {
+	t.Parallel()
 	srvCfg, roots, err := SelfSignedTLS()
 	if err != nil {
 		t.Fatal(err)

@@ -309,7 +309,11 @@ loop:
 				break loop
 			}
 		case <-ctx.Done():
-			t.Abort(context.WithoutCancel(ctx))
+			// The caller gave up (Ctrl-C): ABOR's reply gets a short
+			// grace, as a stalling server may never send it.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortGrace)
+			t.Abort(actx)
+			cancel()
 			if !m.dataDone { // the pump has not reported yet: it will now
 				<-p.done
 			}

@@ -33,6 +33,7 @@ func dial(t *testing.T, timeout time.Duration) (*ftptest.Server, *control.Conn) 
 // TestNoopEveryQuarterTimeoutDuringTransfer: with an 8 s timeout, a 20 s
 // download gets a NOOP every 2 s of control silence, while data flows.
 func TestNoopEveryQuarterTimeoutDuringTransfer(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, c := dial(t, 8*time.Second)
 		var mu sync.Mutex
@@ -82,6 +83,7 @@ func TestNoopEveryQuarterTimeoutDuringTransfer(t *testing.T) {
 }
 
 func TestStallDeadline(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, c := dial(t, 8*time.Second)
 		go func() {
@@ -108,6 +110,7 @@ func TestStallDeadline(t *testing.T) {
 // control flow), the attempt ends one timeout after the data's end with
 // ErrNoFinalReply and ErrPeerDown, and says all the data arrived.
 func TestLostFinalReply(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, c := dial(t, 8*time.Second)
 		go func() {
@@ -135,6 +138,7 @@ func TestLostFinalReply(t *testing.T) {
 // The final reply may come before the last data was read: the attempt goes
 // on to the data's end.
 func TestFinalBeforeDataEnd(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, c := dial(t, 8*time.Second)
 		go func() {
@@ -153,6 +157,7 @@ func TestFinalBeforeDataEnd(t *testing.T) {
 }
 
 func TestFailureVerdicts(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		data  string
@@ -186,6 +191,7 @@ func TestFailureVerdicts(t *testing.T) {
 // Cancelling closes the data connection first, then sends ABOR, and
 // returns the context's error: never something a retry would act on.
 func TestCancelClosesDataThenAbor(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, c := dial(t, 8*time.Second)
 		ctx, cancel := context.WithCancel(t.Context())
@@ -214,6 +220,32 @@ func TestCancelClosesDataThenAbor(t *testing.T) {
 	})
 }
 
+// Cancelling (Ctrl-C) while the server stalls the data, and never answers
+// the ABOR either: the attempt returns one abortGrace after the cancel,
+// within the command line's 1.5 s grace after a signal. (It waited 5 s.)
+func TestCancelSilentServerReturnsAfterAbortGrace(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		fs, c := dial(t, 8*time.Second)
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() {
+			d := fs.OpenRetr("/f")
+			d.Write([]byte("x"))
+			time.Sleep(3 * time.Second)
+			cancel()
+			fs.ReadCmd() // ABOR, never answered
+		}()
+		start := time.Now()
+		_, err := Download(ctx, c, "/f", 0, 100, new(bytes.Buffer), Options{NoKeepalive: true})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		if d := time.Since(start); d != 3*time.Second+abortGrace {
+			t.Errorf("returned after %v, want the cancel at 3s + %v", d, abortGrace)
+		}
+	})
+}
+
 func errString(err error) string {
 	if err == nil {
 		return "<nil>"
@@ -224,6 +256,7 @@ func errString(err error) string {
 // Cancelling after the data ended, while the final reply is awaited, must
 // return at once (the pump has already finished).
 func TestCancelAfterDataEnd(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fs, c := dial(t, 8*time.Second)
 		ctx, cancel := context.WithCancel(t.Context())

@@ -27,13 +27,14 @@ func dialTCP(t *testing.T, addr string, timeout time.Duration) *control.Conn {
 // A server that aborts transfers in answer to NOOPs: after two aborts in a
 // row, NOOPs stop for that server and the next download completes.
 func TestServerThatAbortsOnNoopLosesNoops(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{Noop: testserver.NoopAborts, Faults: testserver.Faults{RateLimit: 256 << 10}})
 	payload := ftptest.RandomBytes(256 << 10) // 1 s at the rate
 	srv.WriteFile("/f", payload)
 	reg := &noop.Registry{}
-	opts := Options{Timeout: 2 * time.Second, Keepalive: 200 * time.Millisecond, Noops: reg}
+	opts := Options{Timeout: 5 * time.Second, Keepalive: 200 * time.Millisecond, Noops: reg}
 	for i := 0; i < 2; i++ {
-		c := dialTCP(t, srv.Addr(), 2*time.Second)
+		c := dialTCP(t, srv.Addr(), 5*time.Second)
 		_, err := Download(t.Context(), c, "/f", 0, int64(len(payload)), new(bytes.Buffer), opts)
 		if !control.IsCode(err, 426) {
 			t.Fatalf("attempt %d: err = %v, want the server's 426 abort", i, err)
@@ -41,7 +42,7 @@ func TestServerThatAbortsOnNoopLosesNoops(t *testing.T) {
 	}
 	server := "" // the registry keys servers by address
 	{
-		c := dialTCP(t, srv.Addr(), 2*time.Second)
+		c := dialTCP(t, srv.Addr(), 5*time.Second)
 		server = c.RemoteAddr().String()
 		if reg.InTransfer(server) {
 			t.Fatal("NOOPs still allowed during transfers after two aborts")
@@ -63,6 +64,7 @@ func TestServerThatAbortsOnNoopLosesNoops(t *testing.T) {
 
 // The registry learns how each style of server answers NOOPs.
 func TestRegistryLearnsFromRealTransfers(t *testing.T) {
+	t.Parallel()
 	for style, want := range map[testserver.NoopStyle]noop.Behaviour{
 		testserver.NoopAfterTransfer: noop.AfterFinal,
 		testserver.NoopImmediate200:  noop.AtOnce,
@@ -75,7 +77,7 @@ func TestRegistryLearnsFromRealTransfers(t *testing.T) {
 			payload := ftptest.RandomBytes(256 << 10) // 0.5 s
 			srv.WriteFile("/f", payload)
 			reg := &noop.Registry{}
-			c := dialTCP(t, srv.Addr(), 2*time.Second)
+			c := dialTCP(t, srv.Addr(), 5*time.Second)
 			var buf bytes.Buffer
 			res, err := Download(t.Context(), c, "/f", 0, int64(len(payload)), &buf, Options{Keepalive: 100 * time.Millisecond, Noops: reg})
 			if err != nil || !bytes.Equal(buf.Bytes(), payload) {
@@ -97,6 +99,7 @@ func TestRegistryLearnsFromRealTransfers(t *testing.T) {
 
 // Zero-copy path: a download into an *os.File, then an upload from one.
 func TestFileDownloadAndUpload(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	payload := ftptest.RandomBytes(32 << 20)
 	srv.WriteFile("/big", payload)
@@ -133,6 +136,7 @@ func TestFileDownloadAndUpload(t *testing.T) {
 
 // A resumed download with REST gets exactly the rest of the file.
 func TestDownloadWithOffset(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	payload := ftptest.RandomBytes(1 << 20)
 	srv.WriteFile("/f", payload)
@@ -150,6 +154,7 @@ func TestDownloadWithOffset(t *testing.T) {
 // A data cut by the server ends the attempt with a transient failure and a
 // byte count that says how far it got.
 func TestDataCutIsFailure(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{100000}, RateLimit: 4 << 20}})
 	payload := ftptest.RandomBytes(1 << 20)
 	srv.WriteFile("/f", payload)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestClassifyZeroCopyErrors(t *testing.T) {
+	t.Parallel()
 	reset := &os.PathError{Op: "write", Path: "f.part", Err: &os.SyscallError{Syscall: "splice", Err: syscall.ECONNRESET}}
 	full := &os.PathError{Op: "write", Path: "f.part", Err: syscall.ENOSPC}
 	var le *LocalError

@@ -18,6 +18,7 @@ import (
 // at the file's offset, aborts the rest, and leaves the control connection
 // usable for the next range, on the embedded server and on real ones.
 func TestDownloadRangeStopsAndKeepsConnection(t *testing.T) {
+	t.Parallel()
 	payload := ftptest.RandomBytes(8 << 20)
 	check := func(t *testing.T, c *control.Conn, sent func() int64) {
 		dir := t.TempDir()

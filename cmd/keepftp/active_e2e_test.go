@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,24 +14,21 @@ import (
 // TestActiveFlag: get, put and ls with --active move data over connections
 // the server opens to us (EPRT in the protocol log, no EPSV or PASV).
 func TestActiveFlag(t *testing.T) {
-	bin := keepftpBinary(t)
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	data := ftptest.RandomBytes(2 << 20)
 	srv.WriteFile("/d/f.bin", data)
 	dir := t.TempDir()
 	run := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(bin, args...)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("keepftp %v: %v\n%s", args, err, stderr.String())
+		code, stdout, log := runKeepftp(t, nil, args...)
+		if code != ExitOK {
+			t.Fatalf("keepftp %v: exit %d\n%s", args, code, log)
 		}
-		log := stderr.String()
 		if !strings.Contains(log, "> EPRT |1|127.0.0.1|") || strings.Contains(log, "> EPSV") || strings.Contains(log, "> PASV") {
 			t.Errorf("keepftp %v: not active mode; log:\n%s", args, log)
 		}
-		return stdout.String()
+		return stdout
 	}
 	got := filepath.Join(dir, "f.bin")
 	run("get", "--active", "-v", "-o", got, "ftp://"+srv.Addr()+"/d/f.bin")

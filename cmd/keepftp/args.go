@@ -44,6 +44,10 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(operands) > 0 && (operands[0] == "help" || operands[0] == "h") {
+		// urfave/cli's help subcommand of a command (newApp hides it).
+		return []string{args[0], name, "--help"}, nil
+	}
 	out := append([]string{args[0], name}, flags...)
 	if len(operands) > 0 {
 		out = append(append(out, "--"), operands...)

@@ -69,8 +69,9 @@ func newRunner(c *cli.Context, files int, logins *logins, adjust func(*keepftp.O
 		o.Logf = nil // the events say it, machine-readably
 	}
 	every := time.Second
-	if !c.Bool("json") && !c.Bool("quiet") && isTerminal(os.Stderr) {
-		r.bars = newBars(c.Context, os.Stderr, secretsOf(c), files)
+	if !c.Bool("json") && !c.Bool("quiet") && isTerminal(c.App.ErrWriter) {
+		// mpb needs the terminal itself: the bars mask what they draw.
+		r.bars = newBars(c.Context, unmasked(c.App.ErrWriter), secretsOf(c), files)
 		every = drawEvery
 		// Log lines go above the bars, not through them.
 		logf := safeLogf(log.New(r.bars, "keepftp: ", log.Ltime))

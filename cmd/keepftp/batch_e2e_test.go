@@ -6,14 +6,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -44,7 +42,7 @@ func checkJSONEvents(t *testing.T, out []byte) map[string]int {
 
 // A script's batch: 200 URLs from a list file, 8 at a time, JSON events.
 func TestBatchListParallelJSON(t *testing.T) {
-	bin := keepftpBinary(t)
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 4 << 20}})
 	want := map[string][32]byte{}
 	var list strings.Builder
@@ -64,14 +62,11 @@ func TestBatchListParallelJSON(t *testing.T) {
 	}
 	listFile := filepath.Join(t.TempDir(), "list.txt")
 	os.WriteFile(listFile, []byte(list.String()), 0o644)
-	cmd := exec.Command(bin, "get", "-i", listFile, "-P", "8", "--json", "-o", dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("keepftp: %v\n%s", err, stderr.String())
+	code, out, stderr := runKeepftp(t, nil, "get", "-i", listFile, "-P", "8", "--json", "-o", dir)
+	if code != ExitOK {
+		t.Fatalf("keepftp: exit %d\n%s", code, stderr)
 	}
-	kinds := checkJSONEvents(t, out)
+	kinds := checkJSONEvents(t, []byte(out))
 	if kinds["done"] != 200 || kinds["error"] != 0 || kinds["start"] < 200 {
 		t.Errorf("events %v, want 200 done", kinds)
 	}
@@ -97,7 +92,7 @@ func TestBatchListParallelJSON(t *testing.T) {
 // Some files of a batch are missing: the others arrive, the exit code says
 // partial failure, and the summary names the missing ones.
 func TestBatchPartialFailure(t *testing.T) {
-	bin := keepftpBinary(t)
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	dir := t.TempDir()
 	var args []string
@@ -112,11 +107,9 @@ func TestBatchPartialFailure(t *testing.T) {
 		}
 		args = append(args, "ftp://"+srv.Addr()+name)
 	}
-	cmd := exec.Command(bin, append([]string{"get", "-P", "4", "-o", dir}, args...)...)
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != ExitPartial {
-		t.Fatalf("exit %v, want %d\n%s", err, ExitPartial, out)
+	code, text := runCombined(t, append([]string{"get", "-P", "4", "-o", dir}, args...)...)
+	if code != ExitPartial {
+		t.Fatalf("exit %d, want %d\n%s", code, ExitPartial, text)
 	}
 	for name, sum := range want {
 		data, err := os.ReadFile(filepath.Join(dir, name))
@@ -124,7 +117,6 @@ func TestBatchPartialFailure(t *testing.T) {
 			t.Errorf("%s: %v or sha256 differs", name, err)
 		}
 	}
-	text := string(out)
 	if !strings.Contains(text, "50 files: 47 done") || !strings.Contains(text, "3 failed") {
 		t.Errorf("summary missing:\n%s", text)
 	}
@@ -140,14 +132,14 @@ func TestBatchPartialFailure(t *testing.T) {
 
 // A glob URL expands to the matching files.
 func TestGetGlob(t *testing.T) {
-	bin := keepftpBinary(t)
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	for _, n := range []string{"a.csv", "b.csv", "c.txt"} {
 		srv.WriteFile("/data/"+n, []byte(n))
 	}
 	dir := t.TempDir()
-	if out, err := exec.Command(bin, "get", "-q", "-o", dir, "ftp://"+srv.Addr()+"/data/*.csv").CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	if code, out := runCombined(t, "get", "-q", "-o", dir, "ftp://"+srv.Addr()+"/data/*.csv"); code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, out)
 	}
 	got, _ := filepath.Glob(filepath.Join(dir, "*"))
 	if len(got) != 2 || filepath.Base(got[0]) != "a.csv" || filepath.Base(got[1]) != "b.csv" {
@@ -155,16 +147,16 @@ func TestGetGlob(t *testing.T) {
 	}
 }
 
-// mirror of a 3-level tree of 500 files, stopped with SIGINT midway and run
-// again: the result is complete, and the rerun moves only what was
+// mirror of a 3-level tree of 200 files, stopped by an interrupt (SIGINT)
+// midway and run again: the result is complete, and the rerun moves only what was
 // missing (partial files resume, with a 4 KiB overlap each).
 func TestMirrorInterruptedAndRerun(t *testing.T) {
-	bin := keepftpBinary(t)
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 2 << 20}})
 	sizes := map[string]int64{}
 	sums := map[string][32]byte{}
 	var total int64
-	for i := range 500 {
+	for i := range 200 {
 		rel := fmt.Sprintf("l1-%d/l2-%d/l3-%d/f%03d.bin", i%5, i%3, i%2, i)
 		data := ftptest.RandomBytes(8<<10 + (i%37)*1024)
 		srv.WriteFile("/tree/"+rel, data)
@@ -173,23 +165,14 @@ func TestMirrorInterruptedAndRerun(t *testing.T) {
 	}
 	dst := t.TempDir()
 	url := "ftp://" + srv.Addr() + "/tree"
-	cmd := exec.Command(bin, "mirror", "-q", "-P", "4", url, dst)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	r := startKeepftp(t, nil, false, "mirror", "-q", "-P", "4", url, dst)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	if _, err := srv.WaitStats(ctx, func(s testserver.Stats) bool { return s.BytesSent > total/3 }); err != nil {
+		r.Interrupt()
 		t.Fatal(err)
 	}
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != ExitInterrupted {
-		t.Fatalf("exit %v after SIGINT, want %d\n%s", err, ExitInterrupted, stderr.String())
-	}
+	interruptRun(t, r)
 	// What a rerun must fetch: whole files that are not here, and the
 	// rest of partial ones.
 	var missing int64
@@ -221,8 +204,8 @@ func TestMirrorInterruptedAndRerun(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := srv.Stats().BytesSent
-	if out, err := exec.Command(bin, "mirror", "-q", "-P", "4", url, dst).CombinedOutput(); err != nil {
-		t.Fatalf("rerun: %v\n%s", err, out)
+	if code, out := runCombined(t, "mirror", "-q", "-P", "4", url, dst); code != ExitOK {
+		t.Fatalf("rerun: exit %d\n%s", code, out)
 	}
 	const lateWrites = 4 * 64 << 10
 	if sent := srv.Stats().BytesSent - before; sent < missing || sent > missing+lateWrites {
@@ -248,6 +231,7 @@ func TestMirrorInterruptedAndRerun(t *testing.T) {
 }
 
 func TestBashCompletion(t *testing.T) {
+	t.Parallel()
 	bin := keepftpBinary(t)
 	script := `source <("$BIN" completion bash); COMP_WORDS=("$BIN" mi); COMP_CWORD=1; _keepftp_complete; echo "${COMPREPLY[@]}"`
 	cmd := exec.Command("bash", "-c", script)
@@ -260,28 +244,27 @@ func TestBashCompletion(t *testing.T) {
 
 // On a pipe, nothing but errors and the summary: no bars, no escapes.
 func TestNoBarsOnAPipe(t *testing.T) {
-	bin := keepftpBinary(t)
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	srv.WriteFile("/a", ftptest.RandomBytes(1<<20))
 	srv.WriteFile("/b", ftptest.RandomBytes(1<<20))
 	dir := t.TempDir()
-	out, err := exec.Command(bin, "get", "-o", dir, "ftp://"+srv.Addr()+"/a", "ftp://"+srv.Addr()+"/b").CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	code, out := runOnPipe(t, "get", "-o", dir, "ftp://"+srv.Addr()+"/a", "ftp://"+srv.Addr()+"/b")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, out)
 	}
-	if strings.Contains(string(out), "\x1b[") || strings.Contains(string(out), "█") {
+	if strings.Contains(out, "\x1b[") || strings.Contains(out, "█") {
 		t.Errorf("terminal output on a pipe:\n%q", out)
 	}
-	out, err = exec.Command(bin, "get", "-q", "-o", dir, "ftp://"+srv.Addr()+"/a").CombinedOutput()
-	if err != nil || len(out) != 0 {
-		t.Errorf("-q printed %q (%v)", out, err)
+	if code, out = runOnPipe(t, "get", "-q", "-o", dir, "ftp://"+srv.Addr()+"/a"); code != ExitOK || len(out) != 0 {
+		t.Errorf("-q printed %q (exit %d)", out, code)
 	}
 }
 
 // put with several files and -r: every file arrives under its relative
 // name, and a cut upload resumes.
 func TestPutRecursive(t *testing.T) {
-	bin := keepftpBinary(t)
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{UploadCutAfter: []int64{100 << 10}}})
 	src := t.TempDir()
 	files := map[string][]byte{
@@ -293,10 +276,10 @@ func TestPutRecursive(t *testing.T) {
 		os.MkdirAll(filepath.Dir(filepath.Join(src, rel)), 0o755)
 		os.WriteFile(filepath.Join(src, rel), data, 0o644)
 	}
-	out, err := exec.Command(bin, "put", "-r", "-P", "2", "--retry-max-delay", "10ms",
-		filepath.Join(src, "tree"), filepath.Join(src, "single.bin"), "ftp://"+srv.Addr()+"/up/").CombinedOutput()
-	if err != nil {
-		t.Fatalf("put: %v\n%s", err, out)
+	code, out := runCombined(t, "put", "-r", "-P", "2", "--retry-max-delay", "10ms",
+		filepath.Join(src, "tree"), filepath.Join(src, "single.bin"), "ftp://"+srv.Addr()+"/up/")
+	if code != ExitOK {
+		t.Fatalf("put: exit %d\n%s", code, out)
 	}
 	for rel, want := range files {
 		f, err := srv.Fs().Open("/up/" + rel)

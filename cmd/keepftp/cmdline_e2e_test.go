@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"errors"
+	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,30 +14,12 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// runKeepftp runs the binary and returns its exit code, stdout and stderr.
-func runKeepftp(t *testing.T, env []string, args ...string) (int, string, string) {
-	t.Helper()
-	cmd := exec.Command(keepftpBinary(t), args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			t.Fatalf("keepftp %v: %v", args, err)
-		}
-		code = ee.ExitCode()
-	}
-	return code, stdout.String(), stderr.String()
-}
-
 // TestBadCommandLinesExit2: every kind of bad command line exits 2 with a
 // message naming what is wrong, and nothing connects to the server.
 func TestBadCommandLinesExit2(t *testing.T) {
-	f := &fakeFTP{}
-	addr := startFake(t, f)
+	t.Parallel()
+	f := ftptest.StartFake(t)
+	addr := f.Addr()
 	url := "ftp://" + addr + "/f"
 	local := filepath.Join(t.TempDir(), "local.bin")
 	os.WriteFile(local, []byte("x"), 0o644)
@@ -57,7 +37,10 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"get", url, "-qZ"}, "unknown flag -qZ for get"},
 		{[]string{"get", "-qP", "0", url}, "-P 0: want 1 to 256"},
 		{[]string{"get", "--segments", "4", "-o", "-", url}, "--segments and -o - do not go together"},
-		{[]string{"get", "--segments", "4", "-o", "/dev/stdout", url}, "--segments and -o /dev/stdout do not go together: a FIFO (descriptor 1) is written in order"},
+		// (What /dev/stdout is, "a FIFO (descriptor 1)" under go test,
+		// is this process's standard output's: a terminal with go test -v
+		// in a package's directory.)
+		{[]string{"get", "--segments", "4", "-o", "/dev/stdout", url}, "--segments and -o /dev/stdout do not go together: "},
 		{[]string{"get", "--json", "-o", "/dev/stdout", url}, "both want standard output"},
 		{[]string{"bogus", url}, `unknown command "bogus"`},
 		{[]string{}, "no command (commands: get, put"},
@@ -92,7 +75,7 @@ func TestBadCommandLinesExit2(t *testing.T) {
 	}
 	// The whole class: every numeric or duration flag of every command,
 	// given a word, is refused and named.
-	for _, c := range newApp(os.Stdout, os.Stderr).Commands {
+	for _, c := range newApp(io.Discard, io.Discard).Commands {
 		for _, fl := range c.Flags {
 			switch fl.(type) {
 			case *cli.DurationFlag, *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag, *cli.Uint64Flag, *cli.Float64Flag:
@@ -113,16 +96,15 @@ func TestBadCommandLinesExit2(t *testing.T) {
 			t.Errorf("keepftp %s: %d lines on stderr, want a short message:\n%s", strings.Join(c.args, " "), strings.Count(stderr, "\n"), stderr)
 		}
 	}
-	select {
-	case cmd := <-f.cmds:
-		t.Errorf("a bad command line reached the server: it received %q", cmd)
-	default:
+	if log := f.Log(); len(log) > 0 {
+		t.Errorf("a bad command line reached the server: it received %q", log)
 	}
 }
 
 // TestFlagsAnywhere: flags before or after the URLs, in either spelling,
 // and "--" ending the flags, the way curl, wget and lftp users type them.
 func TestFlagsAnywhere(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	payload := ftptest.RandomBytes(100 << 10)
 	srv.WriteFile("/d/f.bin", payload)
@@ -150,18 +132,6 @@ func TestFlagsAnywhere(t *testing.T) {
 			t.Errorf("%v: exit %d, %v\n%s", args, code, err, stderr)
 		}
 	}
-	// -- ends the flags: a local file named like a flag is uploaded.
-	weird := filepath.Join(dir, "-v")
-	os.WriteFile(weird, []byte("dash"), 0o644)
-	wd, _ := os.Getwd()
-	os.Chdir(dir)
-	defer os.Chdir(wd)
-	if code, _, stderr := runKeepftp(t, nil, "put", "-q", "--", "-v", "ftp://"+srv.Addr()+"/d/"); code != 0 {
-		t.Fatalf("put -- -v: exit %d\n%s", code, stderr)
-	}
-	if got, err := afero.ReadFile(srv.Fs(), "/d/-v"); err != nil || string(got) != "dash" {
-		t.Errorf("uploaded -v: %q %v", got, err)
-	}
 	// ls with its flags after the URL; -lq is not a word of ls's, -l after.
 	code, stdout, stderr := runKeepftp(t, nil, "ls", "ftp://"+srv.Addr()+"/d/", "-l")
 	if code != 0 || !strings.Contains(stdout, "f.bin") || !strings.HasPrefix(stdout, "file") && !strings.Contains(stdout, "102400") {
@@ -178,9 +148,26 @@ func TestFlagsAnywhere(t *testing.T) {
 	}
 }
 
+// TestDashDashEndsFlags: -- ends the flags: a local file named like a
+// flag, given by a relative name, is uploaded. (The test changes this
+// process's directory: it runs alone, before the parallel tests.)
+func TestDashDashEndsFlags(t *testing.T) {
+	srv := ftptest.StartServer(t, testserver.Options{})
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "-v"), []byte("dash"), 0o644)
+	t.Chdir(dir)
+	if code, _, stderr := runKeepftp(t, nil, "put", "-q", "--", "-v", "ftp://"+srv.Addr()+"/d/"); code != 0 {
+		t.Fatalf("put -- -v: exit %d\n%s", code, stderr)
+	}
+	if got, err := afero.ReadFile(srv.Fs(), "/d/-v"); err != nil || string(got) != "dash" {
+		t.Errorf("uploaded -v: %q %v", got, err)
+	}
+}
+
 // TestJSONEventsBesideDataOnStdout: with -o -, stdout holds the file's
 // bytes only; --json-file takes the events.
 func TestJSONEventsBesideDataOnStdout(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	payload := ftptest.RandomBytes(300 << 10)
 	srv.WriteFile("/f.bin", payload)
@@ -205,6 +192,7 @@ func TestJSONEventsBesideDataOnStdout(t *testing.T) {
 // KEEPFTP_PASSWORD, --netrc-file; with none of them the login is refused
 // (exit 3).
 func TestDoctorCredentials(t *testing.T) {
+	t.Parallel()
 	const user, pass = "carol", "doctor-pw-51"
 	srv := ftptest.StartServer(t, testserver.Options{Users: map[string]string{user: pass}})
 	srv.WriteFile("/f.bin", ftptest.RandomBytes(4096))
@@ -224,9 +212,12 @@ func TestDoctorCredentials(t *testing.T) {
 		{nil, []string{"ftp://" + srv.Addr() + "/f.bin", "--netrc-file", empty}, ExitLogin},
 		{[]string{"KEEPFTP_PASSWORD=wrong"}, []string{"ftp://" + user + "@" + srv.Addr() + "/f.bin", "--netrc-file", netrc}, ExitLogin},
 	} {
-		code, stdout, stderr := runKeepftp(t, c.env, append([]string{"doctor", "--timeout", "5s"}, c.args...)...)
-		if code != c.want {
-			t.Errorf("doctor %v (env %v): exit %d, want %d\n%s%s", c.args, c.env, code, c.want, stdout, stderr)
-		}
+		t.Run("", func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := runKeepftp(t, c.env, append([]string{"doctor", "--timeout", "5s"}, c.args...)...)
+			if code != c.want {
+				t.Errorf("doctor %v (env %v): exit %d, want %d\n%s%s", c.args, c.env, code, c.want, stdout, stderr)
+			}
+		})
 	}
 }

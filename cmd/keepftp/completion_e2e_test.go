@@ -36,6 +36,7 @@ func runShell(t *testing.T, shell string, args ...string) string {
 // needs an interactive shell: its script is syntax-checked, and the answer
 // it asks for, in zsh's name:description form, is checked directly).
 func TestCompletionScripts(t *testing.T) {
+	t.Parallel()
 	bin := keepftpBinary(t)
 	bash := shellScript(t, "bash")
 	runShell(t, "bash", "-n", bash)
@@ -73,6 +74,7 @@ func TestCompletionScripts(t *testing.T) {
 // TestManPage: keepftp man is a manual page that groff renders, naming
 // every command and the flags.
 func TestManPage(t *testing.T) {
+	t.Parallel()
 	code, page, stderr := runKeepftp(t, nil, "man")
 	if code != 0 || !strings.HasPrefix(page, ".nh\n.TH keepftp") && !strings.Contains(page, ".TH keepftp") {
 		t.Fatalf("man: exit %d, %q\n%s", code, page[:min(len(page), 200)], stderr)

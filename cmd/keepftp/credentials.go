@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -83,15 +84,18 @@ func parseNetrc(data, host string) (netrcEntry, bool) {
 // usageError naming where it came from, never showing it.
 type logins struct {
 	netrcFile string
-	sec       *secrets // told every password, to mask it in all output
+	env       environ   // KEEPFTP_PASSWORD, HOME
+	stdin     io.Reader // the prompt reads from it when it is a terminal
+	stderr    io.Writer // and asks there
+	sec       *secrets  // told every password, to mask it in all output
 	mu        sync.Mutex
 	known     map[string]keepftp.Target // by Addr and the URL's own user
 }
 
-// newLogins makes the logins of a command: its --netrc-file, and the run's
-// secrets.
+// newLogins makes the logins of a command: its --netrc-file, and the
+// run's environment, streams and secrets.
 func newLogins(c *cli.Context) *logins {
-	return &logins{netrcFile: c.String("netrc-file"), sec: secretsOf(c), known: map[string]keepftp.Target{}}
+	return &logins{netrcFile: c.String("netrc-file"), env: envOf(c), stdin: c.App.Reader, stderr: c.App.ErrWriter, sec: secretsOf(c), known: map[string]keepftp.Target{}}
 }
 
 // fill completes t's login; it is Options.Credentials.
@@ -104,7 +108,7 @@ func (l *logins) fill(t *keepftp.Target) error {
 		t.User, t.Password = k.User, k.Password
 		return nil
 	}
-	if err := fillCredentials(t, l.netrcFile); err != nil {
+	if err := l.complete(t); err != nil {
 		return err
 	}
 	l.sec.add(t.Password)
@@ -112,14 +116,14 @@ func (l *logins) fill(t *keepftp.Target) error {
 	return nil
 }
 
-// fillCredentials completes t's login from the environment, the netrc
-// file or a prompt (see logins).
-func fillCredentials(t *keepftp.Target, netrcFile string) error {
+// complete completes t's login from the environment, the netrc file or a
+// prompt (see logins).
+func (l *logins) complete(t *keepftp.Target) error {
 	if t.User != "" && t.Password != "" {
 		return nil
 	}
 	if t.User != "" {
-		if pw, ok := os.LookupEnv("KEEPFTP_PASSWORD"); ok {
+		if pw, ok := l.env("KEEPFTP_PASSWORD"); ok {
 			if hasLineBreak(pw) {
 				return usageError{"KEEPFTP_PASSWORD holds a CR, LF or NUL"}
 			}
@@ -127,8 +131,9 @@ func fillCredentials(t *keepftp.Target, netrcFile string) error {
 			return nil
 		}
 	}
+	netrcFile := l.netrcFile
 	if netrcFile == "" {
-		if home, err := os.UserHomeDir(); err == nil {
+		if home, _ := l.env("HOME"); home != "" {
 			netrcFile = filepath.Join(home, ".netrc")
 		}
 	}
@@ -150,10 +155,10 @@ func fillCredentials(t *keepftp.Target, netrcFile string) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return usageError{fmt.Sprintf("netrc file: %v", err)}
 	}
-	if t.User != "" && term.IsTerminal(int(os.Stdin.Fd())) {
-		fmt.Fprintf(os.Stderr, "password for %s: ", safeText(t.String()))
-		pw, err := term.ReadPassword(int(os.Stdin.Fd()))
-		fmt.Fprintln(os.Stderr)
+	if fd, tty := terminal(l.stdin); t.User != "" && tty {
+		fmt.Fprintf(l.stderr, "password for %s: ", safeText(t.String()))
+		pw, err := term.ReadPassword(fd)
+		fmt.Fprintln(l.stderr)
 		if err != nil {
 			return err
 		}

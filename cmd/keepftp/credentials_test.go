@@ -59,16 +59,27 @@ func FuzzParseNetrc(f *testing.F) {
 }
 
 func TestFillCredentials(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	netrc := filepath.Join(dir, "netrc")
 	os.WriteFile(netrc, []byte("machine h login carol password carolpw\n"), 0o600)
+	env := map[string]string{"HOME": dir}
+	l := &logins{netrcFile: netrc, env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
 	tg := keepftp.Target{Addr: "h:21", Path: "/f"}
-	if err := fillCredentials(&tg, netrc); err != nil || tg.User != "carol" || tg.Password != "carolpw" {
+	if err := l.complete(&tg); err != nil || tg.User != "carol" || tg.Password != "carolpw" {
 		t.Errorf("netrc: %+v %v", tg, err)
 	}
-	t.Setenv("KEEPFTP_PASSWORD", "envpw")
+	env["KEEPFTP_PASSWORD"] = "envpw"
 	tg = keepftp.Target{Addr: "h:21", User: "dave"}
-	if err := fillCredentials(&tg, netrc); err != nil || tg.Password != "envpw" {
+	if err := l.complete(&tg); err != nil || tg.Password != "envpw" {
 		t.Errorf("env: %+v %v", tg, err)
+	}
+	// Without --netrc-file, the run's HOME says where ~/.netrc is.
+	os.WriteFile(filepath.Join(dir, ".netrc"), []byte("machine h login erin password erinpw\n"), 0o600)
+	delete(env, "KEEPFTP_PASSWORD")
+	l.netrcFile = ""
+	tg = keepftp.Target{Addr: "h:21"}
+	if err := l.complete(&tg); err != nil || tg.User != "erin" || tg.Password != "erinpw" {
+		t.Errorf("~/.netrc: %+v %v", tg, err)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 // A full disk is a local failure: exit 7, no retry loop, the partial file
 // stays for a later run, and the message says what happened.
 func TestDiskFull(t *testing.T) {
+	t.Parallel()
 	if os.Getuid() != 0 {
 		t.Skip("needs root to mount a 1 MiB tmpfs (CI runs as root)")
 	}
@@ -23,16 +23,13 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("mount: %v %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", dir).Run() })
-	bin := keepftpBinary(t)
 	srv := ftptest.StartServer(t, testserver.Options{})
 	srv.WriteFile("/big", ftptest.RandomBytes(4<<20))
-	cmd := exec.Command(bin, "get", "--retry-max-delay", "10ms", "-o", filepath.Join(dir, "big"), "ftp://"+srv.Addr()+"/big")
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != ExitLocal {
-		t.Fatalf("exit %v, want %d\n%s", err, ExitLocal, out)
+	code, out := runCombined(t, "get", "--retry-max-delay", "10ms", "-o", filepath.Join(dir, "big"), "ftp://"+srv.Addr()+"/big")
+	if code != ExitLocal {
+		t.Fatalf("exit %d, want %d\n%s", code, ExitLocal, out)
 	}
-	if !strings.Contains(string(out), "no space left on device") {
+	if !strings.Contains(out, "no space left on device") {
 		t.Errorf("message does not say the disk is full:\n%s", out)
 	}
 	if n := srv.Stats().Connections; n != 1 {

@@ -45,6 +45,7 @@ func doctorCommand() *cli.Command {
 				IdleProbe:   c.Bool("idle-probe"),
 				MaxIdle:     c.Duration("max-idle"),
 				NoProfile:   c.Bool("no-profile"),
+				ProfileDir:  profileDir(c),
 			}
 			if c.Bool("verbose") {
 				o.ProtocolLog = safeLogf(stderrLogger(c))

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/keepftp/keepftp/internal/ftptest"
 )
 
 // hostile is text a server might send to take over a terminal: a title
@@ -32,34 +34,40 @@ func controlIn(s string) string {
 // summary, doctor's report and the -v protocol log, reach the terminal
 // with their control characters escaped; --json keeps them exact.
 func TestUntrustedTextEscaped(t *testing.T) {
-	mlsd := &fakeFTP{
-		banner:  []string{"220 " + hostile},
-		listing: "type=file;size=3;modify=20200101000000; a" + hostile + "\r\ntype=file;size=4;modify=20200101000000; plain.txt\r\n",
-		handle: func(c *fakeConn, cmd string) bool {
-			if strings.HasPrefix(cmd, "SIZE") || strings.HasPrefix(cmd, "MLST") || strings.HasPrefix(cmd, "RETR") || strings.HasPrefix(cmd, "MDTM") {
-				c.send("550 " + hostile + " is not here")
-				return true
-			}
+	t.Parallel()
+	mlsdListing := "type=file;size=3;modify=20200101000000; a" + hostile + "\r\ntype=file;size=4;modify=20200101000000; plain.txt\r\n"
+	mlsd := ftptest.StartFake(t)
+	mlsd.MLST = true
+	mlsd.Greeting = func() []string { return []string{"220 " + hostile} }
+	mlsd.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+		switch verb {
+		case "SIZE", "MLST", "RETR", "MDTM":
+			s.Reply("550 " + hostile + " is not here")
+		case "MLSD", "LIST", "NLST":
+			s.SendData([]byte(mlsdListing), "")
+		default:
 			return false
-		},
+		}
+		return true
 	}
-	mlsdAddr := startFake(t, mlsd)
-	list := &fakeFTP{
-		banner:  []string{"220-" + hostile, "220 ready"},
-		listing: "lrwxrwxrwx 1 u g 7 Jan 01 2020 link" + hostile + " -> target" + hostile + "\r\n-rw-r--r-- 1 u g 3 Jan 01 2020 f" + hostile + "\r\n",
-		handle: func(c *fakeConn, cmd string) bool {
-			switch {
-			case cmd == "FEAT":
-				c.send("211-Features:", " EPSV", " SIZE", "211 End")
-			case strings.HasPrefix(cmd, "MLSD"):
-				c.send("500 " + hostile)
-			default:
-				return false
-			}
-			return true
-		},
+	mlsdAddr := mlsd.Addr()
+	listListing := "lrwxrwxrwx 1 u g 7 Jan 01 2020 link" + hostile + " -> target" + hostile + "\r\n-rw-r--r-- 1 u g 3 Jan 01 2020 f" + hostile + "\r\n"
+	list := ftptest.StartFake(t)
+	list.Greeting = func() []string { return []string{"220-" + hostile, "220 ready"} }
+	list.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+		switch verb {
+		case "MLSD":
+			s.Reply("500 " + hostile)
+		case "LIST", "NLST":
+			s.SendData([]byte(listListing), "")
+		case "SIZE", "MLST", "RETR", "MDTM":
+			s.Reply("550 " + arg + ": no such file")
+		default:
+			return false
+		}
+		return true
 	}
-	listAddr := startFake(t, list)
+	listAddr := list.Addr()
 	dir := t.TempDir()
 	for _, args := range [][]string{
 		{"ls", "ftp://" + mlsdAddr + "/"},
@@ -97,6 +105,7 @@ func TestUntrustedTextEscaped(t *testing.T) {
 }
 
 func TestSafeText(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"plain name.txt":       "plain name.txt",
 		"été 日本":               "été 日本",

@@ -127,6 +127,7 @@ func getAction(c *cli.Context) error {
 	r, err := newRunner(c, files, logins, func(o *keepftp.Options) {
 		o.Fresh, o.NoMtime, o.PartSuffix = c.Bool("fresh"), c.Bool("no-mtime"), c.String("part-suffix")
 		o.Segments = c.Int("segments")
+		o.Stdout = c.App.Writer // -o -
 	})
 	if err != nil {
 		return err
@@ -156,7 +157,7 @@ func clientOptions(c *cli.Context) (keepftp.Options, error) {
 		return keepftp.Options{}, err
 	}
 	o.Proxy, err = proxyOptions(c)
-	o.NoProfile = c.Bool("no-profile")
+	o.NoProfile, o.ProfileDir = c.Bool("no-profile"), profileDir(c)
 	if !c.Bool("quiet") {
 		o.Logf = safeLogf(stderrLogger(c))
 	}

@@ -19,6 +19,7 @@ import (
 // write permission: the victim file it would delete survives, and the
 // password is never shown.
 func TestCommandInjectionRefused(t *testing.T) {
+	t.Parallel()
 	rs := realserver.Start(t, realserver.Pyftpdlib, realserver.Options{})
 	user, pass := rs.Login()
 	victim := path.Join(rs.UploadDir, "up", "victim")
@@ -75,20 +76,23 @@ func TestCommandInjectionRefused(t *testing.T) {
 		tc{"netrc/ls", nil, []string{"ls", "ftp://" + rs.Addr + "/up/", "--netrc-file", netrcNUL}, "holds a CR, LF or NUL in its login or password"},
 		tc{"netrc/doctor", nil, []string{"doctor", "--netrc-file", netrcNUL, "ftp://" + rs.Addr + "/up/x"}, "holds a CR, LF or NUL in its login or password"},
 	)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			code, stdout, stderr := runKeepftp(t, c.env, c.args...)
-			if code != ExitUsage || !strings.Contains(stderr, c.want) {
-				t.Errorf("exit %d, stderr %q; want exit 2 saying %q", code, stderr, c.want)
-			}
-			if strings.Contains(stdout+stderr, pass) {
-				t.Errorf("the password is shown: %q %q", stdout, stderr)
-			}
-			if got, err := rs.ReadFile(victim); err != nil || string(got) != "precious" {
-				t.Fatalf("the victim is gone or changed: %q %v\nserver log:\n%s", got, err, rs.Logs())
-			}
-		})
-	}
+	t.Run("cases", func(t *testing.T) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				code, stdout, stderr := runKeepftp(t, c.env, c.args...)
+				if code != ExitUsage || !strings.Contains(stderr, c.want) {
+					t.Errorf("exit %d, stderr %q; want exit 2 saying %q", code, stderr, c.want)
+				}
+				if strings.Contains(stdout+stderr, pass) {
+					t.Errorf("the password is shown: %q %q", stdout, stderr)
+				}
+				if got, err := rs.ReadFile(victim); err != nil || string(got) != "precious" {
+					t.Fatalf("the victim is gone or changed: %q %v\nserver log:\n%s", got, err, rs.Logs())
+				}
+			})
+		}
+	})
 	if strings.Contains(rs.Logs(), "DELE") {
 		t.Errorf("the server saw a DELE:\n%s", rs.Logs())
 	}

@@ -15,8 +15,16 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// main is the process around run: its arguments, streams and environment,
+// and its signals, which cancel run's context.
 func main() {
-	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+	stopProfile := startCPUProfile(os.Stderr) // the process's, not a run's
+	ctx, cancel := context.WithCancel(context.Background())
+	onInterrupt(ctx, cancel, os.Stderr)
+	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
+	cancel()
+	stopProfile()
+	os.Exit(code)
 }
 
 // interruptGrace is how long a command has, after SIGINT or SIGTERM, to
@@ -25,20 +33,30 @@ func main() {
 // kept: the next run resumes from it, as after a kill.
 const interruptGrace = 1500 * time.Millisecond
 
-func run(args []string, stdout, stderr *os.File) int {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	defer startCPUProfile(stderr)()
-	interrupted := onInterrupt(ctx, cancel, stderr)
+// run is keepftp with args (args[0] is the program's name) and the
+// process's environment; see runEnv.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runEnv(ctx, os.LookupEnv, args, stdin, stdout, stderr)
+}
+
+// runEnv runs one command line and returns its exit code. It reads and
+// writes only what it is given: the streams, and the environment through
+// lookupEnv (KEEPFTP_PASSWORD, HOME for ~/.netrc, XDG_CACHE_HOME for the
+// profiles); so the tests run it in their own process, many at once. The
+// end of ctx is an interrupt (main cancels it at SIGINT or SIGTERM): the
+// command stops, keeps what it has, and run returns ExitInterrupted.
+// Every password the run learns is masked in all it writes.
+func runEnv(ctx context.Context, lookupEnv func(string) (string, bool), args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	sec := &secrets{}
 	out, errOut := maskWriter{stdout, sec}, maskWriter{stderr, sec}
 	app := newApp(out, errOut)
-	app.Metadata = map[string]any{secretsKey: sec}
+	app.Reader = stdin
+	app.Metadata = map[string]any{envKey: lookupEnv, secretsKey: sec}
 	args, err := normalizeArgs(app, versionAlias(args))
 	if err == nil {
 		err = app.RunContext(ctx, args)
 	}
-	if interrupted() { // whatever the command made of it (doctor's report of cancelled probes)
+	if ctx.Err() != nil { // whatever the command made of it (doctor's report of cancelled probes)
 		fmt.Fprintln(stderr, "keepftp: interrupted")
 		return ExitInterrupted
 	}
@@ -65,6 +83,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError
+		// urfave/cli would give each command its help subcommand
+		// ("keepftp get help"): one Command shared by every App, which
+		// running a command writes to; normalizeArgs reads that line as
+		// get --help instead.
+		c.HideHelpCommand = true
 		logVersionWhenVerbose(c)
 	}
 	return app
@@ -79,12 +102,10 @@ func onUsageError(_ *cli.Context, err error, _ bool) error {
 // onInterrupt cancels ctx on the first SIGINT or SIGTERM. The command then
 // has interruptGrace to return; after that, or at a second signal, the
 // process exits 130 on its own, so that no server, however it behaves,
-// can keep keepftp from ending. The returned func reports whether a signal
-// came.
-func onInterrupt(ctx context.Context, cancel context.CancelFunc, stderr *os.File) func() bool {
+// can keep keepftp from ending.
+func onInterrupt(ctx context.Context, cancel context.CancelFunc, stderr io.Writer) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	got := make(chan struct{})
 	go func() {
 		defer signal.Stop(sigs)
 		select {
@@ -92,7 +113,6 @@ func onInterrupt(ctx context.Context, cancel context.CancelFunc, stderr *os.File
 		case <-ctx.Done():
 			return
 		}
-		close(got)
 		cancel()
 		t := time.NewTimer(interruptGrace)
 		select {
@@ -102,12 +122,4 @@ func onInterrupt(ctx context.Context, cancel context.CancelFunc, stderr *os.File
 		fmt.Fprintln(stderr, "keepftp: interrupted")
 		os.Exit(ExitInterrupted)
 	}()
-	return func() bool {
-		select {
-		case <-got:
-			return true
-		default:
-			return false
-		}
-	}
 }

@@ -160,8 +160,9 @@ func TestMirrorUpSignalThenRerun(t *testing.T) {
 // mirror's direction is the order of its arguments; anything else is a
 // usage error (exit 2) before anything connects.
 func TestMirrorArgumentsExit2(t *testing.T) {
-	f := &fakeFTP{}
-	addr := startFake(t, f)
+	t.Parallel()
+	f := ftptest.StartFake(t)
+	addr := f.Addr()
 	url := "ftp://" + addr + "/d"
 	dir := t.TempDir()
 	file := filepath.Join(dir, "file")
@@ -178,7 +179,7 @@ func TestMirrorArgumentsExit2(t *testing.T) {
 			t.Errorf("%q: exit %d, %q; want 2 with a message", args, code, stderr)
 		}
 	}
-	if n := len(f.cmds); n != 0 {
-		t.Errorf("%d commands reached the server from bad command lines", n)
+	if log := f.Log(); len(log) != 0 {
+		t.Errorf("commands reached the server from bad command lines: %q", log)
 	}
 }

@@ -19,7 +19,7 @@ func profileAction(c *cli.Context, addr, user string) error {
 		who = user + "@" + addr
 	}
 	if c.Bool("forget") {
-		found, err := doctor.ForgetProfile(addr, user, "")
+		found, err := doctor.ForgetProfile(addr, user, profileDir(c))
 		if err != nil {
 			return err
 		}
@@ -36,7 +36,7 @@ func profileAction(c *cli.Context, addr, user string) error {
 	if c.Bool("json") {
 		w = c.App.Writer // encoding/json escapes them
 	}
-	found, err := doctor.ShowProfile(w, addr, user, "", c.Bool("json"))
+	found, err := doctor.ShowProfile(w, addr, user, profileDir(c), c.Bool("json"))
 	if err == nil && !found {
 		fmt.Fprintf(c.App.Writer, "nothing learned about %q yet (keepftp doctor --idle-probe measures the path)\n", who)
 	}

@@ -2,12 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,16 +15,17 @@ import (
 )
 
 // Learned server profiles, end to end: doctor --idle-probe through a
-// middlebox that drops control flows idle for 2 s learns the limit, and
-// the next plain get --timeout 20s (whose default keepalive, 5 s, is too
-// long for that path) keeps the control flow alive and needs one attempt.
-// The same get without the profile loses the flow and needs a second
-// attempt: the profile is what makes the difference.
+// middlebox that drops control flows idle for 1.5 s learns the limit (its
+// first gap, 1 s, survives), and the next plain get --timeout 7s (whose
+// default keepalive, 1.75 s, is too long for that path) keeps the control
+// flow alive and needs one attempt. The same get without the profile loses the flow and needs a
+// second attempt: the profile is what makes the difference.
 
 const (
-	profIdle = 2 * time.Second
-	profSize = 8 << 20
-	profRate = 1 << 20 // an 8 s download
+	profIdle    = 1500 * time.Millisecond
+	profSize    = 5 << 19
+	profRate    = 1 << 20 // a 2.5 s download
+	profTimeout = "7s"
 )
 
 // profileSetup is a testserver holding big.bin behind a middlebox that
@@ -42,25 +40,6 @@ func profileSetup(t *testing.T) (mb *testserver.Middlebox, slow func(), want [32
 	}
 	mb = ftptest.StartMiddlebox(t, testserver.MiddleboxOptions{Target: srv.Addr(), IdleTimeout: profIdle, Mode: testserver.ExpireBlackhole})
 	return mb, func() { srv.SetFaults(testserver.Faults{RateLimit: profRate}) }, sha256.Sum256(data)
-}
-
-// keepftpIn runs keepftp with its own cache directory (and HOME), and
-// returns stdout, stderr and the exit code.
-func keepftpIn(t *testing.T, cache string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(keepftpBinary(t), args...)
-	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache, "HOME="+filepath.Dir(cache))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), code
 }
 
 // attempts counts the attempts of a get --json run (one more than its
@@ -99,14 +78,14 @@ func checkFile(t *testing.T, name string, want [32]byte) {
 }
 
 func TestProfileIdleLimitLearnedByDoctor(t *testing.T) {
-	keepftpBinary(t) // build once, before the parallel subtests
+	t.Parallel()
 	t.Run("learned", func(t *testing.T) {
 		t.Parallel()
 		mb, slow, want := profileSetup(t)
 		cache := filepath.Join(t.TempDir(), "cache")
 		url := "ftp://" + mb.Addr() + "/big.bin"
 
-		out, stderr, code := keepftpIn(t, cache, "doctor", "--idle-probe", "--max-idle", "8s", "--timeout", "3s", "--json", url)
+		out, stderr, code := keepftpIn(t, cache, "doctor", "--idle-probe", "--max-idle", "4s", "--timeout", "2s", "--json", url)
 		if code != 0 {
 			t.Fatalf("doctor: exit %d\n%s", code, stderr)
 		}
@@ -138,7 +117,7 @@ func TestProfileIdleLimitLearnedByDoctor(t *testing.T) {
 		slow()
 		before := mb.Stats()
 		dst := filepath.Join(t.TempDir(), "big.bin")
-		out, stderr, code = keepftpIn(t, cache, "get", "--timeout", "20s", "--json", "-o", dst, url)
+		out, stderr, code = keepftpIn(t, cache, "get", "--timeout", profTimeout, "--json", "-o", dst, url)
 		if code != 0 {
 			t.Fatalf("get: exit %d\n%s\n%s", code, out, stderr)
 		}
@@ -170,7 +149,7 @@ func TestProfileIdleLimitLearnedByDoctor(t *testing.T) {
 		slow()
 		cache := filepath.Join(t.TempDir(), "cache")
 		dst := filepath.Join(t.TempDir(), "big.bin")
-		out, stderr, code := keepftpIn(t, cache, "get", "--timeout", "20s", "--json", "-o", dst, "ftp://"+mb.Addr()+"/big.bin")
+		out, stderr, code := keepftpIn(t, cache, "get", "--timeout", profTimeout, "--json", "-o", dst, "ftp://"+mb.Addr()+"/big.bin")
 		if code != 0 {
 			t.Fatalf("get: exit %d\n%s\n%s", code, out, stderr)
 		}
@@ -191,6 +170,7 @@ func TestProfileIdleLimitLearnedByDoctor(t *testing.T) {
 // TestNoProfileFlag: get --no-profile leaves the cache alone; a plain get
 // remembers the server.
 func TestNoProfileFlag(t *testing.T) {
+	t.Parallel()
 	srv := ftptest.StartServer(t, testserver.Options{})
 	srv.WriteFile("/f", []byte("data"))
 	cache := filepath.Join(t.TempDir(), "cache")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path"
 	"strings"
 	"sync"
@@ -15,12 +14,7 @@ import (
 	"github.com/keepftp/keepftp"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
-	"golang.org/x/term"
 )
-
-// isTerminal reports whether f is a terminal: bars are for people, never
-// for pipes and scripts.
-func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // drawEvery is how often the bars are drawn, and how often the Client
 // reports progress while they are up.
@@ -51,7 +45,7 @@ const barWidth = 22
 // shows its rate falling. mpb's EWMA rate learns only from increments,
 // and a stall sends none: it would show the last rate for ever.
 type bars struct {
-	f   *os.File
+	w   io.Writer // the terminal (isTerminal)
 	p   *mpb.Progress
 	sec *secrets // masked in every label and log line (mpb needs the terminal itself)
 
@@ -79,11 +73,11 @@ type bars struct {
 // newBars starts the bars. They go when close is called, or at once when
 // ctx ends (Ctrl-C): the transfers may take their time to wind down, up
 // to interruptGrace, and the process may end before close is reached.
-func newBars(ctx context.Context, f *os.File, sec *secrets, files int) *bars {
+func newBars(ctx context.Context, w io.Writer, sec *secrets, files int) *bars {
 	b := &bars{
-		f:     f,
+		w:     w,
 		sec:   sec,
-		p:     mpb.New(mpb.WithOutput(f), mpb.WithRefreshRate(drawEvery)),
+		p:     mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(drawEvery)),
 		lines: map[string]*mpb.Bar{},
 		t:     tally{files: files, active: map[string]int64{}, start: time.Now()},
 	}
@@ -244,7 +238,7 @@ func (b *bars) Write(p []byte) (int, error) {
 		}
 		// mpb stopped (it could not read the terminal): print directly.
 	}
-	if _, err := b.f.Write(p); err != nil {
+	if _, err := b.w.Write(p); err != nil {
 		return 0, err
 	}
 	return n, nil

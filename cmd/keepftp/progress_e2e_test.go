@@ -50,6 +50,7 @@ func tmuxPane(t *testing.T, cols, rows int, line string) (capture func() string,
 // them, whole; at the end, or at Ctrl-C (exit 130), the bars are gone and
 // the summary stands.
 func TestProgressInTerminal(t *testing.T) {
+	t.Parallel()
 	bin := keepftpBinary(t)
 	srv := ftptest.StartServer(t, testserver.Options{})
 	// The first download from cut is reset after 512 KiB, a second in (the
@@ -57,7 +58,7 @@ func TestProgressInTerminal(t *testing.T) {
 	// not while the kernel's buffers fill): its retry is logged while the
 	// three bars are up.
 	cut := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{RateLimit: 512 << 10, CutAfter: []int64{512 << 10}}})
-	const size = 2 << 20 // at 512 KiB/s: 4 s per file, all three at once
+	const size = 1 << 20 // at 512 KiB/s: 2 s per file, all three at once
 	src := t.TempDir()
 	names := []string{"alpha.bin", "bravo.bin", "charlie.bin"}
 	for _, n := range names {

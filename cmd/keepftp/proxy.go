@@ -18,7 +18,9 @@ func proxyFlags() []cli.Flag {
 // --proxy "" turns them off; --noproxy overrides NO_PROXY. A --proxy that
 // cannot be used, or with --active, is a usage error.
 func proxyOptions(c *cli.Context) (keepftp.ProxyOptions, error) {
-	o := keepftp.ProxyOptions{URL: c.String("proxy"), NoProxy: c.String("noproxy"), Environment: true}
+	env := envOf(c)
+	o := keepftp.ProxyOptions{URL: c.String("proxy"), NoProxy: c.String("noproxy"), Environment: true,
+		Getenv: func(k string) string { v, _ := env(k); return v }}
 	if c.IsSet("proxy") && o.URL == "" {
 		return keepftp.ProxyOptions{}, nil
 	}

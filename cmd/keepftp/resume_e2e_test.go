@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,17 +17,18 @@ import (
 	"github.com/keepftp/keepftp/testserver"
 )
 
-// TestInterruptedGetResumes kills keepftp mid-download, with SIGINT (a
-// clean stop: exit 130) and with SIGKILL (no chance to clean up). Either
+// TestInterruptedGetResumes stops keepftp mid-download, with an interrupt
+// (SIGINT, in this process: a clean stop, exit 130) and with SIGKILL (the
+// process: no chance to clean up). Either
 // way NAME.part and its state stay, and a rerun completes the file while
 // fetching only the missing bytes (plus the 4 KiB overlap that checks the
 // resume point).
 func TestInterruptedGetResumes(t *testing.T) {
-	bin := keepftpBinary(t)
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
 			t.Parallel()
-			const size = 16 << 20
+			const size = 8 << 20
 			payload := ftptest.RandomBytes(size)
 			srv, err := testserver.Start(testserver.Options{Faults: testserver.Faults{RateLimit: 4 << 20}})
 			if err != nil {
@@ -39,25 +39,31 @@ func TestInterruptedGetResumes(t *testing.T) {
 			dst := filepath.Join(t.TempDir(), "f.bin")
 			url := "ftp://" + srv.Addr() + "/f.bin"
 
-			cmd := exec.Command(bin, "get", "-q", "--timeout", "5s", "-o", dst, url)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			args := []string{"get", "-q", "--timeout", "5s", "-o", dst, url}
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
-			if _, err := srv.WaitStats(ctx, func(s testserver.Stats) bool { return s.BytesSent > 4<<20 }); err != nil {
-				t.Fatal(err)
-			}
-			cmd.Process.Signal(sig)
-			err = cmd.Wait()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) {
-				t.Fatalf("keepftp was not stopped: %v", err)
-			}
-			if sig == syscall.SIGINT && ee.ExitCode() != ExitInterrupted {
-				t.Errorf("exit code %d after SIGINT, want %d\n%s", ee.ExitCode(), ExitInterrupted, stderr.String())
+			started := func(s testserver.Stats) bool { return s.BytesSent > 2<<20 }
+			if sig == syscall.SIGINT {
+				r := startKeepftp(t, nil, false, args...)
+				if _, err := srv.WaitStats(ctx, started); err != nil {
+					r.Interrupt()
+					t.Fatal(err)
+				}
+				interruptRun(t, r)
+			} else {
+				cmd := exec.Command(keepftpBinary(t), args...)
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := srv.WaitStats(ctx, started); err != nil {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatal(err)
+				}
+				cmd.Process.Signal(sig)
+				if code := exitCodeOf(t, cmd.Wait()); code != -1 {
+					t.Fatalf("exit %d: keepftp was not killed", code)
+				}
 			}
 			part, err := os.Stat(dst + ".part")
 			if err != nil || part.Size() == 0 || part.Size() >= size {
@@ -78,9 +84,8 @@ func TestInterruptedGetResumes(t *testing.T) {
 				t.Fatal(err)
 			}
 			sentBefore := srv.Stats().BytesSent
-			rerun := exec.Command(bin, "get", "-q", "--timeout", "5s", "-o", dst, url)
-			if out, err := rerun.CombinedOutput(); err != nil {
-				t.Fatalf("rerun: %v\n%s", err, out)
+			if code, out := runCombined(t, args...); code != ExitOK {
+				t.Fatalf("rerun: exit %d\n%s", code, out)
 			}
 			got, _ := os.ReadFile(dst)
 			if sha256.Sum256(got) != sha256.Sum256(payload) {
@@ -96,12 +101,8 @@ func TestInterruptedGetResumes(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
-	bin := keepftpBinary(t)
-	srv, err := testserver.Start(testserver.Options{Users: map[string]string{"alice": "right-pw"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	t.Parallel()
+	srv := ftptest.StartServer(t, testserver.Options{Users: map[string]string{"alice": "right-pw"}})
 	srv.WriteFile("/here", []byte("hello"))
 	dir := t.TempDir()
 	for _, tc := range []struct {
@@ -119,12 +120,12 @@ func TestExitCodes(t *testing.T) {
 		{"ok", []string{"get", "-o", filepath.Join(dir, "e"), "ftp://alice:right-pw@" + srv.Addr() + "/here"}, ExitOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(bin, tc.args...)
-			out, _ := cmd.CombinedOutput()
-			if code := cmd.ProcessState.ExitCode(); code != tc.code {
+			t.Parallel()
+			code, out := runCombined(t, tc.args...)
+			if code != tc.code {
 				t.Errorf("exit %d, want %d\n%s", code, tc.code, out)
 			}
-			if strings.Contains(string(out), "wrong-pw") || strings.Contains(string(out), "right-pw") {
+			if strings.Contains(out, "wrong-pw") || strings.Contains(out, "right-pw") {
 				t.Errorf("password in output:\n%s", out)
 			}
 		})
@@ -132,7 +133,7 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestPutCommand(t *testing.T) {
-	bin := keepftpBinary(t)
+	t.Parallel()
 	srv, err := testserver.Start(testserver.Options{EnableHASH: true, Faults: testserver.Faults{UploadCutAfter: []int64{1 << 20}}})
 	if err != nil {
 		t.Fatal(err)
@@ -141,9 +142,9 @@ func TestPutCommand(t *testing.T) {
 	payload := ftptest.RandomBytes(4 << 20)
 	src := filepath.Join(t.TempDir(), "up.bin")
 	os.WriteFile(src, payload, 0o644)
-	out, err := exec.Command(bin, "put", "--retry-max-delay", "10ms", src, "ftp://"+srv.Addr()+"/").CombinedOutput()
-	if err != nil {
-		t.Fatalf("put: %v\n%s", err, out)
+	code, out := runCombined(t, "put", "--retry-max-delay", "10ms", src, "ftp://"+srv.Addr()+"/")
+	if code != ExitOK {
+		t.Fatalf("put: exit %d\n%s", code, out)
 	}
 	f, err := srv.Fs().Open("/up.bin")
 	if err != nil {
@@ -155,7 +156,7 @@ func TestPutCommand(t *testing.T) {
 	if !bytes.Equal(got.Bytes(), payload) {
 		t.Fatal("uploaded file differs")
 	}
-	if !strings.Contains(string(out), "retrying") || !strings.Contains(string(out), "SHA-256") {
+	if !strings.Contains(out, "retrying") || !strings.Contains(out, "SHA-256") {
 		t.Errorf("output does not show the retry and the hash check:\n%s", out)
 	}
 }

@@ -25,6 +25,7 @@ import (
 // fact, NOOP and transfer replies, a file name and (from its second
 // connection on) its greeting.
 func TestPasswordNeverShown(t *testing.T) {
+	t.Parallel()
 	const user, pass = "alice", "Pw-7f3k9Zq-secret"
 	const wrong = "Wrong-9Qz-pass"
 	srv := ftptest.StartServer(t, testserver.Options{Users: map[string]string{user: pass}})
@@ -151,7 +152,7 @@ func echoingServer(t *testing.T, pass string) *ftptest.Fake {
 	var heard atomic.Value // the last password sent
 	heard.Store("")
 	said := func() string { return heard.Load().(string) }
-	f.Greeting = func() string { return "welcome back, your password was " + said() }
+	f.Greeting = func() []string { return []string{"220 welcome back, your password was " + said()} }
 	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
 		switch verb {
 		case "PASS":

@@ -16,6 +16,7 @@ import (
 // summed up as one done and one unverified, in text and in the --json
 // summary line, never as two done.
 func TestSummaryCountsUnverified(t *testing.T) {
+	t.Parallel()
 	f := ftptest.StartFake(t)
 	checked, bare := ftptest.RandomBytes(30000), ftptest.RandomBytes(20000)
 	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
@@ -44,6 +45,18 @@ func TestSummaryCountsUnverified(t *testing.T) {
 		last = nil
 		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
 			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		// The file nothing checked: done as "complete (unverified)", and
+		// no verified event.
+		if url, _ := last["url"].(string); strings.HasSuffix(url, "/bare") {
+			switch last["event"] {
+			case "verified":
+				t.Errorf("a verified event for the file nothing checked: %s", sc.Text())
+			case "done":
+				if last["status"] != "complete (unverified)" {
+					t.Errorf("done event %s, want status complete (unverified)", sc.Text())
+				}
+			}
 		}
 	}
 	want := map[string]float64{"files": 2, "done": 1, "unverified": 1, "up_to_date": 0, "failed": 0, "bytes": 50000}

@@ -5,10 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,7 +23,7 @@ import (
 // untrusted (ExitRefused) unless --insecure, for explicit (ftpes://) and
 // implicit (ftps://) TLS.
 func TestE2ETLSGet(t *testing.T) {
-	bin := keepftpBinary(t)
+	t.Parallel()
 	for _, tc := range []struct {
 		scheme   string
 		implicit bool
@@ -47,22 +45,17 @@ func TestE2ETLSGet(t *testing.T) {
 			url := tc.scheme + "://" + srv.Addr() + "/f.bin"
 			dst := filepath.Join(t.TempDir(), "f.bin")
 
-			cmd := exec.Command(bin, "get", "-q", "--timeout", "5s", "-o", dst, url)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			err = cmd.Run()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() != ExitRefused {
-				t.Fatalf("get of an untrusted server: %v, want exit code %d\n%s", err, ExitRefused, stderr.String())
+			code, _, stderr := runKeepftp(t, nil, "get", "-q", "--timeout", "5s", "-o", dst, url)
+			if code != ExitRefused {
+				t.Fatalf("get of an untrusted server: exit %d, want %d\n%s", code, ExitRefused, stderr)
 			}
 			if _, err := os.Stat(dst); !os.IsNotExist(err) {
 				t.Errorf("%s exists after a refused get", dst)
 			}
-			t.Logf("refused: %s", bytes.TrimSpace(stderr.Bytes()))
+			t.Logf("refused: %s", strings.TrimSpace(stderr))
 
-			out, err := exec.Command(bin, "get", "-q", "--insecure", "--timeout", "5s", "-o", dst, url).CombinedOutput()
-			if err != nil {
-				t.Fatalf("get --insecure: %v\n%s", err, out)
+			if code, out := runCombined(t, "get", "-q", "--insecure", "--timeout", "5s", "-o", dst, url); code != ExitOK {
+				t.Fatalf("get --insecure: exit %d\n%s", code, out)
 			}
 			got, err := os.ReadFile(dst)
 			if err != nil {
@@ -80,7 +73,7 @@ func TestE2ETLSGet(t *testing.T) {
 // refused certificate exits 8 naming the cause and the certificate's
 // SHA-256 fingerprint; a bad flag exits 2.
 func TestE2ETLSCertificateFlags(t *testing.T) {
-	bin := keepftpBinary(t)
+	t.Parallel()
 	serverTLS, _, err := testserver.SelfSignedTLS()
 	if err != nil {
 		t.Fatal(err)
@@ -118,24 +111,14 @@ func TestE2ETLSCertificateFlags(t *testing.T) {
 	} {
 		dst := filepath.Join(dir, fmt.Sprintf("out%d", i))
 		args := append([]string{"get", "-q", "--timeout", "5s", "--retries", "1", "-o", dst}, tc.args...)
-		cmd := exec.Command(bin, append(args, url)...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		err := cmd.Run()
-		code := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		code, _, stderr := runKeepftp(t, nil, append(args, url)...)
 		if code != tc.code {
-			t.Errorf("%v: exit %d, want %d\n%s", tc.args, code, tc.code, stderr.String())
+			t.Errorf("%v: exit %d, want %d\n%s", tc.args, code, tc.code, stderr)
 			continue
 		}
 		for _, w := range tc.want {
-			if !strings.Contains(stderr.String(), w) {
-				t.Errorf("%v: stderr %q does not name %q", tc.args, stderr.String(), w)
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%v: stderr %q does not name %q", tc.args, stderr, w)
 			}
 		}
 		if code == ExitOK {
@@ -148,8 +131,8 @@ func TestE2ETLSCertificateFlags(t *testing.T) {
 	// An upload over FTPS with the CA trusted.
 	src := filepath.Join(dir, "up.bin")
 	os.WriteFile(src, payload, 0o644)
-	if out, err := exec.Command(bin, "put", "-q", "--timeout", "5s", "--ca-file", caFile, src, "ftpes://"+srv.Addr()+"/up.bin").CombinedOutput(); err != nil {
-		t.Fatalf("put over FTPS: %v\n%s", err, out)
+	if code, out := runCombined(t, "put", "-q", "--timeout", "5s", "--ca-file", caFile, src, "ftpes://"+srv.Addr()+"/up.bin"); code != ExitOK {
+		t.Fatalf("put over FTPS: exit %d\n%s", code, out)
 	}
 	got, err := afero.ReadFile(srv.Fs(), "/up.bin")
 	if err != nil || !bytes.Equal(got, payload) {

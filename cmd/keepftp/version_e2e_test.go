@@ -44,27 +44,33 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-// TestVersionRevision: a binary built from a git clone names the commit
-// it was built from, and its time, as git has them. In a linked git
+// TestVersionRevision: a binary built from a git clone (go build, which
+// stamps the revision; a test binary carries none) names the commit it
+// was built from, and its time, as git has them. In a linked git
 // worktree (a .git file, not a directory) the Go toolchain stamps no
 // revision (golang/go#58218), and outside a checkout there is none to
 // stamp: there the line must say "revision unknown", not a wrong one.
 func TestVersionRevision(t *testing.T) {
 	t.Parallel()
-	_, line, _ := runKeepftp(t, nil, "version")
+	line := func() string {
+		out, err := exec.Command(builtBinary(t), "version").Output()
+		if err != nil {
+			t.Fatalf("keepftp version: %v", err)
+		}
+		return string(out)
+	}
 	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
 	if err != nil {
-		if !strings.Contains(line, "(revision unknown)") {
-			t.Errorf("not a git checkout (%v), yet the version line is %q", err, line)
+		if l := line(); !strings.Contains(l, "(revision unknown)") {
+			t.Errorf("not a git checkout (%v), yet the version line is %q", err, l)
 		}
 		return
 	}
 	if st, err := os.Stat(filepath.Join(strings.TrimSpace(string(top)), ".git")); err != nil || !st.IsDir() {
-		if !strings.Contains(line, "(revision unknown)") {
-			t.Errorf("a linked worktree, which Go does not stamp, yet the version line is %q", line)
-		}
-		t.Logf("linked git worktree: Go stamps no revision; line %q", line)
-		return
+		// What a linked worktree's build says is Go's (golang/go#58218):
+		// not built here, as the build takes long and shows nothing of
+		// keepftp's (TestFormatVersion covers a build without VCS facts).
+		t.Skip("linked git worktree: Go stamps no revision")
 	}
 	out, err := exec.Command("git", "log", "-1", "--format=%H %ct").Output()
 	if err != nil {
@@ -76,8 +82,8 @@ func TestVersionRevision(t *testing.T) {
 		t.Fatalf("git log %q: %v", out, err)
 	}
 	want := "(revision " + rev + ", " + time.Unix(ct, 0).UTC().Format(time.RFC3339)
-	if !strings.Contains(line, want) {
-		t.Errorf("version line %q, want it to hold %q", line, want)
+	if l := line(); !strings.Contains(l, want) {
+		t.Errorf("version line %q, want it to hold %q", l, want)
 	}
 }
 

@@ -49,9 +49,9 @@ type Fake struct {
 	// PROT P, after which data connections are TLS too (handshake after
 	// the 150).
 	TLS *tls.Config
-	// Greeting, if set, gives each session's greeting (the text after
-	// "220 ").
-	Greeting func() string
+	// Greeting, if set, gives each session's greeting: its reply lines
+	// ("220-...", "220 ready"). The default is "220 fake server".
+	Greeting func() []string
 	// MLST, Hash, TLS, Hook and Greeting are set before the first call of Addr: the Fake
 	// starts accepting connections then, so that what the test set
 	// happens before any session reads it (for the race detector too: a
@@ -279,12 +279,13 @@ func (f *Fake) accept() {
 	}
 }
 
-// Reply writes reply lines, each ended with CRLF.
-func (s *FakeSession) Reply(lines ...string) {
+// Reply writes reply lines, each ended with CRLF; the error says whether
+// the client is still there.
+func (s *FakeSession) Reply(lines ...string) error {
 	for _, l := range lines {
 		fmt.Fprintf(s.w, "%s\r\n", l)
 	}
-	s.w.Flush()
+	return s.w.Flush()
 }
 
 // Close ends the control connection.
@@ -311,6 +312,14 @@ func (s *FakeSession) Pending() int { return s.r.Buffered() }
 func (s *FakeSession) DiscardPending() int {
 	n, _ := s.r.Discard(s.r.Buffered())
 	return n
+}
+
+// Hang reads and drops what the client sends on the control connection
+// until it closes it (or the Fake closes): a server that never answers
+// again.
+func (s *FakeSession) Hang() {
+	s.c.SetReadDeadline(time.Time{})
+	io.Copy(io.Discard, s.r)
 }
 
 // Data accepts the data connection of the last EPSV (bounded by 10 s).
@@ -386,11 +395,11 @@ func (s *FakeSession) Secure(d net.Conn) net.Conn {
 }
 
 func (s *FakeSession) serve() {
-	greeting := "fake server"
+	greeting := []string{"220 fake server"}
 	if s.f.Greeting != nil {
 		greeting = s.f.Greeting()
 	}
-	s.Reply("220 " + greeting)
+	s.Reply(greeting...)
 	for {
 		if s.r.Buffered() == 0 {
 			s.c.SetReadDeadline(time.Now().Add(time.Minute))

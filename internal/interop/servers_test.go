@@ -187,7 +187,7 @@ func (s *server) randCut() int64 {
 	if s.tls != realserver.NoTLS {
 		return randCut(512<<10, 2<<20)
 	}
-	return randCut(1<<20, 6<<20)
+	return randCut(1<<20, 3<<20)
 }
 
 // netPath is the way between keepftp and the server in a scenario: the
@@ -267,15 +267,16 @@ func (p *netPath) checkOnce(t *testing.T, size int) {
 }
 
 // loseFinalReply makes the control flow lose the final reply of the next
-// download of a file of 2*half bytes: on plain FTP the middlebox drops the
-// first final reply after a data connection's end; under TLS, where it
-// cannot see replies, the control flow is blackholed once half the data
-// was read: the 150 has passed, the 226 cannot.
-func (p *netPath) loseFinalReply(half int64) {
+// download: on plain FTP the middlebox drops the first final reply after a
+// data connection's end; under TLS, where it cannot see replies, the
+// control flow is blackholed once 1 MiB of data was read: the 150 has
+// passed, and the 226 cannot have, as long as the file is larger than
+// that plus what the socket buffers hold.
+func (p *netPath) loseFinalReply() {
 	if p.df == nil {
 		p.mb.BlackholeAfterDataEOF(1)
 		return
 	}
-	p.df.TriggerAfter = half
+	p.df.TriggerAfter = 1 << 20
 	p.df.Trigger = p.mb.BlackholeControl
 }

@@ -78,3 +78,40 @@ func plainName(s string) bool {
 	}
 	return true
 }
+
+// Choose reads the environment it is given (Env): none without one, a
+// program's own, or the process's.
+func TestChooseEnv(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"ftps_proxy": "http://tls:1", "all_proxy": "socks5://all:2", "no_proxy": "direct.example"}
+	getenv := func(k string) string { return env[k] }
+	if Env(false, getenv) != nil {
+		t.Error("Env without environment reads one")
+	}
+	if Env(true, nil) == nil {
+		t.Error("Env with environment and no Getenv is not the process's")
+	}
+	for _, tc := range []struct {
+		url, list string
+		getenv    func(string) string
+		addr      string
+		implicit  bool
+		want      string
+	}{
+		{"", "", nil, "h:21", false, ""},
+		{"", "", Env(true, getenv), "h:21", false, "socks5://all:2 (from all_proxy)"},
+		{"", "", Env(true, getenv), "h:990", true, "http://tls:1 (from ftps_proxy)"},
+		{"", "", Env(true, getenv), "direct.example:21", false, ""},
+		{"", "other.example", Env(true, getenv), "direct.example:21", false, "socks5://all:2 (from all_proxy)"},
+		{"http://given:3", "", Env(true, getenv), "h:21", false, "http://given:3"},
+	} {
+		p, err := Choose(tc.url, tc.list, tc.getenv, tc.addr, tc.implicit)
+		got := ""
+		if p != nil {
+			got = p.String()
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("Choose(%q, %q, %s): %q, %v; want %q", tc.url, tc.list, tc.addr, got, err, tc.want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 )
 
 func TestUpdateLoadRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := &Store{Dir: filepath.Join(t.TempDir(), "keepftp")}
 	k := Key{Addr: "FTP.Example.org:21"}
 	if _, ok, err := s.Load(k); ok || err != nil {
@@ -72,6 +73,7 @@ func TestUpdateLoadRoundTrip(t *testing.T) {
 // name makes a path outside the store, and different keys never share a
 // file.
 func TestFileNamesStayInTheDirectory(t *testing.T) {
+	t.Parallel()
 	s := &Store{Dir: t.TempDir()}
 	seen := map[string]Key{}
 	for _, k := range []Key{
@@ -93,6 +95,7 @@ func TestFileNamesStayInTheDirectory(t *testing.T) {
 }
 
 func TestKeepalive(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		idle *Idle
 		want time.Duration
@@ -110,6 +113,7 @@ func TestKeepalive(t *testing.T) {
 }
 
 func TestLearnDead(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	var p Profile
 	if p.LearnDead(400*time.Millisecond, now) || p.Idle != nil {
@@ -130,6 +134,7 @@ func TestLearnDead(t *testing.T) {
 // TestConcurrentUpdates: runs that share the store each merge their
 // finding; none is lost, and no reader sees a torn file.
 func TestConcurrentUpdates(t *testing.T) {
+	t.Parallel()
 	s := &Store{Dir: t.TempDir()}
 	k := Key{Addr: "h:21"}
 	var wg sync.WaitGroup
@@ -169,6 +174,7 @@ func TestConcurrentUpdates(t *testing.T) {
 }
 
 func TestDamagedProfileReplaced(t *testing.T) {
+	t.Parallel()
 	s := &Store{Dir: t.TempDir()}
 	k := Key{Addr: "h:21"}
 	os.WriteFile(s.Path(k), []byte(`{"idle": {"failed": "-5s"`), 0o600)

@@ -65,41 +65,47 @@ func freePort(host string) (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// Passive ranges are taken below Linux's ephemeral range (32768-60999), so
-// that neither the control ports from freePort nor the clients' own ports
-// land in them, and are kept distinct within this process.
+// A server's ports, its control port and then its passive range, are one
+// block taken below Linux's ephemeral range (32768-60999), so that no
+// connection's own port (here or in another process) lands on them, and
+// kept distinct within this process. (A control port from freePort, in
+// the ephemeral range, was free "a moment ago" only: under load another
+// connection or server took it before the server bound it.)
 const (
-	passiveMin = 20000
-	passiveMax = 32700
+	portsMin   = 20000
+	portsMax   = 32700
+	blockPorts = 1 + passiveCount
 )
 
-var passive struct {
+var ports struct {
 	sync.Mutex
-	used map[int]bool // base port -> in use
+	used map[int]bool // block's first port -> in use
 }
 
-func reservePassive(host string) (lo, hi int, err error) {
-	passive.Lock()
-	defer passive.Unlock()
-	if passive.used == nil {
-		passive.used = map[int]bool{}
+// reservePorts reserves a free block: the control port lo and the passive
+// range lo+1 to hi.
+func reservePorts(host string) (lo, hi int, err error) {
+	ports.Lock()
+	defer ports.Unlock()
+	if ports.used == nil {
+		ports.used = map[int]bool{}
 	}
-	slots := (passiveMax - passiveMin) / passiveCount
+	slots := (portsMax - portsMin) / blockPorts
 	for try := 0; try < 200; try++ {
-		lo = passiveMin + rand.IntN(slots)*passiveCount
-		if passive.used[lo] || !rangeFree(host, lo, lo+passiveCount-1) {
+		lo = portsMin + rand.IntN(slots)*blockPorts
+		if ports.used[lo] || !rangeFree(host, lo, lo+blockPorts-1) {
 			continue
 		}
-		passive.used[lo] = true
-		return lo, lo + passiveCount - 1, nil
+		ports.used[lo] = true
+		return lo, lo + blockPorts - 1, nil
 	}
-	return 0, 0, errors.New("realserver: no free passive port range")
+	return 0, 0, errors.New("realserver: no free block of ports")
 }
 
-func releasePassive(lo int) {
-	passive.Lock()
-	defer passive.Unlock()
-	delete(passive.used, lo)
+func releasePorts(lo int) {
+	ports.Lock()
+	defer ports.Unlock()
+	delete(ports.used, lo)
 }
 
 func rangeFree(host string, lo, hi int) bool {

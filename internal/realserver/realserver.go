@@ -341,7 +341,7 @@ func Run(kind Kind, opts Options) (*Server, error) {
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.stop()
-		releasePassive(s.PassivePorts[0])
+		releasePorts(s.PassivePorts[0] - 1) // the block starts at the control port
 		os.RemoveAll(s.base)
 	})
 }
@@ -406,20 +406,16 @@ func start(kind Kind, b binaries, opts Options) (*Server, error) {
 	if opts.IPv6 {
 		host = "::1"
 	}
-	port, err := freePort(host)
-	if err != nil {
-		return nil, err
-	}
-	lo, hi, err := reservePassive(host)
+	port, hi, err := reservePorts(host)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
 		if !ok {
-			releasePassive(lo)
+			releasePorts(port)
 		}
 	}()
-	s.PassivePorts = [2]int{lo, hi}
+	s.PassivePorts = [2]int{port + 1, hi}
 	s.Addr = net.JoinHostPort(host, strconv.Itoa(port))
 
 	var args []string
@@ -467,8 +463,11 @@ func start(kind Kind, b binaries, opts Options) (*Server, error) {
 
 func (s *Server) etc() string { return filepath.Join(s.base, "etc") }
 
-// waitReady dials until the server greets with 220, within readyTimeout.
+// waitReady dials until the server greets with 220 on its own port,
+// within readyTimeout.
 func (s *Server) waitReady() error {
+	_, p, _ := net.SplitHostPort(s.Addr)
+	port, _ := strconv.Atoi(p)
 	deadline := time.Now().Add(readyTimeout)
 	var last error
 	for time.Now().Before(deadline) {
@@ -493,6 +492,12 @@ func (s *Server) waitReady() error {
 		}
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		line, err := bufio.NewReader(c).ReadString('\n')
+		if err == nil && strings.HasPrefix(line, "220") && !listensOn(s.Pid, port) {
+			// Another process's server on our port: ours will fail to
+			// bind it and exit (errEarlyExit, and Start tries other
+			// ports), unless it has not bound it yet.
+			err = fmt.Errorf("a server not started here answers on %s", s.Addr)
+		}
 		if err == nil && strings.HasPrefix(line, "220") {
 			fmt.Fprintf(c, "QUIT\r\n")
 			c.Close()

@@ -199,6 +199,7 @@ func forEachKind(t *testing.T, f func(t *testing.T, kind Kind)) {
 // ---- tests ----
 
 func TestRetrStor(t *testing.T) {
+	t.Parallel()
 	forEachKind(t, func(t *testing.T, kind Kind) {
 		s := Start(t, kind, Options{})
 		if !strings.HasPrefix(s.Addr, "127.0.0.1:") {
@@ -262,6 +263,7 @@ var expectedNoop = map[Kind]struct {
 // TestNoopDuringRetr sends one NOOP during a 20 MiB download that the client
 // reads slowly, and checks where its reply lands against expectedNoop.
 func TestNoopDuringRetr(t *testing.T) {
+	t.Parallel()
 	const size = 20 << 20
 	big := randomBytes(size, 7)
 	forEachKind(t, func(t *testing.T, kind Kind) {
@@ -393,6 +395,7 @@ func TestNoopDuringRetr(t *testing.T) {
 }
 
 func TestIPv6EPSV(t *testing.T) {
+	t.Parallel()
 	forEachKind(t, func(t *testing.T, kind Kind) {
 		if err := Check(kind, Options{IPv6: true}); errors.Is(err, ErrNoIPv6) {
 			t.Skipf("skipping IPv6: %v", err)
@@ -421,6 +424,7 @@ func TestIPv6EPSV(t *testing.T) {
 }
 
 func TestProftpdDigest(t *testing.T) {
+	t.Parallel()
 	s := Start(t, Proftpd, Options{Digest: true})
 	fixture := randomBytes(123_456, 5)
 	if err := s.WriteFile("/hash.bin", fixture); err != nil {
@@ -450,6 +454,7 @@ func TestProftpdDigest(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []Kind{Vsftpd, Proftpd} {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()

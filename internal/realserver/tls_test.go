@@ -13,6 +13,7 @@ import (
 // data connection without PROT P; with TLS a transfer works, and the
 // server presents the test PKI's certificate.
 func TestTLSRequired(t *testing.T) {
+	t.Parallel()
 	for _, ep := range []struct {
 		kind Kind
 		mode TLSMode
