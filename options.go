@@ -91,11 +91,15 @@ type Options struct {
 
 	// Logf, if set, receives notes for a human from everything the Client
 	// does: the retries and warnings, what it learns about a server, the
-	// profiles it applies. No package-level logger is involved.
+	// profiles it applies. No package-level logger is involved. It is
+	// called from the transfers' goroutines: it must be safe for
+	// concurrent use (log.Printf is).
 	Logf func(format string, args ...any)
 	// ProtocolLog, if set, receives the FTP conversation, command by
 	// command and reply by reply, with passwords masked (the command
-	// line's -v).
+	// line's -v). Like Logf, it is called from several goroutines (a
+	// connection's reader, a data connection's TLS handshake) and must be
+	// safe for concurrent use.
 	ProtocolLog func(format string, args ...any)
 	// Events, if set, receives what happens to every file, from the
 	// transfers' goroutines: it must be safe for concurrent use.

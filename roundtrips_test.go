@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -387,4 +388,55 @@ func bubbleTLS(t *testing.T) (*tls.Config, string) {
 		t.Fatal(err)
 	}
 	return cfg, caFile
+}
+
+// A server that resets a data connection whose ClientHello came with the
+// transfer command (pyftpdlib when loaded) costs the first transfer one
+// attempt: the Client then starts each data handshake after the 150 on
+// that server, and the second file comes in one attempt. The note says
+// so once.
+func TestGetLearnsLateDataTLS(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		vnet := ftptest.NewNet(t, 100*time.Millisecond)
+		f := ftptest.StartFakeOn(t, vnet)
+		f.ResetEarlyTLS = true
+		payload := []byte("hello, world!\n")
+		f.WriteFile("/a.txt", payload, mtime)
+		f.WriteFile("/b.txt", payload, mtime)
+		var mu sync.Mutex
+		var notes []string
+		o := Options{NoProfile: true, Timeout: 10 * time.Second, DialContext: vnet.Dial,
+			Logf: func(format string, args ...any) {
+				mu.Lock()
+				defer mu.Unlock()
+				notes = append(notes, fmt.Sprintf(format, args...))
+			}}
+		f.TLS, o.TLS.CAFile = bubbleTLS(t)
+		c := NewClient(o)
+		defer c.Close()
+		for i, name := range []string{"a.txt", "b.txt"} {
+			dst := filepath.Join(t.TempDir(), name)
+			out, err := c.Get(t.Context(), "ftpes://"+f.Addr()+"/"+name, dst)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if got, _ := os.ReadFile(dst); !bytes.Equal(got, payload) {
+				t.Fatalf("%s: the local file holds %q", name, got)
+			}
+			if want := 2 - i; out.Attempts != want {
+				t.Errorf("%s: %d attempts, want %d", name, out.Attempts, want)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, s := range notes {
+			if strings.Contains(s, "handshakes wait for its 150") {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("the note came %d times, want once; notes: %q", n, notes)
+		}
+	})
 }

@@ -68,6 +68,7 @@ type Conn struct {
 	rtt      atomic.Int64 // nanos of the last lockstep command's round trip
 
 	deferral  deferralState // a Deferral: what the server does with commands written behind a transfer (behind.go)
+	earlyTLS  atomic.Int32  // a data TLS handshake started with the transfer command: 0 not tried, 1 worked, 2 failed (EarlyDataTLS)
 	sends     uint64        // batches written by sendAll (guarded by mu): a PendingStat's EPSV port is kept only if none came after it
 	lateProbe *Transfer     // a transfer whose ProbeBehind answer is among the late replies (guarded by mu)
 
@@ -135,6 +136,14 @@ type Config struct {
 	// refuses then fails that command and ends the connection, with the
 	// login's error. Ignored with Lockstep.
 	LazyLogin bool
+
+	// LateDataTLS starts a data connection's TLS handshake only after the
+	// transfer command's preliminary reply (150), as in active mode, for
+	// a server that resets a handshake whose ClientHello it reads before
+	// it has processed the transfer command (Conn.EarlyDataTLS).
+	// By default the handshake starts right after the transfer command is
+	// written, which saves a round trip.
+	LateDataTLS bool
 
 	// Deferral is what an earlier session learned of the server and
 	// commands written at the end of a download's data (Conn.Deferral):

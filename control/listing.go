@@ -56,6 +56,11 @@ func (c *Conn) ListFunc(ctx context.Context, dir string, fn func(e Entry, err er
 }
 
 func (c *Conn) listAny(ctx context.Context, dir string, fn func(Entry, error) error) error {
+	// A lazy login still being answered is waited for under ctx here:
+	// Features waits without one (bounded only by the timeout).
+	if err := c.settleLogin(ctx); err != nil {
+		return err
+	}
 	if feats := c.Features(); (feats.Has("MLST") || feats.Has("MLSD")) && !c.noMLSD.Load() {
 		called := false
 		err := c.list(ctx, "MLSD", dir, func(e Entry, err error) error {
@@ -82,6 +87,9 @@ func (c *Conn) listAny(ctx context.Context, dir string, fn func(Entry, error) er
 // all reports whether the listing shows the names with a dot: MLSD, or
 // LIST -a accepted.
 func (c *Conn) ListHidden(ctx context.Context, dir string) (entries []Entry, all bool, err error) {
+	if err := c.settleLogin(ctx); err != nil { // under ctx, as in listAny
+		return nil, false, err
+	}
 	if feats := c.Features(); (feats.Has("MLST") || feats.Has("MLSD")) && !c.noMLSD.Load() {
 		entries, err := c.List(ctx, dir) // MLSD, or LIST if MLSD is refused
 		if !c.noMLSD.Load() {

@@ -186,22 +186,6 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 			return nil, err
 		}
 	}
-	var secured chan securedData
-	if c.cfg.TLSMode != TLSNone && data != nil {
-		// The data connection's TLS handshake starts now, with the
-		// transfer command, not after the preliminary reply: the
-		// ClientHello waits in the server's socket until the server turns
-		// to the data connection after its 150, and the server's answer
-		// comes a round trip sooner. Not before REST: pyftpdlib resets a
-		// data connection whose ClientHello came before a REST. A refused
-		// transfer closes the connection under the handshake (the
-		// deferred Close), which ends it.
-		secured = make(chan securedData, 1)
-		go func(nc net.Conn) {
-			tc, err := c.secureData(ctx, nc, cmd)
-			secured <- securedData{tc, err}
-		}(data)
-	}
 	t := &Transfer{
 		c:      c,
 		cmd:    cmd,
@@ -221,6 +205,24 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 	sent := time.Now()
 	if err := c.writeLine(cl); err != nil {
 		return nil, err
+	}
+	var secured chan securedData
+	if c.cfg.TLSMode != TLSNone && data != nil && !c.cfg.LateDataTLS {
+		// The data connection's TLS handshake starts now, right after the
+		// transfer command, not after the preliminary reply: the
+		// ClientHello waits in the server's socket until the server turns
+		// to the data connection after its 150, and the server's answer
+		// comes a round trip sooner. Not before the command is written:
+		// pyftpdlib resets a data connection whose ClientHello it reads
+		// before the transfer command (every time before a REST, and
+		// under load before a STOR). A refused transfer closes the
+		// connection under the handshake (the deferred Close), which
+		// ends it.
+		secured = make(chan securedData, 1)
+		go func(nc net.Conn) {
+			tc, err := c.secureData(ctx, nc, cmd)
+			secured <- securedData{tc, err}
+		}(data)
 	}
 	// The preliminary reply, like a lockstep command's, must be complete
 	// within the timeout.
@@ -244,7 +246,13 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 				if secured != nil {
 					sd := <-secured
 					tc, err = sd.conn, sd.err
-				} else { // active: the server connected after its 150
+					switch {
+					case err == nil:
+						c.earlyTLS.CompareAndSwap(0, 1)
+					case ctx.Err() == nil && !isCertError(err):
+						c.earlyTLS.Store(2)
+					}
+				} else { // active (the server connected after its 150), or Config.LateDataTLS
 					tc, err = c.secureData(ctx, data, cmd)
 				}
 				if err != nil {

@@ -170,6 +170,8 @@ func scMirrorUp(t *testing.T, name string) (int64, string) {
 	// Paced, so that the cuts land while the data flows.
 	o = p.clientOpts()
 	o.RateLimit, o.Parallel, o.NoProfile, o.Events = 2<<20, 2, true, seen
+	o.ProtocolLog = t.Logf
+	o.Logf = t.Logf
 	cl = keepftp.NewClient(o)
 	defer cl.Close()
 	results, err := cl.MirrorUp(t.Context(), dir, s.url(p.addr(), top))

@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/keepftp/keepftp"
@@ -36,10 +37,15 @@ func TestColdGetOnRealServers(t *testing.T) {
 			}
 			profiles := t.TempDir()
 			for run := range 2 {
-				var log strings.Builder
+				var (
+					mu  sync.Mutex // the log is written from the reader and a data handshake's goroutine
+					log strings.Builder
+				)
 				o := s.clientOpts()
 				o.ProfileDir = profiles
 				o.ProtocolLog = func(format string, args ...any) {
+					mu.Lock()
+					defer mu.Unlock()
 					log.WriteString(strings.TrimSpace(fmt.Sprintf(format, args...)) + "\n")
 				}
 				cl := keepftp.NewClient(o)
