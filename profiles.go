@@ -30,11 +30,10 @@ type profiles struct {
 	logged    map[profile.Key]bool            // the keepalive note was logged
 	confirmed map[profile.Key]bool            // this run's abort on NOOP was counted: one run is one observation
 	lockstep  map[profile.Key]bool            // servers suspected of losing commands written together, in this process (with or without a store)
-	lateTLS   map[profile.Key]bool            // servers that reset a data TLS handshake started with the transfer command, in this process
 }
 
 func newProfiles(noops *noop.Registry, o Options) *profiles {
-	ps := &profiles{noops: noops, logf: o.Logf, known: map[profile.Key]profile.Profile{}, logged: map[profile.Key]bool{}, confirmed: map[profile.Key]bool{}, lockstep: map[profile.Key]bool{}, lateTLS: map[profile.Key]bool{}}
+	ps := &profiles{noops: noops, logf: o.Logf, known: map[profile.Key]profile.Profile{}, logged: map[profile.Key]bool{}, confirmed: map[profile.Key]bool{}, lockstep: map[profile.Key]bool{}}
 	if o.NoProfile {
 		return ps
 	}
@@ -130,7 +129,6 @@ func (ps *profiles) transfer(t resume.Target, o *resume.Options) {
 func (ps *profiles) config(t resume.Target, cfg *control.Config) {
 	ps.mu.Lock()
 	cfg.Lockstep = ps.lockstep[keyOf(t)]
-	cfg.LateDataTLS = ps.lateTLS[keyOf(t)]
 	ps.mu.Unlock()
 	p := ps.get(t)
 	if g := tlsGroup(p.TLSGroup); g != 0 && t.TLSMode != control.TLSNone {
@@ -235,17 +233,6 @@ func (ps *profiles) learn(t resume.Target, c *control.Conn) {
 		if !ps.lockstep[keyOf(t)] {
 			ps.lockstep[keyOf(t)] = true
 			ps.note("%s: the server lost commands written together: logging in one command at a time", t.Addr)
-		}
-		ps.mu.Unlock()
-	}
-	if works, known := c.EarlyDataTLS(); known && !works {
-		// Kept for this process only, not in the profile: the reset may
-		// have come from the path, and the cost is one round trip a
-		// transfer, not a weaker keepalive.
-		ps.mu.Lock()
-		if !ps.lateTLS[keyOf(t)] {
-			ps.lateTLS[keyOf(t)] = true
-			ps.note("%s: the server reset a data connection whose TLS handshake started with the transfer command: handshakes wait for its 150", t.Addr)
 		}
 		ps.mu.Unlock()
 	}

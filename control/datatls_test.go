@@ -2,8 +2,8 @@ package control
 
 import (
 	"crypto/tls"
+	"errors"
 	"io"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -12,13 +12,13 @@ import (
 	"github.com/keepftp/keepftp/testserver"
 )
 
-// TestEarlyDataTLS: a data connection's TLS handshake starts right after
-// the transfer command, so its ClientHello reaches the server with the
-// command. A server that resets such a connection (pyftpdlib when loaded;
-// the Fake's ResetEarlyTLS) fails the transfer, and EarlyDataTLS says so
-// for the policy to remember; with Config.LateDataTLS the handshake waits
-// for the 150 and the same server sends the file. A server that takes
-// the early ClientHello shows EarlyDataTLS working.
+// TestEarlyDataTLS: with Config.EarlyDataTLS a data connection's TLS
+// handshake starts right after the transfer command, so its ClientHello
+// reaches the server with the command. A server that resets such a
+// connection (the Fake's ResetEarlyTLS: 150, then 522) fails that
+// transfer as a failed data handshake, and EarlyDataTLS says so. By default the
+// handshake waits for the 150 (one RETR, nothing tried early). A server
+// that takes the early ClientHello shows EarlyDataTLS working.
 func TestEarlyDataTLS(t *testing.T) {
 	t.Parallel()
 	serverTLS, roots, err := testserver.SelfSignedTLS("127.0.0.1")
@@ -28,15 +28,14 @@ func TestEarlyDataTLS(t *testing.T) {
 	certTime := time.Now() // the bubble's clock starts in 2000
 	serverTLS.Time = func() time.Time { return certTime }
 	for _, tc := range []struct {
-		name              string
-		reset, late       bool
-		sent              bool // the file came
-		works, known      bool // EarlyDataTLS after the transfer
-		wantErrorContains string
+		name         string
+		reset, early bool
+		sent         bool // the file came
+		works, known bool // EarlyDataTLS after the transfer
 	}{
-		{name: "server takes it", sent: true, works: true, known: true},
-		{name: "server resets it", reset: true, known: true, wantErrorContains: "TLS"},
-		{name: "server resets it, late handshake", reset: true, late: true, sent: true},
+		{name: "early, server takes it", early: true, sent: true, works: true, known: true},
+		{name: "early, server resets it", early: true, reset: true, known: true},
+		{name: "default, server resets early ones", reset: true, sent: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -46,7 +45,7 @@ func TestEarlyDataTLS(t *testing.T) {
 				f.ResetEarlyTLS = tc.reset
 				payload := []byte("fourteen bytes")
 				f.WriteFile("/f", payload, time.Unix(1e9, 0))
-				cfg := Config{Timeout: 10 * time.Second, DialContext: vnet.Dial, TLSMode: TLSExplicit, LateDataTLS: tc.late,
+				cfg := Config{Timeout: 10 * time.Second, DialContext: vnet.Dial, TLSMode: TLSExplicit, EarlyDataTLS: tc.early,
 					TLS: &tls.Config{RootCAs: roots, Time: func() time.Time { return certTime }}}
 				c, err := Dial(t.Context(), f.Addr(), cfg)
 				if err != nil {
@@ -54,25 +53,33 @@ func TestEarlyDataTLS(t *testing.T) {
 				}
 				defer c.Close()
 				tr, err := c.StartTransfer(t.Context(), "RETR", "/f", 0)
-				switch {
-				case err == nil && tc.sent:
-					got, rerr := io.ReadAll(tr.Data)
-					if rerr != nil || string(got) != string(payload) {
-						t.Fatalf("read %q, %v; want %q", got, rerr, payload)
-					}
-					tr.Data.Close()
-					if _, err := tr.End(t.Context(), false); err != nil {
-						t.Fatal(err)
-					}
-				case err != nil && !tc.sent:
-					if !strings.Contains(err.Error(), tc.wantErrorContains) {
-						t.Fatalf("RETR failed with %v, want an error with %q", err, tc.wantErrorContains)
-					}
-				default:
-					t.Fatalf("RETR: %v, want the file sent: %v", err, tc.sent)
-				}
 				if works, known := c.EarlyDataTLS(); works != tc.works || known != tc.known {
 					t.Errorf("EarlyDataTLS() = %v, %v; want %v, %v", works, known, tc.works, tc.known)
+				}
+				if !tc.sent {
+					var de *DataTLSError
+					if !errors.As(err, &de) {
+						t.Fatalf("RETR: %v, want a refused data handshake (DataTLSError)", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("RETR: %v", err)
+				}
+				got, err := io.ReadAll(tr.Data)
+				if err != nil || string(got) != string(payload) {
+					t.Fatalf("read %q, %v; want %q", got, err, payload)
+				}
+				tr.Data.Close()
+				if rep := <-tr.Final(); rep.Code != 226 {
+					t.Fatalf("final reply %d %s", rep.Code, rep.Msg)
+				}
+				if _, err := tr.End(t.Context(), true); err != nil {
+					t.Fatal(err)
+				}
+				// The connection stays in step: a command after it is answered.
+				if n, err := c.Size(t.Context(), "/f"); err != nil || n != int64(len(payload)) {
+					t.Errorf("SIZE after the transfer: %d, %v", n, err)
 				}
 			})
 		})

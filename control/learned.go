@@ -33,11 +33,9 @@ func (c *Conn) MLSD() (works, known bool) {
 
 // EarlyDataTLS reports what this connection showed of a data
 // connection's TLS handshake started right after the transfer command,
-// before the server's 150: works when one completed, not works when one
-// failed other than on the certificate or a cancel (pyftpdlib, when
-// loaded, reads the ClientHello before the command and resets the
-// connection; see Config.LateDataTLS). known is false while none was
-// tried (Config.LateDataTLS, active mode, plain FTP).
+// before the server's 150 (Config.EarlyDataTLS): works when one
+// completed, not works when one failed other than on the certificate or
+// a cancel. known is false while none was tried.
 func (c *Conn) EarlyDataTLS() (works, known bool) {
 	switch c.earlyTLS.Load() {
 	case 1:

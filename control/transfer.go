@@ -156,6 +156,9 @@ func (c *Conn) StartTransfer(ctx context.Context, verb, arg string, offset int64
 	return t, nil
 }
 
+// startTransfer is StartTransfer's work. A data TLS handshake starts
+// after the 150, or with Config.EarlyDataTLS right after the command is
+// written.
 func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Transfer, error) {
 	cmd := cl.show
 	var data net.Conn
@@ -207,17 +210,15 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 		return nil, err
 	}
 	var secured chan securedData
-	if c.cfg.TLSMode != TLSNone && data != nil && !c.cfg.LateDataTLS {
-		// The data connection's TLS handshake starts now, right after the
+	if c.cfg.TLSMode != TLSNone && data != nil && c.cfg.EarlyDataTLS {
+		// Config.EarlyDataTLS: the handshake starts now, right after the
 		// transfer command, not after the preliminary reply: the
 		// ClientHello waits in the server's socket until the server turns
 		// to the data connection after its 150, and the server's answer
 		// comes a round trip sooner. Not before the command is written:
-		// pyftpdlib resets a data connection whose ClientHello it reads
-		// before the transfer command (every time before a REST, and
-		// under load before a STOR). A refused transfer closes the
-		// connection under the handshake (the deferred Close), which
-		// ends it.
+		// pyftpdlib resets a data connection whose ClientHello came
+		// before a REST. A refused transfer closes the connection under
+		// the handshake (the deferred Close), which ends it.
 		secured = make(chan securedData, 1)
 		go func(nc net.Conn) {
 			tc, err := c.secureData(ctx, nc, cmd)
@@ -252,7 +253,7 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 					case ctx.Err() == nil && !isCertError(err):
 						c.earlyTLS.Store(2)
 					}
-				} else { // active (the server connected after its 150), or Config.LateDataTLS
+				} else { // after the 150: the default, and active mode (the server connected after its 150)
 					tc, err = c.secureData(ctx, data, cmd)
 				}
 				if err != nil {
