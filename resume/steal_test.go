@@ -56,8 +56,11 @@ func TestGetSegmentsSlowRangeIsTakenOver(t *testing.T) {
 		}
 	}
 	// Each byte was sent about once: had the slow connection gone on to
-	// its range's end, the taken-over half would have gone twice.
-	if out.Received != size || st.BytesSent < size || st.BytesSent > size+(1<<20) {
+	// its range's end, the taken-over half (4 MiB or more) would have gone
+	// twice. What a stopped connection had in flight (socket buffers) may
+	// go twice: up to 1 MiB a split (a loaded run split twice and sent
+	// 1.09 MiB more).
+	if out.Received != size || st.BytesSent < size || st.BytesSent > size+int64(splits)<<20 {
 		t.Errorf("received %d, server sent %d, for %d bytes", out.Received, st.BytesSent, size)
 	}
 	t.Logf("%+v; %d splits; server sent %d bytes in %d RETRs", out, splits, st.BytesSent, st.Downloads)
