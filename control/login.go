@@ -211,3 +211,38 @@ func (c *Conn) KnownFeatures() (Features, bool) {
 	}
 	return c.feats, true
 }
+
+// lockstepLogin logs in one command at a time (Config.Lockstep).
+func (c *Conn) lockstepLogin(ctx context.Context) error {
+	rep, err := c.Cmd(ctx, 0, "USER", c.cfg.User)
+	if err != nil {
+		return refused(err)
+	}
+	switch {
+	case rep.Code == 331 || rep.Code == 332:
+		if _, err := c.Cmd(ctx, 2, "PASS", c.cfg.Password); err != nil {
+			return refused(err)
+		}
+	case rep.Class() != 2:
+		return refused(rep.err(shown("USER", c.cfg.User)))
+	}
+	if c.cfg.TLSMode != TLSNone {
+		if _, err := c.Cmd(ctx, 2, "PBSZ", "0"); err != nil {
+			return err
+		}
+		if _, err := c.Cmd(ctx, 2, "PROT", "P"); err != nil {
+			return err
+		}
+	}
+	c.feats = Features{}
+	if rep, err := c.Cmd(ctx, 0, "FEAT", ""); err != nil {
+		return err
+	} else if rep.Code == 211 {
+		c.feats = parseFeat(rep.data())
+	}
+	if c.feats.Has("UTF8") {
+		c.Cmd(ctx, 0, "OPTS", "UTF8 ON") // best effort: names are bytes to us anyway
+	}
+	_, err = c.Cmd(ctx, 2, "TYPE", "I")
+	return err
+}
