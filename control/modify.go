@@ -9,7 +9,7 @@ import (
 )
 
 // Commands that change files on the server: rename, set a file's time
-// (Delete, RemoveDir and Mkdir are in commands.go). Each is built here,
+// (Delete, RemoveDir and Mkdir are in simplecmd.go). Each is built here,
 // from a verb and a checked argument, like every other command.
 
 // Rename renames the remote file from to to: RNFR then RNTO, written

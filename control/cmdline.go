@@ -7,6 +7,10 @@ import (
 	"strings"
 )
 
+// Command lines: a command is built from a verb and an argument, both
+// checked so that nothing but one command line reaches the wire (CheckArg,
+// newCmd), and shown with a secret argument masked (shown).
+
 // ErrInvalidArgument reports a command verb or argument that cannot be
 // sent: an argument holding CR, LF or NUL would end the command line early
 // and smuggle a second command to the server (a path "x\r\nDELE y" must

@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// Simple commands: one command each, sent in lockstep with Cmd, its reply
+// checked and parsed.
+
 // Noop sends NOOP in lockstep (between transfers) and waits for its answer.
 func (c *Conn) Noop(ctx context.Context) error {
 	_, err := c.Cmd(ctx, 0, "NOOP", "")
