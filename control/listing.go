@@ -12,7 +12,8 @@ import (
 
 // Reading directory listings: List runs MLSD or LIST over a data
 // connection, bounded in size and time; the lines are parsed by the pure
-// functions in listparse.go.
+// functions in listparse.go and its dialects' files (listparse_mlsd.go,
+// listparse_ls.go, listparse_dos.go).
 
 // MaxListing bounds the size of a listing List accepts, in bytes.
 const MaxListing = 64 << 20
