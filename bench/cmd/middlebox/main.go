@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log"
 	"math"
-	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -62,9 +61,7 @@ func main() {
 			log.Print(err)
 			os.Exit(2)
 		}
-		lhost, _, _ := net.SplitHostPort(m.Addr())
-		thost, _, _ := net.SplitHostPort(*target)
-		ls, err := forwardPorts(lhost, thost, lo, hi, *delay)
+		ls, err := forwardRange(m.Addr(), *target, lo, hi, *delay)
 		if err != nil {
 			log.Fatal(err)
 		}

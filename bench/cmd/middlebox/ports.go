@@ -30,6 +30,21 @@ func parsePorts(s string) (lo, hi int, err error) {
 	return lo, hi, nil
 }
 
+// forwardRange forwards the ports [lo, hi] from the host of the
+// middlebox's control address (listenAddr) to the same ports of the
+// target's host, delay each way: -data-ports.
+func forwardRange(listenAddr, target string, lo, hi int, delay time.Duration) ([]net.Listener, error) {
+	lhost, _, err := net.SplitHostPort(listenAddr)
+	if err != nil {
+		return nil, err
+	}
+	thost, _, err := net.SplitHostPort(target)
+	if err != nil {
+		return nil, fmt.Errorf("-target: %w", err)
+	}
+	return forwardPorts(lhost, thost, lo, hi, delay)
+}
+
 // forwardPorts listens on listenHost at every port of [lo, hi] and
 // forwards each connection to the same port on targetHost, delay each
 // way. It returns the listeners, to be closed at the end.
