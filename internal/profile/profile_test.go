@@ -229,3 +229,54 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// Open with no directory is the user's cache directory's keepftp
+// ($XDG_CACHE_HOME on Linux); a key prints as user@host:port, spelled as
+// stored.
+func TestOpenDefaultDir(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	t.Setenv("HOME", t.TempDir())
+	s, err := Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(cache, "keepftp"); s.Dir != want {
+		t.Errorf("Open(\"\").Dir = %q, want %q", s.Dir, want)
+	}
+	if s, _ := Open("/elsewhere"); s.Dir != "/elsewhere" {
+		t.Errorf("Open(dir).Dir = %q", s.Dir)
+	}
+	if got := (Key{Addr: "FTP.Example.org:21", User: "ftp"}).String(); got != "anonymous@ftp.example.org:21" {
+		t.Errorf("Key.String = %q", got)
+	}
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("HOME", "")
+	if _, err := Open(""); err == nil {
+		t.Error("Open(\"\") with neither XDG_CACHE_HOME nor HOME: no error")
+	}
+}
+
+// The text for a person names each kind of idle limit and of file time.
+func TestWriteTextCases(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		p    Profile
+		want []string
+	}{
+		{Profile{}, []string{"control idle limit:   not known", "NOOP during transfer: unknown", "TLS:                  not used", "set file times:       not known"}},
+		{Profile{Idle: &Idle{Failed: Duration(10 * time.Second), Evidence: newEvidence(SourceDead, now)}, SetTime: SetTimeNone},
+			[]string{"control idle limit:   at most 10s (from " + SourceDead, "keepalive used:       2.5s", "set file times:       no way works"}},
+		{Profile{Idle: &Idle{Survived: Duration(time.Minute), Evidence: newEvidence(SourceDoctor, now)}, SetTime: "MFMT"},
+			[]string{"control idle limit:   none found up to 1m0s", "keepalive used:       30s", "set file times:       MFMT\n"}},
+	} {
+		var text bytes.Buffer
+		c.p.WriteText(&text)
+		for _, want := range c.want {
+			if !strings.Contains(text.String(), want) {
+				t.Errorf("text lacks %q:\n%s", want, text.String())
+			}
+		}
+	}
+}
