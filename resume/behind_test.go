@@ -63,28 +63,31 @@ func behindFake(t *testing.T) (*ftptest.Fake, *ftptest.Net) {
 func TestGetProbesCommandsBehindTheData(t *testing.T) {
 	t.Parallel()
 	for _, noKeepalive := range []bool{false, true} {
-		synctest.Test(t, func(t *testing.T) {
-			f, vnet := behindFake(t)
-			data := ftptest.RandomBytes(20000)
-			f.WriteFile("/a", data, time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
-			conns := &deferralConns{dial: vnet.Dial}
-			dst := filepath.Join(t.TempDir(), "a")
-			o := Options{Conns: conns, Timeout: 10 * time.Second, Policy: fastRetries, Noops: &noop.Registry{}, NoKeepalive: noKeepalive}
-			out, err := Get(t.Context(), target(t, f.Addr(), "/a"), dst, o)
-			if err != nil || out.Attempts != 1 {
-				t.Fatalf("NoKeepalive %v: Get: %v in %d attempts", noKeepalive, err, out.Attempts)
-			}
-			checkFile(t, dst, data)
-			wantNoops, want := 1, control.AnsweredAfter
-			if noKeepalive {
-				wantNoops, want = 0, control.DeferralUnknown
-			}
-			if n := f.Count("NOOP"); n != wantNoops {
-				t.Errorf("NoKeepalive %v: %d NOOPs, want %d", noKeepalive, n, wantNoops)
-			}
-			if !slices.Equal(conns.learned, []control.Deferral{want}) {
-				t.Errorf("NoKeepalive %v: the connection learned %v, want %v", noKeepalive, conns.learned, want)
-			}
+		t.Run(fmt.Sprintf("NoKeepalive %v", noKeepalive), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				f, vnet := behindFake(t)
+				data := ftptest.RandomBytes(20000)
+				f.WriteFile("/a", data, time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
+				conns := &deferralConns{dial: vnet.Dial}
+				dst := filepath.Join(t.TempDir(), "a")
+				o := Options{Conns: conns, Timeout: 10 * time.Second, Policy: fastRetries, Noops: &noop.Registry{}, NoKeepalive: noKeepalive}
+				out, err := Get(t.Context(), target(t, f.Addr(), "/a"), dst, o)
+				if err != nil || out.Attempts != 1 {
+					t.Fatalf("NoKeepalive %v: Get: %v in %d attempts", noKeepalive, err, out.Attempts)
+				}
+				checkFile(t, dst, data)
+				wantNoops, want := 1, control.AnsweredAfter
+				if noKeepalive {
+					wantNoops, want = 0, control.DeferralUnknown
+				}
+				if n := f.Count("NOOP"); n != wantNoops {
+					t.Errorf("NoKeepalive %v: %d NOOPs, want %d", noKeepalive, n, wantNoops)
+				}
+				if !slices.Equal(conns.learned, []control.Deferral{want}) {
+					t.Errorf("NoKeepalive %v: the connection learned %v, want %v", noKeepalive, conns.learned, want)
+				}
+			})
 		})
 	}
 }
@@ -168,71 +171,74 @@ func TestGetChecksAWholeTransferAgain(t *testing.T) {
 		noFacts  bool // SIZE and MDTM refused: nothing proves the partial file unchanged
 	}{{control.AnsweredAfter, false}, {control.AnsweredBefore, false}, {control.AnsweredAfter, true}, {control.AnsweredBefore, true}} {
 		deferral := c.deferral
-		synctest.Test(t, func(t *testing.T) {
-			f, vnet := behindFake(t)
-			data := ftptest.RandomBytes(30000)
-			f.WriteFile("/a", data, time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
-			var cut atomic.Bool
-			f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
-				if c.noFacts && (verb == "SIZE" || verb == "MDTM") {
-					s.Reply("502 not implemented")
-					return true
-				}
-				if verb != "RETR" || cut.Swap(true) {
-					return false
-				}
-				s.SendData(data, "226 done")
-				// The check after it (written behind the data, or after
-				// the 226) is read, not answered: the session closes.
-				// (Closing with commands unread would reset the
-				// connection, and could lose the 226.)
-				if s.WaitCommand(2 * behindRTT) {
-					for {
-						if _, _, err := s.ReadCommand(); err != nil || s.Pending() == 0 {
-							break
+		t.Run(fmt.Sprintf("%v, no facts %v", deferral, c.noFacts), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				f, vnet := behindFake(t)
+				data := ftptest.RandomBytes(30000)
+				f.WriteFile("/a", data, time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
+				var cut atomic.Bool
+				f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+					if c.noFacts && (verb == "SIZE" || verb == "MDTM") {
+						s.Reply("502 not implemented")
+						return true
+					}
+					if verb != "RETR" || cut.Swap(true) {
+						return false
+					}
+					s.SendData(data, "226 done")
+					// The check after it (written behind the data, or after
+					// the 226) is read, not answered: the session closes.
+					// (Closing with commands unread would reset the
+					// connection, and could lose the 226.)
+					if s.WaitCommand(2 * behindRTT) {
+						for {
+							if _, _, err := s.ReadCommand(); err != nil || s.Pending() == 0 {
+								break
+							}
 						}
 					}
+					s.Close()
+					return true
 				}
-				s.Close()
-				return true
-			}
-			var events eventLog
-			var logMu sync.Mutex
-			var logs bytes.Buffer
-			dst := filepath.Join(t.TempDir(), "a")
-			o := Options{Conns: &deferralConns{dial: vnet.Dial, deferral: deferral}, Timeout: 10 * time.Second, Policy: fastRetries,
-				Noops: &noop.Registry{}, Events: events.add, Logf: func(format string, args ...any) {
-					logMu.Lock()
-					fmt.Fprintf(&logs, format+"\n", args...)
-					logMu.Unlock()
-				}}
-			out, err := Get(t.Context(), target(t, f.Addr(), "/a"), dst, o)
-			if err != nil {
-				t.Fatalf("%v, no facts %v: Get: %v", deferral, c.noFacts, err)
-			}
-			checkFile(t, dst, data)
-			if n := f.Count("RETR"); n != 1 || out.Attempts != 2 {
-				t.Errorf("%v, no facts %v: %d RETR in %d attempts, want the data fetched once in 2", deferral, c.noFacts, n, out.Attempts)
-			}
-			// The status says the data was found whole by a later
-			// attempt, and, with no size and no hash, unverified
-			// (Outcome.Status).
-			status, verified := "complete (verified)", "size"
-			if c.noFacts {
-				status, verified = "complete (verified) (unverified)", NotVerified
-			}
-			if out.Status != status || out.Verified != verified || out.Size != int64(len(data)) {
-				t.Errorf("%v, no facts %v: status %q, verified %q, size %d; want %q, %q, %d", deferral, c.noFacts, out.Status, out.Verified, out.Size, status, verified, len(data))
-			}
-			if !bytes.Contains(logs.Bytes(), []byte("the transfer was whole; checking it again, not fetching it again")) {
-				t.Errorf("%v: the log does not say the transfer is checked again:\n%s", deferral, logs.String())
-			}
-			if events.count(EventRetry) != 1 || events.count(EventRestart) != 0 {
-				t.Errorf("%v: %d retries, %d restarts; want 1 retry, no restart", deferral, events.count(EventRetry), events.count(EventRestart))
-			}
-			if _, err := os.Stat(dst + DefaultPartSuffix); !os.IsNotExist(err) {
-				t.Errorf("%v: the partial file is still there: %v", deferral, err)
-			}
+				var events eventLog
+				var logMu sync.Mutex
+				var logs bytes.Buffer
+				dst := filepath.Join(t.TempDir(), "a")
+				o := Options{Conns: &deferralConns{dial: vnet.Dial, deferral: deferral}, Timeout: 10 * time.Second, Policy: fastRetries,
+					Noops: &noop.Registry{}, Events: events.add, Logf: func(format string, args ...any) {
+						logMu.Lock()
+						fmt.Fprintf(&logs, format+"\n", args...)
+						logMu.Unlock()
+					}}
+				out, err := Get(t.Context(), target(t, f.Addr(), "/a"), dst, o)
+				if err != nil {
+					t.Fatalf("%v, no facts %v: Get: %v", deferral, c.noFacts, err)
+				}
+				checkFile(t, dst, data)
+				if n := f.Count("RETR"); n != 1 || out.Attempts != 2 {
+					t.Errorf("%v, no facts %v: %d RETR in %d attempts, want the data fetched once in 2", deferral, c.noFacts, n, out.Attempts)
+				}
+				// The status says the data was found whole by a later
+				// attempt, and, with no size and no hash, unverified
+				// (Outcome.Status).
+				status, verified := "complete (verified)", "size"
+				if c.noFacts {
+					status, verified = "complete (verified) (unverified)", NotVerified
+				}
+				if out.Status != status || out.Verified != verified || out.Size != int64(len(data)) {
+					t.Errorf("%v, no facts %v: status %q, verified %q, size %d; want %q, %q, %d", deferral, c.noFacts, out.Status, out.Verified, out.Size, status, verified, len(data))
+				}
+				if !bytes.Contains(logs.Bytes(), []byte("the transfer was whole; checking it again, not fetching it again")) {
+					t.Errorf("%v: the log does not say the transfer is checked again:\n%s", deferral, logs.String())
+				}
+				if events.count(EventRetry) != 1 || events.count(EventRestart) != 0 {
+					t.Errorf("%v: %d retries, %d restarts; want 1 retry, no restart", deferral, events.count(EventRetry), events.count(EventRestart))
+				}
+				if _, err := os.Stat(dst + DefaultPartSuffix); !os.IsNotExist(err) {
+					t.Errorf("%v: the partial file is still there: %v", deferral, err)
+				}
+			})
 		})
 	}
 }
