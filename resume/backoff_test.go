@@ -3,9 +3,13 @@ package resume
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/keepftp/keepftp/control"
 )
 
 // noJitter makes the random half of each delay zero, so the sequence is
@@ -199,6 +203,64 @@ func TestRetryAfterProgressComesAtOnce(t *testing.T) {
 			if at[i] != want[i]*time.Second {
 				t.Errorf("attempt %d at %v, want %v", i+1, at[i], want[i]*time.Second)
 			}
+		}
+	})
+}
+
+// Retry, for a step that moves no file data (a listing, making a folder),
+// in virtual time: a transient failure is retried after the policy's
+// delay, each retry logged and reported as an EventRetry; a success ends
+// it; a permanent failure (a 550) and a cancel are not retried; the
+// policy giving up wraps ErrGaveUp and the step's last error.
+func TestRetryStep(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var events []Event
+		var logs []string
+		o := Options{Policy: Policy{Retries: 3, BaseDelay: 2 * time.Second, MaxDelay: 10 * time.Second, Jitter: noJitter},
+			Events: func(e Event) { events = append(events, e) },
+			Logf:   func(format string, args ...any) { logs = append(logs, fmt.Sprintf(format, args...)) }}
+		reset := errors.New("connection reset by peer")
+		start := time.Now()
+		var at []time.Duration
+		err := Retry(t.Context(), "list ftp://h/d", o, func(ctx context.Context) error {
+			at = append(at, time.Since(start))
+			if len(at) < 3 {
+				return reset
+			}
+			return nil
+		})
+		// Delays 1 s, then 2 s (half the base, doubling: as a transfer's).
+		if err != nil || !slices.Equal(at, []time.Duration{0, time.Second, 3 * time.Second}) {
+			t.Errorf("transient twice, then fine: %v, attempts at %v; want nil at 0, 1s, 3s", err, at)
+		}
+		if len(events) != 2 || events[0].Kind != EventRetry || events[0].Attempt != 1 || events[0].Delay != time.Second ||
+			events[1].Attempt != 2 || events[1].Delay != 2*time.Second || events[1].Reason != reset.Error() {
+			t.Errorf("events %+v, want two retries (attempts 1 and 2, 1s and 2s)", events)
+		}
+		if len(logs) != 2 || logs[0] != "list ftp://h/d: attempt 1 failed: connection reset by peer; retrying in 1s" {
+			t.Errorf("logs %q", logs)
+		}
+
+		events, calls := nil, 0
+		refused := &control.ReplyError{Cmd: "MLSD /d", Code: 550, Msg: "no such directory"}
+		err = Retry(t.Context(), "list", o, func(ctx context.Context) error { calls++; return refused })
+		if !errors.Is(err, control.ErrNotFound) || calls != 1 || len(events) != 0 {
+			t.Errorf("a 550: %v after %d calls, %d events; want it at once, not retried", err, calls, len(events))
+		}
+
+		calls = 0
+		err = Retry(t.Context(), "list", o, func(ctx context.Context) error { calls++; return reset })
+		if !errors.Is(err, ErrGaveUp) || !errors.Is(err, reset) || calls != 4 {
+			t.Errorf("always reset: %v after %d calls; want ErrGaveUp wrapping the reset after 4 (3 retries)", err, calls)
+		}
+
+		ctx, cancel := context.WithCancel(t.Context())
+		calls = 0
+		go func() { time.Sleep(500 * time.Millisecond); cancel() }()
+		err = Retry(ctx, "list", o, func(ctx context.Context) error { calls++; return reset })
+		if !errors.Is(err, context.Canceled) || calls != 1 {
+			t.Errorf("cancelled during the wait: %v after %d calls; want context.Canceled after 1", err, calls)
 		}
 	})
 }
