@@ -224,7 +224,7 @@ func TestGetChecksAWholeTransferAgain(t *testing.T) {
 				// (Outcome.Status).
 				status, verified := "complete (verified)", "size"
 				if c.noFacts {
-					status, verified = "complete (verified) (unverified)", NotVerified
+					status, verified = "complete (unverified)", NotVerified
 				}
 				if out.Status != status || out.Verified != verified || out.Size != int64(len(data)) {
 					t.Errorf("%v, no facts %v: status %q, verified %q, size %d; want %q, %q, %d", deferral, c.noFacts, out.Status, out.Verified, out.Size, status, verified, len(data))

@@ -22,8 +22,8 @@ type Outcome struct {
 	Verified string
 	// Status is "complete", or "complete (verified)" when the data had
 	// all arrived in an earlier attempt whose final reply was lost, and a
-	// fresh connection confirmed it without moving it again. Either ends
-	// in " (unverified)" when nothing could check the result.
+	// fresh connection confirmed it without moving it again; it is
+	// "complete (unverified)" when nothing could check the result.
 	Status string
 	// TimeSet, for an upload, is how the server file got the local file's
 	// modification time, checked by reading it back: control.SetTimeMFMT,
@@ -365,7 +365,9 @@ func (g *getter) checkWhole(ctx context.Context, c *control.Conn, w *wholeTransf
 // status marks a status unverified when nothing checked the result.
 func (g *getter) status(s string) string {
 	if g.out.Verified == NotVerified {
-		return s + " (unverified)"
+		// Nothing compared a size or a hash: no "(verified)" either, even
+		// where a later attempt found the data already there.
+		return "complete (unverified)"
 	}
 	return s
 }

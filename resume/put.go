@@ -290,7 +290,9 @@ func (p *putter) localHash(algo string) (string, error) {
 // status marks a status unverified when nothing checked the result.
 func (p *putter) status(s string) string {
 	if p.out.Verified == NotVerified {
-		return s + " (unverified)"
+		// Nothing compared a size or a hash: no "(verified)" either, even
+		// where a later attempt found the data already there.
+		return "complete (unverified)"
 	}
 	return s
 }
