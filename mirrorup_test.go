@@ -410,7 +410,9 @@ func uploadWatched(t *testing.T, inplace bool) (problems []string, checks int) {
 			problems = append(problems, fmt.Sprintf("the replaced file reads %d bytes, not the old file whole", len(got)))
 		}
 	}
-	c := NewClient(Options{Parallel: 1, ProgressEvery: time.Nanosecond, Events: look, Timeout: 5 * time.Second, RateLimit: 8 << 20, Inplace: inplace})
+	// 2 MiB/s: each file takes a second, dozens of looks even on a loaded
+	// machine (at 8 MiB/s a loaded CI run made only 3).
+	c := NewClient(Options{Parallel: 1, ProgressEvery: time.Nanosecond, Events: look, Timeout: 5 * time.Second, RateLimit: 2 << 20, Inplace: inplace})
 	defer c.Close()
 	noErrors(t)(c.MirrorUp(t.Context(), dir, "ftp://"+srv.Addr()+"/r"))
 	for rel, data := range files {
