@@ -226,8 +226,7 @@ func (c *Client) downloads(ctx context.Context, p *Plan, acts []*Action) ([]File
 // next too: when the listing's facts cannot stand in for next's look
 // before its transfer.
 func lookAhead(next *Action) bool {
-	k := listingFacts(next.e)
-	return k == nil || !k.Complete()
+	return next.known == nil || !next.known.Complete()
 }
 
 // download fetches one file of the tree. known, if set, is what the
@@ -248,8 +247,9 @@ func (c *Client) download(ctx context.Context, stage staging, a *Action, known *
 		return r, nil
 	}
 	part, state := stage.files(rel)
-	if known == nil {
-		known = listingFacts(a.e)
+	if known == nil && a.known != nil {
+		k := *a.known // the file's own copy: the transfer may change it
+		known = &k
 	}
 	res, err := c.get(ctx, a.t, a.Local, fileOpts{part: part, state: state, stateTemp: stage.temp(), known: known, next: next})
 	r.Outcome, r.Err = outcomeOf(res), err
