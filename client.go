@@ -98,6 +98,12 @@ func NewClient(o Options) *Client {
 	c.prof = newProfiles(c.noops, o)
 	c.times = newTimeMemo(c)
 	c.pool = newPool(o.Parallel, c.dial, c.released, c.prof, o.Logf)
+	if o.Retry.BaseDelay > 0 {
+		c.pool.busyBase = o.Retry.BaseDelay
+	}
+	if o.Retry.MaxDelay > 0 {
+		c.pool.busyMax = o.Retry.MaxDelay
+	}
 	return c
 }
 

@@ -23,6 +23,15 @@ import (
 // limit is found at the cost of one refusal. That one more is dialled
 // alone, once the others are open: proftpd counts sessions still logging
 // in, so two dials at once past the limit can both be refused.
+//
+// A refusal while fewer connections are open or being dialled than the
+// server already took at once in this run is not the limit: sessions the
+// network path dropped stay open at the server until its own timeout
+// ends them, and count against the limit meanwhile (a chaos soak against
+// pure-ftpd went from 7 connections to 2 within seconds, and remembered
+// 2). Such a refusal holds its slot back for a while only, waits from the
+// retry policy's BaseDelay doubling up to its MaxDelay, and teaches the
+// profile nothing.
 
 // connLimit is one server's share of it, guarded by its own lock.
 type connLimit struct {
@@ -36,7 +45,21 @@ type connLimit struct {
 	refused  bool // a refusal in this run showed the limit
 	noted    bool // the refusal was logged
 	peak     int  // the most connections open at once in this run
+	busy     int  // refusals in a row below peak, since the last connection opened
+	busyNote bool // such a refusal was logged
+	// wait is how long a refusal below peak holds its slot back: base,
+	// doubling after each such refusal in a row, up to ceiling.
+	base, ceiling time.Duration
 }
+
+// refusal is what a failed dial showed about the server's limit.
+type refusal int
+
+const (
+	notLimit    refusal = iota // no refusal, or one that is no limit's: the caller gets the error
+	limitHit                   // the limit: the slot stays held back for the run
+	busyRefusal                // below what the server took before: the slot is held back for a while
+)
 
 // start holds back the slots above the profile's limit; a retest lets
 // one go later (opened). It runs before the host pool hands out any slot.
@@ -77,6 +100,7 @@ func (l *connLimit) opened() (release bool) {
 	l.dialling--
 	l.open++
 	l.peak = max(l.peak, l.open)
+	l.busy = 0
 	if l.probeOut && l.open > l.known {
 		l.known, l.probeOut = l.open, false
 	}
@@ -89,8 +113,10 @@ func (l *connLimit) opened() (release bool) {
 }
 
 // failed counts a dial that failed with err, and reports whether that was
-// the server's per-client limit: then its slot stays held back.
-func (l *connLimit) failed(err error) (limit bool, open int) {
+// the server's per-client limit (its slot stays held back), or a refusal
+// below the connections the server already took at once in this run (its
+// slot is held back for wait), and how many were open.
+func (l *connLimit) failed(err error) (r refusal, open int, wait time.Duration) {
 	re, refused := control.SessionRefused(err)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -98,11 +124,21 @@ func (l *connLimit) failed(err error) (limit bool, open int) {
 	// A 421 anywhere, or a 530 at the login (not at the greeting).
 	byLimit := refused && (errors.Is(re, control.ErrUnavailable) || errors.Is(re, control.ErrLoginRefused) && re.Cmd != "greeting")
 	if !byLimit || l.open+l.dialling == 0 {
-		return false, l.open
+		return notLimit, l.open, 0
+	}
+	if l.open+l.dialling < l.peak {
+		// The server took more than this at once before: sessions it still
+		// holds (dropped on the way, not yet timed out there) fill it.
+		wait = l.base << min(l.busy, 30)
+		if wait > l.ceiling || wait <= 0 {
+			wait = l.ceiling
+		}
+		l.busy++
+		return busyRefusal, l.open, wait
 	}
 	l.blocked++
 	l.refused, l.probing, l.probeOut = true, false, false
-	return true, l.open
+	return limitHit, l.open, 0
 }
 
 // closed counts a connection dropped.
@@ -112,18 +148,23 @@ func (l *connLimit) closed() {
 	l.mu.Unlock()
 }
 
-// firstRefusal reports whether the refusal is the first this run logs.
-func (l *connLimit) firstRefusal() bool {
+// firstRefusal reports whether the refusal is the first of its kind (the
+// limit, or busy) this run logs.
+func (l *connLimit) firstRefusal(r refusal) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	first := !l.noted
-	l.noted = true
+	noted := &l.noted
+	if r == busyRefusal {
+		noted = &l.busyNote
+	}
+	first := !*noted
+	*noted = true
 	return first
 }
 
 // outcome is what the run found, for the profile: the connections the
-// server took at once when it refused one, or, with no refusal, the most
-// that were open.
+// server took at once when it refused one, or, with no refusal (a busy
+// refusal is none), the most that were open.
 func (l *connLimit) outcome(max int) (n int, refused bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -2,15 +2,21 @@ package keepftp
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/internal/ftptest"
 	"github.com/keepftp/keepftp/internal/profile"
+	"github.com/keepftp/keepftp/resume"
 	"github.com/keepftp/keepftp/testserver"
 )
 
@@ -129,4 +135,160 @@ func TestConnLimitRaisedIsFound(t *testing.T) {
 	if n := srv.Stats().MaxActiveConns; n != 3 {
 		t.Errorf("at most %d connections at once, want the 3 the server takes", n)
 	}
+}
+
+// TestConnLimitBusyIsNotTheLimit: a server that takes 3 connections at
+// once from a client. The pool has 3 open when the path loses one: the
+// client sees it reset, the server keeps the session (as it does one whose
+// flow a NAT dropped, until its own timeout). The connection dialled in
+// its place is refused while 2 are open, fewer than the 3 the server took:
+// that is not the limit. The pool tries again later, and again, and once
+// the lost session ends at the server it gets the third connection back;
+// the profile learns no limit from it.
+func TestConnLimitBusyIsNotTheLimit(t *testing.T) {
+	t.Parallel()
+	srv := ftptest.StartServer(t, testserver.Options{MaxConnsPerIP: 3})
+	path := &lossyPath{control: srv.Addr()}
+	t.Cleanup(path.end)
+	var notes protoLog
+	dir := t.TempDir()
+	c := NewClient(Options{Timeout: 5 * time.Second, Retry: RetryPolicy{BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond},
+		ProfileDir: dir, Parallel: 3, DialContext: path.DialContext, Logf: notes.logf})
+	defer c.Close()
+	target := resume.Target{Addr: srv.Addr(), Path: "/"}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+
+	var held []*control.Conn
+	for range 3 {
+		cc, err := c.pool.Conn(ctx, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, cc)
+	}
+	path.lose(2)
+	c.pool.Release(held[2], false) // found dead, as a transfer on it would
+	held = held[:2]
+
+	got := make(chan error, 1)
+	go func() {
+		cc, err := c.pool.Conn(ctx, target)
+		if err == nil {
+			held = append(held, cc)
+		}
+		got <- err
+	}()
+	// Refused, and tried again: the slot was not given up for the run.
+	if _, err := srv.WaitStats(ctx, func(s testserver.Stats) bool { return s.Refused >= 2 }); err != nil {
+		t.Fatalf("refused %d times, want a refusal tried again: %v\n%s", srv.Stats().Refused, err, notes.String())
+	}
+	path.end() // the server's timeout ends the lost session
+	if err := <-got; err != nil {
+		t.Fatalf("no third connection once the lost session ended: %v\n%s", err, notes.String())
+	}
+	if n := len(held); n != 3 {
+		t.Fatalf("%d connections open at once, want 3", n)
+	}
+	if !strings.Contains(notes.String(), "limit not learned") {
+		t.Errorf("the busy refusal was not logged:\n%s", notes.String())
+	}
+	for _, cc := range held {
+		c.pool.Release(cc, true)
+	}
+	c.Close()
+	s, _ := profile.Open(dir)
+	p, _, _ := s.Load(keyOf(target))
+	if p.Conns != nil && p.Conns.Max < 3 {
+		t.Errorf("profile's limit %+v: learned from sessions the path lost\n%s", p.Conns, notes.String())
+	}
+}
+
+// lossyPath dials control connections to control through connections the
+// test can lose on the way: the client then reads a reset, while the
+// server's side stays open until end, as a session whose flow a NAT
+// dropped stays open at the server until its own timeout ends it.
+type lossyPath struct {
+	control string
+
+	mu    sync.Mutex
+	conns []*lossyConn
+}
+
+func (p *lossyPath) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil || addr != p.control {
+		return c, err
+	}
+	lc := &lossyConn{Conn: c}
+	p.mu.Lock()
+	p.conns = append(p.conns, lc)
+	p.mu.Unlock()
+	return lc, nil
+}
+
+// lose loses the n-th control connection dialled (from 0).
+func (p *lossyPath) lose(n int) {
+	p.mu.Lock()
+	c := p.conns[n]
+	p.mu.Unlock()
+	c.mu.Lock()
+	c.lost = true
+	c.mu.Unlock()
+	c.Conn.SetDeadline(time.Unix(1, 0)) // a read in progress reads the reset
+}
+
+// end closes the server's side of every connection lost.
+func (p *lossyPath) end() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.mu.Lock()
+		if c.lost {
+			c.Conn.Close()
+		}
+		c.mu.Unlock()
+	}
+}
+
+type lossyConn struct {
+	net.Conn
+	mu   sync.Mutex
+	lost bool
+}
+
+func (c *lossyConn) isLost() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lost
+}
+
+var errPathReset = &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+
+func (c *lossyConn) Read(b []byte) (int, error) {
+	if c.isLost() {
+		return 0, errPathReset
+	}
+	n, err := c.Conn.Read(b)
+	if err != nil && c.isLost() {
+		return n, errPathReset
+	}
+	return n, err
+}
+
+func (c *lossyConn) Write(b []byte) (int, error) {
+	if c.isLost() {
+		return 0, errPathReset
+	}
+	return c.Conn.Write(b)
+}
+
+// Close leaves a lost connection's socket open: the server's side of it
+// is end's to close.
+func (c *lossyConn) Close() error {
+	if c.isLost() {
+		return nil
+	}
+	return c.Conn.Close()
 }

@@ -3,6 +3,7 @@ package keepftp
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/noop"
@@ -34,6 +35,10 @@ type pool struct {
 	// limits remembers the servers' connection limits across runs.
 	limits limitMemory
 	logf   func(format string, args ...any)
+	// busyBase and busyMax bound how long a refusal below the connections
+	// the server already took holds its slot back (connlimit.go): the
+	// retry policy's BaseDelay, doubling up to its MaxDelay.
+	busyBase, busyMax time.Duration
 
 	mu    sync.Mutex
 	hosts map[string]*hostPool
@@ -64,6 +69,7 @@ type limitMemory interface {
 func newPool(max int, dial func(context.Context, resume.Target, bool) (*control.Conn, error),
 	release func(resume.Target, *control.Conn, bool) noop.Schedule, limits limitMemory, logf func(string, ...any)) *pool {
 	return &pool{max: max, dial: dial, release: release, limits: limits, logf: logf,
+		busyBase: resume.DefaultPolicy.BaseDelay, busyMax: resume.DefaultPolicy.MaxDelay,
 		hosts: map[string]*hostPool{}, owner: map[*control.Conn]*hostPool{}}
 }
 
@@ -78,6 +84,7 @@ func (p *pool) host(t resume.Target) *hostPool {
 	h := p.hosts[k]
 	if h == nil {
 		h = &hostPool{t: t, slots: make(chan struct{}, p.max), idle: make(chan *idleConn, p.max)}
+		h.limit.base, h.limit.ceiling = min(p.busyBase, p.busyMax), p.busyMax // a cap below the base lowers the base
 		known, retest := p.limits.limit(t)
 		h.limit.start(h.slots, p.max, known, retest)
 		p.hosts[k] = h
@@ -115,12 +122,22 @@ func (p *pool) Conn(ctx context.Context, t resume.Target) (*control.Conn, error)
 		h.limit.dial()
 		c, err := p.dial(ctx, t, first)
 		if err != nil {
-			if limit, open := h.limit.failed(err); limit {
+			switch r, open, wait := h.limit.failed(err); r {
+			case limitHit:
 				// The server's per-client limit: this slot stays held back,
 				// and the caller waits for a connection that is open.
-				if h.limit.firstRefusal() && p.logf != nil {
+				if h.limit.firstRefusal(r) && p.logf != nil {
 					p.logf("%s refused a connection while %d were open (%v): going on with the connections it accepts, and remembering that", t.Addr, open, err)
 				}
+				continue
+			case busyRefusal:
+				// Fewer than the server took before: sessions it still holds
+				// fill it. The slot comes back after wait; meanwhile the
+				// caller waits for a connection that is open.
+				if h.limit.firstRefusal(r) && p.logf != nil {
+					p.logf("%s refused a connection while %d were open, fewer than it took at once before (%v): sessions lost on the way may still be open there; trying again in %v, limit not learned", t.Addr, open, err, wait)
+				}
+				time.AfterFunc(wait, func() { <-h.slots })
 				continue
 			}
 			<-h.slots

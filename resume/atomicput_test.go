@@ -2,6 +2,7 @@ package resume
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -259,6 +260,84 @@ func TestPutLostRenameReply(t *testing.T) {
 	}
 	if f.Count("STOR") != 1 || out.Status != "complete (verified)" || out.Attempts != 2 {
 		t.Errorf("%d STORs, %+v; want one STOR and complete (verified) in 2 attempts", f.Count("STOR"), out)
+	}
+}
+
+// A rename the server refuses for good fails the file at once: one RNFR
+// and RNTO, no retry, a Permanent error that names the rename, the
+// server's reply and the temporary, which stays on the server. A 4xx is
+// tried again, and an RNFR refused because the temporary went away
+// starts the upload again.
+func TestPutRenameRefused(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name           string
+		verb           string // the command the server refuses, the first time or always
+		reply          string
+		always         bool
+		gone           bool // the temporary is taken away before the refusal
+		fail           bool
+		renames, stors int
+	}{
+		{name: "RNFR 550", verb: "RNFR", reply: "550 Permission denied.", always: true, fail: true, renames: 1, stors: 1},
+		{name: "RNTO 550", verb: "RNTO", reply: "550 Rename not allowed.", always: true, fail: true, renames: 1, stors: 1},
+		{name: "RNTO 553", verb: "RNTO", reply: "553 Prohibited file name.", always: true, fail: true, renames: 1, stors: 1},
+		{name: "RNTO 450", verb: "RNTO", reply: "450 Busy, try later.", renames: 2, stors: 1},
+		{name: "RNFR 550 gone", verb: "RNFR", reply: "550 No such file.", gone: true, renames: 2, stors: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := ftptest.StartFake(t)
+			data := ftptest.RandomBytes(30000)
+			src := writeLocal(t, data)
+			part := UploadPartName("/up", int64(len(data)), localTime)
+			refused := 0
+			f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+				if verb != tc.verb || refused > 0 && !tc.always {
+					return false
+				}
+				refused++
+				if tc.gone {
+					f.Remove(part)
+				}
+				s.Reply(tc.reply)
+				return true
+			}
+			ev := &eventLog{}
+			_, err := Put(t.Context(), src, target(t, f.Addr(), "/up"), putOpts(ev))
+			if n, m := f.Count("RNTO"), f.Count("STOR"); n != tc.renames || m != tc.stors {
+				t.Errorf("%d RNTO, %d STOR; want %d, %d", n, m, tc.renames, tc.stors)
+			}
+			if !tc.fail {
+				if err != nil {
+					t.Fatalf("Put: %v", err)
+				}
+				if got, _ := f.File("/up"); !bytes.Equal(got.Data, data) {
+					t.Fatal("the server holds other bytes")
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Put succeeded")
+			}
+			if c := Classify(err); c != Permanent || !errors.Is(err, errRenameRefused) {
+				t.Errorf("class %v (%v), want permanent, a refused rename", c, err)
+			}
+			if n := ev.count(EventRetry); n != 0 {
+				t.Errorf("%d retries, want none", n)
+			}
+			for _, want := range []string{"refused to rename", part, tc.reply, "verified upload stays on the server"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			if got, ok := f.File(part); !ok || !bytes.Equal(got.Data, data) {
+				t.Errorf("the verified temporary is not on the server")
+			}
+			if _, ok := f.File("/up"); ok {
+				t.Errorf("/up exists")
+			}
+		})
 	}
 }
 

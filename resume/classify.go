@@ -59,6 +59,8 @@ func Classify(err error) Class {
 		return Verify // what the stream holds cannot be shown to go on
 	case errors.Is(err, ErrVerify):
 		return Verify
+	case errors.Is(err, errRenameRefused):
+		return Permanent // a 550 to RNFR or RNTO is a refusal, not a missing file
 	case errors.Is(err, control.ErrNotFound):
 		return NotFound
 	case errors.Is(err, ErrBadURL), errors.Is(err, control.ErrBadProxy), errors.Is(err, control.ErrProxyActive):

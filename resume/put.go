@@ -313,27 +313,69 @@ func (p *putter) commit(ctx context.Context, c *control.Conn) error {
 // and the rename made again: the old file stayed whole until the new one
 // was verified, and the new one is whole under its temporary name until
 // the rename; the warning says how long no file stood under the name.
+// A rename the server refuses for good (a 5xx, the temporary still there)
+// fails the file at once (errRenameRefused): asking again gets the same
+// answer. A 4xx, or a connection lost, is the next attempt's to try again.
 func (p *putter) rename(ctx context.Context, c *control.Conn) error {
 	err := c.Rename(ctx, p.w.Path, p.t.Path)
 	if err == nil || !control.IsPermanent(err) {
 		return err // a connection error: the next attempt finds out what happened
 	}
 	if !isRNTO(err) {
-		// RNFR refused: the temporary went away since it was verified.
-		return fmt.Errorf("%w: renaming %s: %w", errRestart, p.w.Path, err)
+		return p.renameFromRefused(ctx, c, err)
 	}
 	if _, serr := c.Size(ctx, p.t.Path); serr != nil {
-		return fmt.Errorf("the server refused to rename %s to %s (%w); the complete, verified upload is kept under %s", p.w.Path, p.t.Path, err, p.w.Path)
+		if !control.IsPermanent(serr) {
+			return serr // the connection: the next attempt renames
+		}
+		return fmt.Errorf("%w %s to %s (%w); %s stays on the server as %s", errRenameRefused, p.w.Path, p.t.Path, err, p.upload(), p.w.Path)
 	}
 	start := time.Now()
 	if derr := c.Delete(ctx, p.t.Path); derr != nil {
-		return fmt.Errorf("the server refused to rename %s over the existing %s (%w), and to delete it (%w); the old file is untouched, the new one complete and verified under %s", p.w.Path, p.t.Path, err, derr, p.w.Path)
+		if !control.IsPermanent(derr) {
+			return derr
+		}
+		return fmt.Errorf("%w %s over the existing %s (%w), nor to delete it (%w); the old file is untouched, and %s stays on the server as %s", errRenameRefused, p.w.Path, p.t.Path, err, derr, p.upload(), p.w.Path)
 	}
 	if rerr := c.Rename(ctx, p.w.Path, p.t.Path); rerr != nil {
-		return fmt.Errorf("the server does not rename over an existing file (%w): the old %s was deleted after the new one was verified, and the rename then failed (%w); the new file is complete and verified under %s, and the next run renames it", err, p.t.Path, rerr, p.w.Path)
+		return fmt.Errorf("the server does not rename over an existing file (%w): the old %s was deleted after the new one was verified, and the rename then failed (%w); %s is under %s, and the next run renames it", err, p.t.Path, rerr, p.upload(), p.w.Path)
 	}
 	p.o.warn("%s: the server does not rename over an existing file (%v): the old file was deleted only after the new one was verified, and the new one renamed at once: no file stood under the name for %v", p.t, err, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// renameFromRefused handles RNFR's refusal (err, a 5xx). Where the
+// temporary is gone (taken away since it was verified), the next attempt
+// starts again: SIZE says 550, or another size. Where it is still there,
+// the refusal is the server's answer to the rename (a server that lets
+// the user write but not rename: 550 Permission denied), and the same
+// question would get it again: the file fails at once.
+func (p *putter) renameFromRefused(ctx context.Context, c *control.Conn, err error) error {
+	size, serr := c.Size(ctx, p.w.Path)
+	switch {
+	case serr != nil && !control.IsPermanent(serr):
+		return serr // the connection: the next attempt finds out
+	case serr == nil && size == p.size, serr != nil && !errors.Is(serr, control.ErrNotFound):
+		// There, or a server with no SIZE: the upload was verified a
+		// moment ago on this connection.
+		return fmt.Errorf("%w %s to %s (%w); %s stays on the server as %s", errRenameRefused, p.w.Path, p.t.Path, err, p.upload(), p.w.Path)
+	}
+	return fmt.Errorf("%w: renaming %s: %w", errRestart, p.w.Path, err)
+}
+
+// errRenameRefused marks an upload whose rename to its final name the
+// server refused for good: the temporary stays, and the file fails at
+// once (Permanent, whatever the reply's code says otherwise: a 550 to
+// RNFR or RNTO is no missing remote file).
+var errRenameRefused = errors.New("the server refused to rename")
+
+// upload names the upload in a message about its temporary: verified
+// only where something checked it.
+func (p *putter) upload() string {
+	if p.out.Verified == NotVerified {
+		return "the complete upload (unverified: the server gave no size and no hash)"
+	}
+	return "the complete, verified upload"
 }
 
 // isRNTO reports whether a rename's refusal is RNTO's (RNFR was taken).

@@ -160,3 +160,34 @@ func TestPutCommand(t *testing.T) {
 		t.Errorf("output does not show the retry and the hash check:\n%s", out)
 	}
 }
+
+// A server that takes the upload but refuses its rename for good (550 to
+// RNFR: the user may write, not rename): put fails at once with exit 8,
+// saying which rename was refused, the server's reply, and that the
+// verified upload stays on the server under its temporary name; it does
+// not retry (one RNFR).
+func TestPutRenameRefusedExits8(t *testing.T) {
+	t.Parallel()
+	f := ftptest.StartFake(t)
+	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+		if verb == "RNFR" {
+			s.Reply("550 Permission denied.")
+			return true
+		}
+		return false
+	}
+	src := filepath.Join(t.TempDir(), "up.bin")
+	os.WriteFile(src, ftptest.RandomBytes(20000), 0o644)
+	code, out := runCombined(t, "put", "--retry-max-delay", "10ms", src, "ftp://"+f.Addr()+"/up.bin")
+	if code != ExitRefused {
+		t.Errorf("exit %d, want %d\n%s", code, ExitRefused, out)
+	}
+	if n := f.Count("RNFR"); n != 1 {
+		t.Errorf("%d RNFR, want 1: the refusal was retried\n%s", n, out)
+	}
+	for _, want := range []string{"refused to rename /.up.bin.", "550 Permission denied.", "verified upload stays on the server"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not say %q:\n%s", want, out)
+		}
+	}
+}
