@@ -87,3 +87,15 @@ func (c *Client) mirror(ctx context.Context, d Direction, rawURL, dir string, o 
 	}
 	return c.RunPlan(ctx, p)
 }
+
+// MirrorFunc is MirrorWith that hands each result to fn as it comes
+// (RunPlanFunc) instead of returning them all, so that a mirror of any
+// number of files holds no result per file. Only a top that cannot be
+// listed is an error with no call of fn.
+func (c *Client) MirrorFunc(ctx context.Context, d Direction, rawURL, dir string, o MirrorOptions, fn func(i int, r FileResult)) error {
+	p, err := c.PlanMirror(ctx, d, rawURL, dir, o)
+	if err != nil {
+		return err
+	}
+	return c.RunPlanFunc(ctx, p, fn)
+}

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/keepftp/keepftp/control"
 	"github.com/keepftp/keepftp/resume"
 )
 
@@ -87,9 +86,11 @@ type Action struct {
 	Dir    bool   // the entry is a folder (mkdir, delete, keep)
 	Reason string // why: "missing", "size differs ...", "up to date: same size and time ..."
 
-	t    resume.Target  // the remote file or folder
-	e    control.Entry  // download: the source's listing entry
-	part *resume.Remote // upload: what the listing said of the file's temporary
+	t resume.Target // the remote file or folder
+	// download: what the source's listing said of the file, where its
+	// facts stand in for SIZE and MDTM (listingFacts); nil otherwise.
+	known *resume.Remote
+	part  *resume.Remote // upload: what the listing said of the file's temporary
 	// delete of a local file: its time when listed (it is not deleted if
 	// it changed since); delete of a remote temporary of keepftp's: temp.
 	mtime time.Time

@@ -34,7 +34,7 @@ func (pl *planner) download() error {
 			blocked[n.rel] = true
 			continue
 		}
-		a := Action{Rel: n.rel, URL: p.remoteTarget(n.rel).String(), Local: p.localPath(n.rel), Size: n.size, t: p.remoteTarget(n.rel), e: n.e}
+		a := Action{Rel: n.rel, URL: p.remoteTarget(n.rel).String(), Local: p.localPath(n.rel), Size: n.size, t: p.remoteTarget(n.rel), known: n.known}
 		if d := dst.nodes[n.rel]; d != nil && (d.kind == control.Link || d.kind == control.Other) {
 			// Neither followed (it could lead out of the folder) nor
 			// replaced: a mirror writes only regular files and folders.

@@ -25,47 +25,80 @@ import (
 // source, in the plan's order (Skipped for the files up to date), then
 // the deletes' results (FileResult.Delete).
 func (c *Client) RunPlan(ctx context.Context, p *Plan) ([]FileResult, error) {
-	results := make([]FileResult, 0, len(p.Actions))
-	var transfers []int // indexes in results
+	var results []FileResult
+	err := c.RunPlanFunc(ctx, p, func(i int, r FileResult) {
+		if i >= len(results) {
+			results = slices.Grow(results, i+1-len(results))[:i+1]
+		}
+		results[i] = r
+	})
+	return results, err
+}
+
+// RunPlanFunc is RunPlan that hands each result to fn as it comes instead
+// of returning them all: a mirror of any number of files then holds no
+// result per file. i is the result's index in what RunPlan returns; the
+// calls come one at a time (never at once), but not in the order of i
+// when Options.Parallel is more than 1.
+func (c *Client) RunPlanFunc(ctx context.Context, p *Plan, fn func(i int, r FileResult)) error {
+	var mu sync.Mutex
+	failed := 0 // the transfers' results with an error
+	put := func(i int, r FileResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Err != nil && !r.Delete {
+			failed++
+		}
+		fn(i, r)
+	}
+	for i, r := range p.Problems {
+		fn(i, r)
+	}
+	n := len(p.Problems)
+	var transfers []int // indexes of the results
 	var acts []*Action
 	for i := range p.Actions {
 		a := &p.Actions[i]
 		switch a.Kind {
 		case ActSkip:
-			results = append(results, FileResult{URL: a.URL, Local: a.Local, Skipped: true, Reason: a.Reason, Outcome: Outcome{Size: a.Size}})
 			c.emit(Event{Kind: EventSkip, URL: a.URL, Local: a.Local, Size: max(a.Size, 0), Reason: a.Reason})
+			fn(n, FileResult{URL: a.URL, Local: a.Local, Skipped: true, Reason: a.Reason, Outcome: Outcome{Size: a.Size}})
+			n++
 		case ActTransfer:
-			transfers = append(transfers, len(results))
+			transfers = append(transfers, n)
 			acts = append(acts, a)
-			results = append(results, FileResult{URL: a.URL, Local: a.Local, Reason: a.Reason})
+			n++
 		}
 	}
 	c.makeFolders(ctx, p)
-	var out []FileResult
+	done := func(k int, r FileResult) {
+		r.Reason = acts[k].Reason
+		put(transfers[k], r)
+	}
 	var ran []bool
 	if p.Direction == ToLocal {
-		out, ran = c.downloads(ctx, p, acts)
+		ran = c.downloads(ctx, p, acts, done)
 	} else {
-		out, ran = c.uploads(ctx, p, acts)
+		ran = c.uploads(ctx, p, acts, done)
 	}
-	for k, i := range transfers {
-		if ran[k] {
-			out[k].Reason = results[i].Reason
-			results[i] = out[k]
-		} else {
-			results[i].Err = ctx.Err()
+	for k, a := range acts {
+		if !ran[k] {
+			put(transfers[k], FileResult{URL: a.URL, Local: a.Local, Reason: a.Reason, Err: ctx.Err()})
 		}
 	}
 	if ctx.Err() == nil {
 		c.cleanups(ctx, p)
 	}
 	if p.Options.Delete && ctx.Err() == nil {
-		results = append(results, c.deletes(ctx, p, results)...)
+		for _, r := range c.deletes(ctx, p, failed) {
+			fn(n, r)
+			n++
+		}
 	}
 	if p.Direction == ToLocal {
 		newStaging(p.Dir).cleanup()
 	}
-	return append(slices.Clone(p.Problems), results...), ctx.Err()
+	return ctx.Err()
 }
 
 // makeFolders makes the plan's folders, parents first: local ones with
@@ -143,8 +176,7 @@ func (c *Client) cleanups(ctx context.Context, p *Plan) {
 // uploads runs the upload transfers, Options.Parallel at a time. Each local file is
 // opened through an os.Root of the top, as the walk read it: no path
 // leads out of it.
-func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action) ([]FileResult, []bool) {
-	out := make([]FileResult, len(acts))
+func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action, done func(int, FileResult)) []bool {
 	root, rootErr := os.OpenRoot(p.Dir)
 	if rootErr == nil {
 		defer root.Close()
@@ -155,7 +187,7 @@ func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action) ([]FileRe
 		if rootErr != nil {
 			r.Err = &transfer.LocalError{Err: rootErr}
 			c.emit(Event{Kind: EventError, URL: a.URL, Local: a.Local, Reason: r.Err.Error()})
-			out[i] = r
+			done(i, r)
 			return
 		}
 		o := c.options(a.t, a.Local)
@@ -166,9 +198,9 @@ func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action) ([]FileRe
 		c.done(a.t, a.Local, res, err)
 		r.Outcome, r.Err = outcomeOf(res), err
 		c.removeSource(ctx, from, &r)
-		out[i] = r
+		done(i, r)
 	})
-	return out, ran
+	return ran
 }
 
 // downloads runs the download transfers with Options.Parallel workers and reports
@@ -179,9 +211,8 @@ func (c *Client) uploads(ctx context.Context, p *Plan, acts []*Action) ([]FileRe
 // next file's SIZE and MDTM too and opens its data port, in the same
 // round trip: those facts stand in for the next file's own look before
 // its transfer, and its check after the transfer still asks the server.
-func (c *Client) downloads(ctx context.Context, p *Plan, acts []*Action) ([]FileResult, []bool) {
+func (c *Client) downloads(ctx context.Context, p *Plan, acts []*Action, done func(int, FileResult)) []bool {
 	stage := newStaging(p.Dir)
-	out := make([]FileResult, len(acts))
 	ran := make([]bool, len(acts))
 	var mu sync.Mutex
 	next := 0
@@ -210,7 +241,9 @@ func (c *Client) downloads(ctx context.Context, p *Plan, acts []*Action) ([]File
 					return ""
 				}
 				ran[i] = true // each index is taken by one worker only
-				out[i], known = c.download(ctx, stage, acts[i], known, next)
+				var r FileResult
+				r, known = c.download(ctx, stage, acts[i], known, next)
+				done(i, r)
 				if !asked { // no check asked for the next file: take it now
 					j = take()
 				}
@@ -219,15 +252,14 @@ func (c *Client) downloads(ctx context.Context, p *Plan, acts []*Action) ([]File
 		}()
 	}
 	wg.Wait()
-	return out, ran
+	return ran
 }
 
 // lookAhead reports whether the check after a transfer should look at
 // next too: when the listing's facts cannot stand in for next's look
 // before its transfer.
 func lookAhead(next *Action) bool {
-	k := listingFacts(next.e)
-	return k == nil || !k.Complete()
+	return next.known == nil || !next.known.Complete()
 }
 
 // download fetches one file of the tree. known, if set, is what the
@@ -248,8 +280,9 @@ func (c *Client) download(ctx context.Context, stage staging, a *Action, known *
 		return r, nil
 	}
 	part, state := stage.files(rel)
-	if known == nil {
-		known = listingFacts(a.e)
+	if known == nil && a.known != nil {
+		k := *a.known // the file's own copy: the transfer may change it
+		known = &k
 	}
 	res, err := c.get(ctx, a.t, a.Local, fileOpts{part: part, state: state, stateTemp: stage.temp(), known: known, next: next})
 	r.Outcome, r.Err = outcomeOf(res), err

@@ -15,7 +15,7 @@ import (
 
 // deletes runs the plan's deletes (ActDelete) after its transfers, and
 // says why it keeps what it keeps (ActKeep, a warning each). results are
-// the transfers' results.
+// how many of the transfers failed.
 //
 // They are held back, all of them, when the source's listing was not
 // complete (Plan.NoDeletes), when the plan left a source entry out, or
@@ -30,14 +30,14 @@ import (
 // changed since is kept and reported. A folder goes with rmdir or RMD,
 // which remove it only when empty, and is not tried when something it
 // held could not be deleted.
-func (c *Client) deletes(ctx context.Context, p *Plan, results []FileResult) []FileResult {
+func (c *Client) deletes(ctx context.Context, p *Plan, failed int) []FileResult {
 	var acts []*Action
 	for i := range p.Actions {
 		if a := &p.Actions[i]; a.Kind == ActDelete {
 			acts = append(acts, a)
 		}
 	}
-	if why := heldBack(p, results); why != "" {
+	if why := heldBack(p, failed); why != "" {
 		if len(acts) == 0 && p.NoDeletes == "" {
 			return nil // nothing to hold back
 		}
@@ -90,18 +90,12 @@ func (c *Client) deletes(ctx context.Context, p *Plan, results []FileResult) []F
 }
 
 // heldBack says why a run deletes nothing, "" if it may.
-func heldBack(p *Plan, results []FileResult) string {
+func heldBack(p *Plan, failed int) string {
 	if p.NoDeletes != "" {
 		return p.NoDeletes
 	}
 	if n := len(p.Problems); n > 0 {
 		return fmt.Sprintf("%s of the source (a run that did not copy all deletes nothing)", countNoun(n, "entry was left out", "entries were left out"))
-	}
-	failed := 0
-	for _, r := range results {
-		if r.Err != nil {
-			failed++
-		}
 	}
 	if failed > 0 {
 		return fmt.Sprintf("%s (a run that did not copy all deletes nothing)", countNoun(failed, "file failed", "files failed"))

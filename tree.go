@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/keepftp/keepftp/control"
+	"github.com/keepftp/keepftp/resume"
 )
 
 // node is one entry of one side of a mirror, as its listing (or the local
@@ -15,9 +16,15 @@ type node struct {
 	mtime time.Time         // zero: unknown
 	// unit is what mtime is given to: time.Second for MLSD and MDTM,
 	// time.Minute for a LIST time, time.Nanosecond for a local file.
-	unit   time.Duration
-	e      control.Entry // remote: the listing's entry
-	listed bool          // a folder whose listing succeeded: what it holds is known
+	unit time.Duration
+	// known is what a remote listing said of a file where its facts can
+	// stand in for SIZE and MDTM (MLSD: listingFacts), nil otherwise;
+	// unique is a remote folder's MLSD unique fact. Only these are kept
+	// of the listing's entry: its facts (a map per entry) would hold
+	// memory for every file of the tree.
+	known  *resume.Remote
+	unique string
+	listed bool // a folder whose listing succeeded: what it holds is known
 }
 
 // tree is one side of a mirror: its entries in walk order, a folder

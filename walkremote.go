@@ -132,7 +132,12 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 			w.tr.leftOut(crel)
 			continue // left out by Options.Filter: not walked, not copied
 		}
-		n := &node{rel: crel, kind: e.Type, size: e.Size, mtime: e.ModTime, unit: time.Second, e: e}
+		n := &node{rel: crel, kind: e.Type, size: e.Size, mtime: e.ModTime, unit: time.Second}
+		if e.Type == control.Dir {
+			n.unique = e.Facts["unique"]
+		} else {
+			n.known = listingFacts(e)
+		}
 		if e.Facts == nil {
 			n.unit = time.Minute // LIST: the minute at best
 		}
@@ -149,7 +154,7 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 // subdir lists and walks a subfolder, unless that would loop.
 func (w *remoteWalk) subdir(n *node, depth int, ancestors map[string]string) {
 	t := w.p.remoteTarget(n.rel)
-	id := n.e.Facts["unique"]
+	id := n.unique
 	if id != "" {
 		id = "unique " + id // apart from the fingerprints
 	}

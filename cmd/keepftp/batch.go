@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -150,36 +152,80 @@ func (e *batchError) Error() string {
 // the command's error: the file's own error for a single file, a
 // batchError (exit code ExitPartial) when some of several failed.
 func (r *runner) finish(results []keepftp.FileResult) error {
+	t := &resultTally{}
+	for i, f := range results {
+		t.add(i, f)
+	}
+	return r.finishTally(t)
+}
+
+// resultTally is what the summary needs of a run's results, taken one at a time
+// (a mirror's come as they are done, keepftp.Client.MirrorFunc): counts,
+// and only the results it prints or returns one by one (failed, removed,
+// deleted, not deleted), each with its index to print them in the
+// results' order.
+type resultTally struct {
+	mu                                  sync.Mutex
+	sum                                 summary
+	n                                   int
+	only                                keepftp.FileResult // the first, for a run of one
+	failed, removed, deleted, notDelete []indexed
+}
+
+type indexed struct {
+	i int
+	f keepftp.FileResult
+}
+
+func (t *resultTally) add(i int, f keepftp.FileResult) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n++; t.n == 1 {
+		t.only = f
+	}
+	if f.Removed {
+		t.removed = append(t.removed, indexed{i, f})
+	}
+	if !f.Delete {
+		t.sum.Files++
+	}
+	switch {
+	case f.Delete && f.Err != nil:
+		t.notDelete = append(t.notDelete, indexed{i, f})
+	case f.Delete:
+		t.deleted = append(t.deleted, indexed{i, f})
+	case f.Err != nil:
+		t.failed = append(t.failed, indexed{i, f})
+	case f.Skipped:
+		t.sum.UpToDate++
+	case f.Outcome.Verified == keepftp.NotVerified:
+		t.sum.Unverified++ // complete, but never called done: nothing checked it
+		t.sum.Bytes += f.Outcome.Size
+	default:
+		t.sum.Done++
+		t.sum.Bytes += f.Outcome.Size
+	}
+}
+
+// inOrder is the results of a list in the order of their indexes.
+func inOrder(l []indexed) []keepftp.FileResult {
+	slices.SortFunc(l, func(a, b indexed) int { return cmp.Compare(a.i, b.i) })
+	out := make([]keepftp.FileResult, len(l))
+	for k, x := range l {
+		out[k] = x.f
+	}
+	return out
+}
+
+// finishTally is finish with the results tallied.
+func (r *runner) finishTally(t *resultTally) error {
 	r.client.Close()
 	if r.bars != nil {
 		r.bars.close()
 	}
-	var failed, removed, deleted, notDeleted []keepftp.FileResult
-	sum := summary{Kind: eventSummary}
-	for _, f := range results {
-		if f.Removed {
-			removed = append(removed, f)
-		}
-		if !f.Delete {
-			sum.Files++
-		}
-		switch {
-		case f.Delete && f.Err != nil:
-			notDeleted = append(notDeleted, f)
-		case f.Delete:
-			deleted = append(deleted, f)
-		case f.Err != nil:
-			failed = append(failed, f)
-		case f.Skipped:
-			sum.UpToDate++
-		case f.Outcome.Verified == keepftp.NotVerified:
-			sum.Unverified++ // complete, but never called done: nothing checked it
-			sum.Bytes += f.Outcome.Size
-		default:
-			sum.Done++
-			sum.Bytes += f.Outcome.Size
-		}
-	}
+	failed, removed, deleted, notDeleted := inOrder(t.failed), inOrder(t.removed), inOrder(t.deleted), inOrder(t.notDelete)
+	sum := t.sum
+	sum.Kind = eventSummary
 	sum.Failed = len(failed)
 	if r.c.Bool("remove-source-files") {
 		n := len(removed)
@@ -199,12 +245,12 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 	if r.c.Context.Err() != nil {
 		return r.c.Context.Err()
 	}
-	if len(results) == 1 && len(failed)+len(notDeleted) == 1 {
-		return results[0].Err
+	if t.n == 1 && len(failed)+len(notDeleted) == 1 {
+		return t.only.Err
 	}
 	quiet := r.c.Bool("quiet") || r.enc != nil
-	if len(results) == 1 && !results[0].Delete && !quiet {
-		f := results[0]
+	if t.n == 1 && !t.only.Delete && !quiet {
+		f := t.only
 		if f.Local != "-" {
 			report(r.c.App.ErrWriter, f.Local, f.Outcome, time.Since(r.start))
 		}

@@ -122,12 +122,13 @@ func mirrorAction(c *cli.Context) error {
 	if c.Bool("dry-run") {
 		return r.dryRun(dirn, url, dir, mo)
 	}
-	results, err := r.client.MirrorWith(c.Context, dirn, url, dir, mo)
-	if err != nil && len(results) == 0 {
+	t := &resultTally{}
+	err = r.client.MirrorFunc(c.Context, dirn, url, dir, mo, t.add)
+	if err != nil && t.n == 0 {
 		r.client.Close()
 		return err
 	}
-	if ferr := r.finish(results); ferr != nil {
+	if ferr := r.finishTally(t); ferr != nil {
 		return ferr
 	}
 	return err
