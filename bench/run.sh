@@ -124,6 +124,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- build ----
+# The commit the binaries are built from, read before the build (a checkout
+# that moves during the run must not relabel it).
+COMMIT=$(git -c safe.directory='*' -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -z $(git -c safe.directory='*' -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null) ]] || COMMIT+=" (modified)"
 note "building keepftp, rawcopy, middlebox, many, rusage and chart"
 (cd "$REPO" && go build -o "$WORK/keepftp" ./cmd/keepftp && go build -o "$WORK/rawcopy" ./bench/cmd/rawcopy &&
 	go build -o "$WORK/middlebox" ./bench/cmd/middlebox && go build -o "$WORK/many" ./bench/cmd/many &&
@@ -928,8 +932,6 @@ fi
 # Row (d) has no other client: its peak RSS and its goal are in its table.
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-COMMIT=$(git -c safe.directory='*' -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ -z $(git -c safe.directory='*' -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null) ]] || COMMIT+=" (modified)"
 {
 	echo "# $STARTED, keepftp $COMMIT, ROWS=\"$ROWS\", medians of $N timed runs (+1 checked warm-up) per case"
 	echo "# $(nproc) CPUs, Linux $(uname -r), load average (1, 5, 15 min) $LOAD_START at the start, $LOAD_END at the end"
