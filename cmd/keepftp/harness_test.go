@@ -71,6 +71,30 @@ func testEnv(env []string) func(string) (string, bool) {
 	}
 }
 
+// testCaches holds each test's cache folder (*testing.T to its path).
+var testCaches sync.Map
+
+// withTestCache gives a run that names neither XDG_CACHE_HOME nor HOME
+// the test's own cache folder (server profiles), the same for every run
+// of the test. Without it, runs fell back to the process's cache, shared
+// by every test and every go test run: a profile learned from one test's
+// server taught another test's server on the same port (a mirror sent
+// PASV to a server that refuses it, in a loaded -count=5 run).
+func withTestCache(t *testing.T, env []string) []string {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "XDG_CACHE_HOME=") || strings.HasPrefix(kv, "HOME=") {
+			return env
+		}
+	}
+	dir, ok := testCaches.Load(t)
+	if !ok {
+		dir = t.TempDir()
+		testCaches.Store(t, dir)
+		t.Cleanup(func() { testCaches.Delete(t) })
+	}
+	return append(env[:len(env):len(env)], "XDG_CACHE_HOME="+dir.(string))
+}
+
 // inproc is a keepftp run in this process.
 type inproc struct {
 	t              *testing.T
@@ -94,6 +118,7 @@ func startKeepftp(t *testing.T, env []string, combined bool, args ...string) *in
 		r.Stderr = r.Stdout
 	}
 	r.timedOut = func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
+	env = withTestCache(t, env)
 	go func() {
 		defer close(r.done)
 		defer cancel()
@@ -243,7 +268,15 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Setenv("GORACE", "atexit_sleep_ms=0 "+os.Getenv("GORACE"))
+	// keepftp processes the tests start (signals, tmux) keep their server
+	// profiles here, not in the user's cache.
+	cache, err := os.MkdirTemp("", "keepftp-test-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
 	code := ftptest.Main(m)
+	os.RemoveAll(cache)
 	for _, p := range []string{binary.path, built.path} {
 		if p != "" {
 			os.RemoveAll(filepath.Dir(p))
