@@ -77,9 +77,10 @@ var testCaches sync.Map
 // withTestCache gives a run that names neither XDG_CACHE_HOME nor HOME
 // the test's own cache folder (server profiles), the same for every run
 // of the test. Without it, runs fell back to the process's cache, shared
-// by every test and every go test run: a profile learned from one test's
-// server taught another test's server on the same port (a mirror sent
-// PASV to a server that refuses it, in a loaded -count=5 run).
+// by every test of the process (ftptest.Main's temporary folder): a
+// profile learned from one test's server taught another test's server on
+// the same port (a mirror sent PASV to a server that refuses it, in a
+// loaded -count=5 run).
 func withTestCache(t *testing.T, env []string) []string {
 	for _, kv := range env {
 		if strings.HasPrefix(kv, "XDG_CACHE_HOME=") || strings.HasPrefix(kv, "HOME=") {
@@ -268,15 +269,7 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Setenv("GORACE", "atexit_sleep_ms=0 "+os.Getenv("GORACE"))
-	// keepftp processes the tests start (signals, tmux) keep their server
-	// profiles here, not in the user's cache.
-	cache, err := os.MkdirTemp("", "keepftp-test-cache-")
-	if err != nil {
-		panic(err)
-	}
-	os.Setenv("XDG_CACHE_HOME", cache)
 	code := ftptest.Main(m)
-	os.RemoveAll(cache)
 	for _, p := range []string{binary.path, built.path} {
 		if p != "" {
 			os.RemoveAll(filepath.Dir(p))
