@@ -1,7 +1,10 @@
 package keepftp
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"slices"
 )
 
 // maxDepth bounds a mirror's recursion: a server that lists a directory
@@ -81,6 +84,32 @@ func (c *Client) MirrorWith(ctx context.Context, d Direction, rawURL, dir string
 }
 
 func (c *Client) mirror(ctx context.Context, d Direction, rawURL, dir string, o MirrorOptions) ([]FileResult, error) {
+	if streams(d, o) {
+		// As RunPlan returns them: the entries left out first, then
+		// the files in the walk's order.
+		var out, files []FileResult
+		var at []int
+		err := c.mirrorStream(ctx, rawURL, dir, o, func(i int, r FileResult) {
+			if errors.Is(r.Err, ErrLeftOut) {
+				out = append(out, r)
+				return
+			}
+			at = append(at, i)
+			files = append(files, r)
+		})
+		if err != nil && len(out)+len(files) == 0 {
+			return nil, err
+		}
+		order := make([]int, len(files))
+		for k := range order {
+			order[k] = k
+		}
+		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(at[a], at[b]) })
+		for _, k := range order {
+			out = append(out, files[k])
+		}
+		return out, err
+	}
 	p, err := c.PlanMirror(ctx, d, rawURL, dir, o)
 	if err != nil {
 		return nil, err
@@ -92,7 +121,16 @@ func (c *Client) mirror(ctx context.Context, d Direction, rawURL, dir string, o 
 // (RunPlanFunc) instead of returning them all, so that a mirror of any
 // number of files holds no result per file. Only a top that cannot be
 // listed is an error with no call of fn.
+//
+// A download mirror without Delete or Checksum runs folder by folder (the
+// walk lists a folder, its files are decided and copied, and it goes on),
+// so that what it holds does not grow with the number of files; then i
+// counts the results in the order the walk met them, the entries left out
+// among the files.
 func (c *Client) MirrorFunc(ctx context.Context, d Direction, rawURL, dir string, o MirrorOptions, fn func(i int, r FileResult)) error {
+	if streams(d, o) {
+		return c.mirrorStream(ctx, rawURL, dir, o, fn)
+	}
 	p, err := c.PlanMirror(ctx, d, rawURL, dir, o)
 	if err != nil {
 		return err

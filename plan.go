@@ -122,6 +122,9 @@ type Plan struct {
 	NoDeletes string
 
 	root resume.Target // the remote top
+	// problem, when set (a streamed mirror), takes each source entry
+	// left out as it is found instead of Problems.
+	problem func(FileResult)
 }
 
 // Counts returns how many actions of each kind the plan holds.
