@@ -122,7 +122,7 @@ func (c *Client) mirror(ctx context.Context, d Direction, rawURL, dir string, o 
 // number of files holds no result per file. Only a top that cannot be
 // listed is an error with no call of fn.
 //
-// A download mirror without Delete or Checksum runs folder by folder (the
+// A download mirror without Delete runs folder by folder (the
 // walk lists a folder, its files are decided and copied, and it goes on),
 // so that what it holds does not grow with the number of files; then i
 // counts the results in the order the walk met them, the entries left out

@@ -15,11 +15,12 @@ import (
 	"github.com/keepftp/keepftp/transfer"
 )
 
-// A download mirror without Delete or Checksum runs folder by folder
+// A download mirror without Delete runs folder by folder
 // instead of planning the whole tree first: the walk lists a remote
 // folder, reads the same local folder, decides that folder's files as
 // PlanMirror would (asking MDTM of its LIST entries whose sizes match,
-// pipelined, per folder) and queues its transfers; every streamBatch
+// pipelined, and with Checksum their hashes, per folder) and queues its
+// transfers; every streamBatch
 // transfers, the walk waits while the Options.Parallel workers run them,
 // and goes on. So what the run holds does not grow with the number of
 // files: one batch of actions, and the listings of the folders the walk
@@ -31,8 +32,8 @@ import (
 // its look ahead), and the pool is not asked for one more than -P.
 //
 // With Delete the source's listing must be complete before anything is
-// deleted, and Checksum hashes in one connection's run: both, and upload
-// mirrors, still plan the whole tree first (PlanMirror, then RunPlan).
+// deleted: such a mirror, and an upload mirror, still plans the whole
+// tree first (PlanMirror, then RunPlan).
 
 // streamBatch is how many transfers a streamed mirror queues before it
 // runs them; lowered by tests.
@@ -40,7 +41,7 @@ var streamBatch = 1024
 
 // streams reports whether a mirror runs folder by folder.
 func streams(d Direction, o MirrorOptions) bool {
-	return d == ToLocal && !o.Delete && !o.Checksum
+	return d == ToLocal && !o.Delete
 }
 
 // queued is a transfer of a streamed mirror, with its result's index.
@@ -209,10 +210,14 @@ func (s *streamer) flush() {
 	}
 	if len(same) > 0 && s.pl.ctx.Err() == nil {
 		s.pl.refineTimes(same)
+		if s.pl.p.Options.Checksum {
+			s.pl.checksums(same)
+		}
 	}
 	for _, n := range s.pending {
 		s.decide(n)
 	}
+	s.pl.sums = nil
 	clear(s.pending)
 	s.pending = s.pending[:0]
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -63,6 +64,60 @@ func TestMirrorStreamsFolderByFolder(t *testing.T) { // not parallel: it sets st
 				if b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name))); err != nil || string(b) != name {
 					t.Fatalf("%s: %q %v", name, b, err)
 				}
+			}
+		})
+	}
+}
+
+// TestMirrorChecksumFolderByFolder: a download mirror with Checksum asks
+// the hashes folder by folder: in each of two folders, a file of the same
+// size and time but other bytes is fetched again, by hash, and the same
+// one is up to date; where the server has no hash, one warning says so
+// for the whole run (not one a folder) and size and time decide.
+func TestMirrorChecksumFolderByFolder(t *testing.T) {
+	t.Parallel()
+	for _, hash := range []bool{true, false} {
+		t.Run(fmt.Sprint("hash=", hash), func(t *testing.T) {
+			t.Parallel()
+			f := ftptest.StartFake(t)
+			f.MLST, f.Hash = true, hash
+			dir := t.TempDir()
+			for _, d := range []string{"a", "b"} {
+				f.WriteFile("/t/"+d+"/same", []byte("same bytes"), mtime)
+				f.WriteFile("/t/"+d+"/other", []byte("remote on"), mtime)
+				for name, data := range map[string]string{"same": "same bytes", "other": "local one"} {
+					local := filepath.Join(dir, d, name)
+					if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(local, []byte(data), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.Chtimes(local, mtime, mtime); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			c, ev := testClient(t, 2)
+			results, err := c.MirrorWith(t.Context(), ToLocal, "ftp://"+f.Addr()+"/t", dir, MirrorOptions{Checksum: true})
+			checkNoErrors(t, results, err)
+			got := map[string]string{}
+			for _, r := range results {
+				rel, _ := filepath.Rel(dir, r.Local)
+				got[filepath.ToSlash(rel)] = r.Reason
+			}
+			for _, d := range []string{"a", "b"} {
+				same, other := got[d+"/same"], got[d+"/other"]
+				if hash && (same != "up to date: same size and SHA-256" || other != "SHA-256 differs") ||
+					!hash && (same != "up to date: same size and time (to the second)" || other != same) {
+					t.Errorf("%s: reasons %q", d, got)
+				}
+			}
+			if want := map[bool]int{true: 2, false: 0}[hash]; f.Count("RETR") != want {
+				t.Errorf("%d RETR, want %d", f.Count("RETR"), want)
+			}
+			if w := ev.kinds(EventWarning); !hash && (len(w) != 1 || !strings.Contains(w[0].Reason, "offers no HASH or XSHA256")) || hash && len(w) != 0 {
+				t.Errorf("warnings %+v", w)
 			}
 		})
 	}

@@ -197,6 +197,8 @@ type planner struct {
 	// sums, with Checksum: by source rel, the decision the hashes made
 	// ("up to date: same size and SHA-256", "SHA-256 differs").
 	sums map[string]verdict
+	// noHash: Checksum cannot be asked of the server (said once).
+	noHash bool
 }
 
 // verdict is a decision on one file and its reason.
