@@ -89,7 +89,7 @@ func (c *Client) mirror(ctx context.Context, d Direction, rawURL, dir string, o 
 		// the files in the walk's order.
 		var out, files []FileResult
 		var at []int
-		err := c.mirrorStream(ctx, rawURL, dir, o, func(i int, r FileResult) {
+		err := c.mirrorStreamed(ctx, d, rawURL, dir, o, func(i int, r FileResult) {
 			if errors.Is(r.Err, ErrLeftOut) {
 				out = append(out, r)
 				return
@@ -122,14 +122,14 @@ func (c *Client) mirror(ctx context.Context, d Direction, rawURL, dir string, o 
 // number of files holds no result per file. Only a top that cannot be
 // listed is an error with no call of fn.
 //
-// A download mirror without Delete runs folder by folder (the
+// A mirror without Delete runs folder by folder (the
 // walk lists a folder, its files are decided and copied, and it goes on),
 // so that what it holds does not grow with the number of files; then i
 // counts the results in the order the walk met them, the entries left out
 // among the files.
 func (c *Client) MirrorFunc(ctx context.Context, d Direction, rawURL, dir string, o MirrorOptions, fn func(i int, r FileResult)) error {
 	if streams(d, o) {
-		return c.mirrorStream(ctx, rawURL, dir, o, fn)
+		return c.mirrorStreamed(ctx, d, rawURL, dir, o, fn)
 	}
 	p, err := c.PlanMirror(ctx, d, rawURL, dir, o)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/keepftp/keepftp/transfer"
 )
 
-// A download mirror without Delete runs folder by folder
+// A mirror without Delete runs folder by folder
 // instead of planning the whole tree first: the walk lists a remote
 // folder, reads the same local folder, decides that folder's files as
 // PlanMirror would (asking MDTM of its LIST entries whose sizes match,
@@ -32,8 +32,8 @@ import (
 // its look ahead), and the pool is not asked for one more than -P.
 //
 // With Delete the source's listing must be complete before anything is
-// deleted: such a mirror, and an upload mirror, still plans the whole
-// tree first (PlanMirror, then RunPlan).
+// deleted: such a mirror still plans the whole tree first (PlanMirror,
+// then RunPlan). An upload mirror streams too: mirrorupstream.go.
 
 // streamBatch is how many transfers a streamed mirror queues before it
 // runs them; lowered by tests.
@@ -41,7 +41,15 @@ var streamBatch = 1024
 
 // streams reports whether a mirror runs folder by folder.
 func streams(d Direction, o MirrorOptions) bool {
-	return d == ToLocal && !o.Delete
+	return !o.Delete
+}
+
+// mirrorStreamed is mirrorStream or mirrorUpStream.
+func (c *Client) mirrorStreamed(ctx context.Context, d Direction, rawURL, dir string, o MirrorOptions, fn func(i int, r FileResult)) error {
+	if d == ToServer {
+		return c.mirrorUpStream(ctx, rawURL, dir, o, fn)
+	}
+	return c.mirrorStream(ctx, rawURL, dir, o, fn)
 }
 
 // queued is a transfer of a streamed mirror, with its result's index.

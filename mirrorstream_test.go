@@ -3,12 +3,14 @@ package keepftp
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/keepftp/keepftp/internal/ftptest"
+	"github.com/keepftp/keepftp/resume"
 )
 
 // TestMirrorStreamsFolderByFolder: a download mirror copies a folder's
@@ -118,6 +120,78 @@ func TestMirrorChecksumFolderByFolder(t *testing.T) {
 			}
 			if w := ev.kinds(EventWarning); !hash && (len(w) != 1 || !strings.Contains(w[0].Reason, "offers no HASH or XSHA256")) || hash && len(w) != 0 {
 				t.Errorf("warnings %+v", w)
+			}
+		})
+	}
+}
+
+// TestMirrorUpStreamsFolderByFolder: an upload mirror stores a folder's
+// files before it lists the destination's next folders (a batch of one
+// upload here), with -P 1 and -P 3; the stale temporary in d1 is removed,
+// the one of d2/f0's upload resumed; a rerun finds all up to date.
+// Planning the whole tree first, d1's file would not be on the server
+// when d3 is listed.
+func TestMirrorUpStreamsFolderByFolder(t *testing.T) { // not parallel: it sets streamBatch
+	defer func(b int) { streamBatch = b }(streamBatch)
+	streamBatch = 1
+	for _, par := range []int{1, 3} {
+		t.Run(fmt.Sprint("P", par), func(t *testing.T) {
+			files := map[string][]byte{}
+			var names []string
+			for d := 1; d <= 3; d++ {
+				for k := range 2 {
+					name := fmt.Sprintf("d%d/f%d", d, k)
+					files[name] = []byte(name + " local bytes")
+					names = append(names, name)
+				}
+			}
+			dir := localTree(t, files)
+			st, err := os.Stat(filepath.Join(dir, "d2", "f0"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := ftptest.StartFake(t)
+			f.MLST, f.SetTime = true, []string{"MFMT"}
+			f.WriteFile("/t/d3/keep", []byte("keep"), mtime)
+			stale := "/t/d1/" + path.Base(resume.UploadPartName("/t/d1/gone", 5, mtime))
+			f.WriteFile(stale, []byte("stale"), mtime)
+			part := "/t/d2/" + path.Base(resume.UploadPartName("/t/d2/f0", st.Size(), st.ModTime()))
+			f.WriteFile(part, files["d2/f0"][:4], mtime)
+			var before atomic.Bool // d1/f0 was on the server when d3 was listed
+			f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+				if verb == "MLSD" && arg == "/t/d3" {
+					_, ok := f.File("/t/d1/f0")
+					before.Store(ok)
+				}
+				return false
+			}
+			c, _ := testClient(t, par)
+			for run := range 2 {
+				results, err := c.MirrorUp(t.Context(), dir, "ftp://"+f.Addr()+"/t")
+				if err != nil || len(results) != len(names) {
+					t.Fatalf("run %d: %v, %+v", run, err, results)
+				}
+				for k, r := range results {
+					if r.Err != nil || r.Local != filepath.Join(dir, filepath.FromSlash(names[k])) || r.Skipped != (run == 1) {
+						t.Fatalf("run %d: result %d %+v: want %s", run, k, r, names[k])
+					}
+					if run == 0 && names[k] == "d2/f0" && r.Reason != "partial to resume" {
+						t.Errorf("d2/f0: %q, want its temporary resumed", r.Reason)
+					}
+				}
+				if run == 0 && !before.Load() {
+					t.Fatal("d1's files were not stored before d3 was listed: the whole tree was walked first")
+				}
+			}
+			for _, name := range names {
+				if ff, ok := f.File("/t/" + name); !ok || string(ff.Data) != string(files[name]) {
+					t.Errorf("%s on the server: %q", name, ff.Data)
+				}
+			}
+			for _, gone := range []string{stale, part} {
+				if _, ok := f.File(gone); ok {
+					t.Errorf("%s is still on the server", gone)
+				}
 			}
 		})
 	}

@@ -30,6 +30,9 @@ type remoteWalk struct {
 	// and leave bracket each folder's entries.
 	visit        func(n *node)
 	enter, leave func(rel string)
+	// shallow: list one folder, not the folders in it (a streamed
+	// upload lists the destination folder by folder).
+	shallow bool
 }
 
 // walkRemote lists the remote tree below p's top. A source's top that
@@ -166,7 +169,7 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 		} else {
 			w.tr.add(n)
 		}
-		if e.Type == control.Dir {
+		if e.Type == control.Dir && !w.shallow {
 			w.subdir(n, depth+1, ancestors)
 		}
 	}
