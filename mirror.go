@@ -12,9 +12,11 @@ import (
 const maxDepth = 64
 
 // MaxMirrorEntries bounds the entries a mirror walks, all directories
-// together, on each side: the walk is held in memory before the files are
-// copied, and a server that lists without end must not grow it without
-// end. Entries past the bound are left out, and reported once.
+// together, on each side (a streamed mirror's destination: in each
+// folder): a plan (PlanMirror, and a mirror with Delete) is held in memory
+// before the files are copied, and a server that lists without end must
+// not grow it, nor the time of a streamed mirror, without end. Entries
+// past the bound are left out, and reported once.
 const MaxMirrorEntries = 1 << 20
 
 // maxEntries is MaxMirrorEntries, lowered by tests.
@@ -31,8 +33,8 @@ const MaxMirrorDirs = 100_000
 var maxDirs = MaxMirrorDirs
 
 // Mirror copies the remote directory tree at rawURL into the local
-// directory dir, Options.Parallel files at a time: PlanMirror, then
-// RunPlan. Files
+// directory dir, Options.Parallel files at a time: folder by folder
+// (MirrorFunc), deciding each file as PlanMirror would. Files
 // whose local copy is up to date are skipped; partial downloads resume
 // from dir's staging directory (see StagingDir). Symbolic links on the
 // server are not followed.
@@ -61,7 +63,8 @@ func (c *Client) Mirror(ctx context.Context, rawURL, dir string) ([]FileResult, 
 
 // MirrorUp copies the local directory tree dir to the remote directory at
 // rawURL, Options.Parallel files at a time, like lftp's mirror -R:
-// PlanMirror, then RunPlan. Remote folders are made as needed (MKD). Each
+// folder by folder (MirrorFunc), deciding each file as PlanMirror would.
+// Remote folders are made as needed (MKD). Each
 // file is uploaded to a temporary in its remote folder (".NAME.TAG.keepftp-part",
 // TAG from the local size and time), verified, given the local file's
 // time and renamed, as Put does; a rerun resumes each partial
@@ -79,6 +82,8 @@ func (c *Client) MirrorUp(ctx context.Context, dir, rawURL string) ([]FileResult
 }
 
 // MirrorWith is Mirror (ToLocal) or MirrorUp (ToServer) with options.
+// With Delete it plans the whole tree first (PlanMirror, then RunPlan):
+// nothing is deleted unless the source's whole walk succeeded.
 func (c *Client) MirrorWith(ctx context.Context, d Direction, rawURL, dir string, o MirrorOptions) ([]FileResult, error) {
 	return c.mirror(ctx, d, rawURL, dir, o)
 }
