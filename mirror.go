@@ -1,7 +1,10 @@
 package keepftp
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"slices"
 )
 
 // maxDepth bounds a mirror's recursion: a server that lists a directory
@@ -9,9 +12,11 @@ import (
 const maxDepth = 64
 
 // MaxMirrorEntries bounds the entries a mirror walks, all directories
-// together, on each side: the walk is held in memory before the files are
-// copied, and a server that lists without end must not grow it without
-// end. Entries past the bound are left out, and reported once.
+// together, on each side (a streamed mirror's destination: in each
+// folder): a plan (PlanMirror, and a mirror with Delete) is held in memory
+// before the files are copied, and a server that lists without end must
+// not grow it, nor the time of a streamed mirror, without end. Entries
+// past the bound are left out, and reported once.
 const MaxMirrorEntries = 1 << 20
 
 // maxEntries is MaxMirrorEntries, lowered by tests.
@@ -28,8 +33,8 @@ const MaxMirrorDirs = 100_000
 var maxDirs = MaxMirrorDirs
 
 // Mirror copies the remote directory tree at rawURL into the local
-// directory dir, Options.Parallel files at a time: PlanMirror, then
-// RunPlan. Files
+// directory dir, Options.Parallel files at a time: folder by folder
+// (MirrorFunc), deciding each file as PlanMirror would. Files
 // whose local copy is up to date are skipped; partial downloads resume
 // from dir's staging directory (see StagingDir). Symbolic links on the
 // server are not followed.
@@ -58,7 +63,8 @@ func (c *Client) Mirror(ctx context.Context, rawURL, dir string) ([]FileResult, 
 
 // MirrorUp copies the local directory tree dir to the remote directory at
 // rawURL, Options.Parallel files at a time, like lftp's mirror -R:
-// PlanMirror, then RunPlan. Remote folders are made as needed (MKD). Each
+// folder by folder (MirrorFunc), deciding each file as PlanMirror would.
+// Remote folders are made as needed (MKD). Each
 // file is uploaded to a temporary in its remote folder (".NAME.TAG.keepftp-part",
 // TAG from the local size and time), verified, given the local file's
 // time and renamed, as Put does; a rerun resumes each partial
@@ -76,11 +82,39 @@ func (c *Client) MirrorUp(ctx context.Context, dir, rawURL string) ([]FileResult
 }
 
 // MirrorWith is Mirror (ToLocal) or MirrorUp (ToServer) with options.
+// With Delete it plans the whole tree first (PlanMirror, then RunPlan):
+// nothing is deleted unless the source's whole walk succeeded.
 func (c *Client) MirrorWith(ctx context.Context, d Direction, rawURL, dir string, o MirrorOptions) ([]FileResult, error) {
 	return c.mirror(ctx, d, rawURL, dir, o)
 }
 
 func (c *Client) mirror(ctx context.Context, d Direction, rawURL, dir string, o MirrorOptions) ([]FileResult, error) {
+	if streams(d, o) {
+		// As RunPlan returns them: the entries left out first, then
+		// the files in the walk's order.
+		var out, files []FileResult
+		var at []int
+		err := c.mirrorStreamed(ctx, d, rawURL, dir, o, func(i int, r FileResult) {
+			if errors.Is(r.Err, ErrLeftOut) {
+				out = append(out, r)
+				return
+			}
+			at = append(at, i)
+			files = append(files, r)
+		})
+		if err != nil && len(out)+len(files) == 0 {
+			return nil, err
+		}
+		order := make([]int, len(files))
+		for k := range order {
+			order[k] = k
+		}
+		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(at[a], at[b]) })
+		for _, k := range order {
+			out = append(out, files[k])
+		}
+		return out, err
+	}
 	p, err := c.PlanMirror(ctx, d, rawURL, dir, o)
 	if err != nil {
 		return nil, err
@@ -92,7 +126,16 @@ func (c *Client) mirror(ctx context.Context, d Direction, rawURL, dir string, o 
 // (RunPlanFunc) instead of returning them all, so that a mirror of any
 // number of files holds no result per file. Only a top that cannot be
 // listed is an error with no call of fn.
+//
+// A mirror without Delete runs folder by folder (the
+// walk lists a folder, its files are decided and copied, and it goes on),
+// so that what it holds does not grow with the number of files; then i
+// counts the results in the order the walk met them, the entries left out
+// among the files.
 func (c *Client) MirrorFunc(ctx context.Context, d Direction, rawURL, dir string, o MirrorOptions, fn func(i int, r FileResult)) error {
+	if streams(d, o) {
+		return c.mirrorStreamed(ctx, d, rawURL, dir, o, fn)
+	}
 	p, err := c.PlanMirror(ctx, d, rawURL, dir, o)
 	if err != nil {
 		return err

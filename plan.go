@@ -122,6 +122,9 @@ type Plan struct {
 	NoDeletes string
 
 	root resume.Target // the remote top
+	// problem, when set (a streamed mirror), takes each source entry
+	// left out as it is found instead of Problems.
+	problem func(FileResult)
 }
 
 // Counts returns how many actions of each kind the plan holds.
@@ -194,6 +197,8 @@ type planner struct {
 	// sums, with Checksum: by source rel, the decision the hashes made
 	// ("up to date: same size and SHA-256", "SHA-256 differs").
 	sums map[string]verdict
+	// noHash: Checksum cannot be asked of the server (said once).
+	noHash bool
 }
 
 // verdict is a decision on one file and its reason.

@@ -224,8 +224,12 @@ var checksumAlgos = []string{control.SHA256, control.SHA1, control.MD5}
 // or an X command, the local file's here. Where the server offers no
 // usable hash, a warning says so once and size and time decide.
 func (pl *planner) checksums(same []pair) {
+	if pl.noHash {
+		return // said once: a streamed mirror asks folder by folder
+	}
 	conn, err := pl.c.pool.Conn(pl.ctx, pl.p.root)
 	if err != nil {
+		pl.noHash = true
 		pl.c.warnf(pl.p.URL, "--checksum: no connection to ask the server's hashes (%v): size and time decide", err)
 		return
 	}
@@ -238,6 +242,7 @@ func (pl *planner) checksums(same []pair) {
 		}
 	}
 	if algo == "" {
+		pl.noHash = true
 		pl.c.warnf(pl.p.URL, "--checksum: the server offers no HASH or XSHA256 (nor XSHA1, XMD5): up to date means the same size and time")
 		return
 	}

@@ -25,6 +25,13 @@ import (
 // upload temporaries). On the destination side, StagingDir at the top is
 // keepftp's and not walked; a missing top is an empty tree.
 func walkLocal(ctx context.Context, c *Client, p *Plan, source bool) (*tree, error) {
+	return walkLocalWith(ctx, c, p, source, nil)
+}
+
+// walkLocalWith is walkLocal that, with visit set, hands each entry to
+// visit in walk order instead of keeping it in the tree (a streamed
+// mirror: see mirrorupstream.go).
+func walkLocalWith(ctx context.Context, c *Client, p *Plan, source bool, visit func(n *node)) (*tree, error) {
 	tr := newTree()
 	root, err := os.OpenRoot(p.Dir)
 	if err != nil {
@@ -51,7 +58,9 @@ func walkLocal(ctx context.Context, c *Client, p *Plan, source bool) (*tree, err
 		if rel == "." {
 			return err // a top that cannot be read fails the walk
 		}
-		tr.seen[rel] = true
+		if visit == nil {
+			tr.seen[rel] = true
+		}
 		if err != nil {
 			tr.leftOut(rel)
 			problem(rel, err)
@@ -121,7 +130,11 @@ func walkLocal(ctx context.Context, c *Client, p *Plan, source bool) (*tree, err
 			}
 			return nil
 		}
-		tr.add(n)
+		if visit != nil {
+			visit(n)
+		} else {
+			tr.add(n)
+		}
 		return nil
 	})
 	if err != nil {

@@ -24,13 +24,27 @@ type remoteWalk struct {
 	tr     *tree
 	source bool
 	dirs   int // listed below the top, against maxDirs
+	// Set when the walk is streamed (a download mirror run folder by
+	// folder, see mirrorstream.go): visit takes each entry in walk order
+	// instead of the tree, which then holds no node, no seen name; enter
+	// and leave bracket each folder's entries.
+	visit        func(n *node)
+	enter, leave func(rel string)
+	// shallow: list one folder, not the folders in it (a streamed
+	// upload lists the destination folder by folder).
+	shallow bool
 }
 
 // walkRemote lists the remote tree below p's top. A source's top that
 // cannot be listed is an error; a destination's top that does not exist
 // is an empty tree.
 func (c *Client) walkRemote(ctx context.Context, p *Plan, source bool) (*tree, error) {
-	w := &remoteWalk{c: c, ctx: ctx, p: p, tr: newTree(), source: source}
+	return (&remoteWalk{c: c, ctx: ctx, p: p, tr: newTree(), source: source}).walk()
+}
+
+// walk lists the tree below the top.
+func (w *remoteWalk) walk() (*tree, error) {
+	p, source, ctx := w.p, w.source, w.ctx
 	entries, err := w.list(p.root)
 	switch {
 	case err == nil, errors.Is(err, control.ErrBadListing):
@@ -90,6 +104,10 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 		}
 		ancestors = copyAdd(ancestors, fp, t.String())
 	}
+	if w.enter != nil {
+		w.enter(rel)
+		defer w.leave(rel)
+	}
 	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		if ok, first := w.tr.count(); !ok {
@@ -101,7 +119,9 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 		}
 		child, err := listedName(t, e.Name, seen)
 		crel := path.Join(rel, e.Name)
-		w.tr.seen[crel] = true
+		if w.visit == nil {
+			w.tr.seen[crel] = true
+		}
 		switch {
 		case errors.Is(err, ErrUnsafeName):
 			w.tr.leftOut(crel)
@@ -144,8 +164,12 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 		if !resume.UsableTime(n.mtime) {
 			n.mtime = time.Time{}
 		}
-		w.tr.add(n)
-		if e.Type == control.Dir {
+		if w.visit != nil {
+			w.visit(n)
+		} else {
+			w.tr.add(n)
+		}
+		if e.Type == control.Dir && !w.shallow {
 			w.subdir(n, depth+1, ancestors)
 		}
 	}
@@ -215,6 +239,10 @@ func fingerprint(entries []control.Entry) string {
 // and a warning event.
 func (p *Plan) leftOut(c *Client, url, local string, err error) {
 	err = leftOut(err)
-	p.Problems = append(p.Problems, FileResult{URL: url, Local: local, Err: err})
+	if p.problem != nil {
+		p.problem(FileResult{URL: url, Local: local, Err: err})
+	} else {
+		p.Problems = append(p.Problems, FileResult{URL: url, Local: local, Err: err})
+	}
 	c.emit(Event{Kind: EventWarning, URL: url, Local: local, Reason: err.Error()})
 }

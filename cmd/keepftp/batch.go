@@ -170,6 +170,9 @@ type resultTally struct {
 	n                                   int
 	only                                keepftp.FileResult // the first, for a run of one
 	failed, removed, deleted, notDelete []indexed
+	// leftOutFirst: a mirror's failed results print the entries it left
+	// out first.
+	leftOutFirst bool
 }
 
 type indexed struct {
@@ -207,6 +210,14 @@ func (t *resultTally) add(i int, f keepftp.FileResult) {
 	}
 }
 
+// leftOutRank is 0 for an entry a mirror left out, 1 for any other result.
+func leftOutRank(f keepftp.FileResult) int {
+	if errors.Is(f.Err, keepftp.ErrLeftOut) {
+		return 0
+	}
+	return 1
+}
+
 // inOrder is the results of a list in the order of their indexes.
 func inOrder(l []indexed) []keepftp.FileResult {
 	slices.SortFunc(l, func(a, b indexed) int { return cmp.Compare(a.i, b.i) })
@@ -224,6 +235,11 @@ func (r *runner) finishTally(t *resultTally) error {
 		r.bars.close()
 	}
 	failed, removed, deleted, notDeleted := inOrder(t.failed), inOrder(t.removed), inOrder(t.deleted), inOrder(t.notDelete)
+	if t.leftOutFirst {
+		// As RunPlan returns them: a streamed mirror hands out the
+		// entries it leaves out among the files (MirrorFunc).
+		slices.SortStableFunc(failed, func(a, b keepftp.FileResult) int { return cmp.Compare(leftOutRank(a), leftOutRank(b)) })
+	}
 	sum := t.sum
 	sum.Kind = eventSummary
 	sum.Failed = len(failed)

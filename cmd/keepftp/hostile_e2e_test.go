@@ -101,3 +101,31 @@ func TestMirrorHostileTreeExits9(t *testing.T) {
 		})
 	}
 }
+
+// keepftp mirror prints the entries it left out before the files that
+// failed, as when the whole tree was planned first, though the walk meets
+// them after: a/f fails (550), then b's name with a CR is left out.
+func TestMirrorPrintsLeftOutFirst(t *testing.T) {
+	t.Parallel()
+	f := ftptest.StartFake(t)
+	f.MLST = true
+	mod := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	f.WriteFile("/t/a/f", []byte("f"), mod)
+	f.WriteFile("/t/b/ok", []byte("ok"), mod)
+	f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
+		switch {
+		case verb == "RETR" && strings.HasSuffix(arg, "a/f"):
+			s.Reply("550 permission denied")
+			return true
+		case verb == "MLSD" && arg == "/t/b":
+			s.SendData([]byte("type=file;size=2;modify=20240301120000; ok\r\ntype=file;size=3;modify=20240301120000; evil\rname\r\n"), "")
+			return true
+		}
+		return false
+	}
+	code, stdout, stderr := runKeepftp(t, nil, "mirror", "--timeout", "5s", "-P", "2", "--retries", "1", "ftp://"+f.Addr()+"/t", t.TempDir())
+	evil, failed := strings.Index(stderr, `evil\rname`), strings.Index(stderr, "550 permission denied")
+	if code != ExitPartial || evil < 0 || failed < 0 || evil > failed {
+		t.Fatalf("exit %d, want %d, the left-out name before the failed file:\nstdout:\n%s\nstderr:\n%s", code, ExitPartial, stdout, stderr)
+	}
+}

@@ -122,7 +122,7 @@ func mirrorAction(c *cli.Context) error {
 	if c.Bool("dry-run") {
 		return r.dryRun(dirn, url, dir, mo)
 	}
-	t := &resultTally{}
+	t := &resultTally{leftOutFirst: true}
 	err = r.client.MirrorFunc(c.Context, dirn, url, dir, mo, t.add)
 	if err != nil && t.n == 0 {
 		r.client.Close()
