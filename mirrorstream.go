@@ -204,31 +204,8 @@ func (s *streamer) visit(n *node) {
 	s.decide(n)
 }
 
-// flush decides the pending files of the current folder: first the
-// times of the LIST entries whose sizes match, by MDTM, pipelined.
-func (s *streamer) flush() {
-	if len(s.pending) == 0 {
-		return
-	}
-	var same []pair
-	for _, n := range s.pending {
-		if d := s.local(n.rel); d != nil && d.kind == control.File && n.size >= 0 && n.size == d.size {
-			same = append(same, pair{n, d})
-		}
-	}
-	if len(same) > 0 && s.pl.ctx.Err() == nil {
-		s.pl.refineTimes(same)
-		if s.pl.p.Options.Checksum {
-			s.pl.checksums(same)
-		}
-	}
-	for _, n := range s.pending {
-		s.decide(n)
-	}
-	s.pl.sums = nil
-	clear(s.pending)
-	s.pending = s.pending[:0]
-}
+// flush decides the pending files of the current folder (decideFolder).
+func (s *streamer) flush() { s.pl.decideFolder(&s.pending, s.local, s.decide) }
 
 // decide plans one source entry as planner.download does, and queues
 // what it does.

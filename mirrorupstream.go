@@ -158,32 +158,8 @@ func (s *upStreamer) visit(n *node) {
 	s.open = append(s.open, n.rel)
 }
 
-// flush decides the pending files of the current folder: first the
-// times of the LIST entries whose sizes match, by MDTM, and with
-// Checksum their hashes.
-func (s *upStreamer) flush() {
-	if len(s.pending) == 0 {
-		return
-	}
-	var same []pair
-	for _, n := range s.pending {
-		if d := s.remote(n.rel); d != nil && d.kind == control.File && n.size >= 0 && n.size == d.size {
-			same = append(same, pair{n, d})
-		}
-	}
-	if len(same) > 0 && s.pl.ctx.Err() == nil {
-		s.pl.refineTimes(same)
-		if s.pl.p.Options.Checksum {
-			s.pl.checksums(same)
-		}
-	}
-	for _, n := range s.pending {
-		s.decide(n)
-	}
-	s.pl.sums = nil
-	clear(s.pending)
-	s.pending = s.pending[:0]
-}
+// flush decides the pending files of the current folder (decideFolder).
+func (s *upStreamer) flush() { s.pl.decideFolder(&s.pending, s.remote, s.decide) }
 
 // decide plans one local file as planner.upload does, and queues what it
 // does.

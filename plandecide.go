@@ -160,23 +160,45 @@ func parentRel(rel string) string {
 type pair struct{ src, dst *node }
 
 // compareAll gathers, before the decisions, the facts they need that the
-// listings did not give: the times of LIST entries whose sizes match (by
-// MDTM, pipelined), and, with Checksum, the hashes of files whose sizes
-// match.
+// listings did not give (compare), for the whole source tree at once.
 func (pl *planner) compareAll(src *tree) {
+	pl.compare(src.order, func(rel string) *node { return pl.dst.nodes[rel] })
+}
+
+// compare gathers, before the decisions on srcs, the facts they need that
+// the listings did not give: the times of LIST entries whose sizes match
+// their destination's (by MDTM, pipelined), and, with Checksum, the
+// hashes of files whose sizes match.
+func (pl *planner) compare(srcs []*node, dst func(rel string) *node) {
 	var same []pair
-	for _, n := range src.order {
-		if d := pl.dst.nodes[n.rel]; n.kind == control.File && d != nil && d.kind == control.File && n.size >= 0 && n.size == d.size {
+	for _, n := range srcs {
+		if d := dst(n.rel); n.kind == control.File && d != nil && d.kind == control.File && n.size >= 0 && n.size == d.size {
 			same = append(same, pair{n, d})
 		}
 	}
-	if len(same) == 0 {
+	if len(same) == 0 || pl.ctx.Err() != nil {
 		return
 	}
 	pl.refineTimes(same)
 	if pl.p.Options.Checksum {
 		pl.checksums(same)
 	}
+}
+
+// decideFolder decides the pending files of one folder in order, once
+// compare has gathered what the listings did not give, and empties
+// pending: a streamed mirror's step (mirrorstream.go, mirrorupstream.go).
+func (pl *planner) decideFolder(pending *[]*node, dst func(rel string) *node, decide func(*node)) {
+	if len(*pending) == 0 {
+		return
+	}
+	pl.compare(*pending, dst)
+	for _, n := range *pending {
+		decide(n)
+	}
+	pl.sums = nil
+	clear(*pending)
+	*pending = (*pending)[:0]
 }
 
 // remoteOf returns the remote node of a pair.
