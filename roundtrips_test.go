@@ -189,8 +189,8 @@ func TestMirrorLookAheadKeepsWorkersBusy(t *testing.T) {
 // FTPS (explicit): the connection, the greeting with AUTH TLS's answer,
 // the TLS handshake, the login with SIZE, MDTM and EPSV, the data
 // connection, RETR, the data connection's TLS handshake after the 150
-// (control.Config.EarlyDataTLS would start it with RETR and save one, but
-// a loaded pyftpdlib drops such connections), the check: 9. They were 12
+// (started with RETR it saved one, but a loaded pyftpdlib drops such
+// connections), the check: 9. They were 12
 // and 18 (lockstep login, MLST and EPSV apart, a wait for QUIT's answer).
 // A server that takes only P-256 for its key exchange (pure-ftpd on
 // Debian's OpenSSL) asks the first handshake again (Go leads with

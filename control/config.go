@@ -71,17 +71,6 @@ type Config struct {
 	// login's error. Ignored with Lockstep.
 	LazyLogin bool
 
-	// EarlyDataTLS starts a data connection's TLS handshake right after
-	// the transfer command is written, not after the server's preliminary
-	// reply (150): the server's answer to the ClientHello then comes with
-	// the 150, a round trip sooner. Off by default: a loaded pyftpdlib
-	// drops such a data connection without a reply (10 of 15 FTPS upload
-	// mirrors under the race detector and six busy loops on two cores)
-	// and the transfer fails; vsftpd, proftpd and pure-ftpd take it.
-	// An early handshake that fails ends the transfer and the connection,
-	// as any failed data handshake does; Conn.EarlyDataTLS says so.
-	EarlyDataTLS bool
-
 	// Deferral is what an earlier session learned of the server and
 	// commands written at the end of a download's data (Conn.Deferral):
 	// AnsweredAfter lets the caller write its check there

@@ -64,7 +64,6 @@ type Conn struct {
 	rtt      atomic.Int64 // nanos of the last lockstep command's round trip
 
 	deferral  deferralState // a Deferral: what the server does with commands written behind a transfer (behind.go)
-	earlyTLS  atomic.Int32  // a data TLS handshake started with the transfer command: 0 not tried, 1 worked, 2 failed (EarlyDataTLS)
 	sends     uint64        // batches written by sendAll (guarded by mu): a PendingStat's EPSV port is kept only if none came after it
 	lateProbe *Transfer     // a transfer whose ProbeBehind answer is among the late replies (guarded by mu)
 

@@ -31,21 +31,6 @@ func (c *Conn) MLSD() (works, known bool) {
 	return c.worked.mlsd.Load(), c.worked.mlsd.Load()
 }
 
-// EarlyDataTLS reports what this connection showed of a data
-// connection's TLS handshake started right after the transfer command,
-// before the server's 150 (Config.EarlyDataTLS): works when one
-// completed, not works when one failed other than on the certificate or
-// a cancel. known is false while none was tried.
-func (c *Conn) EarlyDataTLS() (works, known bool) {
-	switch c.earlyTLS.Load() {
-	case 1:
-		return true, true
-	case 2:
-		return false, true
-	}
-	return false, false
-}
-
 // Pipelining reports what this connection showed of the server and
 // commands written together: works when its login written in one go was
 // answered; not works when that login failed as ErrPipelining, or when

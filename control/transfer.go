@@ -156,9 +156,10 @@ func (c *Conn) StartTransfer(ctx context.Context, verb, arg string, offset int64
 	return t, nil
 }
 
-// startTransfer is StartTransfer's work. A data TLS handshake starts
-// after the 150, or with Config.EarlyDataTLS right after the command is
-// written.
+// startTransfer is StartTransfer's work. A data connection's TLS
+// handshake starts after the 150, not with the transfer command: a loaded
+// pyftpdlib drops a data connection whose ClientHello came first, and
+// sends no reply for that transfer (docs/servers.md).
 func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Transfer, error) {
 	cmd := cl.show
 	var data net.Conn
@@ -209,22 +210,6 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 	if err := c.writeLine(cl); err != nil {
 		return nil, err
 	}
-	var secured chan securedData
-	if c.cfg.TLSMode != TLSNone && data != nil && c.cfg.EarlyDataTLS {
-		// Config.EarlyDataTLS: the handshake starts now, right after the
-		// transfer command, not after the preliminary reply: the
-		// ClientHello waits in the server's socket until the server turns
-		// to the data connection after its 150, and the server's answer
-		// comes a round trip sooner. Not before the command is written:
-		// pyftpdlib resets a data connection whose ClientHello came
-		// before a REST. A refused transfer closes the connection under
-		// the handshake (the deferred Close), which ends it.
-		secured = make(chan securedData, 1)
-		go func(nc net.Conn) {
-			tc, err := c.secureData(ctx, nc, cmd)
-			secured <- securedData{tc, err}
-		}(data)
-	}
 	// The preliminary reply, like a lockstep command's, must be complete
 	// within the timeout.
 	timer := time.NewTimer(time.Until(c.replyDeadline(sent)))
@@ -242,20 +227,7 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 			if c.cfg.TLSMode != TLSNone {
 				// Bounded like every wait: a data peer that accepts but never
 				// speaks TLS must not hold us (secureData's timeout).
-				var tc net.Conn
-				var err error
-				if secured != nil {
-					sd := <-secured
-					tc, err = sd.conn, sd.err
-					switch {
-					case err == nil:
-						c.earlyTLS.CompareAndSwap(0, 1)
-					case ctx.Err() == nil && !isCertError(err):
-						c.earlyTLS.Store(2)
-					}
-				} else { // after the 150: the default, and active mode (the server connected after its 150)
-					tc, err = c.secureData(ctx, data, cmd)
-				}
+				tc, err := c.secureData(ctx, data, cmd)
 				if err != nil {
 					c.closeWith(ErrClosed) // the server now waits on a data connection we abandon
 					return nil, fmt.Errorf("%s: data connection: %w", cmd, err)
@@ -296,12 +268,6 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 			return nil, fmt.Errorf("%s: no preliminary reply within %v: %w", cmd, c.timeout, ErrPeerDown)
 		}
 	}
-}
-
-// securedData is a data connection's TLS handshake's outcome.
-type securedData struct {
-	conn net.Conn
-	err  error
 }
 
 // Noop writes NOOP without waiting for its answer: the answer may come at

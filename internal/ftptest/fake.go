@@ -49,12 +49,6 @@ type Fake struct {
 	// PROT P, after which data connections are TLS too (handshake after
 	// the 150).
 	TLS *tls.Config
-	// ResetEarlyTLS makes the Fake play pyftpdlib under load: under PROT P,
-	// a data connection on which bytes (a ClientHello) arrived by the
-	// time it has read the transfer command is closed after the 150, and
-	// the transfer ends with "522 SSL handshake failed." (pyftpdlib's
-	// reply to a failed data handshake).
-	ResetEarlyTLS bool
 	// Greeting, if set, gives each session's greeting: its reply lines
 	// ("220-...", "220 ready"). The default is "220 fake server".
 	Greeting func() []string
@@ -343,35 +337,12 @@ func (s *FakeSession) Data() (net.Conn, error) {
 	return c, err
 }
 
-// earlyHello reports, with ResetEarlyTLS under PROT P, that bytes came on
-// d before the session's 150 (within a millisecond of reading the
-// transfer command); d is then closed after a 150, and the transfer ends
-// with 522.
-func (s *FakeSession) earlyHello(d net.Conn) bool {
-	if !s.f.ResetEarlyTLS || !s.prot {
-		return false
-	}
-	d.SetReadDeadline(time.Now().Add(time.Millisecond))
-	n, _ := d.Read(make([]byte, 1))
-	d.SetReadDeadline(time.Time{})
-	if n == 0 {
-		return false
-	}
-	s.Reply("150 about to open data connection")
-	d.Close()
-	s.Reply("522 SSL handshake failed.")
-	return true
-}
-
 // SendData sends data on the data connection after a 150, then 226 (or
 // final, when not empty).
 func (s *FakeSession) SendData(data []byte, final string) {
 	d, err := s.Data()
 	if err != nil {
 		s.Reply("425 no data connection")
-		return
-	}
-	if s.earlyHello(d) {
 		return
 	}
 	s.Reply("150 here it comes")
@@ -561,9 +532,6 @@ func (s *FakeSession) standard(verb, arg string) bool {
 		d, err := s.Data()
 		if err != nil {
 			s.Reply("425 no data connection")
-			break
-		}
-		if s.earlyHello(d) {
 			break
 		}
 		s.Reply("150 send it")
@@ -847,9 +815,6 @@ func (s *FakeSession) SendDataThen(data []byte, final ...string) {
 	d, err := s.Data()
 	if err != nil {
 		s.Reply("425 no data connection")
-		return
-	}
-	if s.earlyHello(d) {
 		return
 	}
 	s.Reply("150 here it comes")
