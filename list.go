@@ -107,7 +107,7 @@ func checkListed(ctx context.Context, conn *control.Conn, dir string, entries []
 		return nil
 	}
 	err := conn.ChangeDir(ctx, dir)
-	if control.IsCode(err, 550) {
+	if errors.Is(err, control.ErrNotFound) {
 		what := "an empty listing"
 		if self {
 			what = "a listing of the folder itself"

@@ -69,6 +69,10 @@ var (
 	// exceeded), 553 (the name is not allowed). Trying again does not
 	// help, even when the data connection broke as a result.
 	ErrStorageRefused = errors.New("storage refused")
+	// ErrRenameToRefused marks a Rename whose second step (RNTO) the
+	// server refused after it took the first (RNFR): the old name still
+	// stands, the new one was not given.
+	ErrRenameToRefused = errors.New("the new name was refused")
 )
 
 // Is matches the reply-class errors above: errors.Is(err, ErrNotFound)

@@ -25,6 +25,9 @@ func (c *Conn) Rename(ctx context.Context, from, to string) error {
 	if reps[0].Err != nil {
 		return reps[0].Err
 	}
+	if _, refused := asReplyError(reps[1].Err); refused {
+		return fmt.Errorf("%w: %w", ErrRenameToRefused, reps[1].Err)
+	}
 	return reps[1].Err
 }
 

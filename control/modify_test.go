@@ -43,16 +43,16 @@ func TestRename(t *testing.T) {
 		t.Error("the old name is still there")
 	}
 	err := c.Rename(t.Context(), "/d/missing", "/d/a")
-	if !control.IsCode(err, 550) {
-		t.Errorf("rename of a missing file: %v, want RNFR's 550", err)
+	if !control.IsCode(err, 550) || errors.Is(err, control.ErrRenameToRefused) {
+		t.Errorf("rename of a missing file: %v, want RNFR's 550, not RNTO's refusal", err)
 	}
 	if ff, _ := f.File("/d/a"); string(ff.Data) != "new" {
 		t.Errorf("/d/a holds %q after a refused rename", ff.Data)
 	}
 	f.NoRenameOver = true
 	f.WriteFile("/d/b", []byte("b"), time.Now())
-	if err := c.Rename(t.Context(), "/d/b", "/d/a"); !control.IsCode(err, 553) {
-		t.Errorf("rename over an existing file on a server that refuses it: %v, want RNTO's 553", err)
+	if err := c.Rename(t.Context(), "/d/b", "/d/a"); !control.IsCode(err, 553) || !errors.Is(err, control.ErrRenameToRefused) {
+		t.Errorf("rename over an existing file on a server that refuses it: %v, want RNTO's 553 (ErrRenameToRefused)", err)
 	}
 	if err := c.Rename(t.Context(), "/d/b", "/d/x\r\nDELE /d/a"); !errors.Is(err, control.ErrInvalidArgument) {
 		t.Errorf("rename to a name with CR LF: %v, want ErrInvalidArgument", err)

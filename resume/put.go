@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/keepftp/keepftp/control"
@@ -323,7 +322,7 @@ func (p *putter) rename(ctx context.Context, c *control.Conn) error {
 	if err == nil || !control.IsPermanent(err) {
 		return err // a connection error: the next attempt finds out what happened
 	}
-	if !isRNTO(err) {
+	if !errors.Is(err, control.ErrRenameToRefused) {
 		return p.renameFromRefused(ctx, c, err)
 	}
 	if _, serr := c.Size(ctx, p.t.Path); serr != nil {
@@ -378,12 +377,6 @@ func (p *putter) upload() string {
 		return "the complete upload (unverified: the server gave no size and no hash)"
 	}
 	return "the complete, verified upload"
-}
-
-// isRNTO reports whether a rename's refusal is RNTO's (RNFR was taken).
-func isRNTO(err error) bool {
-	var re *control.ReplyError
-	return errors.As(err, &re) && strings.HasPrefix(strings.ToUpper(re.Cmd), "RNTO")
 }
 
 // renamedBefore handles a verified temporary found gone: when the final
