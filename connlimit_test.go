@@ -90,9 +90,9 @@ func TestConnLimitLearned(t *testing.T) {
 		// Close (QUIT is written, not waited for): a session still open
 		// there would count against this run's limit (seen once in a
 		// loaded CI run). Bounded: 5 s.
-		for deadline := time.Now().Add(5 * time.Second); srv.Stats().ActiveConns > 0 && time.Now().Before(deadline); {
-			time.Sleep(10 * time.Millisecond)
-		}
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		srv.WaitStats(ctx, func(s testserver.Stats) bool { return s.ActiveConns == 0 })
+		cancel()
 		before := srv.Stats().Refused
 		r := mirrorLimited(t, srv.Addr(), dir, files)
 		refused := srv.Stats().Refused - before
