@@ -30,6 +30,9 @@ type remoteWalk struct {
 	// and leave bracket each folder's entries.
 	visit        func(n *node)
 	enter, leave func(rel string)
+	// saw, when set with visit, takes every name the walk is shown, as
+	// the tree's seen would (a streamed mirror's deletes).
+	saw func(rel string)
 	// shallow: list one folder, not the folders in it (a streamed
 	// upload lists the destination folder by folder).
 	shallow bool
@@ -121,6 +124,8 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 		crel := path.Join(rel, e.Name)
 		if w.visit == nil {
 			w.tr.seen[crel] = true
+		} else if w.saw != nil {
+			w.saw(crel)
 		}
 		switch {
 		case errors.Is(err, ErrUnsafeName):
