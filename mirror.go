@@ -11,16 +11,23 @@ import (
 // inside itself forever must not keep us.
 const maxDepth = 64
 
-// MaxMirrorEntries bounds the entries a mirror walks, all directories
-// together, on each side (a streamed mirror's destination: in each
-// folder): a plan (PlanMirror, and a mirror with Delete) is held in memory
-// before the files are copied, and a server that lists without end must
-// not grow it, nor the time of a streamed mirror, without end. Entries
-// past the bound are left out, and reported once.
+// MaxMirrorEntries bounds the entries a whole plan (PlanMirror) walks, all
+// directories together, on each side: the plan is held in memory before
+// the files are copied, and a server that lists without end must not
+// grow it without end. A mirror, which runs folder by folder and holds no
+// entry per file (Mirror, MirrorFunc, PlanMirrorFunc), walks up to 64
+// times as many on its source (and its destination's listing of each
+// folder up to MaxMirrorEntries): its bound is one of time, against a
+// server that lists without end. Entries past the bound are left out,
+// and reported once.
 const MaxMirrorEntries = 1 << 20
 
-// maxEntries is MaxMirrorEntries, lowered by tests.
-var maxEntries = MaxMirrorEntries
+// maxEntries is MaxMirrorEntries, and maxStreamEntries a streamed walk's
+// bound; lowered by tests.
+var (
+	maxEntries       = MaxMirrorEntries
+	maxStreamEntries = MaxMirrorEntries << 6
+)
 
 // MaxMirrorDirs bounds the remote directories a mirror lists in one run.
 // The depth bound alone does not bound the time: a server whose every

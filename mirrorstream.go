@@ -107,7 +107,7 @@ func (c *Client) mirrorStream(ctx context.Context, rawURL, dir string, o MirrorO
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, &transfer.LocalError{Err: err}
 	}
-	w := &remoteWalk{c: c, ctx: ctx, p: p, tr: newTree(), source: true,
+	w := &remoteWalk{c: c, ctx: ctx, p: p, tr: newStreamTree(), source: true,
 		visit: s.visit, enter: s.enter, leave: s.leave}
 	if err := s.startDeletes(w.tr, s.listGone); err != nil {
 		return nil, err

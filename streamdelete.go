@@ -139,7 +139,7 @@ type goneWalk struct {
 	hidesDots func() bool
 	// list lists a destination folder below a gone entry.
 	list          func(rel string) goneFolder
-	entries, dirs int // walked so far, against maxEntries and maxDirs
+	entries, dirs int // walked so far, against maxStreamEntries and maxDirs
 }
 
 // folder writes the deletes and keeps of one folder of the source: the
@@ -189,7 +189,7 @@ func (g *goneWalk) below(rel string, depth int) (listed, holdsOut, holds bool) {
 		return false, false, false
 	}
 	for _, n := range f.nodes {
-		if g.entries++; g.entries > maxEntries {
+		if g.entries++; g.entries > maxStreamEntries {
 			return true, true, holds // the rest is not walked
 		}
 		if g.entry(n, depth) {

@@ -34,6 +34,9 @@ func walkLocal(ctx context.Context, c *Client, p *Plan, source bool) (*tree, err
 // set, instead of the tree's seen.
 func walkLocalWith(ctx context.Context, c *Client, p *Plan, source bool, visit func(n *node), saw func(rel string)) (*tree, error) {
 	tr := newTree()
+	if visit != nil {
+		tr = newStreamTree()
+	}
 	root, err := os.OpenRoot(p.Dir)
 	if err != nil {
 		if !source && errors.Is(err, fs.ErrNotExist) {
@@ -74,7 +77,7 @@ func walkLocalWith(ctx context.Context, c *Client, p *Plan, source bool, visit f
 		}
 		if ok, first := tr.count(); !ok {
 			if first {
-				problem(path.Dir(rel), fmt.Errorf("more than %d entries in the tree: the rest is not walked", maxEntries))
+				problem(path.Dir(rel), fmt.Errorf("more than %d entries in the tree: the rest is not walked", tr.limit))
 			}
 			tr.leftOut(rel)
 			return fs.SkipAll

@@ -115,7 +115,7 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 	for _, e := range entries {
 		if ok, first := w.tr.count(); !ok {
 			if first {
-				w.problem(t, w.p.localPath(rel), fmt.Errorf("more than %d entries in the tree: the rest is not walked", maxEntries))
+				w.problem(t, w.p.localPath(rel), fmt.Errorf("more than %d entries in the tree: the rest is not walked", w.tr.limit))
 			}
 			w.tr.holdsOut[rel] = true
 			return
@@ -195,7 +195,7 @@ func (w *remoteWalk) subdir(n *node, depth int, ancestors map[string]string) {
 		w.problem(t, w.p.localPath(n.rel), fmt.Errorf("deeper than %d levels (a directory loop?)", maxDepth))
 		return
 	}
-	if w.ctx.Err() != nil || w.tr.entries > maxEntries || w.dirs > maxDirs {
+	if w.ctx.Err() != nil || w.tr.entries > w.tr.limit || w.dirs > maxDirs {
 		return
 	}
 	if w.dirs++; w.dirs > maxDirs {
