@@ -378,16 +378,22 @@ func TestGetAllPatternKeepsPartialsApart(t *testing.T) {
 	}
 }
 
-// A tree larger than the walk's bound: what fits is copied, the rest is
-// reported once, and memory stays bounded.
-func TestMirrorBoundsTheWalk(t *testing.T) { // not parallel: it sets maxStreamEntries
-	defer func(n int) { maxStreamEntries = n }(maxStreamEntries)
-	maxStreamEntries = 10
+// sixteenFiles is a Fake with 8 files in /w and 8 in /w/d: 17 entries.
+func sixteenFiles(t *testing.T) *ftptest.Fake {
 	f := ftptest.StartFake(t)
 	for i := range 8 {
 		f.WriteFile(fmt.Sprintf("/w/f%d", i), []byte("x"), mtime)
 		f.WriteFile(fmt.Sprintf("/w/d/g%d", i), []byte("y"), mtime)
 	}
+	return f
+}
+
+// A tree larger than the walk's bound: what fits is copied, the rest is
+// reported once, and memory stays bounded.
+func TestMirrorBoundsTheWalk(t *testing.T) { // not parallel: it sets maxStreamEntries
+	defer func(n int) { maxStreamEntries = n }(maxStreamEntries)
+	maxStreamEntries = 10
+	f := sixteenFiles(t)
 	c, _ := testClient(t, 2)
 	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/w", t.TempDir())
 	if err != nil {
@@ -411,11 +417,7 @@ func TestMirrorBoundsTheWalk(t *testing.T) { // not parallel: it sets maxStreamE
 func TestPlanBoundIsNotTheMirrors(t *testing.T) {
 	defer func(n int) { maxEntries = n }(maxEntries)
 	maxEntries = 10
-	f := ftptest.StartFake(t)
-	for i := range 8 {
-		f.WriteFile(fmt.Sprintf("/w/f%d", i), []byte("x"), mtime)
-		f.WriteFile(fmt.Sprintf("/w/d/g%d", i), []byte("y"), mtime)
-	}
+	f := sixteenFiles(t)
 	c, _ := testClient(t, 2)
 	p, err := c.PlanMirror(t.Context(), ToLocal, "ftp://"+f.Addr()+"/w", t.TempDir(), MirrorOptions{})
 	if err != nil {
