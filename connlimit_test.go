@@ -181,7 +181,13 @@ func TestConnLimitBusyIsNotTheLimit(t *testing.T) {
 	}()
 	// Refused, and tried again: the slot was not given up for the run.
 	if _, err := srv.WaitStats(ctx, func(s testserver.Stats) bool { return s.Refused >= 2 }); err != nil {
-		t.Fatalf("refused %d times, want a refusal tried again: %v\n%s", srv.Stats().Refused, err, notes.String())
+		waiting := "Conn still waiting"
+		select {
+		case err := <-got: // a refusal taken for something else returns at once
+			waiting = fmt.Sprintf("Conn returned %v", err)
+		default:
+		}
+		t.Fatalf("refused %d times, want a refusal tried again: %v (%s)\n%s", srv.Stats().Refused, err, waiting, notes.String())
 	}
 	path.end() // the server's timeout ends the lost session
 	if err := <-got; err != nil {

@@ -51,7 +51,7 @@ type Conn struct {
 	xfer     *Transfer    // the transfer replies are routed to, if any
 	waiters  []*waiter    // lockstep commands whose replies are due, in order (several in a Batch)
 	late     int          // replies still owed after a transfer's final reply (NOOP and ABOR answers)
-	closing  error        // an unsolicited 421 came: the server is about to close
+	closing  error        // an unsolicited 421 came, or a greeting that refused the session: the server is about to close
 	lateSeen []Reply      // those that came before the resync that takes them
 	finalRep *Reply       // the last transfer's final reply, until the next reply: a repeat of it is dropped
 	ahead    *passivePort // a passive port opened by an EPSV written ahead (StatPassive); any command written forgets it
@@ -133,7 +133,8 @@ func (c *Conn) Quit(ctx context.Context) error {
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Err says why the connection ended: ErrClosed (we closed it), ErrPeerDown,
-// ErrConnLost or ErrMalformedReply. It is nil while the connection is up.
+// ErrConnLost, ErrMalformedReply, or the server's refusal at its greeting
+// (SessionRefused). It is nil while the connection is up.
 func (c *Conn) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -122,6 +122,9 @@ func (c *Conn) writeLines(lines []cmdLine) error {
 			what = lines[0].show
 		}
 		if cerr := c.Err(); cerr != nil {
+			if _, ok := SessionRefused(cerr); ok {
+				return cerr // refused at the greeting: what was written does not matter
+			}
 			return fmt.Errorf("%s: %w", what, cerr)
 		}
 		c.closeWith(nil)

@@ -142,6 +142,16 @@ func (c *Conn) route(rep Reply) error {
 			p.noteProbe(false)
 			c.lateProbe = nil
 		}
+		if w.greeting && rep.Code != 220 && c.closing == nil {
+			// Refused at the greeting (421 "too many connections"): the
+			// server closes next. With the login written ahead, the reader
+			// may take the close before the login is written, or before
+			// settleLogin reads this reply, on a loaded machine: the write
+			// then fails, or Err is asked first. The session was refused,
+			// not lost, and Err says so from now on (the pool tells the
+			// server's connection limit from a lost connection by it).
+			c.closing = refused(rep.err("greeting"))
+		}
 		c.waiters[0] = nil
 		c.waiters = c.waiters[1:]
 		w.reply <- rep
