@@ -116,7 +116,15 @@ func (c *Conn) route(rep Reply) error {
 			if t.probe && !t.probeSeen {
 				c.lateProbe = t
 			}
-			c.finalRep = &rep
+			t.mu.Lock()
+			started := t.sawPrelim
+			t.mu.Unlock()
+			if started {
+				// Only a transfer's completion is repeated by some servers; a
+				// refusal's text (550 for a file gone) is what the next
+				// command may well be answered with too.
+				c.finalRep = &rep
+			}
 		}
 		return err
 	}
