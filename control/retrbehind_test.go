@@ -215,12 +215,12 @@ func TestRetrBehindFileGone(t *testing.T) {
 						t.Fatalf("RETR /b: %v, want not found", err)
 					}
 				}
-				inStep(t, c, a)
 				// The refusal's text is the next SIZE's too: an answer of its
 				// own, not a repeat of a transfer's final reply to drop.
 				if st, err := c.Stat(t.Context(), "/b"); err != nil || !errors.Is(st.SizeErr, ErrNotFound) {
 					t.Fatalf("Stat /b: %+v, %v; want not found", st, err)
 				}
+				inStep(t, c, a)
 				if c.Err() != nil {
 					t.Fatal(c.Err())
 				}
