@@ -220,7 +220,12 @@ func (c *Conn) adopt(ctx context.Context, b *behindRetr) (*Transfer, error) {
 		return nil, fmt.Errorf("%s (written ahead): data connection to %s: %w", t.cmd, addr, err)
 	}
 	t.Data = data
-	return c.awaitPrelim(ctx, t, nil, data, time.Now())
+	t, err = c.awaitPrelim(ctx, t, nil, data, time.Now())
+	if re, ok := asReplyError(err); ok && re.Code == 425 {
+		// The server stopped waiting just as the connection came.
+		err = fmt.Errorf("%w: %w", errNoBehind, err)
+	}
+	return t, err
 }
 
 // refusedBehind is the error for t's refusal, t a RETR written ahead.
