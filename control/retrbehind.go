@@ -71,8 +71,11 @@ func (t *Transfer) StatRetrBehind(retr string, paths ...string) (*PendingStat, e
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
+	owed := c.behindRetr != nil
+	c.mu.Unlock()
 	t.mu.Lock()
-	if t.ended || t.noopsOut > 0 || t.strays > 0 || t.retrBehind {
+	if owed || t.ended || t.noopsOut > 0 || t.strays > 0 || t.retrBehind {
 		t.mu.Unlock()
 		return t.StatBehind(true, paths...)
 	}
@@ -98,7 +101,10 @@ func (p *PendingStat) Retr() bool { return p.retr != nil }
 func (c *Conn) sendAllXfer(cls []cmdLine, b *behindRetr) ([]*waiter, uint64, error) {
 	c.mu.Lock()
 	if c.behindRetr != nil || c.err != nil {
+		// Nothing written, but the transfer behind which it was to go
+		// counts it: the connection cannot be trusted to be in step.
 		c.mu.Unlock()
+		c.closeWith(ErrClosed)
 		return nil, 0, fmt.Errorf("%s: %w", b.t.cmd, ErrClosed)
 	}
 	c.ahead = nil
