@@ -78,6 +78,9 @@ func TestMirrorRetrBehind(t *testing.T) {
 		if got := f.Count("RETR"); got != n {
 			t.Errorf("%d RETRs, want %d: each file once", got, n)
 		}
+		if got := f.Count("ABOR"); got != 0 {
+			t.Errorf("%d ABORs: a RETR written behind was not taken over", got)
+		}
 	})
 }
 
