@@ -96,6 +96,35 @@ func ExampleClient_Mirror() {
 	// run 2: 0 fetched, 3 up to date
 }
 
+// A dry run of a sync: what a mirror with Delete would do, decided
+// folder by folder and printed as it comes, with nothing changed.
+func ExampleClient_PlanMirrorFunc() {
+	srv := exampleServer()
+	defer srv.Close()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	os.WriteFile(filepath.Join(dir, "old.txt"), []byte("gone from the server\n"), 0o644)
+
+	c := keepftp.NewClient(keepftp.Options{})
+	defer c.Close()
+	url := "ftp://" + srv.Addr() + "/pub"
+	p, err := c.PlanMirrorFunc(context.Background(), keepftp.ToLocal, url, dir, keepftp.MirrorOptions{Delete: true}, func(a keepftp.Action) {
+		fmt.Printf("%s %s (%s)\n", a.Kind, a.Rel, a.Reason)
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(p.Deletes(), "to delete")
+	// Output:
+	// mkdir data (missing)
+	// transfer data/a.csv (missing)
+	// transfer data/b.csv (missing)
+	// transfer readme.txt (missing)
+	// delete old.txt (not in the source)
+	// 1 to delete
+}
+
 func ExampleClient_GetAll() {
 	srv := exampleServer()
 	defer srv.Close()

@@ -11,16 +11,23 @@ import (
 // inside itself forever must not keep us.
 const maxDepth = 64
 
-// MaxMirrorEntries bounds the entries a mirror walks, all directories
-// together, on each side (a streamed mirror's destination: in each
-// folder): a plan (PlanMirror, and a mirror with Delete) is held in memory
-// before the files are copied, and a server that lists without end must
-// not grow it, nor the time of a streamed mirror, without end. Entries
-// past the bound are left out, and reported once.
+// MaxMirrorEntries bounds the entries a whole plan (PlanMirror) walks, all
+// directories together, on each side: the plan is held in memory before
+// the files are copied, and a server that lists without end must not
+// grow it without end. A mirror, which runs folder by folder and holds no
+// entry per file (Mirror, MirrorFunc, PlanMirrorFunc), walks up to 64
+// times as many on its source (and its destination's listing of each
+// folder up to MaxMirrorEntries): its bound is one of time, against a
+// server that lists without end. Entries past the bound are left out,
+// and reported once.
 const MaxMirrorEntries = 1 << 20
 
-// maxEntries is MaxMirrorEntries, lowered by tests.
-var maxEntries = MaxMirrorEntries
+// maxEntries is MaxMirrorEntries, and maxStreamEntries a streamed walk's
+// bound; lowered by tests.
+var (
+	maxEntries       = MaxMirrorEntries
+	maxStreamEntries = MaxMirrorEntries << 6
+)
 
 // MaxMirrorDirs bounds the remote directories a mirror lists in one run.
 // The depth bound alone does not bound the time: a server whose every
@@ -82,44 +89,38 @@ func (c *Client) MirrorUp(ctx context.Context, dir, rawURL string) ([]FileResult
 }
 
 // MirrorWith is Mirror (ToLocal) or MirrorUp (ToServer) with options.
-// With Delete it plans the whole tree first (PlanMirror, then RunPlan):
-// nothing is deleted unless the source's whole walk succeeded.
+// With Delete, the deletes come after the transfers, and only if the
+// source's whole walk succeeded and every file was copied; until then the
+// list of them is kept in a temporary file, not in memory.
 func (c *Client) MirrorWith(ctx context.Context, d Direction, rawURL, dir string, o MirrorOptions) ([]FileResult, error) {
 	return c.mirror(ctx, d, rawURL, dir, o)
 }
 
 func (c *Client) mirror(ctx context.Context, d Direction, rawURL, dir string, o MirrorOptions) ([]FileResult, error) {
-	if streams(d, o) {
-		// As RunPlan returns them: the entries left out first, then
-		// the files in the walk's order.
-		var out, files []FileResult
-		var at []int
-		err := c.mirrorStreamed(ctx, d, rawURL, dir, o, func(i int, r FileResult) {
-			if errors.Is(r.Err, ErrLeftOut) {
-				out = append(out, r)
-				return
-			}
-			at = append(at, i)
-			files = append(files, r)
-		})
-		if err != nil && len(out)+len(files) == 0 {
-			return nil, err
+	// As RunPlan returns them: the entries left out first, then the
+	// files in the walk's order, then the deletes.
+	var out, files []FileResult
+	var at []int
+	_, err := c.mirrorStreamed(ctx, d, rawURL, dir, o, func(i int, r FileResult) {
+		if errors.Is(r.Err, ErrLeftOut) {
+			out = append(out, r)
+			return
 		}
-		order := make([]int, len(files))
-		for k := range order {
-			order[k] = k
-		}
-		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(at[a], at[b]) })
-		for _, k := range order {
-			out = append(out, files[k])
-		}
-		return out, err
-	}
-	p, err := c.PlanMirror(ctx, d, rawURL, dir, o)
-	if err != nil {
+		at = append(at, i)
+		files = append(files, r)
+	}, nil)
+	if err != nil && len(out)+len(files) == 0 {
 		return nil, err
 	}
-	return c.RunPlan(ctx, p)
+	order := make([]int, len(files))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(at[a], at[b]) })
+	for _, k := range order {
+		out = append(out, files[k])
+	}
+	return out, err
 }
 
 // MirrorFunc is MirrorWith that hands each result to fn as it comes
@@ -127,18 +128,29 @@ func (c *Client) mirror(ctx context.Context, d Direction, rawURL, dir string, o 
 // number of files holds no result per file. Only a top that cannot be
 // listed is an error with no call of fn.
 //
-// A mirror without Delete runs folder by folder (the
-// walk lists a folder, its files are decided and copied, and it goes on),
-// so that what it holds does not grow with the number of files; then i
-// counts the results in the order the walk met them, the entries left out
-// among the files.
+// A mirror runs folder by folder (the walk lists a folder, its files are
+// decided and copied, and it goes on), so that what it holds does not
+// grow with the number of files; i counts the results in the order the
+// walk met them, the entries left out among the files, then the deletes.
 func (c *Client) MirrorFunc(ctx context.Context, d Direction, rawURL, dir string, o MirrorOptions, fn func(i int, r FileResult)) error {
-	if streams(d, o) {
-		return c.mirrorStreamed(ctx, d, rawURL, dir, o, fn)
+	_, err := c.mirrorStreamed(ctx, d, rawURL, dir, o, fn, nil)
+	return err
+}
+
+// PlanMirrorFunc is PlanMirror that hands each action to fn as it is
+// decided instead of holding them all: the walk runs folder by folder,
+// as MirrorFunc's does, so that the plan of a tree of any size holds no
+// action per entry. Nothing is changed on either side.
+//
+// The Plan it returns has no Actions; its Problems, SourceComplete and
+// NoDeletes are PlanMirror's, and its Deletes counts the deletes handed
+// to fn. The actions come in the order MirrorFunc does them: the folders
+// to make, skips and transfers of each folder as the walk meets it, an
+// upload's cleanups as it leaves each folder, then (Delete) the deletes
+// and keeps, each folder's after what it held.
+func (c *Client) PlanMirrorFunc(ctx context.Context, d Direction, rawURL, dir string, o MirrorOptions, fn func(a Action)) (*Plan, error) {
+	if fn == nil {
+		fn = func(Action) {}
 	}
-	p, err := c.PlanMirror(ctx, d, rawURL, dir, o)
-	if err != nil {
-		return err
-	}
-	return c.RunPlanFunc(ctx, p, fn)
+	return c.mirrorStreamed(ctx, d, rawURL, dir, o, nil, fn)
 }

@@ -378,16 +378,22 @@ func TestGetAllPatternKeepsPartialsApart(t *testing.T) {
 	}
 }
 
-// A tree larger than the walk's bound: what fits is copied, the rest is
-// reported once, and memory stays bounded.
-func TestMirrorBoundsTheWalk(t *testing.T) { // not parallel: it sets maxEntries
-	defer func(n int) { maxEntries = n }(maxEntries)
-	maxEntries = 10
+// sixteenFiles is a Fake with 8 files in /w and 8 in /w/d: 17 entries.
+func sixteenFiles(t *testing.T) *ftptest.Fake {
 	f := ftptest.StartFake(t)
 	for i := range 8 {
 		f.WriteFile(fmt.Sprintf("/w/f%d", i), []byte("x"), mtime)
 		f.WriteFile(fmt.Sprintf("/w/d/g%d", i), []byte("y"), mtime)
 	}
+	return f
+}
+
+// A tree larger than the walk's bound: what fits is copied, the rest is
+// reported once, and memory stays bounded.
+func TestMirrorBoundsTheWalk(t *testing.T) { // not parallel: it sets maxStreamEntries
+	defer func(n int) { maxStreamEntries = n }(maxStreamEntries)
+	maxStreamEntries = 10
+	f := sixteenFiles(t)
 	c, _ := testClient(t, 2)
 	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/w", t.TempDir())
 	if err != nil {
@@ -402,6 +408,27 @@ func TestMirrorBoundsTheWalk(t *testing.T) { // not parallel: it sets maxEntries
 	}
 	if len(lo) != 1 || !strings.Contains(lo[0].Err.Error(), "more than 10 entries") || done != 9 {
 		t.Errorf("%d copied, left out %+v: want 9 files (10 entries with the directory) and one report", done, lo)
+	}
+}
+
+// A whole plan, held in memory, is bounded at maxEntries; a mirror, which
+// holds no entry per file, is not held to that bound (not parallel: it
+// sets maxEntries).
+func TestPlanBoundIsNotTheMirrors(t *testing.T) {
+	defer func(n int) { maxEntries = n }(maxEntries)
+	maxEntries = 10
+	f := sixteenFiles(t)
+	c, _ := testClient(t, 2)
+	p, err := c.PlanMirror(t.Context(), ToLocal, "ftp://"+f.Addr()+"/w", t.TempDir(), MirrorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Problems) != 1 || !strings.Contains(p.Problems[0].Err.Error(), "more than 10 entries") {
+		t.Errorf("PlanMirror's problems %+v: want the bound, once", p.Problems)
+	}
+	results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/w", t.TempDir())
+	if err != nil || len(results) != 16 || len(leftOutResults(results)) != 0 {
+		t.Errorf("Mirror: %d results, left out %+v, err %v: want all 16 files", len(results), leftOutResults(results), err)
 	}
 }
 

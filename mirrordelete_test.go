@@ -480,8 +480,8 @@ func TestMirrorUpDeleteNothingWhenSourceIncomplete(t *testing.T) {
 // A walk cut short by its bound deletes nothing (not parallel: it lowers
 // the bound).
 func TestMirrorDeleteNothingPastTheWalkBound(t *testing.T) {
-	defer func(n int) { maxEntries = n }(maxEntries)
-	maxEntries = 4
+	defer func(n int) { maxStreamEntries = n }(maxStreamEntries)
+	maxStreamEntries = 4
 	srv := ftptest.StartServer(t, testserver.Options{})
 	for i := range 6 {
 		srv.WriteFile(fmt.Sprintf("/w/f%d", i), []byte("x"))

@@ -14,7 +14,7 @@ import (
 	"github.com/keepftp/keepftp/transfer"
 )
 
-// An upload mirror without Delete runs folder by folder too (see
+// An upload mirror runs folder by folder too (see
 // mirrorstream.go): the local walk meets a folder, the same remote folder
 // is listed (one level: its files, its folders' names, keepftp's
 // temporaries in it), its files are decided as PlanMirror would and their
@@ -28,6 +28,7 @@ type remoteFolder struct {
 	temps    map[string]int64 // keepftp's upload temporaries, by name
 	expected map[string]bool  // the temporaries of the files uploaded
 	listed   bool             // what it holds is known (listed, or missing)
+	holdsOut bool             // it holds what the walk left out (filtered, unreadable)
 }
 
 // upStreamer runs one streamed upload mirror.
@@ -40,44 +41,54 @@ type upStreamer struct {
 }
 
 // mirrorUpStream is an upload mirror run folder by folder, each result
-// handed to fn as it comes. Only a top that cannot be listed (the local
-// one; the remote one for another reason than not existing) is an error
-// with no call of fn.
-func (c *Client) mirrorUpStream(ctx context.Context, rawURL, dir string, o MirrorOptions, fn func(i int, r FileResult)) error {
+// handed to fn as it comes, or a dry run (dry). Only a top that cannot be
+// listed (the local one; the remote one for another reason than not
+// existing) is an error with no call of fn.
+func (c *Client) mirrorUpStream(ctx context.Context, rawURL, dir string, o MirrorOptions, fn func(i int, r FileResult), dry func(Action)) (*Plan, error) {
 	top, err := c.parse(rawURL)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p := &Plan{Direction: ToServer, URL: top.String(), Dir: dir, Options: o, root: top}
 	pl := &planner{c: c, ctx: ctx, p: p, noTimes: c.times.noTimes(top)}
-	s := &upStreamer{streamer: &streamer{pl: pl, fn: fn}, remotes: map[string]*remoteFolder{}}
+	s := &upStreamer{streamer: &streamer{pl: pl, fn: fn, dry: dry}, remotes: map[string]*remoteFolder{}}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		if err == nil {
 			err = errors.New(dir + " is not a directory")
 		}
-		return &transfer.LocalError{Err: err}
+		return nil, &transfer.LocalError{Err: err}
 	}
 	f, err := s.list("")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !f.listed || len(f.nodes) == 0 {
 		// A missing top may also list as empty: MKD costs little, and
 		// refused (it exists) it is no error.
-		s.mkdirs = append(s.mkdirs, Action{Kind: ActMkdir, URL: top.String(), Local: dir, Size: -1, Dir: true, Reason: "missing", t: top})
+		s.mkdir(Action{Kind: ActMkdir, URL: top.String(), Local: dir, Size: -1, Dir: true, Reason: "missing", t: top})
 	}
 	f.listed = true
 	s.remotes[""], s.open = f, []string{""}
-	p.problem = func(r FileResult) { s.put(s.next(), r) }
-	_, err = walkLocalWith(ctx, c, p, true, s.visit)
+	// The local source never hides names that start with a dot.
+	if err := s.startDeletes(newTree(), s.listGone); err != nil {
+		return nil, err
+	}
+	var saw func(string)
+	if s.gone != nil {
+		defer s.gone.sp.close()
+		saw = s.saw
+	}
+	s.reportLeftOut()
+	tr, err := walkLocalWith(ctx, c, p, true, s.visit, saw)
 	for len(s.open) > 0 {
 		s.leave()
 	}
 	s.run()
-	if err != nil && s.n == 0 {
-		return err
+	if err != nil && s.n == 0 && len(p.Problems) == 0 {
+		return nil, err
 	}
-	return ctx.Err()
+	s.finish(err == nil && tr.complete)
+	return p, ctx.Err()
 }
 
 // list lists the remote folder rel, one level. A top that does not
@@ -104,7 +115,18 @@ func (s *upStreamer) list(rel string) (*remoteFolder, error) {
 	}
 	w.dir(rel, entries, err, depth, nil)
 	f.temps = w.tr.temps[rel]
+	f.holdsOut = w.tr.holdsOut[rel]
 	return f, nil
+}
+
+// listGone lists a remote folder below an entry an upload mirror deletes
+// (goneWalk).
+func (s *upStreamer) listGone(rel string) goneFolder {
+	f, err := s.list(rel)
+	if err != nil {
+		return goneFolder{}
+	}
+	return goneFolder{nodes: sortedNodes(f.nodes), temps: f.temps, listed: f.listed, holdsOut: f.holdsOut}
 }
 
 // leave decides the last files of the innermost open folder, queues the
@@ -115,14 +137,23 @@ func (s *upStreamer) leave() {
 	s.open = s.open[:len(s.open)-1]
 	f := s.remotes[rel]
 	delete(s.remotes, rel)
+	if f.listed {
+		s.goneIn(rel, f.nodes)
+	}
+	delete(s.shown, rel)
 	for _, name := range slices.Sorted(maps.Keys(f.temps)) {
 		if f.expected[name] {
 			continue
 		}
 		crel := path.Join(rel, name)
 		t := s.pl.p.remoteTarget(crel)
-		s.cleanups = append(s.cleanups, Action{Kind: ActCleanup, Rel: crel, URL: t.String(), Size: f.temps[name],
-			Reason: "a stale temporary of keepftp: an upload of an older version of a file, or of a file no longer in the source", t: t})
+		a := Action{Kind: ActCleanup, Rel: crel, URL: t.String(), Size: f.temps[name],
+			Reason: "a stale temporary of keepftp: an upload of an older version of a file, or of a file no longer in the source", t: t}
+		if s.dry != nil {
+			s.dry(a)
+		} else {
+			s.cleanups = append(s.cleanups, a)
+		}
 	}
 }
 
@@ -149,7 +180,7 @@ func (s *upStreamer) visit(n *node) {
 	d := s.remote(n.rel)
 	f := &remoteFolder{nodes: map[string]*node{}, expected: map[string]bool{}, listed: true}
 	if d == nil || d.kind != control.Dir {
-		s.mkdirs = append(s.mkdirs, Action{Kind: ActMkdir, Rel: n.rel, URL: t.String(), Local: p.localPath(n.rel), Size: n.size, Dir: true, Reason: "missing", t: t})
+		s.mkdir(Action{Kind: ActMkdir, Rel: n.rel, URL: t.String(), Local: p.localPath(n.rel), Size: n.size, Dir: true, Reason: "missing", t: t})
 	} else if s.pl.ctx.Err() == nil {
 		f, _ = s.list(n.rel)
 		f.listed = d.listed || f.listed
@@ -170,8 +201,7 @@ func (s *upStreamer) decide(n *node) {
 	skip, why := pl.decide(n, s.remote(n.rel))
 	a.Reason = why
 	if skip {
-		pl.c.emit(Event{Kind: EventSkip, URL: a.URL, Local: a.Local, Size: max(a.Size, 0), Reason: why})
-		s.put(s.next(), FileResult{URL: a.URL, Local: a.Local, Skipped: true, Reason: why, Outcome: Outcome{Size: a.Size}})
+		s.skip(a, why)
 		return
 	}
 	folder, part := parentRel(n.rel), path.Base(resume.UploadPartName(t.Path, n.size, n.mtime))
@@ -185,6 +215,10 @@ func (s *upStreamer) decide(n *node) {
 	case f.listed && !s.hidesDots:
 		a.part = &resume.Remote{Size: -1} // none there: no need to ask
 	}
+	if s.dry != nil {
+		s.dry(a)
+		return
+	}
 	s.queue = append(s.queue, queued{a, s.next()})
 	if len(s.queue) >= streamBatch {
 		s.run()
@@ -195,6 +229,9 @@ func (s *upStreamer) decide(n *node) {
 // the queued stale temporaries, and empties the queue.
 func (s *upStreamer) run() {
 	c, ctx, p := s.pl.c, s.pl.ctx, s.pl.p
+	if s.dry != nil {
+		return // nothing is queued
+	}
 	q := *p
 	q.Actions = s.mkdirs
 	c.makeFolders(ctx, &q)

@@ -125,6 +125,9 @@ type Plan struct {
 	// problem, when set (a streamed mirror), takes each source entry
 	// left out as it is found instead of Problems.
 	problem func(FileResult)
+	// streamedDeletes counts the deletes a streamed plan handed out
+	// (PlanMirrorFunc): Deletes counts them with its Actions'.
+	streamedDeletes int
 }
 
 // Counts returns how many actions of each kind the plan holds.

@@ -39,7 +39,7 @@ func (pl *planner) planDeletes() {
 		return
 	}
 	if !p.SourceComplete {
-		p.NoDeletes = fmt.Sprintf("the source's listing was not complete (%s): a name missing from it may still be there, so nothing is deleted", countNoun(len(p.Problems), "entry left out", "entries left out"))
+		p.NoDeletes = noDeletes(len(p.Problems))
 		return
 	}
 	src, dst := pl.src, pl.dst
@@ -70,22 +70,8 @@ func (pl *planner) planDeletes() {
 	keep := map[string]string{}
 	holds := map[string]bool{} // folders that hold something kept
 	for _, n := range slices.Backward(order) {
-		why := ""
-		switch {
-		case mayHave[n.rel]:
-			why = "the server's listing (LIST) does not show names that start with a dot: the source may have it"
-		case n.kind == control.Link:
-			why = "a symbolic link: --delete leaves links alone (never followed, never removed)"
-		case n.kind != control.File && n.kind != control.Dir:
-			why = "not a regular file nor a folder: --delete leaves it alone"
-		case n.kind == control.Dir && !n.listed:
-			why = "a folder that could not be listed: what it holds is not known"
-		case n.kind == control.Dir && dst.holdsOut[n.rel]:
-			why = "a folder that holds names the filters leave out, or that could not be read"
-		case n.kind == control.Dir && holds[n.rel]:
-			why = "a folder that holds what is kept"
-		}
-		if why != "" {
+		listed := n.kind != control.Dir || n.listed
+		if why := keepWhy(n, mayHave[n.rel], listed, dst.holdsOut[n.rel], holds[n.rel]); why != "" {
 			keep[n.rel] = why
 			holds[parentRel(n.rel)] = true
 		}
@@ -122,10 +108,50 @@ func (pl *planner) planDeletes() {
 	closeTo("\x00") // no rel is below another with a NUL
 }
 
+// noDeletes is Plan.NoDeletes of a source whose listing was not complete,
+// with leftOut entries left out.
+func noDeletes(leftOut int) string {
+	return fmt.Sprintf("the source's listing was not complete (%s): a name missing from it may still be there, so nothing is deleted", countNoun(leftOut, "entry left out", "entries left out"))
+}
+
+// The reasons --delete keeps a destination entry the source does not
+// have.
+const (
+	whyMayHave   = "the server's listing (LIST) does not show names that start with a dot: the source may have it"
+	whyLink      = "a symbolic link: --delete leaves links alone (never followed, never removed)"
+	whyOther     = "not a regular file nor a folder: --delete leaves it alone"
+	whyNotListed = "a folder that could not be listed: what it holds is not known"
+	whyHoldsOut  = "a folder that holds names the filters leave out, or that could not be read"
+	whyHolds     = "a folder that holds what is kept"
+	whyStaleTemp = "a stale temporary of keepftp, in a folder the source does not have"
+)
+
+// keepWhy says why the destination entry n, which the source does not
+// have, stays ("" if it goes): mayHave, the source's listing may have
+// hidden its name; a folder that was not listed, that holds what the
+// walk left out (holdsOut) or holds an entry kept (holds).
+func keepWhy(n *node, mayHave, listed, holdsOut, holds bool) string {
+	switch {
+	case mayHave:
+		return whyMayHave
+	case n.kind == control.Link:
+		return whyLink
+	case n.kind != control.File && n.kind != control.Dir:
+		return whyOther
+	case n.kind == control.Dir && !listed:
+		return whyNotListed
+	case n.kind == control.Dir && holdsOut:
+		return whyHoldsOut
+	case n.kind == control.Dir && holds:
+		return whyHolds
+	}
+	return ""
+}
+
 // Deletes returns how many deletes the plan holds that MaxDelete counts:
 // of the tree's files and folders, not of keepftp's own temporaries.
 func (p *Plan) Deletes() int {
-	n := 0
+	n := p.streamedDeletes
 	for _, a := range p.Actions {
 		if a.Kind == ActDelete && !a.temp {
 			n++
@@ -151,7 +177,7 @@ func (pl *planner) deleteTemps(folder string) {
 		rel := path.Join(folder, name)
 		t := pl.p.remoteTarget(rel)
 		pl.p.Actions = append(pl.p.Actions, Action{Kind: ActDelete, Rel: rel, URL: t.String(), Size: temps[name],
-			Reason: "a stale temporary of keepftp, in a folder the source does not have", t: t, temp: true})
+			Reason: whyStaleTemp, t: t, temp: true})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 
@@ -31,39 +32,49 @@ import (
 // which remove it only when empty, and is not tried when something it
 // held could not be deleted.
 func (c *Client) deletes(ctx context.Context, p *Plan, failed int) []FileResult {
-	var acts []*Action
-	for i := range p.Actions {
-		if a := &p.Actions[i]; a.Kind == ActDelete {
-			acts = append(acts, a)
+	var out []FileResult
+	acts := func(yield func(*Action) bool) {
+		for i := range p.Actions {
+			if a := &p.Actions[i]; (a.Kind == ActDelete || a.Kind == ActKeep) && !yield(a) {
+				return
+			}
 		}
 	}
-	if why := heldBack(p, failed); why != "" {
-		if len(acts) == 0 && p.NoDeletes == "" {
-			return nil // nothing to hold back
+	c.runDeletes(ctx, p, heldBack(p.NoDeletes, len(p.Problems), failed), p.Deletes(), acts, func(r FileResult) { out = append(out, r) })
+	return out
+}
+
+// runDeletes does deletes and keeps in order, each result handed to out:
+// a plan's, or a streamed mirror's (streamdelete.go). total is how many
+// of them MaxDelete counts. With why not "", they are held back: one
+// result says so, if there was anything to hold back.
+func (c *Client) runDeletes(ctx context.Context, p *Plan, why string, total int, acts iter.Seq[*Action], out func(FileResult)) {
+	if why != "" {
+		any := p.NoDeletes != ""
+		for a := range acts {
+			if a.Kind == ActDelete {
+				any = true
+				break
+			}
 		}
-		return []FileResult{c.notDeleted(p, why)}
-	}
-	for _, a := range p.Actions {
-		if a.Kind == ActKeep {
-			c.emit(Event{Kind: EventWarning, URL: a.URL, Local: a.local(p), Reason: "not deleted: " + a.Reason})
+		if any {
+			out(c.notDeleted(p, why))
 		}
+		return
 	}
 	d := &deleter{c: c, p: p, failedBelow: map[string]bool{}}
 	defer d.close()
-	var out []FileResult
 	done := 0
-	for i, a := range acts {
+	for a := range acts {
 		if ctx.Err() != nil {
 			break
 		}
+		if a.Kind == ActKeep {
+			c.emit(Event{Kind: EventWarning, URL: a.URL, Local: a.local(p), Reason: "not deleted: " + a.Reason})
+			continue
+		}
 		if !a.temp && p.Options.MaxDelete > 0 && done == p.Options.MaxDelete {
-			left := 0
-			for _, b := range acts[i:] {
-				if !b.temp {
-					left++
-				}
-			}
-			out = append(out, c.notDeleted(p, fmt.Sprintf("the limit of %d deletes was reached (MaxDelete, --max-delete): %s of %d not deleted", p.Options.MaxDelete, countNoun(left, "entry", "entries"), p.Deletes())))
+			out(c.notDeleted(p, fmt.Sprintf("the limit of %d deletes was reached (MaxDelete, --max-delete): %s of %d not deleted", p.Options.MaxDelete, countNoun(total-done, "entry", "entries"), total)))
 			break
 		}
 		if !a.temp {
@@ -84,18 +95,19 @@ func (c *Client) deletes(ctx context.Context, p *Plan, failed int) []FileResult 
 		} else {
 			c.emit(Event{Kind: EventDelete, URL: r.URL, Local: r.Local, Size: r.Outcome.Size, Reason: a.Reason})
 		}
-		out = append(out, r)
+		out(r)
 	}
-	return out
 }
 
-// heldBack says why a run deletes nothing, "" if it may.
-func heldBack(p *Plan, failed int) string {
-	if p.NoDeletes != "" {
-		return p.NoDeletes
+// heldBack says why a run deletes nothing, "" if it may: noDeletes (the
+// source's listing was not complete), leftOut source entries, failed
+// transfers.
+func heldBack(noDeletes string, leftOut, failed int) string {
+	if noDeletes != "" {
+		return noDeletes
 	}
-	if n := len(p.Problems); n > 0 {
-		return fmt.Sprintf("%s of the source (a run that did not copy all deletes nothing)", countNoun(n, "entry was left out", "entries were left out"))
+	if leftOut > 0 {
+		return fmt.Sprintf("%s of the source (a run that did not copy all deletes nothing)", countNoun(leftOut, "entry was left out", "entries were left out"))
 	}
 	if failed > 0 {
 		return fmt.Sprintf("%s (a run that did not copy all deletes nothing)", countNoun(failed, "file failed", "files failed"))

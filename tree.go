@@ -45,7 +45,8 @@ type tree struct {
 	// dot (LIST without -a): an upload temporary not listed may be there,
 	// and a source may have a name with a dot it did not show.
 	hidesDots bool
-	entries   int // walked so far, against maxEntries
+	entries   int // walked so far, against limit
+	limit     int // maxEntries; maxStreamEntries for a walk that holds no node
 	// seen holds every name the walk was shown, by rel: the ones it took
 	// and the ones it left out (by the Filter, links a source does not
 	// follow, names it cannot use). A destination entry whose name a
@@ -60,7 +61,15 @@ type tree struct {
 
 func newTree() *tree {
 	return &tree{nodes: map[string]*node{}, temps: map[string]map[string]int64{}, complete: true,
-		seen: map[string]bool{}, holdsOut: map[string]bool{}}
+		seen: map[string]bool{}, holdsOut: map[string]bool{}, limit: maxEntries}
+}
+
+// newStreamTree is the tree of a streamed walk, which holds no node: its
+// bound is maxStreamEntries.
+func newStreamTree() *tree {
+	tr := newTree()
+	tr.limit = maxStreamEntries
+	return tr
 }
 
 // leftOut notes that the entry rel is not in the tree though it is
@@ -84,13 +93,13 @@ func (tr *tree) folderListed(rel string) bool {
 	return n == nil || n.kind != control.Dir || n.listed
 }
 
-// count counts one more entry against maxEntries, and reports whether it
-// is within the bound.
+// count counts one more entry against the tree's limit, and reports
+// whether it is within the bound.
 func (tr *tree) count() (ok, first bool) {
 	tr.entries++
-	if tr.entries <= maxEntries {
+	if tr.entries <= tr.limit {
 		return true, false
 	}
 	tr.complete = false
-	return false, tr.entries == maxEntries+1
+	return false, tr.entries == tr.limit+1
 }

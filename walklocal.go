@@ -25,14 +25,18 @@ import (
 // upload temporaries). On the destination side, StagingDir at the top is
 // keepftp's and not walked; a missing top is an empty tree.
 func walkLocal(ctx context.Context, c *Client, p *Plan, source bool) (*tree, error) {
-	return walkLocalWith(ctx, c, p, source, nil)
+	return walkLocalWith(ctx, c, p, source, nil, nil)
 }
 
 // walkLocalWith is walkLocal that, with visit set, hands each entry to
 // visit in walk order instead of keeping it in the tree (a streamed
-// mirror: see mirrorupstream.go).
-func walkLocalWith(ctx context.Context, c *Client, p *Plan, source bool, visit func(n *node)) (*tree, error) {
+// mirror: see mirrorupstream.go), and each name it is shown to saw, if
+// set, instead of the tree's seen.
+func walkLocalWith(ctx context.Context, c *Client, p *Plan, source bool, visit func(n *node), saw func(rel string)) (*tree, error) {
 	tr := newTree()
+	if visit != nil {
+		tr = newStreamTree()
+	}
 	root, err := os.OpenRoot(p.Dir)
 	if err != nil {
 		if !source && errors.Is(err, fs.ErrNotExist) {
@@ -60,6 +64,8 @@ func walkLocalWith(ctx context.Context, c *Client, p *Plan, source bool, visit f
 		}
 		if visit == nil {
 			tr.seen[rel] = true
+		} else if saw != nil {
+			saw(rel)
 		}
 		if err != nil {
 			tr.leftOut(rel)
@@ -71,7 +77,7 @@ func walkLocalWith(ctx context.Context, c *Client, p *Plan, source bool, visit f
 		}
 		if ok, first := tr.count(); !ok {
 			if first {
-				problem(path.Dir(rel), fmt.Errorf("more than %d entries in the tree: the rest is not walked", maxEntries))
+				problem(path.Dir(rel), fmt.Errorf("more than %d entries in the tree: the rest is not walked", tr.limit))
 			}
 			tr.leftOut(rel)
 			return fs.SkipAll

@@ -30,6 +30,9 @@ type remoteWalk struct {
 	// and leave bracket each folder's entries.
 	visit        func(n *node)
 	enter, leave func(rel string)
+	// saw, when set with visit, takes every name the walk is shown, as
+	// the tree's seen would (a streamed mirror's deletes).
+	saw func(rel string)
 	// shallow: list one folder, not the folders in it (a streamed
 	// upload lists the destination folder by folder).
 	shallow bool
@@ -112,7 +115,7 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 	for _, e := range entries {
 		if ok, first := w.tr.count(); !ok {
 			if first {
-				w.problem(t, w.p.localPath(rel), fmt.Errorf("more than %d entries in the tree: the rest is not walked", maxEntries))
+				w.problem(t, w.p.localPath(rel), fmt.Errorf("more than %d entries in the tree: the rest is not walked", w.tr.limit))
 			}
 			w.tr.holdsOut[rel] = true
 			return
@@ -121,6 +124,8 @@ func (w *remoteWalk) dir(rel string, entries []control.Entry, listErr error, dep
 		crel := path.Join(rel, e.Name)
 		if w.visit == nil {
 			w.tr.seen[crel] = true
+		} else if w.saw != nil {
+			w.saw(crel)
 		}
 		switch {
 		case errors.Is(err, ErrUnsafeName):
@@ -190,7 +195,7 @@ func (w *remoteWalk) subdir(n *node, depth int, ancestors map[string]string) {
 		w.problem(t, w.p.localPath(n.rel), fmt.Errorf("deeper than %d levels (a directory loop?)", maxDepth))
 		return
 	}
-	if w.ctx.Err() != nil || w.tr.entries > maxEntries || w.dirs > maxDirs {
+	if w.ctx.Err() != nil || w.tr.entries > w.tr.limit || w.dirs > maxDirs {
 		return
 	}
 	if w.dirs++; w.dirs > maxDirs {

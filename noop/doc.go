@@ -18,6 +18,7 @@
 // vanished, which a path produces as well. It then gets no more
 // in-transfer NOOPs for the life of the process, and it is logged once;
 // Registry.Remember carries that over from an earlier run's profile, to be
-// tested again when it is due, and a transfer that completes with NOOPs
-// clears it.
+// tested again when it is due, and a transfer that completes with a NOOP
+// that reached the server while it ran (answered before the final reply,
+// or written well before the data's end) clears it.
 package noop

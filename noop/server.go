@@ -39,7 +39,10 @@ type Observation struct {
 	// after a NOOP (Ending.ServerAborted).
 	Abort bool
 	// Clean: the transfer completed although a NOOP reached the server
-	// while data still flowed: the server does not abort on NOOP.
+	// while it ran: the server answered one before its final reply, or
+	// (a server that answers only after it) one was written a whole
+	// answer window before the data's end. The server does not abort on
+	// NOOP.
 	Clean bool
 }
 
@@ -146,8 +149,8 @@ func (r *Registry) observeLocked(server string, h *hostState, o Observation) {
 		h.behaviour, h.observed = classify(o), true
 	case o.Sent > 0 && h.behaviour != Aborts && !h.disabled:
 		// Answers were seen, but the NOOPs proved nothing about aborts
-		// (the transfer failed for a reason of the path, or its NOOPs came
-		// too late in it).
+		// (the transfer failed for a reason of the path, or its NOOPs,
+		// answered only after the final reply, came too late in it).
 		if len(o.During) > 0 || o.After > 0 {
 			h.behaviour, h.observed = classify(o), true
 		}

@@ -215,6 +215,9 @@ func (ss *shimSession) command(line string) bool {
 func (ss *shimSession) noop() bool {
 	style := ss.s.noopStyle()
 	ss.mu.Lock()
+	if ss.running {
+		ss.s.stats.update(func(st *Stats) { st.NoopsInTransfer++ })
+	}
 	if !ss.running || style == NoopAfterTransfer {
 		ss.mu.Unlock()
 		return false

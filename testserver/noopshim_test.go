@@ -49,8 +49,8 @@ func TestNoopImmediate200(t *testing.T) {
 		t.Fatalf("got %d bytes", len(p.data))
 	}
 	c.cmd(257, "PWD")
-	if n := s.Stats().Noops; n != 1 {
-		t.Fatalf("Noops = %d", n)
+	if st := s.Stats(); st.Noops != 1 || st.NoopsInTransfer != 1 {
+		t.Fatalf("Noops = %d, NoopsInTransfer = %d; want 1, 1", st.Noops, st.NoopsInTransfer)
 	}
 }
 
@@ -76,8 +76,8 @@ func TestNoopNever(t *testing.T) {
 	// read here in place of the PWD's 257.
 	c.cmd(200, "NOOP")
 	c.cmd(257, "PWD")
-	if n := s.Stats().Noops; n != 2 {
-		t.Fatalf("Noops = %d", n)
+	if st := s.Stats(); st.Noops != 2 || st.NoopsInTransfer != 1 {
+		t.Fatalf("Noops = %d, NoopsInTransfer = %d; want 2 (one after the transfer), 1", st.Noops, st.NoopsInTransfer)
 	}
 }
 

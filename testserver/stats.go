@@ -17,8 +17,12 @@ type Stats struct {
 	Downloads      int64 // RETR commands received
 	Uploads        int64 // STOR/APPE/STOU commands received
 	Noops          int64 // NOOP commands received (answered or not)
-	TLSSessions    int64 // control sessions under TLS (AUTH TLS accepted, or implicit TLS)
-	Refused        int64 // control connections refused by MaxConnsPerIP
+	// NoopsInTransfer counts the NOOPs received while a transfer ran
+	// (between its 1xx and its final reply): a client's keepalive on an
+	// idle connection is in Noops only.
+	NoopsInTransfer int64
+	TLSSessions     int64 // control sessions under TLS (AUTH TLS accepted, or implicit TLS)
+	Refused         int64 // control connections refused by MaxConnsPerIP
 }
 
 // notifier holds a value of type T and lets waiters block until a

@@ -413,8 +413,8 @@ type observation struct {
 // observe tells the NOOP registry, once, what the transfer showed: the
 // answers, whether the server ended it in answer to a NOOP (only a failure
 // reply right after one, while data flowed, says so: noop.Ending), and
-// whether it completed with a NOOP that reached the server while data
-// still flowed, which shows the server does not abort.
+// whether it completed with a NOOP that reached the server while its
+// transfer ran, which shows the server does not abort.
 func (m *mux) observe(e observation) {
 	if m.observed || m.o.NoKeepalive { // no Begin, no End
 		return
@@ -423,6 +423,7 @@ func (m *mux) observe(e observation) {
 	sent := m.t.NoopsSent()
 	o := noop.Observation{Sent: sent}
 	if sent > 0 {
+		m.takeAnswers()
 		o.During, o.After = m.during, e.after
 		window := noop.AnswerWindow(m.t.Conn().RTT())
 		if e.final && !m.failAt.IsZero() {
@@ -437,9 +438,32 @@ func (m *mux) observe(e observation) {
 				Quiet:      m.timeout / 4, // a stall lasts a whole timeout
 			}.ServerAborted()
 		}
-		o.Clean = e.complete && !m.firstNoop.IsZero() && m.dataEnd.Sub(m.firstNoop) > window
+		// The server's own answer to a NOOP before its final reply says
+		// it read the NOOP while the transfer ran, and the transfer
+		// completed: no clock is involved. A server that answers only
+		// after the final reply (vsftpd, proftpd) leaves the clock: a
+		// NOOP written a whole answer window before the data's end.
+		answered := len(m.during) > 0
+		early := !m.firstNoop.IsZero() && m.dataEnd.Sub(m.firstNoop) > window
+		o.Clean = e.complete && (answered || early)
 	}
 	m.o.registry().End(m.server, m.grant, o)
+}
+
+// takeAnswers takes the NOOP answers routed before the final reply that
+// the loop left in their channel: it ends once the data's end and the
+// final reply are in, and its select may take those before answers that
+// came first. The reader routes every answer before the final reply, so
+// once that is in, they all wait in the channel.
+func (m *mux) takeAnswers() {
+	for {
+		select {
+		case ans := <-m.t.NoopAnswers():
+			m.during = append(m.during, ans.Code)
+		default:
+			return
+		}
+	}
 }
 
 // verdict decides whether a finished attempt is complete.

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -188,5 +189,109 @@ func TestServerAbortOnNoopIsLearned(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestNoopAnsweredDuringCompletedTransferIsClean: a server remembered to
+// abort on NOOP is retested; it answers the retest's NOOP with "500"
+// before its 226, and the download completes. The server handled the NOOP
+// while its transfer ran and did not end it: the remembered abort is
+// cleared and "answered with 5xx" learned, however soon after the NOOP
+// the data ended. Here it ends at once (well inside noop.AnswerWindow,
+// which is wide and grows with a loaded client's round trip: a short
+// download on a busy machine kept a false "aborts" that way). In the
+// second case the answer and the 226 come in one write after the data's
+// end, so the multiplexer may take the final reply before the answer; it
+// is run 20 times, as that order is the scheduler's choice.
+func TestNoopAnsweredDuringCompletedTransferIsClean(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		together bool // the answer comes with the 226, after the data's end
+		runs     int
+	}{
+		{"answer, then the data's end, then 226", false, 1},
+		{"the data's end, then answer and 226 in one write", true, 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				for run := range tc.runs {
+					var logs []string
+					reg := &noop.Registry{Logf: func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }}
+					reg.Remember("pipe", noop.Aborts, true)
+					retestAnsweredWith500(t, reg, tc.together)
+					if b := reg.Behaviour("pipe"); b != noop.WithError || !reg.InTransfer("pipe") || len(logs) != 1 {
+						t.Fatalf("run %d: after a completed retest whose NOOP got 500 during it: behaviour %v, NOOPs in transfers %v, notes %q; want %v, true, one note that it does not abort", run+1, b, reg.InTransfer("pipe"), logs, noop.WithError)
+					}
+				}
+			})
+		})
+	}
+}
+
+// retestAnsweredWith500 runs one download of 64 KiB that gets one NOOP
+// (after 1 s, 10 KiB in), answered "500" before the 226 (together: in one
+// write with it, after the data's end); the data's rest follows the NOOP
+// at once.
+func retestAnsweredWith500(t *testing.T, reg *noop.Registry, together bool) {
+	fs, c := dial(t, 4*time.Second)
+	data := ftptest.RandomBytes(64 << 10)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d := fs.OpenRetr("/f")
+		noopIn := make(chan struct{})
+		wg.Add(1)
+		go func() { // the data: 1 KiB every 100 ms until the NOOP, then the rest at once
+			defer wg.Done()
+			sent := 0
+			for sent < len(data) {
+				n := 1024
+				select {
+				case <-noopIn:
+					n = len(data) - sent
+				case <-time.After(100 * time.Millisecond):
+				}
+				if _, err := d.Write(data[sent : sent+n]); err != nil {
+					return
+				}
+				sent += n
+			}
+			d.Close()
+			if together {
+				fs.TrySend("500 Unknown command", "226 Transfer complete")
+			} else {
+				fs.TrySend("226 Transfer complete")
+			}
+		}()
+		noops := 0
+		for {
+			cmd, err := fs.TryReadCmd()
+			if err != nil {
+				d.Close()
+				return
+			}
+			switch cmd {
+			case "NOOP":
+				if noops++; noops > 1 {
+					t.Errorf("NOOP %d: the transfer should have ended at the first", noops)
+					continue
+				}
+				if !together {
+					fs.TrySend("500 Unknown command")
+				}
+				close(noopIn)
+			case "PWD":
+				fs.TrySend(`257 "/"`)
+			}
+		}
+	}()
+	var got bytes.Buffer
+	res, err := Download(t.Context(), c, "/f", 0, int64(len(data)), &got, Options{Timeout: 4 * time.Second, Keepalive: time.Second, Noops: reg})
+	c.Close()
+	fs.Ctrl.Close()
+	wg.Wait()
+	if err != nil || !bytes.Equal(got.Bytes(), data) || res.NoopsSent != 1 {
+		t.Fatalf("download: %v, %d bytes of %d, %d NOOPs; want it complete with one NOOP", err, got.Len(), len(data), res.NoopsSent)
 	}
 }

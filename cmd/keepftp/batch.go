@@ -170,6 +170,11 @@ type resultTally struct {
 	n                                   int
 	only                                keepftp.FileResult // the first, for a run of one
 	failed, removed, deleted, notDelete []indexed
+	// printDeleted, when set, prints each delete as it is done, and the
+	// tally counts it instead of holding it: a mirror's deletes are not
+	// bounded in number (nDeleted counts them either way).
+	printDeleted func(keepftp.FileResult)
+	nDeleted     int
 	// leftOutFirst: a mirror's failed results print the entries it left
 	// out first.
 	leftOutFirst bool
@@ -196,7 +201,12 @@ func (t *resultTally) add(i int, f keepftp.FileResult) {
 	case f.Delete && f.Err != nil:
 		t.notDelete = append(t.notDelete, indexed{i, f})
 	case f.Delete:
-		t.deleted = append(t.deleted, indexed{i, f})
+		t.nDeleted++
+		if t.printDeleted != nil {
+			t.printDeleted(f)
+		} else {
+			t.deleted = append(t.deleted, indexed{i, f})
+		}
 	case f.Err != nil:
 		t.failed = append(t.failed, indexed{i, f})
 	case f.Skipped:
@@ -248,7 +258,7 @@ func (r *runner) finishTally(t *resultTally) error {
 		sum.Removed = &n
 	}
 	if r.c.Bool("delete") {
-		n, m := len(deleted), len(notDeleted)
+		n, m := t.nDeleted, len(notDeleted)
 		sum.Deleted, sum.NotDeleted = &n, &m
 	}
 	sum.Seconds = time.Since(r.start).Seconds()

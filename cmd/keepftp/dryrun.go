@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	neturl "net/url"
 	"time"
 
 	"github.com/keepftp/keepftp"
@@ -44,32 +45,35 @@ type planSummary struct {
 	NoDeletes string            `json:"no_deletes,omitempty"`
 }
 
-// dryRun plans the mirror and prints the plan: one line per action on
-// standard output ("transfer  a/b.csv  (missing)"), the problems and a
-// summary on standard error; with --json, a "plan" event per action and a
-// summary event. Nothing is changed on either side: the plan only lists
-// and reads. It exits as the run would about what the plan already shows:
-// 9 when the source's listing left entries out, when deletes would be
-// held back, or when --max-delete would stop them.
+// dryRun plans the mirror and prints the plan as it is decided, folder
+// by folder (keepftp.Client.PlanMirrorFunc: a tree of any size holds no
+// line per action): one line per action on standard output ("transfer
+// a/b.csv  (missing)"), the problems and a summary on standard error;
+// with --json, a "plan" event per action and a summary event. Nothing is
+// changed on either side: the plan only lists and reads. It exits as the
+// run would about what the plan already shows: 9 when the source's
+// listing left entries out, when deletes would be held back, or when
+// --max-delete would stop them.
 func (r *runner) dryRun(d keepftp.Direction, url, dir string, o keepftp.MirrorOptions) error {
-	p, err := r.client.PlanMirror(r.c.Context, d, url, dir, o)
-	r.client.Close()
-	if r.bars != nil {
-		r.bars.close()
-	}
-	if err != nil {
-		return err
-	}
 	out, errOut := r.c.App.Writer, r.c.App.ErrWriter
-	sum := planSummary{Kind: eventSummary, DryRun: true, Direction: p.Direction.String(), LeftOut: len(p.Problems), NoDeletes: p.NoDeletes}
-	if r.enc == nil {
-		from, to := p.URL, p.Dir
+	var sum planSummary
+	headed := false
+	head := func(p *keepftp.Plan) {
+		if headed || r.enc != nil {
+			return
+		}
+		headed = true
+		from, to := userOnly(url), dir
+		if p != nil {
+			from, to = p.URL, p.Dir
+		}
 		if d == keepftp.ToServer {
 			from, to = to, from
 		}
-		fmt.Fprintf(out, "dry run: %s %s -> %s (nothing is changed)\n", p.Direction, safeText(from), safeText(to))
+		fmt.Fprintf(out, "dry run: %s %s -> %s (nothing is changed)\n", d, safeText(from), safeText(to))
 	}
-	for _, a := range p.Actions {
+	p, err := r.client.PlanMirrorFunc(r.c.Context, d, url, dir, o, func(a keepftp.Action) {
+		head(nil)
 		switch a.Kind {
 		case keepftp.ActTransfer:
 			sum.Transfer++
@@ -91,13 +95,22 @@ func (r *runner) dryRun(d keepftp.Direction, url, dir string, o keepftp.MirrorOp
 		}
 		if r.enc != nil {
 			r.encode(planEvent{Kind: eventPlan, Time: time.Now(), Action: a.Kind, Path: rel, URL: a.URL, Local: a.Local, Dir: a.Dir, Size: max(a.Size, 0), Reason: a.Reason})
-			continue
+			return
 		}
 		if a.Dir && rel != "." {
 			rel += "/"
 		}
 		fmt.Fprintf(out, "%-8s  %s  (%s)\n", a.Kind, safeText(rel), safeText(a.Reason))
+	})
+	r.client.Close()
+	if r.bars != nil {
+		r.bars.close()
 	}
+	if err != nil && p == nil {
+		return err
+	}
+	head(p)
+	sum.Kind, sum.DryRun, sum.Direction, sum.LeftOut, sum.NoDeletes = eventSummary, true, p.Direction.String(), len(p.Problems), p.NoDeletes
 	if r.enc != nil {
 		sum.Time = time.Now()
 		r.encode(sum)
@@ -114,6 +127,8 @@ func (r *runner) dryRun(d keepftp.Direction, url, dir string, o keepftp.MirrorOp
 		}
 	}
 	switch {
+	case err != nil:
+		return err
 	case len(p.Problems) > 0:
 		return fmt.Errorf("dry run: %w: %d of the source's entries (the plan shows what the rest would do)", keepftp.ErrLeftOut, len(p.Problems))
 	case p.NoDeletes != "":
@@ -122,6 +137,19 @@ func (r *runner) dryRun(d keepftp.Direction, url, dir string, o keepftp.MirrorOp
 		return fmt.Errorf("dry run: %w: --max-delete %d would stop the run before the delete past it (%d planned)", keepftp.ErrNotDeleted, o.MaxDelete, p.Deletes())
 	}
 	return nil
+}
+
+// userOnly is a URL from the command line without its password, as the
+// library shows one (Plan.URL).
+func userOnly(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "URL"
+	}
+	if u.User != nil {
+		u.User = neturl.User(u.User.Username())
+	}
+	return u.String()
 }
 
 // encode writes one --json line.

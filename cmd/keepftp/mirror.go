@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -123,6 +124,18 @@ func mirrorAction(c *cli.Context) error {
 		return r.dryRun(dirn, url, dir, mo)
 	}
 	t := &resultTally{leftOutFirst: true}
+	// Each delete is printed as it is done: a mirror may delete any
+	// number of entries, and the summary holds only their count.
+	t.printDeleted = func(keepftp.FileResult) {}
+	if !c.Bool("quiet") && r.enc == nil {
+		t.printDeleted = func(f keepftp.FileResult) {
+			var w io.Writer = c.App.ErrWriter
+			if r.bars != nil {
+				w = r.bars // above the bars
+			}
+			fmt.Fprintf(w, "deleted: %s\n", safeText(r.deleteName(f)))
+		}
+	}
 	err = r.client.MirrorFunc(c.Context, dirn, url, dir, mo, t.add)
 	if err != nil && t.n == 0 {
 		r.client.Close()
