@@ -22,9 +22,10 @@ import (
 // after the final reply; the profile keeps it. Then the check after each
 // transfer, the next file's look and its EPSV are written at the data's
 // end and answered with the final reply: a file costs its data
-// connection, its RETR and that round trip, 3 (on the real network of
-// the bench, where a connection to the middlebox costs nothing, 2). It
-// was 4: the check waited for the final reply. The files arrive whole.
+// connection, its RETR and that round trip, 3 (where a connection costs
+// nothing, as to the bench's middlebox, 1.5 with the RETR written there
+// too: TestMirrorRetrBehind). It was 4: the check waited for the final
+// reply. The files arrive whole.
 func TestMirrorChecksBehindTransfers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const rtt = 100 * time.Millisecond

@@ -211,11 +211,13 @@ type fileOpts struct {
 	stateTemp   string         // where the state file's temporaries are made; "" for beside it
 	known       *resume.Remote // what the listing said about it, if anything
 	next        func() string  // names the file to look at with the check after the transfer (a mirror's next)
+	fromStart   func(string) bool
 }
 
 func (c *Client) get(ctx context.Context, t resume.Target, dst string, fo fileOpts) (resume.Outcome, error) {
 	o := c.options(t, dst)
 	o.PartName, o.StateName, o.StateTemp, o.Known, o.Next = fo.part, fo.state, fo.stateTemp, fo.known, fo.next
+	o.NextFromStart = fo.fromStart
 	out, err := resume.Get(ctx, t, dst, o)
 	c.done(t, dst, out, err)
 	return out, err

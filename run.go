@@ -2,6 +2,7 @@ package keepftp
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -240,9 +241,12 @@ func (c *Client) downloads(ctx context.Context, p *Plan, acts []*Action, done fu
 					}
 					return ""
 				}
+				fromStart := func(path string) bool {
+					return j >= 0 && acts[j].t.Path == path && c.fetchesFromStart(stage, acts[j])
+				}
 				ran[i] = true // each index is taken by one worker only
 				var r FileResult
-				r, known = c.download(ctx, stage, acts[i], known, next)
+				r, known = c.download(ctx, stage, acts[i], known, next, fromStart)
 				done(i, r)
 				if !asked { // no check asked for the next file: take it now
 					j = take()
@@ -253,6 +257,24 @@ func (c *Client) downloads(ctx context.Context, p *Plan, acts []*Action, done fu
 	}
 	wg.Wait()
 	return ran
+}
+
+// fetchesFromStart reports whether a's download is this worker's next use
+// of the connection it has, from its start (resume.Options.NextFromStart):
+// one worker (with more, the pool may hand that connection to another),
+// nothing done on the server between two files (RemoveSource), one
+// stream, and no partial download to resume.
+func (c *Client) fetchesFromStart(stage staging, a *Action) bool {
+	if c.o.Parallel > 1 || c.o.RemoveSource || c.o.Segments > 1 {
+		return false
+	}
+	part, state := stage.files(filepath.FromSlash(a.Rel))
+	for _, name := range []string{part, state} {
+		if _, err := os.Lstat(name); !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+	}
+	return true
 }
 
 // lookAhead reports whether the check after a transfer should look at
@@ -266,7 +288,7 @@ func lookAhead(next *Action) bool {
 // server said about it in the look ahead; next names the next file to
 // look at with its check, and what the server said of that file is
 // returned with the result (nil when it was not asked).
-func (c *Client) download(ctx context.Context, stage staging, a *Action, known *resume.Remote, next func() string) (FileResult, *resume.Remote) {
+func (c *Client) download(ctx context.Context, stage staging, a *Action, known *resume.Remote, next func() string, fromStart func(string) bool) (FileResult, *resume.Remote) {
 	r := FileResult{URL: a.URL, Local: a.Local}
 	rel := filepath.FromSlash(a.Rel)
 	if err := os.MkdirAll(filepath.Dir(a.Local), 0o755); err != nil {
@@ -284,7 +306,7 @@ func (c *Client) download(ctx context.Context, stage staging, a *Action, known *
 		k := *a.known // the file's own copy: the transfer may change it
 		known = &k
 	}
-	res, err := c.get(ctx, a.t, a.Local, fileOpts{part: part, state: state, stateTemp: stage.temp(), known: known, next: next})
+	res, err := c.get(ctx, a.t, a.Local, fileOpts{part: part, state: state, stateTemp: stage.temp(), known: known, next: next, fromStart: fromStart})
 	r.Outcome, r.Err = outcomeOf(res), err
 	c.removeSource(ctx, downloadSource(a.t, a.Local), &r)
 	return r, res.Next

@@ -95,7 +95,8 @@ type PendingStat struct {
 	ws    []*waiter
 	cmds  []Command
 	lines []cmdLine
-	seq   uint64 // c.sends after the write: a later command forgets the EPSV's port
+	seq   uint64      // c.sends after the write: a later command forgets the EPSV's port
+	retr  *behindRetr // the RETR written after the EPSV (StatRetrBehind), if any
 }
 
 // StatBehind writes StatPassive's commands (SIZE and MDTM of each path,
@@ -149,6 +150,23 @@ func (p *PendingStat) Wait(ctx context.Context) ([]FileStat, error) {
 		if !codeMatches(rep.Code, p.cmds[i].Expect) {
 			reps[i].Err = rep.err(p.lines[i].show)
 		}
+	}
+	if p.retr != nil {
+		// The EPSV's port is the RETR's (readPort), read now so that the
+		// data connection is opened the moment the RETR is taken over.
+		if err := c.acquireRaw(ctx); err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		mine := c.behindRetr == p.retr
+		c.mu.Unlock()
+		if mine {
+			if err := c.readPort(ctx, p.retr); err != nil {
+				c.release()
+				return nil, err
+			}
+		}
+		c.release()
 	}
 	if p.epsv {
 		if err := c.acquire(ctx); err != nil {

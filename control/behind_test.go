@@ -305,15 +305,19 @@ func TestStatBehindInvalidArgument(t *testing.T) {
 // the answer comes before the transfer's final reply and cannot be
 // taken for it. The connection ends out of step (ErrBehindAnswered, an
 // ErrDesync), the transfer sees it lost, Wait fails, and Deferral says
-// AnsweredBefore from then on.
+// AnsweredBefore from then on. With the next file's RETR written there
+// too (StatRetrBehind), the same, and taking that RETR over fails at once
+// on the closed connection.
 func TestStatBehindAnsweredBeforeFinal(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		reply string // the server's answer to what comes during the transfer
+		retr  bool
 	}{
-		{"213", ""},
-		{"500", "500 Unknown command"},
+		{"213", "", false},
+		{"500", "500 Unknown command", false},
+		{"213 with RETR", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -332,6 +336,7 @@ func TestStatBehindAnsweredBeforeFinal(t *testing.T) {
 					}
 				}
 				f.WriteFile("/a", ftptest.RandomBytes(5000), time.Unix(1e9, 0))
+				f.WriteFile("/b", ftptest.RandomBytes(5000), time.Unix(1e9, 0))
 				c := dialBehind(t, vnet, f, AnsweredAfter)
 				tr, err := c.StartTransfer(t.Context(), "RETR", "/a", 0)
 				if err != nil {
@@ -340,9 +345,17 @@ func TestStatBehindAnsweredBeforeFinal(t *testing.T) {
 				if _, err := io.ReadAll(tr.Data); err != nil {
 					t.Fatal(err)
 				}
-				p, err := tr.StatBehind(false, "/a")
+				var p *PendingStat
+				if tc.retr {
+					p, err = tr.StatRetrBehind("/b", "/a", "/b")
+				} else {
+					p, err = tr.StatBehind(false, "/a")
+				}
 				if err != nil {
 					t.Fatal(err)
+				}
+				if p.Retr() != tc.retr {
+					t.Fatalf("RETR written: %v, want %v", p.Retr(), tc.retr)
 				}
 				select {
 				case rep := <-tr.Final():
@@ -360,6 +373,11 @@ func TestStatBehindAnsweredBeforeFinal(t *testing.T) {
 				}
 				if d := c.Deferral(); d != AnsweredBefore {
 					t.Errorf("Deferral = %v, want %v", d, AnsweredBefore)
+				}
+				if tc.retr {
+					if _, err := c.StartTransfer(t.Context(), "RETR", "/b", 0); err == nil {
+						t.Error("the RETR written behind was taken over on a connection out of step")
+					}
 				}
 			})
 		})

@@ -66,6 +66,9 @@ type Conn struct {
 	deferral  deferralState // a Deferral: what the server does with commands written behind a transfer (behind.go)
 	sends     uint64        // batches written by sendAll (guarded by mu): a PendingStat's EPSV port is kept only if none came after it
 	lateProbe *Transfer     // a transfer whose ProbeBehind answer is among the late replies (guarded by mu)
+	// behindRetr is a RETR written behind a transfer and not yet taken
+	// over (retrbehind.go), guarded by mu.
+	behindRetr *behindRetr
 
 	unanswered silence // commands the server has not answered yet (learned.go)
 	worked     worked  // probes that succeeded (learned.go)
@@ -120,7 +123,7 @@ func (c *Conn) Quit(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, min(c.timeout, 5*time.Second))
 	defer cancel()
 	c.quitting.Store(true)
-	err := c.acquire(ctx)
+	err := c.acquireRaw(ctx) // a RETR written ahead needs no settling: the connection ends
 	if err == nil {
 		err = c.writeLine(fixedCmd("QUIT", ""))
 		c.release()

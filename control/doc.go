@@ -19,6 +19,13 @@
 //     discards everything before its 257, because servers answer NOOPs before
 //     the 226, after it, or never (vsftpd and proftpd after, pyftpdlib and
 //     pure-ftpd at once, pure-ftpd sometimes not at all).
+//   - On a server that answers commands written at a download's data end
+//     after its final reply (Deferral, behind.go), the check after the
+//     transfer, the next file's look and EPSV, and even its RETR
+//     (retrbehind.go) go there. A RETR written so is owed until the next
+//     StartTransfer of it takes it over; anything else settles it first
+//     (its refusal read, or the transfer started and aborted), and a
+//     connection that cannot be settled is closed.
 //
 // The reader never waits for anyone. A reply that belongs to nothing (one
 // that arrives when no command waits and none is owed, a 226 or a 1xx to

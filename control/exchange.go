@@ -135,7 +135,25 @@ func (c *Conn) await(ctx context.Context, w *waiter) (Reply, error) {
 // replyDeadline is when a reply to a command written at sent is late.
 func (c *Conn) replyDeadline(sent time.Time) time.Time { return sent.Add(c.timeout) }
 
+// acquire takes the command slot for a command of any kind but a
+// transfer that may take over a RETR written ahead: such a RETR is
+// settled first (settleBehind).
 func (c *Conn) acquire(ctx context.Context) error {
+	if err := c.acquireRaw(ctx); err != nil {
+		return err
+	}
+	if b := c.takeBehind(); b != nil {
+		if err := c.settleBehind(ctx, b); err != nil {
+			c.release()
+			return err
+		}
+	}
+	return nil
+}
+
+// acquireRaw takes the command slot, leaving a RETR written ahead as it
+// is.
+func (c *Conn) acquireRaw(ctx context.Context) error {
 	if err := c.Err(); err != nil {
 		return err
 	}

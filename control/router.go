@@ -65,11 +65,18 @@ func (c *Conn) readLoop(r *replyReader) {
 	}
 	t := c.xfer
 	c.xfer = nil
+	var bt *Transfer // a RETR written ahead, whose replies will not come either
+	if b := c.behindRetr; b != nil && b.t != t {
+		bt = b.t
+	}
 	c.mu.Unlock()
 	c.nc.Close()
 	close(c.done)
 	if t != nil {
 		t.lost()
+	}
+	if bt != nil {
+		bt.lost()
 	}
 }
 
@@ -82,6 +89,7 @@ type waiter struct {
 	probe    bool       // a ProbeBehind NOOP's answer, queued after the transfer (probeAnswerQueued): nobody awaits it
 	login    bool       // a command of the login written ahead: its reply is judged by settleLogin
 	resync   bool       // a resync's PWD: every reply before its 257 is discarded into stale
+	xfer     *Transfer  // a transfer command written ahead (StatRetrBehind): its first reply, and all after it, go to xfer
 	stale    []Reply    // guarded by Conn.mu until the reply is delivered
 	reply    chan Reply // capacity 1: the reader never waits
 }
@@ -92,6 +100,14 @@ type waiter struct {
 func (c *Conn) route(rep Reply) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(c.waiters) > 0 && c.xfer == nil && c.waiters[0].xfer != nil {
+		// A transfer command written ahead gets its first reply: from
+		// here on the replies are the transfer's.
+		c.xfer = c.waiters[0].xfer
+		c.waiters[0] = nil
+		c.waiters = c.waiters[1:]
+		c.finalRep = nil
+	}
 	if t := c.xfer; t != nil {
 		final, err := t.route(rep)
 		if final {
@@ -100,7 +116,15 @@ func (c *Conn) route(rep Reply) error {
 			if t.probe && !t.probeSeen {
 				c.lateProbe = t
 			}
-			c.finalRep = &rep
+			t.mu.Lock()
+			started := t.sawPrelim
+			t.mu.Unlock()
+			if started {
+				// Only a transfer's completion is repeated by some servers; a
+				// refusal's text (550 for a file gone) is what the next
+				// command may well be answered with too.
+				c.finalRep = &rep
+			}
 		}
 		return err
 	}

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -34,7 +35,23 @@ type Transfer struct {
 	aborting  bool // ABOR was written
 	probe     bool // a ProbeBehind NOOP was written (guarded by c.mu)
 	probeSeen bool // and its answer was routed (guarded by c.mu)
-	goneOnce  sync.Once
+	// retrBehind: the next RETR was written behind this transfer
+	// (StatRetrBehind). No NOOP or ABOR may follow: their answers would
+	// come after that RETR's.
+	retrBehind bool
+	goneOnce   sync.Once
+}
+
+// newTransfer is a transfer of cmd on c, not started yet.
+func newTransfer(c *Conn, cmd string) *Transfer {
+	return &Transfer{
+		c:      c,
+		cmd:    cmd,
+		prelim: make(chan Reply, 1),
+		final:  make(chan Reply, 1),
+		noops:  make(chan Reply, 16),
+		gone:   make(chan struct{}),
+	}
 }
 
 // route classifies a reply that arrived during the transfer and reports
@@ -106,7 +123,7 @@ func (t *Transfer) oweOne(noop bool) bool {
 	defer c.mu.Unlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.ended {
+	if t.ended || t.retrBehind {
 		return false
 	}
 	t.noopsOut++
@@ -130,7 +147,9 @@ func (t *Transfer) lost() { t.goneOnce.Do(func() { close(t.gone) }) }
 // positive, then the command verb with its argument arg ("" for none), and
 // waits for the preliminary reply. A reply that refuses the command is
 // returned as a *ReplyError; an argument holding CR, LF or NUL is refused
-// with ErrInvalidArgument before anything is written.
+// with ErrInvalidArgument before anything is written. A RETR of arg from
+// offset 0 that was written ahead (StatRetrBehind) is taken over: only
+// its data connection is opened; another transfer settles it first.
 func (c *Conn) StartTransfer(ctx context.Context, verb, arg string, offset int64) (*Transfer, error) {
 	cl, err := newCmd(verb, arg)
 	if err != nil {
@@ -139,7 +158,7 @@ func (c *Conn) StartTransfer(ctx context.Context, verb, arg string, offset int64
 	if offset < 0 {
 		return nil, fmt.Errorf("%w: negative offset %d", ErrInvalidArgument, offset)
 	}
-	if err := c.acquire(ctx); err != nil {
+	if err := c.acquireRaw(ctx); err != nil {
 		return nil, err
 	}
 	// Replies are routed to a running transfer first: the login's must
@@ -147,6 +166,22 @@ func (c *Conn) StartTransfer(ctx context.Context, verb, arg string, offset int64
 	if err := c.settleLogin(ctx); err != nil {
 		c.release()
 		return nil, fmt.Errorf("%s: %w", cl.show, err)
+	}
+	if b := c.takeBehind(); b != nil {
+		if verb == "RETR" && b.path == arg && offset == 0 && !c.cfg.Active {
+			t, err := c.adopt(ctx, b)
+			if err == nil {
+				return t, nil
+			}
+			if !errors.Is(err, errNoBehind) || c.Err() != nil {
+				c.release()
+				return nil, err
+			}
+			c.logf("%v: starting it anew", err)
+		} else if err := c.settleBehind(ctx, b); err != nil {
+			c.release()
+			return nil, err
+		}
 	}
 	t, err := c.startTransfer(ctx, cl, offset)
 	if err != nil {
@@ -173,6 +208,44 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 	if err != nil {
 		return nil, err
 	}
+	fail := func(err error) (*Transfer, error) {
+		if active != nil {
+			active.close()
+		}
+		if data != nil {
+			data.Close()
+		}
+		return nil, err
+	}
+	if offset > 0 {
+		if _, err := c.cmdLocked(ctx, 350, fixedCmd("REST", strconv.FormatInt(offset, 10))); err != nil {
+			if _, refused := asReplyError(err); refused {
+				err = fmt.Errorf("%w: %w", ErrRestRefused, err)
+			}
+			return fail(err)
+		}
+	}
+	t := newTransfer(c, cmd)
+	t.Data = data
+	c.mu.Lock()
+	if c.err != nil || c.xfer != nil {
+		c.mu.Unlock()
+		return fail(fmt.Errorf("%s: %w", cmd, ErrClosed))
+	}
+	c.xfer = t
+	c.mu.Unlock()
+	sent := time.Now()
+	if err := c.writeLine(cl); err != nil {
+		return fail(err)
+	}
+	return c.awaitPrelim(ctx, t, active, data, sent)
+}
+
+// awaitPrelim waits for the preliminary reply of t, written at sent,
+// then accepts its active data connection or secures data. On failure
+// the data connection is closed.
+func (c *Conn) awaitPrelim(ctx context.Context, t *Transfer, active *activeData, data net.Conn, sent time.Time) (*Transfer, error) {
+	cmd := t.cmd
 	ok := false
 	defer func() {
 		if active != nil {
@@ -182,34 +255,7 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 			data.Close()
 		}
 	}()
-	if offset > 0 {
-		if _, err := c.cmdLocked(ctx, 350, fixedCmd("REST", strconv.FormatInt(offset, 10))); err != nil {
-			if _, refused := asReplyError(err); refused {
-				err = fmt.Errorf("%w: %w", ErrRestRefused, err)
-			}
-			return nil, err
-		}
-	}
-	t := &Transfer{
-		c:      c,
-		cmd:    cmd,
-		Data:   data,
-		prelim: make(chan Reply, 1),
-		final:  make(chan Reply, 1),
-		noops:  make(chan Reply, 16),
-		gone:   make(chan struct{}),
-	}
-	c.mu.Lock()
-	if c.err != nil || c.xfer != nil {
-		c.mu.Unlock()
-		return nil, fmt.Errorf("%s: %w", cmd, ErrClosed)
-	}
-	c.xfer = t
-	c.mu.Unlock()
-	sent := time.Now()
-	if err := c.writeLine(cl); err != nil {
-		return nil, err
-	}
+	var err error
 	// The preliminary reply, like a lockstep command's, must be complete
 	// within the timeout.
 	timer := time.NewTimer(time.Until(c.replyDeadline(sent)))
@@ -247,7 +293,9 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 				continue
 			default:
 			}
+			t.mu.Lock()
 			t.ended = true
+			t.mu.Unlock()
 			return nil, rep.err(cmd)
 		case <-t.gone:
 			select {
@@ -256,6 +304,19 @@ func (c *Conn) startTransfer(ctx context.Context, cl cmdLine, offset int64) (*Tr
 				// picked the end at random: the transfer did start, and
 				// its data must still be read (Lost tells the rest).
 				t.prelim <- p
+				continue
+			default:
+			}
+			return nil, fmt.Errorf("%s: %w", cmd, c.Err())
+		case <-c.done:
+			// The connection ended; t.gone tells it too once the reader
+			// routes to t (a RETR written ahead may not be yet).
+			select {
+			case p := <-t.prelim:
+				t.prelim <- p
+				continue
+			case rep := <-t.final:
+				t.final <- rep
 				continue
 			default:
 			}
@@ -311,6 +372,12 @@ func (t *Transfer) Cmd() string { return t.cmd }
 // replies it discarded. If the final reply was never received, the
 // connection cannot be trusted and is closed.
 func (t *Transfer) End(ctx context.Context, gotFinal bool) ([]Reply, error) {
+	defer t.c.release()
+	return t.endLocked(ctx, gotFinal)
+}
+
+// endLocked is End with the command slot kept.
+func (t *Transfer) endLocked(ctx context.Context, gotFinal bool) ([]Reply, error) {
 	t.Data.Close()
 	t.mu.Lock()
 	t.ended = true
@@ -318,8 +385,13 @@ func (t *Transfer) End(ctx context.Context, gotFinal bool) ([]Reply, error) {
 	// Owed only the answer to ProbeBehind's NOOP (no keepalive NOOP, no
 	// ABOR, nothing stray): it comes right behind the final reply.
 	probeOnly := out == 1 && t.noopsSent == 0 && !t.aborting && t.strays == 0
+	retrBehind := t.retrBehind
 	t.mu.Unlock()
-	defer t.c.release()
+	if out > 0 && retrBehind {
+		// A resync's PWD would be answered after the RETR written behind:
+		// a stray reply leaves no way back into step.
+		gotFinal = false
+	}
 	if !gotFinal {
 		t.c.mu.Lock()
 		if t.c.xfer == t {
@@ -372,9 +444,31 @@ func (c *Conn) probeAnswerQueued(t *Transfer) ([]Reply, bool) {
 // came, and is closed otherwise.
 func (t *Transfer) Abort(ctx context.Context) error {
 	abortData(t.Data)
+	t.mu.Lock()
+	ended := t.ended
+	t.mu.Unlock()
+	if ended {
+		return nil
+	}
+	defer t.c.release()
+	return t.abortLocked(ctx)
+}
+
+// abortLocked is Abort with the command slot kept.
+func (t *Transfer) abortLocked(ctx context.Context) error {
+	abortData(t.Data)
 	ctx, cancel := context.WithTimeout(ctx, min(t.c.timeout, 5*time.Second))
 	defer cancel()
 	gotFinal := false
+	t.mu.Lock()
+	retrBehind := t.retrBehind
+	t.mu.Unlock()
+	if retrBehind {
+		// ABOR's answer would come after the RETR written behind: the
+		// connection cannot be kept.
+		_, err := t.endLocked(ctx, false)
+		return err
+	}
 	// ABOR itself is answered (226 or 225), after the transfer's 426: the
 	// answer is owed like a NOOP's, and End's resync swallows it.
 	if !t.oweOne(false) {
@@ -392,10 +486,10 @@ func (t *Transfer) Abort(ctx context.Context) error {
 		}
 	}
 	if !gotFinal {
-		_, err := t.End(ctx, false)
+		_, err := t.endLocked(ctx, false)
 		return err
 	}
-	_, err := t.End(ctx, true)
+	_, err := t.endLocked(ctx, true)
 	if err != nil {
 		t.c.closeWith(ErrClosed)
 	}

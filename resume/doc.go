@@ -34,6 +34,10 @@
 // file's SIZE and MDTM and its EPSV in the same round trip, Get returns
 // those facts as Outcome.Next, and they are the next file's Known. They are the server's, taken just before; the next
 // file's own check after its transfer compares with them like with any.
+// Where the caller says the next file is fetched from its start, at once,
+// on the same connection (Options.NextFromStart), its RETR goes in that
+// write too, where the server allows it (control.Transfer.StatRetrBehind):
+// its data starts as soon as the EPSV's port is connected to.
 //
 // # Progress and retries
 //

@@ -316,10 +316,18 @@ func (g *getter) atDataEnd(c *control.Conn, remote Remote, behind **control.Pend
 		}
 		return func(t *control.Transfer, _ bool) {
 			paths, passive := []string{g.t.Path}, false
-			if next := g.nextName(); next != "" {
+			next := g.nextName()
+			if next != "" {
 				paths, passive = append(paths, next), true
 			}
-			if p, err := t.StatBehind(passive, paths...); err == nil {
+			var p *control.PendingStat
+			var err error
+			if next != "" && g.retrAhead(c, next) {
+				p, err = t.StatRetrBehind(next, paths...)
+			} else {
+				p, err = t.StatBehind(passive, paths...)
+			}
+			if err == nil {
 				*behind = p
 			}
 		}
@@ -331,6 +339,17 @@ func (g *getter) atDataEnd(c *control.Conn, remote Remote, behind **control.Pend
 		}
 	}
 	return nil
+}
+
+// retrAhead reports whether the next file's RETR may be written behind
+// this transfer (Options.NextFromStart): the caller fetches it next, from
+// 0, on this connection, and nothing this Get still does writes a command
+// before that RETR's turn: no hash to verify the file with, no active
+// mode (control checks the rest: the server's Deferral, EPSV working).
+func (g *getter) retrAhead(c *control.Conn, next string) bool {
+	o := g.o
+	return o.NextFromStart != nil && !o.Active && o.Segments <= 1 &&
+		(o.NoVerify || len(c.HashAlgos()) == 0) && o.NextFromStart(next)
 }
 
 // checkWhole makes the check after the transfer that w holds again, on c

@@ -60,6 +60,15 @@ type Options struct {
 	// that as the next file's Known, and that file's own check after its
 	// transfer still asks the server.
 	Next func() string
+	// NextFromStart, if set, reports whether the file Next named is the
+	// caller's next download, from its start (no partial download of it
+	// to resume, one stream), on the connection this Get gives back
+	// (Conns) and with nothing else done on it first. Then its RETR may be
+	// written too, after the EPSV (control.Transfer.StatRetrBehind), where
+	// the server allows it: its data starts as soon as that EPSV's port
+	// is connected to. Anything else done on the connection first costs
+	// the ending of that RETR (a round trip or two), never a wrong reply.
+	NextFromStart func(path string) bool
 
 	// Inplace makes Put write to the final name directly, with no
 	// temporary and no rename: for servers without RNFR. A reader on the

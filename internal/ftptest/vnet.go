@@ -26,6 +26,12 @@ import (
 // it outlives the bubble.
 type Net struct {
 	RTT time.Duration
+	// FreeConnect makes a dial cost nothing: it returns at once and the
+	// listener gets the connection at once, while bytes still take half
+	// an RTT each way. That is the bench's middlebox (bench/cmd/middlebox),
+	// which accepts next to the client and connects next to the server.
+	// Set it before the first Dial.
+	FreeConnect bool
 
 	mu   sync.Mutex
 	port int
@@ -61,7 +67,11 @@ func (n *Net) Dial(ctx context.Context, network, addr string) (net.Conn, error) 
 	}
 	var p int
 	fmt.Sscan(port, &p)
-	timer := time.NewTimer(n.RTT)
+	connect, half := n.RTT, n.RTT/2
+	if n.FreeConnect {
+		connect, half = 0, 0
+	}
+	timer := time.NewTimer(connect)
 	defer timer.Stop()
 	select {
 	case <-timer.C:
@@ -78,9 +88,8 @@ func (n *Net) Dial(ctx context.Context, network, addr string) (net.Conn, error) 
 	}
 	client, relayA := net.Pipe()
 	relayB, server := net.Pipe()
-	half := n.RTT / 2
-	go relay(relayA, relayB, half, n.shut)
-	go relay(relayB, relayA, half, n.shut)
+	go relay(relayA, relayB, n.RTT/2, n.shut)
+	go relay(relayB, relayA, n.RTT/2, n.shut)
 	go l.arrive(&vConn{Conn: server, local: l.Addr(), remote: local}, half)
 	return &vConn{Conn: client, local: local, remote: l.Addr()}, nil
 }

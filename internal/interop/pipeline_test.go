@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -201,6 +202,78 @@ func TestChecksBehindOnRealServers(t *testing.T) {
 			t.Logf("%s: a command at the data's end answered after the final reply: %v", name, seen)
 			if kind, _ := endpoint(name); (kind == string(realserver.Vsftpd) || kind == string(realserver.Proftpd)) && seen[1] != "true" {
 				t.Errorf("%s: learned %v, want true", name, seen)
+			}
+		})
+	}
+}
+
+// A mirror of small files at -P 1, run twice with a profile: the first
+// run learns where the server answers what is written at a download's
+// data end, the second writes each next file's RETR there too where that
+// is safe (control.Transfer.StatRetrBehind). vsftpd, which answers after
+// the final reply and has no MLST (so the check asks SIZE and MDTM and
+// looks at the next file), gets them, plain and over FTPS, and takes them
+// over: every file arrives whole, in one attempt, each RETR once.
+// pure-ftpd and pyftpdlib, which answer at once, never get one.
+func TestRetrBehindOnRealServers(t *testing.T) {
+	for _, name := range append(append([]string{}, serverNames...), tlsNames...) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, name, false, 0)
+			top := path.Join(s.uploadDir, "rb")
+			files := map[string][]byte{}
+			for i := range 5 {
+				rel := fmt.Sprintf("f%d.bin", i)
+				files[rel] = ftptest.RandomBytes(9000 + i)
+				if err := s.write(path.Join(top, rel), files[rel]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			profiles := t.TempDir()
+			var ahead, retrs atomic.Int32
+			for run := range 2 {
+				o := s.clientOpts()
+				o.ProfileDir, o.Parallel = profiles, 1
+				o.ProtocolLog = func(format string, args ...any) {
+					line := fmt.Sprintf(format, args...)
+					switch {
+					case strings.Contains(line, "written ahead, behind"):
+						ahead.Add(1)
+					case strings.HasPrefix(line, "> RETR "):
+						retrs.Add(1)
+					}
+				}
+				cl := keepftp.NewClient(o)
+				dir := t.TempDir()
+				results, err := cl.Mirror(t.Context(), s.url(s.addr, top), dir)
+				cl.Close()
+				if err != nil {
+					t.Fatalf("run %d: %v", run, err)
+				}
+				for _, r := range results {
+					if r.Err != nil || r.Outcome.Attempts != 1 {
+						t.Errorf("run %d: %s: %v in %d attempts", run, r.URL, r.Err, r.Outcome.Attempts)
+					}
+				}
+				for rel, data := range files {
+					if got, err := os.ReadFile(filepath.Join(dir, rel)); err != nil || !bytes.Equal(got, data) {
+						t.Errorf("run %d: %s: %v, %d bytes, want %d", run, rel, err, len(got), len(data))
+					}
+				}
+			}
+			t.Logf("%s: %d RETRs written ahead, %d RETRs in all", name, ahead.Load(), retrs.Load())
+			switch kind, _ := endpoint(name); kind {
+			case string(realserver.Vsftpd):
+				if ahead.Load() < int32(len(files)-1) {
+					t.Errorf("%s: %d RETRs written ahead in the second run, want %d", name, ahead.Load(), len(files)-1)
+				}
+			case string(realserver.PureFTPd), string(realserver.Pyftpdlib):
+				if ahead.Load() != 0 {
+					t.Errorf("%s: %d RETRs written ahead, want none", name, ahead.Load())
+				}
+			}
+			if want := int32(2 * len(files)); retrs.Load() != want {
+				t.Errorf("%s: %d RETRs, want %d: each file once a run", name, retrs.Load(), want)
 			}
 		})
 	}
