@@ -127,8 +127,8 @@ func TestLowWaterComesDownWhenDataPauses(t *testing.T) {
 		t.Fatalf("file holds %d bytes, want the %d sent", len(got), len(payload))
 	}
 	marks := src.recorded()
-	if len(marks) < 2 || marks[0] != lowWaterBytes || !slices.Contains(marks, 1) {
-		t.Fatalf("marks set %v, want %d then 1", marks, lowWaterBytes)
+	if len(marks) < 2 || marks[0] < lowWaterMin || marks[0] > lowWaterMax || !slices.Contains(marks, 1) {
+		t.Fatalf("marks set %v, want one within [%d, %d] then 1", marks, lowWaterMin, lowWaterMax)
 	}
 	t.Logf("marks %v", marks)
 }

@@ -255,17 +255,34 @@ type lowWaterConn interface {
 }
 
 // Low-water mark of a fast download: raised when a window of lowWaterWindow
-// bytes came within lowWaterTime (10 MiB/s or more: 128 KiB then comes well
-// within lowWaterIdle), so that the reader wakes per 128 KiB (8 TLS
-// records) rather than per record: on a 2-CPU machine that took about a
-// tenth off the CPU time of an FTPS download from vsftpd. Lowered when no
-// data came for lowWaterIdle, and for good near the data's known end.
+// bytes came within lowWaterTime (10 MiB/s or more), so that the reader
+// wakes once per many TLS records rather than per record. Each wake-up of
+// a Go reader parks and unparks it, and wakes the runtime's sysmon thread
+// into its 20 µs polling; the fewer wake-ups, the less CPU. The mark is
+// what comes in lowWaterFill at the window's rate, between lowWaterMin and
+// lowWaterMax: at the 400 MB/s of an FTPS download from vsftpd on
+// loopback that is the 4 MiB maximum, which took the download's CPU time
+// from 1.1x curl's to below it (bench/README.md), and a mark filled within
+// a quarter of lowWaterIdle is not lowered by the idle timer while the
+// data keeps coming at that rate. Lowered when no data came for
+// lowWaterIdle, and for good in the last two marks of a known size.
 const (
-	lowWaterBytes  = 128 << 10
+	lowWaterMin    = 128 << 10
+	lowWaterMax    = 4 << 20
+	lowWaterFill   = lowWaterIdle / 4
 	lowWaterWindow = 1 << 20
 	lowWaterTime   = 100 * time.Millisecond
 	lowWaterIdle   = 50 * time.Millisecond
 )
+
+// lowWaterMark is the mark for data that came at window bytes in took.
+func lowWaterMark(window int, took time.Duration) int {
+	if took <= 0 {
+		return lowWaterMax
+	}
+	m := int64(window) * int64(lowWaterFill) / int64(took)
+	return int(min(max(m, lowWaterMin), lowWaterMax))
+}
 
 // lowWater raises a download's low-water mark while data comes fast, and
 // lowers it when the data stops, so that bytes below the mark are never
@@ -281,9 +298,9 @@ type lowWater struct {
 	total    atomic.Int64 // bytes read
 
 	mu      sync.Mutex
-	high    bool
-	seen    int64       // total when the idle timer last looked
-	idle    *time.Timer // while high: looks for a lowWaterIdle without data
+	mark    atomic.Int64 // the mark set, 0 while low; written under mu
+	seen    int64        // total when the idle timer last looked
+	idle    *time.Timer  // while high: looks for a lowWaterIdle without data
 	stopped bool
 }
 
@@ -295,14 +312,15 @@ func newLowWater(c lowWaterConn, fast time.Duration) *lowWater {
 }
 
 // moved notes n bytes read by the pump, left more expected (-1: unknown),
-// and raises the mark when they came fast. Near the end it lowers the mark
-// for good: the last bytes must not wait for the idle timer.
+// and raises the mark when they came fast, further when they came faster.
+// Near the end it lowers the mark for good: the last bytes must not wait
+// for the idle timer.
 func (l *lowWater) moved(n int, left int64) {
 	if l == nil || l.conn == nil {
 		return
 	}
 	l.total.Add(int64(n))
-	if left >= 0 && left < 2*lowWaterBytes {
+	if left >= 0 && left < 2*max(l.mark.Load(), lowWaterMin) {
 		l.stop()
 		l.conn = nil
 		return
@@ -311,21 +329,32 @@ func (l *lowWater) moved(n int, left int64) {
 		return
 	}
 	now := time.Now()
-	fast := !l.winStart.IsZero() && now.Sub(l.winStart) <= l.fast
+	took := now.Sub(l.winStart)
+	fast := !l.winStart.IsZero() && took <= l.fast
+	window := l.winBytes
 	l.winStart, l.winBytes = now, 0
 	if !fast {
 		return
 	}
+	mark := lowWaterMark(window, took)
+	if left >= 0 {
+		mark = int(min(int64(mark), left/2))
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.high || l.stopped {
+	if l.stopped || int64(mark) <= l.mark.Load() || mark < lowWaterMin {
 		return
 	}
-	if l.conn.SetReadLowWater(lowWaterBytes) != nil {
+	if l.conn.SetReadLowWater(mark) != nil {
 		l.conn = nil // not offered: never again
 		return
 	}
-	l.high, l.seen = true, l.total.Load()
+	wasHigh := l.mark.Load() > 0
+	l.mark.Store(int64(mark))
+	if wasHigh {
+		return // the idle timer runs
+	}
+	l.seen = l.total.Load()
 	if l.idle == nil {
 		l.idle = time.AfterFunc(lowWaterIdle, l.check)
 	} else {
@@ -338,7 +367,7 @@ func (l *lowWater) moved(n int, left int64) {
 func (l *lowWater) check() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.high || l.stopped {
+	if l.mark.Load() == 0 || l.stopped {
 		return
 	}
 	if t := l.total.Load(); t != l.seen {
@@ -347,7 +376,7 @@ func (l *lowWater) check() {
 		return
 	}
 	l.conn.SetReadLowWater(1)
-	l.high = false
+	l.mark.Store(0)
 }
 
 // stop lowers the mark if it is up, for good, and stops the idle timer.
@@ -361,9 +390,9 @@ func (l *lowWater) stop() {
 	if l.idle != nil {
 		l.idle.Stop()
 	}
-	if l.high {
+	if l.mark.Load() > 0 {
 		l.conn.SetReadLowWater(1)
-		l.high = false
+		l.mark.Store(0)
 	}
 }
 
