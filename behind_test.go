@@ -31,36 +31,12 @@ func TestMirrorChecksBehindTransfers(t *testing.T) {
 		const rtt = 100 * time.Millisecond
 		const n = 10
 		vnet := ftptest.NewNet(t, rtt)
-		f := ftptest.StartFakeOn(t, vnet)
-		f.FinalDelay = rtt
-		files := map[string][]byte{}
-		for i := range n {
-			name := fmt.Sprintf("f%02d", i)
-			files[name] = ftptest.RandomBytes(16 << 10)
-			f.WriteFile("/m/"+name, files[name], mtime)
-		}
-		f.WriteFile("/one/f00", files["f00"], mtime)
+		f, files := heldFinalServer(t, vnet, rtt, n)
 		profiles := t.TempDir()
 		mirror := func(dir string, noProfile bool) time.Duration {
 			c := NewClient(Options{ProfileDir: profiles, NoProfile: noProfile, Parallel: 1, Timeout: 10 * time.Second, DialContext: vnet.Dial})
-			dst := t.TempDir()
-			start := time.Now()
-			results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/"+dir, dst)
-			took := time.Since(start)
-			c.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range results {
-				if r.Err != nil {
-					t.Fatalf("%s: %v", r.URL, r.Err)
-				}
-				name := filepath.Base(r.Local)
-				if got, _ := os.ReadFile(r.Local); !bytes.Equal(got, files[name]) {
-					t.Fatalf("%s differs from the server's", r.Local)
-				}
-			}
-			return took
+			defer c.Close()
+			return mirrorWhole(t, c, "ftp://"+f.Addr()+"/"+dir, files)
 		}
 		cold1, coldN := mirror("one", true), mirror("m", true)
 		mirror("one", false) // learns where the server answers
@@ -76,6 +52,44 @@ func TestMirrorChecksBehindTransfers(t *testing.T) {
 			t.Errorf("%d NOOPs with the server known, want none", f.Count("NOOP"))
 		}
 	})
+}
+
+// heldFinalServer is a Fake over vnet that holds a download's final reply
+// a round trip after its data, as vsftpd and proftpd wait for the client
+// to close the data connection: n files of 16 KiB in /m ("f00", ...), and
+// the first of them again in /one.
+func heldFinalServer(t *testing.T, vnet *ftptest.Net, rtt time.Duration, n int) (*ftptest.Fake, map[string][]byte) {
+	f := ftptest.StartFakeOn(t, vnet)
+	f.FinalDelay = rtt
+	files := map[string][]byte{}
+	for i := range n {
+		name := fmt.Sprintf("f%02d", i)
+		files[name] = ftptest.RandomBytes(16 << 10)
+		f.WriteFile("/m/"+name, files[name], mtime)
+	}
+	f.WriteFile("/one/f00", files["f00"], mtime)
+	return f, files
+}
+
+// mirrorWhole mirrors url with c into a new folder, fails the test unless
+// every file arrived whole (files, by name), and returns how long it took.
+func mirrorWhole(t *testing.T, c *Client, url string, files map[string][]byte) time.Duration {
+	t.Helper()
+	start := time.Now()
+	results, err := c.Mirror(t.Context(), url, t.TempDir())
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			t.Fatalf("%s: %v", r.URL, r.Err)
+		}
+		if got, _ := os.ReadFile(r.Local); !bytes.Equal(got, files[filepath.Base(r.Local)]) {
+			t.Fatalf("%s differs from the server's", r.Local)
+		}
+	}
+	return took
 }
 
 // A server that answers at once what is written at the end of a

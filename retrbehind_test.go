@@ -32,36 +32,13 @@ func TestMirrorRetrBehind(t *testing.T) {
 		const n = 10
 		vnet := ftptest.NewNet(t, rtt)
 		vnet.FreeConnect = true
-		f := ftptest.StartFakeOn(t, vnet)
-		f.FinalDelay = rtt
-		files := map[string][]byte{}
-		for i := range n {
-			name := fmt.Sprintf("f%02d", i)
-			files[name] = ftptest.RandomBytes(16 << 10)
-			f.WriteFile("/m/"+name, files[name], mtime)
-		}
-		f.WriteFile("/one/f00", files["f00"], mtime)
+		f, files := heldFinalServer(t, vnet, rtt, n)
 		profiles := t.TempDir()
 		mirror := func(dir string) (time.Duration, int) {
 			c := NewClient(Options{ProfileDir: profiles, Parallel: 1, Timeout: 10 * time.Second, DialContext: vnet.Dial})
-			dst := t.TempDir()
+			defer c.Close()
 			f.ResetCounts()
-			start := time.Now()
-			results, err := c.Mirror(t.Context(), "ftp://"+f.Addr()+"/"+dir, dst)
-			took := time.Since(start)
-			c.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range results {
-				if r.Err != nil {
-					t.Fatalf("%s: %v", r.URL, r.Err)
-				}
-				if got, _ := os.ReadFile(r.Local); !bytes.Equal(got, files[filepath.Base(r.Local)]) {
-					t.Fatalf("%s differs from the server's", r.Local)
-				}
-			}
-			return took, f.RoundTrips()
+			return mirrorWhole(t, c, "ftp://"+f.Addr()+"/"+dir, files), f.RoundTrips()
 		}
 		mirror("one") // learns where the server answers
 		one, oneTrips := mirror("one")
