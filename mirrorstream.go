@@ -415,18 +415,16 @@ func (s *streamer) skip(a Action, why string) {
 	s.put(s.next(), FileResult{URL: a.URL, Local: a.Local, Skipped: true, Reason: why, Outcome: Outcome{Size: a.Size}})
 }
 
-// run makes the queued folders and runs the queued transfers, and empties
-// the queue.
+// run makes the queued folders (makeFolders), runs the queued transfers,
+// downloads or uploads (Options.Parallel at once), and empties the queue.
 func (s *streamer) run() {
 	c, ctx, p := s.pl.c, s.pl.ctx, s.pl.p
-	for _, a := range s.mkdirs {
-		if ctx.Err() != nil {
-			break
-		}
-		if err := os.MkdirAll(a.Local, 0o755); err != nil {
-			c.emit(Event{Kind: EventWarning, URL: a.URL, Local: a.Local, Reason: err.Error()})
-		}
+	if s.dry != nil {
+		return // nothing is queued
 	}
+	q := *p
+	q.Actions = s.mkdirs
+	c.makeFolders(ctx, &q)
 	clear(s.mkdirs)
 	s.mkdirs = s.mkdirs[:0]
 	if len(s.queue) == 0 {
@@ -436,7 +434,11 @@ func (s *streamer) run() {
 	for k := range s.queue {
 		acts[k] = &s.queue[k].a
 	}
-	ran := c.downloads(ctx, p, acts, func(k int, r FileResult) {
+	copyFiles := c.downloads
+	if p.Direction == ToServer {
+		copyFiles = c.uploads
+	}
+	ran := copyFiles(ctx, p, acts, func(k int, r FileResult) {
 		r.Reason = acts[k].Reason
 		s.put(s.queue[k].i, r)
 	})

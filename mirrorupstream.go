@@ -232,29 +232,9 @@ func (s *upStreamer) run() {
 	if s.dry != nil {
 		return // nothing is queued
 	}
-	q := *p
-	q.Actions = s.mkdirs
-	c.makeFolders(ctx, &q)
-	clear(s.mkdirs)
-	s.mkdirs = s.mkdirs[:0]
-	if len(s.queue) > 0 {
-		acts := make([]*Action, len(s.queue))
-		for k := range s.queue {
-			acts[k] = &s.queue[k].a
-		}
-		ran := c.uploads(ctx, p, acts, func(k int, r FileResult) {
-			r.Reason = acts[k].Reason
-			s.put(s.queue[k].i, r)
-		})
-		for k, a := range acts {
-			if !ran[k] {
-				s.put(s.queue[k].i, FileResult{URL: a.URL, Local: a.Local, Reason: a.Reason, Err: ctx.Err()})
-			}
-		}
-		clear(s.queue)
-		s.queue = s.queue[:0]
-	}
+	s.streamer.run()
 	if ctx.Err() == nil && len(s.cleanups) > 0 {
+		q := *p
 		q.Actions = s.cleanups
 		c.cleanups(ctx, &q)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -61,6 +60,20 @@ func TestMirrorRetrBehind(t *testing.T) {
 	})
 }
 
+// learnedProfiles is a profile folder in which a mirror of f's /one
+// (heldFinalServer) has learned that f answers commands written at a
+// download's data end after its final reply.
+func learnedProfiles(t *testing.T, vnet *ftptest.Net, f *ftptest.Fake) string {
+	t.Helper()
+	profiles := t.TempDir()
+	learn := NewClient(Options{ProfileDir: profiles, Parallel: 1, Timeout: 10 * time.Second, DialContext: vnet.Dial})
+	defer learn.Close()
+	if _, err := learn.Mirror(t.Context(), "ftp://"+f.Addr()+"/one", t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	return profiles
+}
+
 // What can go wrong between a RETR written behind and its turn, in one
 // mirror at -P 1 over the one connection: the first file changes during
 // its transfer (its check fails, it is fetched again, and the RETR
@@ -73,21 +86,8 @@ func TestMirrorRetrBehindFailures(t *testing.T) {
 		const rtt = 100 * time.Millisecond
 		vnet := ftptest.NewNet(t, rtt)
 		vnet.FreeConnect = true
-		f := ftptest.StartFakeOn(t, vnet)
-		f.FinalDelay = rtt
-		files := map[string][]byte{}
-		for i := range 5 {
-			name := fmt.Sprintf("f%02d", i)
-			files[name] = ftptest.RandomBytes(16 << 10)
-			f.WriteFile("/m/"+name, files[name], mtime)
-		}
-		f.WriteFile("/one/x", files["f00"], mtime)
-		profiles := t.TempDir()
-		learn := NewClient(Options{ProfileDir: profiles, Parallel: 1, Timeout: 10 * time.Second, DialContext: vnet.Dial})
-		if _, err := learn.Mirror(t.Context(), "ftp://"+f.Addr()+"/one", t.TempDir()); err != nil {
-			t.Fatal(err)
-		}
-		learn.Close()
+		f, files := heldFinalServer(t, vnet, rtt, 5)
+		profiles := learnedProfiles(t, vnet, f)
 		replaced := ftptest.RandomBytes(16 << 10)
 		var retrs atomic.Int32
 		f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
@@ -145,18 +145,8 @@ func TestMirrorRetrBehindCancelled(t *testing.T) {
 		const rtt = 100 * time.Millisecond
 		vnet := ftptest.NewNet(t, rtt)
 		vnet.FreeConnect = true
-		f := ftptest.StartFakeOn(t, vnet)
-		f.FinalDelay = rtt
-		for i := range 4 {
-			f.WriteFile(fmt.Sprintf("/m/f%02d", i), ftptest.RandomBytes(16<<10), mtime)
-		}
-		f.WriteFile("/one/x", nil, mtime)
-		profiles := t.TempDir()
-		learn := NewClient(Options{ProfileDir: profiles, Parallel: 1, Timeout: 10 * time.Second, DialContext: vnet.Dial})
-		if _, err := learn.Mirror(t.Context(), "ftp://"+f.Addr()+"/one", t.TempDir()); err != nil {
-			t.Fatal(err)
-		}
-		learn.Close()
+		f, _ := heldFinalServer(t, vnet, rtt, 4)
+		profiles := learnedProfiles(t, vnet, f)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		f.Hook = func(s *ftptest.FakeSession, verb, arg string) bool {
