@@ -40,7 +40,6 @@ type deleteSpill struct {
 	// deletes counts the deletes that MaxDelete counts: of the tree's
 	// files and folders, not keepftp's temporaries.
 	deletes int
-	any     bool  // a delete was written, of any kind
 	err     error // the first write error: the list is not whole
 	readErr error // what stopped reading it back, if anything
 }
@@ -71,11 +70,8 @@ func (sp *deleteSpill) add(r spillRecord) {
 	if sp.err != nil {
 		return
 	}
-	if r.Kind == ActDelete {
-		sp.any = true
-		if !r.Temp {
-			sp.deletes++
-		}
+	if r.Kind == ActDelete && !r.Temp {
+		sp.deletes++
 	}
 	if err := sp.enc.Encode(&r); err != nil {
 		sp.err = fmt.Errorf("writing the list of deletes: %w", err)
@@ -146,9 +142,9 @@ type goneWalk struct {
 // entries of dst, its destination's listing by name, that the source's
 // listing of it did not show.
 func (g *goneWalk) folder(dst map[string]*node, shown map[string]bool) {
-	for _, name := range slices.Sorted(maps.Keys(dst)) {
-		if !shown[name] {
-			g.entry(dst[name], 0)
+	for _, n := range sortedNodes(dst) {
+		if !shown[path.Base(n.rel)] {
+			g.entry(n, 0)
 		}
 	}
 }
