@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	neturl "net/url"
 	"time"
 
 	"github.com/keepftp/keepftp"
@@ -63,7 +62,7 @@ func (r *runner) dryRun(d keepftp.Direction, url, dir string, o keepftp.MirrorOp
 			return
 		}
 		headed = true
-		from, to := userOnly(url), dir
+		from, to := shownURL(url), dir
 		if p != nil {
 			from, to = p.URL, p.Dir
 		}
@@ -139,17 +138,14 @@ func (r *runner) dryRun(d keepftp.Direction, url, dir string, o keepftp.MirrorOp
 	return nil
 }
 
-// userOnly is a URL from the command line without its password, as the
-// library shows one (Plan.URL).
-func userOnly(raw string) string {
-	u, err := neturl.Parse(raw)
+// shownURL is a URL from the command line as the library shows it
+// (Plan.URL): without its password.
+func shownURL(raw string) string {
+	t, err := keepftp.ParseURL(raw)
 	if err != nil {
-		return "URL"
+		return "URL" // the mirror refuses it before any line is printed
 	}
-	if u.User != nil {
-		u.User = neturl.User(u.User.Username())
-	}
-	return u.String()
+	return t.String()
 }
 
 // encode writes one --json line.
