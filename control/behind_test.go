@@ -354,8 +354,8 @@ func TestStatBehindAnsweredBeforeFinal(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if p.Retr() != tc.retr {
-					t.Fatalf("RETR written: %v, want %v", p.Retr(), tc.retr)
+				if p.wroteRetr() != tc.retr {
+					t.Fatalf("RETR written: %v, want %v", p.wroteRetr(), tc.retr)
 				}
 				select {
 				case rep := <-tr.Final():

@@ -54,9 +54,9 @@ var errNoBehind = errors.New("the RETR written ahead was refused")
 // is safe: a passive connection on which EPSV has worked, whose server
 // answers commands written there after the final reply
 // (AnsweredAfter), with nothing owed by t (NOOP answers, strays);
-// otherwise it is StatBehind(true, paths...). PendingStat.Retr reports
-// which. The next StartTransfer("RETR", retr, 0) on the connection takes
-// the RETR over; see behindRetr for everything else.
+// otherwise it is StatBehind(true, paths...). The next
+// StartTransfer("RETR", retr, 0) on the connection takes the RETR over;
+// see behindRetr for everything else.
 func (t *Transfer) StatRetrBehind(retr string, paths ...string) (*PendingStat, error) {
 	c := t.c
 	if retr == "" || c.Deferral() != AnsweredAfter || !c.passiveAhead() || !c.worked.epsv.Load() {
@@ -91,8 +91,8 @@ func (t *Transfer) StatRetrBehind(retr string, paths ...string) (*PendingStat, e
 	return &PendingStat{c: c, paths: paths, ws: ws[:len(lines)-1], cmds: cmds[:len(cmds)-1], lines: lines[:len(lines)-1], seq: seq, retr: b}, nil
 }
 
-// Retr reports whether the RETR was written (StatRetrBehind).
-func (p *PendingStat) Retr() bool { return p.retr != nil }
+// wroteRetr reports whether the RETR was written (StatRetrBehind).
+func (p *PendingStat) wroteRetr() bool { return p.retr != nil }
 
 // sendAllXfer is sendAll for commands of which the last is b's RETR, the
 // one before it its EPSV: the RETR's waiter hands its first reply, and
@@ -139,9 +139,9 @@ func (c *Conn) takeBehind() *behindRetr {
 	return b
 }
 
-// Behind reports the path of a RETR written ahead and not yet taken, ""
+// owedRetr reports the path of a RETR written ahead and not yet taken, ""
 // for none.
-func (c *Conn) Behind() string {
+func (c *Conn) owedRetr() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.behindRetr == nil {

@@ -86,8 +86,8 @@ func inStep(t *testing.T, c *Conn, a []byte) {
 	if err != nil || st.SizeErr != nil || st.Size != int64(len(a)) {
 		t.Fatalf("Stat /a after: %+v, %v; want its size %d", st, err, len(a))
 	}
-	if c.Behind() != "" {
-		t.Fatalf("a RETR of %s still owed", c.Behind())
+	if c.owedRetr() != "" {
+		t.Fatalf("a RETR of %s still owed", c.owedRetr())
 	}
 }
 
@@ -100,8 +100,8 @@ func TestRetrBehindTakenOver(t *testing.T) {
 		f, vnet, a, b := retrBehindFake(t)
 		c := dialBehind(t, vnet, f, AnsweredAfter)
 		p, sts := downloadThenRetrBehind(t, c, a)
-		if !p.Retr() || c.Behind() != "/b" {
-			t.Fatalf("Retr %v, Behind %q: want the RETR of /b written", p.Retr(), c.Behind())
+		if !p.wroteRetr() || c.owedRetr() != "/b" {
+			t.Fatalf("Retr %v, Behind %q: want the RETR of /b written", p.wroteRetr(), c.owedRetr())
 		}
 		if len(sts) != 2 || sts[0].Size != int64(len(a)) || sts[1].Size != int64(len(b)) {
 			t.Fatalf("facts %+v", sts)
@@ -113,8 +113,8 @@ func TestRetrBehindTakenOver(t *testing.T) {
 		if f.Count("RETR") != 0 || f.Count("EPSV") != 0 {
 			t.Errorf("RETR %d, EPSV %d written when it was taken over; want none", f.Count("RETR"), f.Count("EPSV"))
 		}
-		if c.Behind() != "" {
-			t.Errorf("Behind %q after the take-over", c.Behind())
+		if c.owedRetr() != "" {
+			t.Errorf("Behind %q after the take-over", c.owedRetr())
 		}
 		inStep(t, c, a)
 	})
@@ -145,7 +145,7 @@ func TestRetrBehindOnlyWhereAnsweredAfter(t *testing.T) {
 				if _, err := p.Wait(t.Context()); err != nil {
 					t.Fatal(err)
 				}
-				if p.Retr() || c.Behind() != "" {
+				if p.wroteRetr() || c.owedRetr() != "" {
 					t.Fatalf("RETR written behind for a server %s", d)
 				}
 				if got := getAll(t, c, "/b", 0); !bytes.Equal(got, b) {
@@ -175,7 +175,7 @@ func TestRetrBehindEPSVRefused(t *testing.T) {
 			return false
 		}
 		c := dialBehind(t, vnet, f, AnsweredAfter)
-		if p, _ := downloadThenRetrBehind(t, c, a); !p.Retr() {
+		if p, _ := downloadThenRetrBehind(t, c, a); !p.wroteRetr() {
 			t.Fatal("no RETR written behind")
 		}
 		if got := getAll(t, c, "/b", 0); !bytes.Equal(got, b) {
@@ -253,8 +253,8 @@ func TestRetrBehindSettled(t *testing.T) {
 						t.Fatal("/b from 100 differs")
 					}
 				}
-				if c.Behind() != "" || f.Count("ABOR") != 1 {
-					t.Errorf("Behind %q, ABOR %d: want the RETR ended with one ABOR", c.Behind(), f.Count("ABOR"))
+				if c.owedRetr() != "" || f.Count("ABOR") != 1 {
+					t.Errorf("Behind %q, ABOR %d: want the RETR ended with one ABOR", c.owedRetr(), f.Count("ABOR"))
 				}
 				inStep(t, c, a)
 				if c.Err() != nil {
@@ -332,7 +332,7 @@ func TestRetrBehindCancelAndQuit(t *testing.T) {
 		if _, err := c.Stat(ctx, "/a"); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Stat with ctx cancelled: %v", err)
 		}
-		if c.Err() == nil && c.Behind() != "/b" {
+		if c.Err() == nil && c.owedRetr() != "/b" {
 			t.Fatalf("the connection is open and the RETR no longer owed: %v", c.Err())
 		}
 		c2 := dialBehind(t, vnet, f, AnsweredAfter)
