@@ -165,16 +165,16 @@ func (r *runner) finish(results []keepftp.FileResult) error {
 // deleted, not deleted), each with its index to print them in the
 // results' order.
 type resultTally struct {
-	mu                                  sync.Mutex
-	sum                                 summary
-	n                                   int
-	only                                keepftp.FileResult // the first, for a run of one
-	failed, removed, deleted, notDelete []indexed
-	// printDeleted, when set, prints each delete as it is done, and the
-	// tally counts it instead of holding it: a mirror's deletes are not
-	// bounded in number (nDeleted counts them either way).
+	mu                         sync.Mutex
+	sum                        summary
+	n                          int
+	only                       keepftp.FileResult // the first, for a run of one
+	failed, removed, notDelete []indexed
+	// deleted counts the deletes done; printDeleted, when set, prints
+	// each as it is done. They are not held: a mirror's deletes are not
+	// bounded in number.
+	deleted      int
 	printDeleted func(keepftp.FileResult)
-	nDeleted     int
 	// leftOutFirst: a mirror's failed results print the entries it left
 	// out first.
 	leftOutFirst bool
@@ -201,11 +201,9 @@ func (t *resultTally) add(i int, f keepftp.FileResult) {
 	case f.Delete && f.Err != nil:
 		t.notDelete = append(t.notDelete, indexed{i, f})
 	case f.Delete:
-		t.nDeleted++
+		t.deleted++
 		if t.printDeleted != nil {
 			t.printDeleted(f)
-		} else {
-			t.deleted = append(t.deleted, indexed{i, f})
 		}
 	case f.Err != nil:
 		t.failed = append(t.failed, indexed{i, f})
@@ -244,7 +242,7 @@ func (r *runner) finishTally(t *resultTally) error {
 	if r.bars != nil {
 		r.bars.close()
 	}
-	failed, removed, deleted, notDeleted := inOrder(t.failed), inOrder(t.removed), inOrder(t.deleted), inOrder(t.notDelete)
+	failed, removed, notDeleted := inOrder(t.failed), inOrder(t.removed), inOrder(t.notDelete)
 	if t.leftOutFirst {
 		// As RunPlan returns them: a streamed mirror hands out the
 		// entries it leaves out among the files (MirrorFunc).
@@ -258,7 +256,7 @@ func (r *runner) finishTally(t *resultTally) error {
 		sum.Removed = &n
 	}
 	if r.c.Bool("delete") {
-		n, m := t.nDeleted, len(notDeleted)
+		n, m := t.deleted, len(notDeleted)
 		sum.Deleted, sum.NotDeleted = &n, &m
 	}
 	sum.Seconds = time.Since(r.start).Seconds()
@@ -302,7 +300,6 @@ func (r *runner) finishTally(t *resultTally) error {
 	}
 	if !quiet {
 		r.printRemoved(removed)
-		r.printDeleted(deleted)
 	}
 	if len(failed)+len(notDeleted) > 0 {
 		return &batchError{failed: failed, total: sum.Files, notDeleted: notDeleted}
@@ -320,15 +317,6 @@ func (r *runner) printRemoved(removed []keepftp.FileResult) {
 			name = f.Local
 		}
 		fmt.Fprintf(r.c.App.ErrWriter, "removed: %s\n", safeText(name))
-	}
-}
-
-// printDeleted lists what mirror --delete removed from the destination,
-// one line each, after the summary: the local entry for a download, the
-// remote one for an upload.
-func (r *runner) printDeleted(deleted []keepftp.FileResult) {
-	for _, f := range deleted {
-		fmt.Fprintf(r.c.App.ErrWriter, "deleted: %s\n", safeText(r.deleteName(f)))
 	}
 }
 

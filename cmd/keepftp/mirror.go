@@ -126,7 +126,6 @@ func mirrorAction(c *cli.Context) error {
 	t := &resultTally{leftOutFirst: true}
 	// Each delete is printed as it is done: a mirror may delete any
 	// number of entries, and the summary holds only their count.
-	t.printDeleted = func(keepftp.FileResult) {}
 	if !c.Bool("quiet") && r.enc == nil {
 		t.printDeleted = func(f keepftp.FileResult) {
 			var w io.Writer = c.App.ErrWriter
