@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keepftp/keepftp"
+	"github.com/vbauerster/cupwriter"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 )
@@ -77,7 +78,7 @@ func newBars(ctx context.Context, w io.Writer, sec *secrets, files int) *bars {
 	b := &bars{
 		w:     w,
 		sec:   sec,
-		p:     mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(drawEvery)),
+		p:     mpb.New(mpb.WithConsoleWriter(frameWriter(w)), mpb.WithRefreshRate(drawEvery)),
 		lines: map[string]*mpb.Bar{},
 		t:     tally{files: files, active: map[string]int64{}, start: time.Now()},
 	}
@@ -90,6 +91,37 @@ func newBars(ctx context.Context, w io.Writer, sec *secrets, files int) *bars {
 		})))
 	context.AfterFunc(ctx, b.close)
 	return b
+}
+
+// frameWriter is mpb's own terminal writer (cupwriter), with every frame
+// begun at the line's first column. It redraws by moving the cursor up as
+// many lines as the last frame drew, which keeps the column; but the
+// terminal echoes what is typed while the bars are up, Ctrl-C's "^C" too,
+// at the cursor below them. A frame begun two columns in, with a line
+// that then wraps, is a row taller than mpb counts, and its top row is
+// left on the screen for good.
+func frameWriter(w io.Writer) *cupwriter.Writer {
+	cw := cupwriter.New(&lineStart{w: w}, false)
+	if fd, ok := terminal(w); ok {
+		cw.SetTermFd(fd) // New knows a terminal only by *os.File
+	}
+	return cw
+}
+
+// lineStart writes a carriage return before each write. cupwriter writes
+// a whole frame at a time: the cursor's move up to the last frame's top,
+// then the new frame.
+type lineStart struct {
+	w   io.Writer
+	buf []byte // reused: one frame at a time, from mpb's drawing goroutine
+}
+
+func (l *lineStart) Write(p []byte) (int, error) {
+	l.buf = append(append(l.buf[:0], '\r'), p...)
+	if _, err := l.w.Write(l.buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func (b *bars) event(e keepftp.Event) {

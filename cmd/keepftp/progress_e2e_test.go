@@ -48,7 +48,8 @@ func tmuxPane(t *testing.T, cols, rows int, line string) (capture func() string,
 // name, and a live total line; no line wraps or is drawn twice; a log line
 // written while the bars are up (a cut download's retry) stands above
 // them, whole; at the end, or at Ctrl-C (exit 130), the bars are gone and
-// the summary stands.
+// the summary stands, even when the terminal echoed keys typed meanwhile
+// (each frame starts at the first column).
 func TestProgressInTerminal(t *testing.T) {
 	t.Parallel()
 	bin := keepftpBinary(t)
@@ -75,12 +76,14 @@ func TestProgressInTerminal(t *testing.T) {
 	for _, c := range []struct {
 		name, line string
 		log        string // a line that must stand above the live bars
-		interrupt  bool   // Ctrl-C once the bars are up
+		typed      string // typed once the bars are up: the terminal echoes it below them
+		interrupt  bool   // Ctrl-C once the bars are up (echoed as "^C")
 	}{
 		{name: "get", line: fmt.Sprintf("%s get -P 3 --limit-rate 512K -o %s %s", bin, t.TempDir(), three(base))},
 		{name: "put", line: fmt.Sprintf("%s put -P 3 --limit-rate 512K %s/alpha.bin %s/bravo.bin %s/charlie.bin %s/up/", bin, src, src, src, base)},
 		{name: "mirror", line: fmt.Sprintf("%s mirror -P 3 --limit-rate 512K %s/tree/ %s", bin, base, t.TempDir())},
 		{name: "get with a retry", line: fmt.Sprintf("%s get -P 3 -o %s %s", bin, t.TempDir(), three(cutBase)), log: "attempt 1 failed after"},
+		{name: "typed while drawing", line: fmt.Sprintf("%s get -P 3 --limit-rate 512K -o %s %s", bin, t.TempDir(), three(base)), typed: "typed while the bars are up"},
 		{name: "interrupted", line: fmt.Sprintf("%s get -P 3 --limit-rate 512K -o %s %s", bin, t.TempDir(), three(base)), interrupt: true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -96,6 +99,9 @@ func TestProgressInTerminal(t *testing.T) {
 				last = capture()
 				if live == "" && allActive(last, names) && logAbove(last, c.log) {
 					live = last
+					if c.typed != "" {
+						sendKeys("-l", c.typed)
+					}
 					if c.interrupt {
 						sendKeys("C-c")
 					}
@@ -118,8 +124,8 @@ func TestProgressInTerminal(t *testing.T) {
 				want = []string{"EXIT=130", "keepftp: interrupted"}
 			}
 			for _, w := range want {
-				if !strings.Contains(last, w) {
-					t.Errorf("the end has no %q:\n%s", w, last)
+				if !lineStarting(last, w) {
+					t.Errorf("the end has no line that starts with %q:\n%s", w, last)
 				}
 			}
 			if strings.Contains(last, "%  ") || strings.Contains(last, "total  ") {
@@ -128,6 +134,17 @@ func TestProgressInTerminal(t *testing.T) {
 			t.Logf("live:\n%s", strings.TrimRight(live, "\n"))
 		})
 	}
+}
+
+// lineStarting reports whether a line of screen starts with s: at the
+// first column, not after what a frame left behind.
+func lineStarting(screen, s string) bool {
+	for _, l := range strings.Split(screen, "\n") {
+		if strings.HasPrefix(l, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // logAbove reports whether a screen shows a line holding log (none: true)
