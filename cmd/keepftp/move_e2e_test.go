@@ -213,7 +213,15 @@ func readServerFile(srv *testserver.Server, p string) ([]byte, error) {
 // to date at the destination already is skipped, and its source kept.
 func TestMirrorRemoveSourceFilesAfterCut(t *testing.T) {
 	t.Parallel()
-	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{1 << 20}, RateLimit: 8 << 20}})
+	// The cut resets the data connection half a second after its data
+	// starts. At 8 MiB/s (an eighth of a second), one run of the whole
+	// suite at once on a loaded machine sent a.bin's second RETR with no
+	// REST: the first attempt had saved nothing beyond the 4 KiB a resume
+	// fetches again. Why was not recorded (the check below now prints
+	// keepftp's stderr); 120 runs under a load of 8 did not repeat it.
+	// A reset loses what the client's kernel has not received, so the
+	// client is given room.
+	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{1 << 20}, RateLimit: 2 << 20}})
 	files := map[string][]byte{"a.bin": ftptest.RandomBytes(2 << 20), "d/b.bin": ftptest.RandomBytes(50_000), "same.bin": ftptest.RandomBytes(100)}
 	for rel, data := range files {
 		srv.WriteFile("/m/"+rel, data)
@@ -249,7 +257,7 @@ func TestMirrorRemoveSourceFilesAfterCut(t *testing.T) {
 		}
 	}
 	if n := slices.IndexFunc(log, func(l string) bool { return strings.HasPrefix(l, "REST ") }); n < 0 || n > lastIndex(log, "RETR /m/a.bin") {
-		t.Errorf("no REST before a.bin's last RETR: it was not cut and resumed:\n%s", strings.Join(log, "\n"))
+		t.Errorf("no REST before a.bin's last RETR: it was not cut and resumed:\n%s\nstderr:\n%s", strings.Join(log, "\n"), stderr)
 	}
 	if _, err := srv.Fs().Stat("/m/same.bin"); err != nil {
 		t.Errorf("the up-to-date file's source was removed: %v", err)
