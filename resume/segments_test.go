@@ -97,13 +97,20 @@ func TestGetSegmentsSurviveCutsInEverySegment(t *testing.T) {
 		t.Errorf("%d retries, %d RETRs, %d splits; want 5 retries and 9 RETRs (4 segments + one per cut) + one per split", retries, st.Downloads, splits)
 	}
 	// keepftp took each byte once, plus the 4 KiB each resume repeats; the
-	// server sent about the file once (a stopped range may overrun by what
-	// was in flight), not a segment again from its start.
+	// server sent about the file once, not a segment again from its start.
+	// A connection stopped at its range's end (three of them, and one more
+	// for each split) overruns by what was in flight and what the server
+	// sent until the client's stop reached it: 4 MiB/s for as long as a
+	// loaded client takes to stop. A flat 2 MiB in all failed once under a
+	// load of 8 (2.8 MiB over, two splits); 1 MiB a stop still fails a
+	// range that runs on towards the file's end. A segment fetched again
+	// from its start is caught above, by the retries' offsets and the
+	// bytes received.
 	if out.Received < size || out.Received > size+5*overlapSize {
 		t.Errorf("received %d bytes for %d, want at most 5 overlaps more", out.Received, size)
 	}
-	if st.BytesSent > size+size/8 {
-		t.Errorf("server sent %d bytes for %d", st.BytesSent, size)
+	if stops := int64(3 + splits); st.BytesSent > size+stops<<20 {
+		t.Errorf("server sent %d bytes for %d, more than 1 MiB over for each of %d stopped ranges", st.BytesSent, size, stops)
 	}
 	if st.MaxActiveConns < 4 {
 		t.Errorf("at most %d connections at once, want 4", st.MaxActiveConns)

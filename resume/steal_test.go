@@ -48,7 +48,7 @@ func TestGetSegmentsSlowRangeIsTakenOver(t *testing.T) {
 	st := srv.Stats()
 	splits := ev.count(EventSplit)
 	if splits < 1 || ev.count(EventRetry) != 0 || st.Downloads != int64(2+splits) {
-		t.Fatalf("%d splits, %d retries, %d RETRs; want a split, no retry, one RETR per range and split", splits, ev.count(EventRetry), st.Downloads)
+		t.Fatalf("%d splits, %d retries, %d RETRs; want a split, no retry, one RETR per range and split; retried for:\n%s", splits, ev.count(EventRetry), st.Downloads, ev.reasons(EventRetry))
 	}
 	for _, e := range ev.ev {
 		if e.Kind == EventSplit && (e.Offset <= 0 || e.Offset == size/2 || e.Offset >= size) {
