@@ -271,6 +271,11 @@ loop:
 			m.res.Final, m.res.GotFinal = rep, true
 			if !rep.OK() {
 				m.failAt, m.failData = time.Now(), m.dataSeen(p, download)
+				if dataReset(t.Data) {
+					// Reset before the reply was read, though the pump
+					// has not said so yet: a path can do that.
+					m.dataFailed(errDataReset)
+				}
 				t.Data.Close() // a failed transfer: stop the data side too
 			}
 			// An OK final reply may come before the last megabytes were
@@ -371,6 +376,10 @@ func (m *mux) checkDeadline(deadline *time.Timer) error {
 	}
 	return fmt.Errorf("%s: %w after the data ended: %w", m.t.Cmd(), ErrNoFinalReply, control.ErrPeerDown)
 }
+
+// errDataReset is a reset the kernel took on the data connection before
+// the pump read it (dataReset).
+var errDataReset = errors.New("data connection reset")
 
 // dataFailed records that the data side broke (derr) or ended short
 // (derr nil), and when, for the NOOP policy: before the final reply, or

@@ -13,6 +13,33 @@ import (
 // TCP_INFO; ok is false when it cannot tell. It sees past TLS to the
 // socket.
 func dataQuiet(c net.Conn, download bool) (quiet time.Duration, ok bool) {
+	info := tcpInfo(c)
+	if info == nil {
+		return 0, false
+	}
+	ms := info.Last_data_recv
+	if !download {
+		ms = info.Last_data_sent
+	}
+	return time.Duration(ms) * time.Millisecond, true
+}
+
+// dataReset reports whether the kernel has taken a reset on c: its TCP
+// state is CLOSE while keepftp has not closed it. The kernel takes a
+// reset when it arrives, while the pump that would read it as an error
+// may not have run yet on a loaded client.
+func dataReset(c net.Conn) bool {
+	info := tcpInfo(c)
+	return info != nil && info.State == tcpClose
+}
+
+// tcpClose is TCP_CLOSE of linux/tcp_states.h (x/sys/unix names it only
+// as BPF_TCP_CLOSE).
+const tcpClose = unix.BPF_TCP_CLOSE
+
+// tcpInfo is c's TCP_INFO, seen past TLS to the socket; nil when it
+// cannot be had.
+func tcpInfo(c net.Conn) *unix.TCPInfo {
 	for {
 		u, wraps := c.(interface{ NetConn() net.Conn })
 		if !wraps {
@@ -22,22 +49,18 @@ func dataQuiet(c net.Conn, download bool) (quiet time.Duration, ok bool) {
 	}
 	sc, isSys := c.(syscall.Conn)
 	if !isSys {
-		return 0, false
+		return nil
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return 0, false
+		return nil
 	}
 	var info *unix.TCPInfo
 	var ierr error
 	if err := raw.Control(func(fd uintptr) {
 		info, ierr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
 	}); err != nil || ierr != nil {
-		return 0, false
+		return nil
 	}
-	ms := info.Last_data_recv
-	if !download {
-		ms = info.Last_data_sent
-	}
-	return time.Duration(ms) * time.Millisecond, true
+	return info
 }

@@ -10,3 +10,7 @@ import (
 // dataQuiet cannot ask the kernel here: progress reports alone tell when
 // data last moved.
 func dataQuiet(net.Conn, bool) (time.Duration, bool) { return 0, false }
+
+// dataReset cannot ask the kernel here: the pump's error alone tells of a
+// reset.
+func dataReset(net.Conn) bool { return false }
