@@ -110,7 +110,11 @@ func TestGetSurvivesTenDataCuts(t *testing.T) {
 func TestGetRestartsWhenRemoteFileChanged(t *testing.T) {
 	t.Parallel()
 	old, replacement := ftptest.RandomBytes(4<<20), ftptest.RandomBytes(4<<20)
-	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{1 << 20}, RateLimit: 16 << 20}})
+	// 4 MiB/s: the cut comes a quarter of a second into the data, so the
+	// first attempt has saved some of it. At 16 MiB/s (62 ms) a loaded
+	// client may have saved nothing, as TestGetDetectsIgnoredREST's once
+	// did, and then there is no partial to restart.
+	srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{1 << 20}, RateLimit: 4 << 20}})
 	srv.WriteFile("/f", old)
 	var ev eventLog
 	var once sync.Once
@@ -147,7 +151,12 @@ func TestGetDetectsIgnoredREST(t *testing.T) {
 		"zeros":  make([]byte, 2<<20), // the overlap repeats: the byte count catches it
 	} {
 		t.Run(name, func(t *testing.T) {
-			srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{700000}, IgnoreREST: true, RateLimit: 16 << 20}})
+			// 4 MiB/s: the cut comes 170 ms into the data. At 16 MiB/s (42
+			// ms) a clean-clone CI run's first attempt saved nothing: the
+			// server's 426 was read, and the data connection closed, before
+			// the pump had read a byte, so the retry started from 0 with no
+			// REST to ignore.
+			srv := ftptest.StartServer(t, testserver.Options{Faults: testserver.Faults{CutAfter: []int64{700000}, IgnoreREST: true, RateLimit: 4 << 20}})
 			srv.WriteFile("/f", payload)
 			var ev eventLog
 			dst := filepath.Join(t.TempDir(), "f")
