@@ -1,5 +1,8 @@
 package transfer
 
+// What the kernel knows of a data connection (TCP_INFO): when data last
+// moved on it, and whether a reset came that the pump has not read yet.
+
 import (
 	"net"
 	"syscall"
